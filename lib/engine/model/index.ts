@@ -1,0 +1,4 @@
+export * from './digest';
+export * from './image-ref';
+export * from './oci';
+export * from './platform';
