@@ -1,0 +1,87 @@
+/**
+ * Layer throughput benchmark (issue "Foundation", item 8). One command: `npm run bench:layer`.
+ *
+ * In one run, on the same bytes, it times (a) our layer reader walking every entry and capturing the
+ * bodies catalogers want, (b) Node's zlib gunzip alone — the physical limit, since inflate is
+ * single-threaded — and (c) GNU `tar -tzf`; then the same for a zstd layer against the zstd decoder
+ * alone and `tar --zstd -tf`. Each measurement runs in a fresh process, 3 rounds interleaved, median
+ * reported, because the machines are shared and noisy: ratios, not absolute times, are the result.
+ * Peak RSS is reported for the ~100 MB layer and for a ~2 GB layer (flat memory is the target).
+ */
+import { spawnSync } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MediaType } from '../../lib/engine/model';
+import { ensureBigLayer, ensureRealLayer } from './layers';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const TSX = join(__dirname, '..', '..', 'node_modules', '.bin', 'tsx');
+const WORKER = join(__dirname, 'worker.ts');
+
+interface Sample {
+  ms: number;
+  maxRssMiB: number;
+  entries?: number;
+}
+
+function worker(...args: string[]): Sample {
+  const r = spawnSync(TSX, [WORKER, ...args], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`worker ${args.join(' ')} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Sample;
+}
+
+function command(cmd: string, args: string[]): Sample {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  return { ms: Number(process.hrtime.bigint() - t0) / 1e6, maxRssMiB: NaN };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const mib = (f: string): string => `${(statSync(f).size / 1024 / 1024).toFixed(0)} MiB`;
+
+function measure(label: string, runs: Record<string, () => Sample>): Record<string, Sample> {
+  const samples: Record<string, Sample[]> = Object.fromEntries(Object.keys(runs).map((k) => [k, []]));
+  for (let i = 0; i < ROUNDS; i++) for (const [k, run] of Object.entries(runs)) samples[k].push(run());
+  const result: Record<string, Sample> = {};
+  for (const [k, s] of Object.entries(samples)) {
+    result[k] = { ms: median(s.map((x) => x.ms)), maxRssMiB: Math.max(...s.map((x) => x.maxRssMiB)), entries: s[0].entries };
+  }
+  console.log(`\n${label}`);
+  for (const [k, s] of Object.entries(result)) {
+    console.log(`  ${k.padEnd(22)} ${s.ms.toFixed(0).padStart(6)} ms${Number.isNaN(s.maxRssMiB) ? '' : `   peak RSS ${s.maxRssMiB.toFixed(0)} MiB`}${s.entries ? `   ${s.entries} entries` : ''}`);
+  }
+  return result;
+}
+
+async function main(): Promise<void> {
+  const { gz, zst } = await ensureRealLayer();
+  console.log(`layer-throughput: ${ROUNDS} rounds, median; node ${process.version}`);
+  const g = measure(`gzip layer ${mib(gz)} compressed`, {
+    'reader (a)': () => worker('reader', gz, MediaType.OciLayerGzip),
+    'zlib gunzip (b)': () => worker('gunzip', gz),
+    'tar -tzf (c)': () => command('tar', ['-tzf', gz]),
+  });
+  console.log(`  (b)/(a) = ${(g['zlib gunzip (b)'].ms / g['reader (a)'].ms).toFixed(2)}   target >= 0.8`);
+  console.log(`  (c)/(a) = ${(g['tar -tzf (c)'].ms / g['reader (a)'].ms).toFixed(2)}   target >= 1.0`);
+
+  const z = measure(`zstd layer ${mib(zst)} compressed`, {
+    'reader (a)': () => worker('reader', zst, MediaType.OciLayerZstd),
+    'zstd decoder (b)': () => worker('unzstd', zst),
+    'tar --zstd -tf (c)': () => command('tar', ['--zstd', '-tf', zst]),
+  });
+  console.log(`  (b)/(a) = ${(z['zstd decoder (b)'].ms / z['reader (a)'].ms).toFixed(2)}   target >= 0.8`);
+  console.log(`  (c)/(a) = ${(z['tar --zstd -tf (c)'].ms / z['reader (a)'].ms).toFixed(2)}   target >= 1.0`);
+
+  if (process.env.BENCH_SKIP_BIG !== '1') {
+    const big = await ensureBigLayer();
+    const b = worker('reader', big, MediaType.OciLayerGzip);
+    console.log(`\nmemory: ~2 GiB-uncompressed layer (${mib(big)} gzip): reader peak RSS ${b.maxRssMiB.toFixed(0)} MiB in ${(b.ms / 1000).toFixed(1)} s` +
+      ` vs ${g['reader (a)'].maxRssMiB.toFixed(0)} MiB for the ~100 MB layer`);
+  }
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,60 @@
+/**
+ * One measurement in a fresh process (so that peak RSS belongs to it alone). Prints one JSON line:
+ * { ms, maxRssMiB, entries?, bytes? }.
+ *   worker.ts gunzip <file.gz>        Node's zlib gunzip alone, output discarded (the physical limit)
+ *   worker.ts unzstd <file.zst>       the zstd decoder we use (zlib's where present, else fzstd) alone
+ *   worker.ts reader <file> <mediaType>  our layer reader with the catalogers' typical wants
+ */
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { readLayer } from '../../lib/engine/layers/layer-reader';
+import { createDecompressor } from '../../lib/engine/layers/decompress';
+import { DEFAULT_LIMITS, resolveLimits } from '../../lib/engine/limits';
+import type { Digest } from '../../lib/engine/model';
+
+/** Paths a full set of catalogers asks for (dpkg, apk, rpm, npm, PyPI, Go, Maven, gem, Cargo, .NET, Composer). */
+export const TYPICAL_WANTS = (path: string): boolean =>
+  path === '/var/lib/dpkg/status' ||
+  path.startsWith('/var/lib/dpkg/status.d/') ||
+  path === '/lib/apk/db/installed' ||
+  /\/(rpmdb\.sqlite|Packages|Packages\.db)$/.test(path) ||
+  /\/(package\.json|package-lock\.json|yarn\.lock|pnpm-lock\.yaml)$/.test(path) ||
+  /\.(dist-info|egg-info)\/(METADATA|PKG-INFO)$/.test(path) ||
+  /\/(go\.mod|Cargo\.lock|Gemfile\.lock|composer\.lock)$/.test(path) ||
+  /\.(gemspec|deps\.json|jar|war|ear)$/.test(path) ||
+  /\/etc\/(os-release|alpine-release|debian_version|redhat-release)$/.test(path) ||
+  path === '/usr/lib/os-release';
+
+const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
+
+async function main(): Promise<void> {
+  const [mode, file, mediaType] = process.argv.slice(2);
+  const t0 = process.hrtime.bigint();
+  const out: Record<string, number> = {};
+  if (mode === 'gunzip') {
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 128 * 1024 }), sink());
+  } else if (mode === 'unzstd') {
+    await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createDecompressor('zstd', DEFAULT_LIMITS), sink());
+  } else if (mode === 'reader') {
+    const limits = resolveLimits({ maxLayerBytes: 64 * 1024 ** 3, maxEntries: 10_000_000 });
+    const r = await readLayer(createReadStream(file, { highWaterMark: 1 << 20 }), {
+      layerDigest: `sha256:${'0'.repeat(64)}` as Digest,
+      mediaType,
+      limits,
+      wants: TYPICAL_WANTS,
+    });
+    out.entries = r.entryCount;
+    out.bytes = r.uncompressedBytes;
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  process.stdout.write(JSON.stringify({ ms, maxRssMiB: process.resourceUsage().maxRSS / 1024, ...out }) + '\n');
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,21 @@
+import type { Limits } from '../engine/limits';
+import { parseImageRef } from '../engine/model';
+import { openArchiveSource } from '../engine/registry/archive';
+import { RegistryClient } from '../engine/registry/client';
+import { RegistrySource } from '../engine/registry/registry-source';
+import type { CredentialProvider, ImageSource } from '../engine/registry/source';
+import { defaultCredentialProvider } from '../local/credentials';
+
+/** Help text for a `<target>` argument (DESIGN.md "Contracts"). */
+export const TARGET_HELP =
+  'registry/repo:tag, registry/repo@sha256:…, docker-archive:<file.tar>, oci-archive:<file.tar>[:ref] or oci:<dir>[:ref]';
+
+const ARCHIVE_PREFIXES = ['docker-archive:', 'oci-archive:', 'oci:'];
+
+/** Opens what the user named: an archive on disk, or an image in a registry (credentials from the Docker config / env). */
+export async function openTarget(target: string, opts: { limits: Limits; credentials?: CredentialProvider }): Promise<ImageSource> {
+  if (ARCHIVE_PREFIXES.some((p) => target.startsWith(p))) return openArchiveSource(target, opts.limits);
+  const ref = parseImageRef(target);
+  const client = new RegistryClient({ registry: ref.registry, limits: opts.limits, credentials: opts.credentials ?? defaultCredentialProvider() });
+  return new RegistrySource(client, ref);
+}
