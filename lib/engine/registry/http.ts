@@ -1,0 +1,215 @@
+import { LimitExceededError, RedirectError, RegistryError } from '../errors';
+
+/**
+ * The HTTP layer under the registry client: one request with manual redirects, bounded retries, and
+ * capped body reads. It uses Node's global fetch with `redirect: 'manual'` so that every hop is a
+ * decision we make, not one undici makes for us (RELIABILITY.md 22; Trivy CVE-2024-35192 leaked
+ * registry credentials to the storage host a blob redirect pointed at).
+ */
+
+/** Redirect statuses (RFC 9110 §15.4). 300 and 304 are not redirects we follow. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** Hops we follow at most (a registry → CDN → signed S3 URL chain is 2–3 hops in practice). */
+export const MAX_REDIRECTS = 5;
+
+/** True for hosts on this machine: 127.0.0.0/8, `localhost`, `::1` (URL.hostname keeps IPv6 brackets). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Decides the next hop of a redirect, or refuses it (RELIABILITY.md 22):
+ * - only http(s) targets (no `file:`, `data:` …);
+ * - never from https to http (a downgrade exposes the signed URL and anything sent with it);
+ * - no loops (a URL already visited) and at most {@link MAX_REDIRECTS} hops.
+ * Whether credentials go along is decided per hop by the caller from the origin, never inherited.
+ */
+export function nextRedirect(from: URL, location: string | null, visited: readonly string[], maxRedirects = MAX_REDIRECTS): URL {
+  if (!location) throw new RegistryError(`redirect from ${describeUrl(from)} has no Location header`);
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new RedirectError(`redirect from ${describeUrl(from)} to an invalid URL`);
+  }
+  if (to.protocol !== 'http:' && to.protocol !== 'https:') throw new RedirectError(`refusing redirect to scheme ${to.protocol}`);
+  if (from.protocol === 'https:' && to.protocol === 'http:') {
+    throw new RedirectError(`refusing https → http downgrade from ${describeUrl(from)} to ${describeUrl(to)}`);
+  }
+  if (to.username || to.password) throw new RedirectError('refusing redirect to a URL with embedded credentials');
+  if (visited.includes(to.href)) throw new RedirectError(`redirect loop at ${describeUrl(to)}`);
+  if (visited.length > maxRedirects) throw new RedirectError(`more than ${maxRedirects} redirects`);
+  return to;
+}
+
+/** A URL for messages: origin and path only — signed query strings (S3, CloudFront) are credentials. */
+export function describeUrl(u: URL): string {
+  return `${u.origin}${u.pathname}`;
+}
+
+/** Retry policy: exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"). */
+export interface RetryOptions {
+  /** Attempts in total, the first included. Default 4. */
+  readonly maxAttempts?: number;
+  /** First backoff ceiling in ms. Default 200. */
+  readonly baseDelayMs?: number;
+  /** Largest backoff ceiling in ms. Default 5000. */
+  readonly maxDelayMs?: number;
+  /** Largest wait a `Retry-After` header can ask for, in ms. Default 30000. */
+  readonly maxRetryAfterMs?: number;
+  /** How to wait (tests record the delays instead of sleeping). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Random source in [0, 1) for the jitter. */
+  readonly random?: () => number;
+}
+
+/** The defaults of {@link RetryOptions}. */
+export const DEFAULT_RETRY: Required<RetryOptions> = {
+  maxAttempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 5000,
+  maxRetryAfterMs: 30_000,
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  random: Math.random,
+};
+
+/** Statuses worth another try: rate limiting and gateway/availability errors. Never other 4xx. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || status === 502 || status === 503 || status === 504;
+}
+
+const RETRYABLE_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_HEADERS_TIMEOUT', 'HEADERS_TIMEOUT']);
+
+/** True for a transport failure worth another try (connection reset mid-request, header timeout). */
+export function isRetryableNetworkError(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && RETRYABLE_CODES.has(code)) return true;
+  }
+  return false;
+}
+
+/**
+ * Milliseconds a `Retry-After` header asks for (RFC 9110 §10.2.3: delay-seconds or an HTTP-date),
+ * capped at `max`; `undefined` when absent or unparseable.
+ */
+export function parseRetryAfter(value: string | null, max: number, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const v = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(v)) ms = Number(v) * 1000;
+  else {
+    const t = Date.parse(v);
+    if (Number.isNaN(t)) return undefined;
+    ms = t - now;
+  }
+  return Math.max(0, Math.min(ms, max));
+}
+
+/** Backoff before attempt `attempt + 1` (0-based): uniform in [0, min(max, base·2^attempt)). */
+export function backoffDelay(attempt: number, opts: Required<RetryOptions>): number {
+  const ceiling = Math.min(opts.maxDelayMs, opts.baseDelayMs * 2 ** attempt);
+  return Math.floor(opts.random() * ceiling);
+}
+
+/** One outgoing request. `body` is a Buffer so that a retry or a 307/308 can send it again. */
+export interface HttpRequest {
+  readonly method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  readonly url: URL;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: Buffer;
+}
+
+/** What a request ended with after its redirects: the final response and where it came from. */
+export interface HttpResult {
+  readonly response: Response;
+  readonly url: URL;
+}
+
+/** Options of {@link sendFollowingRedirects}. */
+export interface SendOptions {
+  /** The `Authorization` value for a hop, or undefined to send none (decided from the hop's origin). */
+  readonly authorizationFor: (url: URL) => string | undefined;
+  readonly userAgent: string;
+  readonly maxRedirects?: number;
+  /** Milliseconds to wait for response headers of one hop. */
+  readonly headersTimeoutMs: number;
+}
+
+/**
+ * Sends a request and follows redirects by hand. `Authorization` is computed per hop by
+ * `authorizationFor` — the registry client gives it only to the registry's own origin, so a 307 to
+ * S3 or another port never carries the registry token (RELIABILITY.md 22, CVE-2024-35192).
+ */
+export async function sendFollowingRedirects(req: HttpRequest, opts: SendOptions): Promise<HttpResult> {
+  let url = req.url;
+  let method = req.method;
+  let body = req.body;
+  const visited: string[] = [url.href];
+  for (;;) {
+    const headers: Record<string, string> = { 'User-Agent': opts.userAgent, ...(req.headers ?? {}) };
+    const auth = opts.authorizationFor(url);
+    if (auth) headers.Authorization = auth;
+    if (body === undefined) delete headers['Content-Type'];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), opts.headersTimeoutMs);
+    let response: Response;
+    try {
+      response = await fetch(url, { method, headers, body, redirect: 'manual', signal: controller.signal });
+    } catch (err) {
+      // The cause carries a code so that the retry policy treats a silent server like a reset connection.
+      if (controller.signal.aborted) {
+        throw new RegistryError(`no response headers from ${describeUrl(url)} within ${opts.headersTimeoutMs} ms`, undefined, { cause: Object.assign(new Error('headers timeout'), { code: 'HEADERS_TIMEOUT' }) });
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!REDIRECT_STATUSES.has(response.status)) return { response, url };
+    // Free the connection: a redirect's body is never read.
+    await response.body?.cancel().catch(() => undefined);
+    const to = nextRedirect(url, response.headers.get('location'), visited, opts.maxRedirects ?? MAX_REDIRECTS);
+    // RFC 9110 §15.4.4: 303 means "GET the other resource"; 307/308 (and 301/302 for GET/HEAD) keep the method.
+    if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+      method = method === 'HEAD' ? 'HEAD' : 'GET';
+      body = undefined;
+    }
+    visited.push(to.href);
+    url = to;
+  }
+}
+
+/**
+ * Reads a response body into memory, refusing more than `max` bytes: a declared Content-Length over
+ * the cap is refused before reading, and a body that streams past it (or never ends) is cancelled at
+ * the first chunk over the cap, so at most `max` + one chunk is ever read (RELIABILITY.md 20).
+ */
+export async function readBodyCapped(response: Response, max: number, limit: string, what: string): Promise<Buffer> {
+  const declared = response.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared) && Number(declared) > max) {
+    await response.body?.cancel().catch(() => undefined);
+    throw new LimitExceededError(limit, max, `${what} declares ${declared} bytes`);
+  }
+  if (!response.body) return Buffer.alloc(0);
+  const reader = response.body.getReader();
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new LimitExceededError(limit, max, `${what} is larger than allowed (read ${n} bytes before stopping)`);
+    }
+    chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+  }
+  return Buffer.concat(chunks);
+}
+
+/** Discards a response body we do not need, so its connection can be reused or closed. */
+export async function discardBody(response: Response): Promise<void> {
+  await response.body?.cancel().catch(() => undefined);
+}

@@ -1,0 +1,344 @@
+import { execFileSync } from 'node:child_process';
+import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { LimitExceededError, TarFormatError } from '../../../lib/engine/errors';
+import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
+import { type TarHeader, TarParser } from '../../../lib/engine/layers/tar';
+import { readLayer } from '../../../lib/engine/layers/layer-reader';
+import { resolveLimits } from '../../../lib/engine/limits';
+import { MediaType } from '../../../lib/engine/model';
+import { END_OF_ARCHIVE, buildTar, entryBytes, pad, paxHeader, rawHeader } from '../../../lib/local/builder/tar-writer';
+import { base256, gnuLong, layerDigest, readTar, rechecksum } from './helpers';
+
+/** Parses a whole buffer with the given chunk size and returns the headers (and captured bodies). */
+function parse(buf: Buffer, chunk = 1 << 16, limits = DEFAULT_LIMITS, want = 0): { headers: TarHeader[]; bodies: Map<string, Buffer>; parser: TarParser } {
+  const headers: TarHeader[] = [];
+  const bodies = new Map<string, Buffer>();
+  const parser = new TarParser(limits, {
+    onEntry: (h) => {
+      headers.push(h);
+      return want;
+    },
+    onBody: (h, b) => bodies.set(h.name, b),
+  });
+  for (let i = 0; i < buf.length; i += chunk) parser.write(buf.subarray(i, i + chunk));
+  parser.end();
+  return { headers, bodies, parser };
+}
+
+/** A pax global header (typeflag g). */
+function globalPax(records: Record<string, string>): Buffer {
+  const g = paxHeader(records);
+  g[156] = 'g'.charCodeAt(0);
+  rechecksum(g.subarray(0, 512));
+  return g;
+}
+
+function expectTarError(fn: () => unknown, cls: typeof TarFormatError | typeof LimitExceededError = TarFormatError, limit?: string): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(cls);
+  if (limit) expect((err as LimitExceededError).limit).toBe(limit);
+}
+
+describe('tar parser against archives written by GNU tar', () => {
+  let dir: string;
+  const longDir = `d${'x'.repeat(120)}/${'y'.repeat(90)}`;
+  const longFile = `${longDir}/${'f'.repeat(150)}.txt`;
+  const longLink = `/${'t'.repeat(200)}`;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'trustctl-tar-'));
+    const root = join(dir, 'root');
+    mkdirSync(join(root, longDir), { recursive: true });
+    mkdirSync(join(root, 'etc'), { recursive: true });
+    writeFileSync(join(root, 'etc', 'os-release'), 'ID=debian\nVERSION_ID="12"\n');
+    writeFileSync(join(root, 'empty'), '');
+    writeFileSync(join(root, longFile), 'long name body');
+    writeFileSync(join(root, 'caf\u00e9-\u65e5\u672c'), 'unicode');
+    symlinkSync('etc/os-release', join(root, 'short-link'));
+    symlinkSync(longLink, join(root, 'long-link'));
+    linkSync(join(root, 'etc', 'os-release'), join(root, 'hard'));
+    // A sparse file: 1 GiB apparent size, 4 KiB of data at 512 MiB.
+    const fd = openSync(join(root, 'sparse.img'), 'w');
+    ftruncateSync(fd, 1 << 30);
+    writeSync(fd, Buffer.alloc(4096, 7), 0, 4096, 512 * 1024 * 1024);
+    closeSync(fd);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** `tar -tv` listing: type char, size, name, link target. */
+  function gnuListing(archive: string): { type: string; size: number; name: string; link?: string }[] {
+    const out = execFileSync('tar', ['--numeric-owner', '--quoting-style=literal', '-tvf', archive], { encoding: 'utf8' });
+    return out.trimEnd().split('\n').map((line) => {
+      const m = /^(.)\S+ \S+ +(\d+) \S+ \S+ (.*)$/.exec(line);
+      if (!m) throw new Error(`unparsed tar -tv line ${line}`);
+      const [, type, size, rest] = m;
+      const arrow = type === 'l' ? rest.indexOf(' -> ') : type === 'h' ? rest.indexOf(' link to ') : -1;
+      const name = arrow < 0 ? rest : rest.slice(0, arrow);
+      const link = arrow < 0 ? undefined : rest.slice(arrow + (type === 'l' ? 4 : 9));
+      return { type, size: Number(size), name, ...(link === undefined ? {} : { link }) };
+    });
+  }
+
+  const TYPE: Record<string, string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h' };
+
+  it.each([
+    ['GNU format (L/K long names, old GNU sparse S)', 'gnu'],
+    ['POSIX pax format (pax path/linkpath, GNU.sparse 1.0)', 'pax'],
+  ])('%s: our entry list equals tar -tvf', (_name, format) => {
+    const archive = join(dir, `a-${format}.tar`);
+    execFileSync('tar', [`--format=${format}`, '--sparse', '-cf', archive, '-C', join(dir, 'root'), '.']);
+    const { headers } = parse(execFileSync('cat', [archive]), 4096);
+    const ours = headers.map((h) => ({
+      type: TYPE[h.kind] ?? '?',
+      size: h.kind === 'hardlink' ? 0 : h.realSize,
+      name: h.name,
+      ...(h.kind === 'symlink' || h.kind === 'hardlink' ? { link: h.linkname } : {}),
+    }));
+    expect(ours).toEqual(gnuListing(archive));
+    expect(headers.some((h) => h.name.endsWith(longFile))).toBe(true);
+    expect(headers.find((h) => h.name.endsWith('long-link'))?.linkname).toBe(longLink);
+    // case 15: the sparse file's real size is metadata; only its data is in the archive.
+    const sparse = headers.find((h) => h.name.endsWith('sparse.img')) as TarHeader;
+    expect(sparse.sparse).toBe(true);
+    expect(sparse.realSize).toBe(1 << 30);
+    expect(sparse.size).toBeLessThan(1 << 20);
+  });
+
+  it.each([
+    ['1-byte chunks', 1],
+    ['7-byte chunks', 7],
+    ['511-byte chunks', 511],
+    ['513-byte chunks', 513],
+    ['64 KiB chunks', 65536],
+  ])('same entries and bodies whatever the chunking: %s', (_name, chunk) => {
+    const archive = join(dir, 'chunks.tar');
+    execFileSync('tar', ['--format=gnu', '-cf', archive, '-C', join(dir, 'root'), '--exclude=sparse.img', '.']);
+    const buf = execFileSync('cat', [archive]);
+    const ref = parse(buf, buf.length, DEFAULT_LIMITS, 1 << 20);
+    const got = parse(buf, chunk, DEFAULT_LIMITS, 1 << 20);
+    expect(got.headers).toEqual(ref.headers);
+    expect([...got.bodies]).toEqual([...ref.bodies]);
+    expect(got.bodies.get('./etc/os-release')?.toString()).toBe('ID=debian\nVERSION_ID="12"\n');
+  });
+});
+
+describe('tar formats built by hand', () => {
+  it('ustar prefix + name', () => {
+    const h = rawHeader({ name: 'file.txt', typeflag: '0', size: 0, prefix: 'usr/share/doc/pkg' });
+    expect(parse(Buffer.concat([h, END_OF_ARCHIVE])).headers[0].name).toBe('usr/share/doc/pkg/file.txt');
+  });
+
+  it('GNU L and K long names', () => {
+    const name = `a/${'n'.repeat(300)}`;
+    const link = `../${'l'.repeat(300)}`;
+    const buf = Buffer.concat([gnuLong('L', name), gnuLong('K', link), rawHeader({ name: 'short', typeflag: '2', size: 0, linkname: 'short' }), END_OF_ARCHIVE]);
+    const [h] = parse(buf).headers;
+    expect(h.name).toBe(name);
+    expect(h.linkname).toBe(link);
+    expect(h.kind).toBe('symlink');
+  });
+
+  it('pax x records: path, linkpath, size, uid, other keys kept', () => {
+    const body = Buffer.from('0123456789');
+    const buf = Buffer.concat([
+      paxHeader({ path: `p/${'q'.repeat(200)}`, size: '10', uid: '123456789', 'SCHILY.xattr.user.x': 'v' }),
+      rawHeader({ name: 'short', typeflag: '0', size: 3 }), // header size is overridden by pax size
+      body,
+      pad(10),
+      END_OF_ARCHIVE,
+    ]);
+    const { headers, bodies } = parse(buf, 100, DEFAULT_LIMITS, 100);
+    expect(headers[0]).toMatchObject({ name: `p/${'q'.repeat(200)}`, size: 10, uid: 123456789, pax: { 'SCHILY.xattr.user.x': 'v' } });
+    expect(bodies.get(headers[0].name)?.toString()).toBe('0123456789');
+  });
+
+  it('pax g records apply to every later member; an empty x value deletes the key', () => {
+    const buf = Buffer.concat([
+      globalPax({ path: 'global' }),
+      rawHeader({ name: 'one', typeflag: '0', size: 0 }),
+      paxHeader({ path: '' }),
+      rawHeader({ name: 'two', typeflag: '0', size: 0 }),
+      END_OF_ARCHIVE,
+    ]);
+    expect(parse(buf).headers.map((h) => h.name)).toEqual(['global', 'two']);
+  });
+
+  it('old regular-file typeflag NUL with a trailing slash is a directory (Go archive/tar)', () => {
+    const [h] = parse(Buffer.concat([rawHeader({ name: 'olddir/', typeflag: '\0', size: 0 }), END_OF_ARCHIVE])).headers;
+    expect(h.kind).toBe('dir');
+  });
+
+  it('header-only types never carry a body, whatever their size field says (Go isHeaderOnlyType)', () => {
+    // A directory declaring 512 bytes is followed directly by the next header: reading a body
+    // there would hide "next" from us while containerd extracts it.
+    const buf = Buffer.concat([rawHeader({ name: 'dir/', typeflag: '5', size: 512 }), rawHeader({ name: 'next', typeflag: '0', size: 0 }), END_OF_ARCHIVE]);
+    const { headers } = parse(buf);
+    expect(headers.map((h) => [h.name, h.size])).toEqual([
+      ['dir/', 0],
+      ['next', 0],
+    ]);
+  });
+
+  it('GNU volume label V is not an entry', () => {
+    const buf = Buffer.concat([rawHeader({ name: 'label', typeflag: 'V', size: 0 }), rawHeader({ name: 'f', typeflag: '0', size: 0 }), END_OF_ARCHIVE]);
+    expect(parse(buf).headers.map((h) => h.name)).toEqual(['f']);
+  });
+
+  it('positive base-256 size is read', () => {
+    const h = rawHeader({ name: 'big', typeflag: '0', size: base256(0x80, [0x01, 0x00]) });
+    const buf = Buffer.concat([h, Buffer.alloc(256, 1), pad(256), END_OF_ARCHIVE]);
+    expect(parse(buf).headers[0].size).toBe(256);
+  });
+
+  it('accepts a checksum computed over signed bytes (old tars), as GNU tar does', () => {
+    const h = rawHeader({ name: 'caf\u00e9', typeflag: '0', size: 0 });
+    let signed = 0;
+    h.fill(' ', 148, 156);
+    for (let i = 0; i < 512; i++) signed += h[i] > 127 ? h[i] - 256 : h[i];
+    h.write(`${signed.toString(8).padStart(6, '0')}\0 `, 148, 'ascii');
+    expect(parse(Buffer.concat([h, END_OF_ARCHIVE])).headers[0].name).toBe('caf\u00e9');
+  });
+
+  it.each([
+    ['two zero blocks', END_OF_ARCHIVE],
+    ['EOF after a single zero block (GNU tar tolerates it)', Buffer.alloc(512)],
+    ['EOF at a block boundary without end marker', Buffer.alloc(0)],
+    ['record padding after the end marker', Buffer.alloc(10240 - 1024)],
+  ])('end of archive: %s', (_name, tail) => {
+    const buf = Buffer.concat([...entryBytes({ path: 'f', body: 'x' }), tail]);
+    const { headers, parser } = parse(buf);
+    expect(headers.map((h) => h.name)).toEqual(['f']);
+    expect(parser.ended).toBe(true);
+    expect(parser.trailingData).toBe(false);
+  });
+
+  it('flags non-zero data after the end marker', () => {
+    const { parser } = parse(Buffer.concat([buildTar([{ path: 'f', body: 'x' }]), Buffer.from('hidden')]));
+    expect(parser.trailingData).toBe(true);
+  });
+
+  describe('case 14: malformed headers → TarFormatError, no hang', () => {
+    const negative = rawHeader({ name: 'neg', typeflag: '0', size: base256(0xff, [0xff, 0xff, 0xfe]) });
+    const overflow = rawHeader({ name: 'ovf', typeflag: '0', size: Buffer.from([0x80, 0, 0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) });
+    const badSum = rawHeader({ name: 'sum', typeflag: '0', size: 0, checksum: 1234 });
+    const nonNumeric = rechecksum(rawHeader({ name: 'nan', typeflag: '0', size: 0 }));
+    nonNumeric.write('12x45678901\0', 124, 'ascii');
+    rechecksum(nonNumeric);
+    const file = buildTar([{ path: 'f', body: 'hello world' }]);
+    it.each([
+      ['negative base-256 size', Buffer.concat([negative, END_OF_ARCHIVE])],
+      ['base-256 size above 2^53', Buffer.concat([overflow, END_OF_ARCHIVE])],
+      ['bad checksum', Buffer.concat([badSum, END_OF_ARCHIVE])],
+      ['non-numeric size field', Buffer.concat([nonNumeric, END_OF_ARCHIVE])],
+      ['truncated inside a header', file.subarray(0, 300)],
+      ['truncated inside a body', file.subarray(0, 520)],
+      ['truncated inside the body padding', file.subarray(0, 1000)],
+      ['pax header then end of stream', paxHeader({ path: 'x' })],
+      ['pax header then end marker', Buffer.concat([paxHeader({ path: 'x' }), END_OF_ARCHIVE])],
+      ['a lone zero block followed by a member', Buffer.concat([Buffer.alloc(512), file])],
+      ['malformed pax record', (() => {
+        const rec = Buffer.from('99 path=x\n');
+        return Buffer.concat([rawHeader({ name: 'p', typeflag: 'x', size: rec.length }), rec, pad(rec.length), file]);
+      })()],
+      ['pax size that is not a number', Buffer.concat([paxHeader({ size: '-5' }), file])],
+    ])('%s', (_name, buf) => {
+      expectTarError(() => parse(buf));
+    });
+
+    it('rejects them through readLayer too (gzip-compressed)', async () => {
+      await expect(readTar(Buffer.concat([negative, END_OF_ARCHIVE]), { gzip: true })).rejects.toBeInstanceOf(TarFormatError);
+      await expect(readTar(file.subarray(0, 520), { gzip: true })).rejects.toBeInstanceOf(TarFormatError);
+    });
+  });
+
+  describe('case 13: header caps', () => {
+    it.each([
+      ['pax header larger than maxHeaderBytes (declared 2 GiB, never read)', Buffer.concat([rawHeader({ name: 'p', typeflag: 'x', size: 2 ** 31 }), Buffer.alloc(1024)]), 'maxHeaderBytes'],
+      ['GNU long name larger than maxHeaderBytes', Buffer.concat([rawHeader({ name: '././@LongLink', typeflag: 'L', size: (1 << 20) + 1 })]), 'maxHeaderBytes'],
+      ['pax path longer than maxPathBytes', Buffer.concat([paxHeader({ path: 'a/'.repeat(3000) }), rawHeader({ name: 'x', typeflag: '0', size: 0 }), END_OF_ARCHIVE]), 'maxPathBytes'],
+      ['GNU long link longer than maxPathBytes', Buffer.concat([gnuLong('K', 'l'.repeat(5000)), rawHeader({ name: 'x', typeflag: '2', size: 0 }), END_OF_ARCHIVE]), 'maxPathBytes'],
+    ])('%s → LimitExceededError', (_name, buf, limit) => {
+      expectTarError(() => parse(buf), LimitExceededError, limit);
+    });
+
+    it('global pax headers count against maxHeaderBytes together', () => {
+      const g = globalPax({ comment: 'x'.repeat(1000) });
+      const limits = { ...DEFAULT_LIMITS, maxHeaderBytes: 4096 };
+      expectTarError(() => parse(Buffer.concat([g, g, g, g, g, END_OF_ARCHIVE]), 1 << 16, limits), LimitExceededError, 'maxHeaderBytes');
+    });
+
+    it('a run of extended headers without a member is refused', () => {
+      const p = paxHeader({ comment: 'x' });
+      expectTarError(() => parse(Buffer.concat(Array.from({ length: 40 }, () => p))));
+    });
+
+    it('a million entries stop at maxEntries without reading the rest', async () => {
+      const header = rawHeader({ name: 'f', typeflag: '0', size: 0 });
+      let produced = 0;
+      const total = 1_000_000;
+      const source = new Readable({
+        read() {
+          // 128 headers per chunk, produced lazily: the whole archive would be 512 MB.
+          if (produced >= total) {
+            this.push(END_OF_ARCHIVE);
+            this.push(null);
+            return;
+          }
+          this.push(Buffer.concat(Array.from({ length: 128 }, () => header)));
+          produced += 128;
+        },
+      });
+      const err = await readLayer(source, { layerDigest: layerDigest(), mediaType: MediaType.OciLayer, limits: resolveLimits({ maxEntries: 10_000 }) }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(LimitExceededError);
+      expect((err as LimitExceededError).limit).toBe('maxEntries');
+      expect(produced).toBeLessThan(50_000);
+    });
+  });
+
+  describe('case 15: old GNU sparse entries', () => {
+    function sparseHeader(realSize: Buffer, stored: number, extended = false): Buffer {
+      const h = rawHeader({ name: 'huge.img', typeflag: 'S', size: stored });
+      h.write('ustar  \0', 257, 'latin1'); // GNU magic: no ustar prefix field
+      h.write('00000000000\0', 386, 'ascii'); // first sparse entry: offset 0
+      h.write(`${stored.toString(8).padStart(11, '0')}\0`, 398, 'ascii'); // numbytes
+      if (extended) h[482] = 1;
+      realSize.copy(h, 483);
+      return rechecksum(h);
+    }
+
+    it('1 TB real size: recorded as metadata, nothing preallocated, body skipped', async () => {
+      const tb = base256(0x80, [0x01, 0, 0, 0, 0, 0]); // 2^40
+      const tar = Buffer.concat([sparseHeader(tb, 512), Buffer.alloc(512, 0x41), ...entryBytes({ path: 'after', body: 'ok' }), END_OF_ARCHIVE]);
+      const before = process.memoryUsage().rss;
+      const r = await readTar(tar, { wants: () => true });
+      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+      const e = r.entries.get('/huge.img');
+      expect(e).toMatchObject({ type: 'file', size: 2 ** 40, sparse: true, truncated: true });
+      expect(e?.body).toBeUndefined();
+      expect(r.unknowns).toEqual([{ layer: layerDigest(), path: '/huge.img', reason: 'sparse file body not captured' }]);
+      expect(r.entries.get('/after')?.body?.toString()).toBe('ok');
+    });
+
+    it('extension blocks before the data are skipped', () => {
+      const ext = Buffer.alloc(512); // isextended (504) = 0: last extension block
+      const tar = Buffer.concat([sparseHeader(base256(0x80, [0x10, 0, 0, 0]), 512, true), ext, Buffer.alloc(512, 0x42), ...entryBytes({ path: 'after', body: 'ok' }), END_OF_ARCHIVE]);
+      const { headers } = parse(tar);
+      expect(headers.map((h) => [h.name, h.realSize])).toEqual([
+        ['huge.img', 2 ** 28],
+        ['after', 2],
+      ]);
+    });
+
+    it('a negative real size is a malformed header', () => {
+      expectTarError(() => parse(Buffer.concat([sparseHeader(base256(0xff, [0xff]), 0), END_OF_ARCHIVE])));
+    });
+  });
+});
