@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import {
   closeSync, createWriteStream, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, readSync, renameSync, statSync,
+  type Stats,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { END_OF_ARCHIVE, entryBytes, type TarEntry } from '../../lib/local/build
 export const BENCH_DIR = join(tmpdir(), 'trustctl-bench');
 
 /** Real files (and the dirs and symlinks around them) from these roots, in sorted order. */
-function* walk(root: string): Generator<{ host: string; st: ReturnType<typeof lstatSync> }> {
+function* walk(root: string): Generator<{ host: string; st: Stats }> {
   let names: string[];
   try {
     names = readdirSync(root).sort();
@@ -25,7 +26,7 @@ function* walk(root: string): Generator<{ host: string; st: ReturnType<typeof ls
   }
   for (const n of names) {
     const host = join(root, n);
-    let st;
+    let st: Stats;
     try {
       st = lstatSync(host);
     } catch {

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TrustError } from '../engine/errors';
 import { ExitCode } from './exit-codes';
 import { registerInspect } from './commands/inspect';
@@ -14,7 +14,7 @@ export function limitOption(): Option {
   return new Option('--limit <name=value>', 'override a safety cap (repeatable), e.g. maxLayerBytes=1073741824')
     .argParser((value: string, prev: Record<string, number> = {}) => {
       const m = /^(\w+)=(\d+)$/.exec(value);
-      if (!m) throw new CommanderError(ExitCode.CannotScan, 'trustctl.badLimit', `--limit expects name=integer, got ${JSON.stringify(value)}`);
+      if (!m) throw new InvalidArgumentError('expected name=integer.');
       return { ...prev, [m[1]]: Number(m[2]) };
     })
     .default({});

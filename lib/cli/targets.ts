@@ -4,7 +4,8 @@ import { openArchiveSource } from '../engine/registry/archive';
 import { RegistryClient } from '../engine/registry/client';
 import { RegistrySource } from '../engine/registry/registry-source';
 import type { CredentialProvider, ImageSource } from '../engine/registry/source';
-import { defaultCredentialProvider } from '../local/credentials';
+import { EcrCredentialProvider } from '../aws/ecr-credentials';
+import { ChainCredentialProvider, defaultCredentialProvider } from '../local/credentials';
 
 /** Help text for a `<target>` argument (DESIGN.md "Contracts"). */
 export const TARGET_HELP =
@@ -12,10 +13,18 @@ export const TARGET_HELP =
 
 const ARCHIVE_PREFIXES = ['docker-archive:', 'oci-archive:', 'oci:'];
 
+/**
+ * The CLI's credentials: the environment and the Docker config first (what the user set up), then,
+ * for ECR hosts only, ECR's GetAuthorizationToken with the default AWS credential chain.
+ */
+export function cliCredentialProvider(): CredentialProvider {
+  return new ChainCredentialProvider([defaultCredentialProvider(), new EcrCredentialProvider()]);
+}
+
 /** Opens what the user named: an archive on disk, or an image in a registry (credentials from the Docker config / env). */
 export async function openTarget(target: string, opts: { limits: Limits; credentials?: CredentialProvider }): Promise<ImageSource> {
   if (ARCHIVE_PREFIXES.some((p) => target.startsWith(p))) return openArchiveSource(target, opts.limits);
   const ref = parseImageRef(target);
-  const client = new RegistryClient({ registry: ref.registry, limits: opts.limits, credentials: opts.credentials ?? defaultCredentialProvider() });
+  const client = new RegistryClient({ registry: ref.registry, limits: opts.limits, credentials: opts.credentials ?? cliCredentialProvider() });
   return new RegistrySource(client, ref);
 }
