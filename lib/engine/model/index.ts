@@ -2,3 +2,4 @@ export * from './digest';
 export * from './image-ref';
 export * from './oci';
 export * from './platform';
+export * from './package';

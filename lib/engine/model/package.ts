@@ -1,0 +1,44 @@
+import type { Digest } from './digest';
+
+/**
+ * Ecosystem names, as OSV spells them (https://ossf.github.io/osv-schema/#affectedpackage-field) so
+ * that matching needs no translation; OS packages carry their package-manager family here and the
+ * distro release separately.
+ */
+export type Ecosystem =
+  | 'Debian' | 'Ubuntu' | 'Alpine' | 'RPM' | 'opkg'
+  | 'npm' | 'PyPI' | 'Go' | 'Maven' | 'RubyGems' | 'crates.io' | 'NuGet' | 'Packagist' | 'conda';
+
+/** Where a package was found: the layer that holds the file and the file's path in the image. */
+export interface Location {
+  readonly layer: Digest;
+  readonly path: string;
+}
+
+/** The plug-in that produced a result (its version is part of the layer-cache key). */
+export interface PluginId {
+  readonly name: string;
+  readonly version: string;
+}
+
+/** One installed package (DESIGN.md "Contracts": packages[] of the JSON report). */
+export interface Package {
+  readonly ecosystem: Ecosystem;
+  readonly name: string;
+  readonly version: string;
+  /** package-url (https://github.com/package-url/purl-spec). */
+  readonly purl: string;
+  /** OS packages: the source package a binary package was built from (dpkg `Source:`, apk `o:`, rpm SOURCERPM). */
+  readonly sourceName?: string;
+  readonly sourceVersion?: string;
+  readonly arch?: string;
+  readonly locations: readonly Location[];
+  readonly cataloger: PluginId;
+}
+
+/** Input a cataloger could not read, recorded with its place instead of aborting the scan (Syft's "unknowns"). */
+export interface Unknown {
+  readonly layer: string;
+  readonly path: string;
+  readonly reason: string;
+}
