@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
-import { ArchiveFormatError, LimitExceededError } from '../../errors';
+import { ArchiveFormatError, LimitExceededError, TarFormatError } from '../../errors';
+import { BLOCK, HEADER_ONLY, checksumMatches, parseNumber } from '../../layers/tar-header';
 import type { Limits } from '../../limits';
 import { normalizeMemberName } from './paths';
 
@@ -34,26 +35,34 @@ export interface TarIndex {
   readonly members: ReadonlyMap<string, TarMember>;
 }
 
-const BLOCK = 512;
-/** Typeflags whose size field describes no body (Go archive/tar isHeaderOnlyType, GNU tar). */
-const HEADER_ONLY = new Set(['1', '2', '3', '4', '5', '6']);
+// Header-level decoding shared with the layer parser (BLOCK, HEADER_ONLY, checksum, base-256) lives in
+// ../../layers/tar-header.ts. Names, octal text and PAX records are still decoded here: this indexer
+// decodes names and PAX values as plain UTF-8 (U+FFFD for invalid bytes) where the layer parser keeps
+// bytes distinct, and its octal/PAX rules differ at the edges (no leading NULs in numbers, no empty PAX
+// keys); folding them would change which archives are accepted and how members are named.
 
 function cString(b: Buffer, start: number, len: number): string {
   const end = b.indexOf(0, start);
   return b.toString('utf8', start, end < 0 || end > start + len ? start + len : end);
 }
 
-/** Parses a numeric header field: octal text, or GNU base-256 (high bit set) for large values. */
+/**
+ * Parses a numeric header field: octal text, or GNU base-256 (high bit set) for large values.
+ * Errors are {@link ArchiveFormatError}s.
+ */
 export function parseTarNumber(b: Buffer, start: number, len: number, what: string, at: number): number {
   if (b[start] & 0x80) {
     // base-256: big-endian two's complement; 0xff marks a negative number (RELIABILITY.md 14).
     if (b[start] === 0xff) throw new ArchiveFormatError(`negative ${what} in tar header at byte ${at}`);
-    let n = b[start] & 0x7f;
-    for (let i = start + 1; i < start + len; i++) {
-      n = n * 256 + b[i];
-      if (n > Number.MAX_SAFE_INTEGER) throw new ArchiveFormatError(`${what} in tar header overflows at byte ${at}`);
+    // Decoded by the shared parser. Whatever it refuses here is out of range for us: it overflowed 2^53,
+    // or had bit 0x40 set in its first byte, which for fields of 7 bytes or more (all tar's numeric
+    // fields) is a value above 2^53 read as unsigned.
+    try {
+      return parseNumber(b, start, len, what, at);
+    } catch (e) {
+      if (e instanceof TarFormatError) throw new ArchiveFormatError(`${what} in tar header overflows at byte ${at}`, { cause: e });
+      throw e;
     }
-    return n;
   }
   const text = b.toString('ascii', start, start + len).replace(/[\0 ]+$/, '').replace(/^[ ]+/, '');
   if (text === '') return 0;
@@ -64,16 +73,8 @@ export function parseTarNumber(b: Buffer, start: number, len: number, what: stri
 }
 
 function checksumOk(h: Buffer, at: number): boolean {
-  const stored = parseTarNumber(h, 148, 8, 'checksum', at);
   // The sum is taken with the checksum field as spaces; historic tars summed signed bytes, so accept both.
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : h[i];
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
-  return stored === unsigned || stored === signed;
+  return checksumMatches(h, 0, parseTarNumber(h, 148, 8, 'checksum', at));
 }
 
 /** Parses PAX records `"<len> <key>=<value>\n"`; malformed records are an error, not a guess. */
