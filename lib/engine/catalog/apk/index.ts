@@ -1,0 +1,96 @@
+import type { Package, Unknown } from '../../model';
+import { purl } from '../purl';
+import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+
+/** One installed package from the apk-tools database. */
+export interface ApkEntry {
+  readonly name: string;
+  readonly version: string;
+  readonly arch?: string;
+  /** `o:` origin — the aport (source package) the package was built from; the name when absent. */
+  readonly origin: string;
+}
+
+/** Packages and the records/lines that could not be used. */
+export interface ApkParseResult {
+  readonly entries: ApkEntry[];
+  readonly problems: string[];
+}
+
+/**
+ * Parses `/lib/apk/db/installed` (apk-tools "installed database", the same `K:value` record format as
+ * APKINDEX, https://wiki.alpinelinux.org/wiki/Apk_spec): one line per field with a one-letter key,
+ * records separated by a blank line. Used keys: `P` name, `V` version, `A` architecture, `o` origin.
+ * File-list keys (`F`, `R`, `Z`, `a`, `M`) and the rest are ignored.
+ */
+export function parseApkInstalled(text: string): ApkParseResult {
+  const entries: ApkEntry[] = [];
+  const problems: string[] = [];
+  let rec: Map<string, string> | undefined;
+  let start = 0;
+  const flush = (): void => {
+    if (!rec) return;
+    const name = rec.get('P');
+    const version = rec.get('V');
+    if (name && version) {
+      const arch = rec.get('A');
+      entries.push({ name, version, ...(arch ? { arch } : {}), origin: rec.get('o') || name });
+    } else {
+      problems.push(`line ${start}: record ${name ? `"${name}" ` : ''}without ${name ? 'V:' : 'P:'}`);
+    }
+    rec = undefined;
+  };
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i];
+    if (line.trim() === '') { flush(); continue; }
+    if (line.length < 2 || line[1] !== ':') { problems.push(`line ${i + 1}: not a "K:value" line`); continue; }
+    if (!rec) { rec = new Map(); start = i + 1; }
+    const key = line[0];
+    // First occurrence wins for the package keys; repeated keys (F/R/Z) belong to the file list.
+    if (!rec.has(key)) rec.set(key, line.slice(2).trim());
+  }
+  flush();
+  return { entries, problems };
+}
+
+const INSTALLED = '/lib/apk/db/installed';
+
+/**
+ * The apk cataloger: ecosystem `Alpine`, source package = origin, source version = version (apk
+ * builds every subpackage of an aport at the aport's version), purl
+ * `pkg:apk/alpine/<name>@<version>?arch=<arch>` (purl-spec PURL-TYPES "apk").
+ */
+export const apkCataloger: Cataloger = {
+  name: 'apk-db',
+  version: '1.0.0',
+  wants: (path: string): boolean => path === INSTALLED,
+  catalog(files: readonly CatalogFile[]): CatalogResult {
+    const id = { name: apkCataloger.name, version: apkCataloger.version };
+    const packages: Package[] = [];
+    const unknowns: Unknown[] = [];
+    for (const f of files) {
+      if (f.path !== INSTALLED) continue;
+      let result: ApkParseResult;
+      try {
+        result = parseApkInstalled(f.body.toString('utf8'));
+      } catch (e) {
+        unknowns.push({ layer: f.layer, path: f.path, reason: `apk database unreadable: ${(e as Error).message}` });
+        continue;
+      }
+      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'apk database truncated at the read limit: packages after the cut are missing' });
+      for (const p of result.problems) unknowns.push({ layer: f.layer, path: f.path, reason: `apk database: ${p}` });
+      for (const e of result.entries) {
+        packages.push({
+          ecosystem: 'Alpine', name: e.name, version: e.version,
+          purl: purl('apk', 'alpine', e.name, e.version, { arch: e.arch }),
+          sourceName: e.origin, sourceVersion: e.version,
+          ...(e.arch ? { arch: e.arch } : {}),
+          locations: [{ layer: f.layer, path: f.path }],
+          cataloger: id,
+        });
+      }
+    }
+    return { packages, unknowns };
+  },
+};
