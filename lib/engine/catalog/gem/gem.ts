@@ -1,0 +1,47 @@
+/** A gem read from a gemspec or Gemfile.lock. */
+export interface Gem {
+  readonly name: string;
+  readonly version: string;
+}
+
+/** `<recv>.<field> = "v"` / `'v'` / `%q{v}` (the last is what RubyGems 1.x wrote into stubs). */
+const STRING_ASSIGN = (field: string, prefix = '') => new RegExp(`^\\s*\\w+\\.${field}\\s*=\\s*${prefix}(?:["']([^"'\\s]+)["']|%q\\{([^}\\s]+)\\})`, 'm');
+
+/**
+ * Reads name and version from an installed gem's `specifications/<name>-<version>.gemspec`: the
+ * Ruby stub RubyGems writes (`Gem::Specification#to_ruby`), with `s.name = "x".freeze` and
+ * `s.version = "1.2.3"` (or `Gem::Version.new("1.2.3")`, single quotes or `%q{…}`). The file is not
+ * evaluated; the first assignment of each wins.
+ * @throws Error when either assignment is missing.
+ */
+export function parseGemspec(text: string): Gem {
+  const name = STRING_ASSIGN('name').exec(text);
+  const version = STRING_ASSIGN('version', '(?:Gem::Version\\.new\\(\\s*)?').exec(text);
+  if (!name) throw new Error('gemspec has no `.name = "…"` assignment');
+  if (!version) throw new Error('gemspec has no `.version = "…"` assignment');
+  return { name: (name[1] ?? name[2])!, version: (version[1] ?? version[2])! };
+}
+
+/**
+ * Parses a Bundler `Gemfile.lock` (bundler's LockfileParser): in the `GEM`, `GIT` and `PATH`
+ * sections, the `specs:` entries at exactly four spaces of indent are `name (version)` — deeper
+ * lines are their dependency requirements. A platform suffix (`nokogiri (1.16.0-x86_64-linux)`)
+ * is removed from the version: RubyGems versions never contain `-`. A file with no such section
+ * yields nothing.
+ */
+export function parseGemfileLock(text: string): Gem[] {
+  const out: Gem[] = [];
+  const seen = new Set<string>();
+  let inSource = false;
+  for (const line of text.split(/\r?\n/)) {
+    if (/^\S/.test(line)) { inSource = /^(GEM|GIT|PATH)\s*$/.test(line); continue; }
+    if (!inSource) continue;
+    const m = /^ {4}([^\s(]+) \(([^)\s]+)\)\s*$/.exec(line);
+    if (!m) continue;
+    const name = m[1]!;
+    const version = m[2]!.split('-')[0]!;
+    const key = `${name}@${version}`;
+    if (!seen.has(key)) { seen.add(key); out.push({ name, version }); }
+  }
+  return out;
+}

@@ -1,0 +1,92 @@
+import type { Package, Unknown } from '../../model';
+import { purl } from '../purl';
+import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import { parsePythonMetadata } from './metadata';
+import { parsePipfileLock, parsePoetryLock, parseRequirementsTxt, parseUvLock, type PythonPin } from './lockfiles';
+
+export { normalizePythonName, parseCoreMetadataHeaders, parsePythonMetadata, type PythonDistribution } from './metadata';
+export { parsePipfileLock, parsePoetryLock, parseRequirementsTxt, parseUvLock, type PythonPin } from './lockfiles';
+
+const NAME = 'pypi-metadata';
+const VERSION = '1.0.0';
+
+/** `…/x.dist-info/METADATA`, `…/x.egg-info/PKG-INFO`, or a single-file `…/x.egg-info` (setuptools' legacy layout). */
+const WANTED = /\/[^/]+\.dist-info\/METADATA$|\/[^/]+\.egg-info\/PKG-INFO$|\/[^/]+\.egg-info$/;
+
+/**
+ * Installed Python distributions from core metadata (PEP 566). `name` is the PEP 503 normalised
+ * name — what OSV's PyPI ecosystem and the purl `pypi` type (purl-spec: "lowercased, `_` replaced
+ * by `-`") match on — so `Unidecode` is reported as `unidecode`.
+ */
+export const pypiMetadataCataloger: Cataloger = {
+  name: NAME,
+  version: VERSION,
+  wants: (path: string) => WANTED.test(path),
+  catalog(files: readonly CatalogFile[]): CatalogResult {
+    const packages: Package[] = [];
+    const unknowns: Unknown[] = [];
+    for (const f of files) {
+      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'file truncated at the read limit; header parsed as far as read' });
+      try {
+        const d = parsePythonMetadata(f.body.toString('utf8'));
+        packages.push({
+          ecosystem: 'PyPI',
+          name: d.name,
+          version: d.version,
+          purl: purl('pypi', undefined, d.name, d.version),
+          locations: [{ layer: f.layer, path: f.path }],
+          cataloger: { name: NAME, version: VERSION },
+        });
+      } catch (e) {
+        unknowns.push({ layer: f.layer, path: f.path, reason: `python metadata: ${(e as Error).message}` });
+      }
+    }
+    return { packages, unknowns };
+  },
+};
+
+const LOCK_NAME = 'pypi-lockfile';
+
+/** Lock/requirements parsers by file base name. */
+const LOCK_PARSERS: Record<string, (body: Buffer) => PythonPin[]> = {
+  'poetry.lock': (b) => parsePoetryLock(b.toString('utf8')),
+  'uv.lock': (b) => parseUvLock(b.toString('utf8')),
+  'Pipfile.lock': (b) => parsePipfileLock(b.toString('utf8')),
+  'requirements.txt': (b) => parseRequirementsTxt(b),
+};
+
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/**
+ * Python dependencies declared by an application: `poetry.lock`, `uv.lock`, `Pipfile.lock` and the
+ * exact pins of `requirements.txt`. Names are PEP 503 normalised, as for installed metadata.
+ */
+export const pypiLockCataloger: Cataloger = {
+  name: LOCK_NAME,
+  version: VERSION,
+  wants: (path: string) => Object.hasOwn(LOCK_PARSERS, baseName(path)),
+  catalog(files: readonly CatalogFile[]): CatalogResult {
+    const packages: Package[] = [];
+    const unknowns: Unknown[] = [];
+    for (const f of files) {
+      const parse = LOCK_PARSERS[baseName(f.path)];
+      if (!parse) continue;
+      if (f.truncated) { unknowns.push({ layer: f.layer, path: f.path, reason: `${baseName(f.path)} truncated at the read limit; not parsed` }); continue; }
+      try {
+        for (const p of parse(f.body)) {
+          packages.push({
+            ecosystem: 'PyPI',
+            name: p.name,
+            version: p.version,
+            purl: purl('pypi', undefined, p.name, p.version),
+            locations: [{ layer: f.layer, path: f.path }],
+            cataloger: { name: LOCK_NAME, version: VERSION },
+          });
+        }
+      } catch (e) {
+        unknowns.push({ layer: f.layer, path: f.path, reason: `${baseName(f.path)}: ${(e as Error).message}` });
+      }
+    }
+    return { packages, unknowns };
+  },
+};
