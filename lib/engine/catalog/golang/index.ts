@@ -1,0 +1,114 @@
+import type { Location, Package, PluginId, Unknown } from '../../model';
+import { purl } from '../purl';
+import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import { goVersionToSemver, isElf, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
+import { parseGoMod, type GoModOptions } from './gomod';
+
+export * from './buildinfo';
+export * from './gomod';
+
+/**
+ * purl for a Go module (purl-spec PURL-TYPES `golang`): namespace = module path without its last
+ * element, name = last element; `stdlib` has no namespace.
+ */
+export function goPurl(modulePath: string, version: string | undefined): string {
+  const i = modulePath.lastIndexOf('/');
+  return purl('golang', i < 0 ? undefined : modulePath.slice(0, i), i < 0 ? modulePath : modulePath.slice(i + 1), version || undefined);
+}
+
+function goPackage(name: string, version: string, loc: Location, cataloger: PluginId): Package {
+  return { ecosystem: 'Go', name, version, purl: goPurl(name, version), locations: [loc], cataloger };
+}
+
+/**
+ * Packages of one decoded build info, as Syft's Go binary cataloger reports them: the main module
+ * (version as recorded, usually `(devel)`), every `dep` with its `=>` replacement applied (a local
+ * replacement has no version and is reported under the original path as `(devel)`), and `stdlib`
+ * at the runtime version in Trivy's `vX.Y.Z` form (the corpus spelling).
+ */
+export function buildInfoPackages(info: GoBuildInfo, loc: Location, cataloger: PluginId): Package[] {
+  const out: Package[] = [];
+  const add = (m: GoModule): void => {
+    const r = m.replace;
+    if (r && r.version) out.push(goPackage(r.path, r.version, loc, cataloger));
+    else if (r) out.push(goPackage(m.path, '(devel)', loc, cataloger));
+    else if (m.path && m.version) out.push(goPackage(m.path, m.version, loc, cataloger));
+  };
+  if (info.main?.path) add(info.main.version ? info.main : { ...info.main, version: '(devel)' });
+  for (const d of info.deps) add(d);
+  const std = goVersionToSemver(info.goVersion);
+  if (std) out.push(goPackage('stdlib', std, loc, cataloger));
+  return out;
+}
+
+const GO_BINARY_ID: PluginId = { name: 'go-binary', version: '1' };
+const BIN_DIR = /(^|\/)(s?bin|libexec)\/[^/]+$/;
+const APP_ROOT = /^\/(app|opt|srv|go|usr\/local|home|root|ko-app)\//;
+const NOT_BINARY = /\.(so(\.\d+)*|a|o|txt|md|json|ya?ml|toml|sh|py|pl|rb|js|ts|html|css|conf|cfg|ini|xml|jar|war|ear|zip|gz|tgz|xz|bz2|zst|png|jpe?g|gif|svg|pem|crt|key|mod|sum|go|c|h|log|lock)$/i;
+
+/**
+ * Go binaries: ELF executables carrying `.go.buildinfo`. Wanted paths are files in `bin`/`sbin`/
+ * `libexec` directories and extension-less files under common application roots (`/app`, `/opt`,
+ * `/usr/local`, `/go`, ...) or at `/`; only ELF bodies are inspected, other files are skipped silently.
+ */
+export const goBinaryCataloger: Cataloger = {
+  ...GO_BINARY_ID,
+  wants(path: string): boolean {
+    if (NOT_BINARY.test(path)) return false;
+    if (BIN_DIR.test(path)) return true;
+    const base = path.slice(path.lastIndexOf('/') + 1);
+    if (base.includes('.')) return false;
+    return APP_ROOT.test(path) || path.lastIndexOf('/') === 0;
+  },
+  catalog(files: readonly CatalogFile[]): CatalogResult {
+    const packages: Package[] = [];
+    const unknowns: Unknown[] = [];
+    for (const f of files) {
+      if (!isElf(f.body)) continue;
+      const r = readGoBuildInfo(f.body);
+      if (r === null) {
+        if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'ELF file truncated before any Go build info was found' });
+        continue;
+      }
+      if ('error' in r) { unknowns.push({ layer: f.layer, path: f.path, reason: r.error }); continue; }
+      packages.push(...buildInfoPackages(r.info, { layer: f.layer, path: f.path }, GO_BINARY_ID));
+      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'binary truncated at the read limit (build info was read)' });
+    }
+    return { packages, unknowns };
+  },
+};
+
+/**
+ * go.mod files (Trivy's gomod analyzer semantics, see {@link parseGoMod}); the root module carries no
+ * version and is not reported as a package. Options default to `replace: true, useMinVersion: false`
+ * (the toolchain minimum is not the Go version a binary was actually built with). go.mod files in the
+ * module cache and in `vendor/` are not wanted.
+ */
+export function createGoModCataloger(options: GoModOptions = {}): Cataloger {
+  return {
+    name: 'go-mod',
+    version: '1',
+    // The module cache (`$GOMODCACHE`, default `$GOPATH/pkg/mod`) and `vendor/` hold dependencies' own
+    // go.mod files, not the application's: skip them (https://go.dev/ref/mod#module-cache).
+    wants: (path: string): boolean => path.endsWith('/go.mod') && !path.includes('/pkg/mod/') && !path.includes('/vendor/'),
+    catalog(files: readonly CatalogFile[]): CatalogResult {
+      const packages: Package[] = [];
+      const unknowns: Unknown[] = [];
+      const id: PluginId = { name: this.name, version: this.version };
+      for (const f of files) {
+        try {
+          for (const e of parseGoMod(f.body.toString('utf8'), options)) {
+            if (e.relationship !== 'root' && e.version) packages.push(goPackage(e.name, e.version, { layer: f.layer, path: f.path }, id));
+          }
+          if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'go.mod truncated at the read limit' });
+        } catch (e) {
+          unknowns.push({ layer: f.layer, path: f.path, reason: (e as Error).message });
+        }
+      }
+      return { packages, unknowns };
+    },
+  };
+}
+
+/** The default go.mod cataloger. */
+export const goModCataloger: Cataloger = createGoModCataloger();

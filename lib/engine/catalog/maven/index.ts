@@ -1,0 +1,80 @@
+import type { Package, PluginId, Unknown } from '../../model';
+import { purl } from '../purl';
+import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import { DEFAULT_JAVA_ARCHIVE_LIMITS, walkJavaArchive, type JavaArchiveLimits } from './archive';
+import { parseGradleLockfile } from './gradle-lockfile';
+
+export * from './archive';
+export * from './gradle-lockfile';
+export * from './manifest';
+export * from './pom-properties';
+
+/** purl for a Maven artifact (purl-spec PURL-TYPES `maven`: namespace = groupId, name = artifactId). */
+export function mavenPurl(groupId: string, artifactId: string, version: string): string {
+  return purl('maven', groupId, artifactId, version);
+}
+
+function mavenPackage(groupId: string, artifactId: string, version: string, layer: CatalogFile['layer'], path: string, cataloger: PluginId): Package {
+  return { ecosystem: 'Maven', name: `${groupId}:${artifactId}`, version, purl: mavenPurl(groupId, artifactId, version), locations: [{ layer, path }], cataloger };
+}
+
+/**
+ * jar/war/ear archives (see {@link walkJavaArchive}). One package per `pom.properties` (shaded
+ * artifacts included), else one from MANIFEST.MF; nested archives are walked to depth 3. The
+ * location is the outer archive's path in the image (the file that exists in the layer).
+ */
+export function createJavaArchiveCataloger(limits: JavaArchiveLimits = DEFAULT_JAVA_ARCHIVE_LIMITS): Cataloger {
+  const id: PluginId = { name: 'java-archive', version: '1' };
+  return {
+    ...id,
+    wants: (path: string): boolean => /\.(jar|war|ear)$/i.test(path),
+    catalog(files: readonly CatalogFile[]): CatalogResult {
+      const packages: Package[] = [];
+      const unknowns: Unknown[] = [];
+      for (const f of files) {
+        if (f.truncated) { unknowns.push({ layer: f.layer, path: f.path, reason: 'archive truncated at the read limit: zip central directory unavailable' }); continue; }
+        const r = walkJavaArchive(f.body, f.path, limits);
+        const seen = new Set<string>();
+        for (const a of r.artifacts) {
+          const key = `${a.groupId}:${a.artifactId}@${a.version}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          try {
+            packages.push(mavenPackage(a.groupId, a.artifactId, a.version, f.layer, f.path, id));
+          } catch (e) {
+            unknowns.push({ layer: f.layer, path: f.path, reason: `${key}: ${(e as Error).message}` });
+          }
+        }
+        for (const p of r.problems) unknowns.push({ layer: f.layer, path: f.path, reason: `${p.archive.slice(1).concat('').join(': ')}${p.reason}` });
+      }
+      return { packages, unknowns };
+    },
+  };
+}
+
+/** The default jar/war/ear cataloger. */
+export const javaArchiveCataloger: Cataloger = createJavaArchiveCataloger();
+
+/** `gradle.lockfile` (see {@link parseGradleLockfile}); dev (test-only) modules are included. */
+export const gradleLockfileCataloger: Cataloger = {
+  name: 'gradle-lockfile',
+  version: '1',
+  wants: (path: string): boolean => /(^|\/)([^/]*\.)?gradle\.lockfile$/.test(path),
+  catalog(files: readonly CatalogFile[]): CatalogResult {
+    const packages: Package[] = [];
+    const unknowns: Unknown[] = [];
+    const id: PluginId = { name: 'gradle-lockfile', version: '1' };
+    for (const f of files) {
+      for (const e of parseGradleLockfile(f.body.toString('utf8'))) {
+        const [g, a] = e.name.split(':') as [string, string];
+        try {
+          packages.push(mavenPackage(g, a, e.version, f.layer, f.path, id));
+        } catch (err) {
+          unknowns.push({ layer: f.layer, path: f.path, reason: `line ${e.line}: ${(err as Error).message}` });
+        }
+      }
+      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'gradle.lockfile truncated at the read limit' });
+    }
+    return { packages, unknowns };
+  },
+};
