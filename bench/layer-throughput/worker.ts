@@ -3,29 +3,20 @@
  * { ms, maxRssMiB, entries?, bytes? }.
  *   worker.ts gunzip <file.gz>        Node's zlib gunzip alone, output discarded (the physical limit)
  *   worker.ts unzstd <file.zst>       the zstd decoder we use (zlib's where present, else fzstd) alone
- *   worker.ts reader <file> <mediaType>  our layer reader with the catalogers' typical wants
+ *   worker.ts reader <file> <mediaType>  our layer reader capturing what every cataloger in CATALOGERS wants
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { CATALOGERS } from '../../lib/engine/catalog/catalogers';
 import { readLayer } from '../../lib/engine/layers/layer-reader';
 import { createDecompressor } from '../../lib/engine/layers/decompress';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lib/engine/limits';
 import type { Digest } from '../../lib/engine/model';
 
-/** Paths a full set of catalogers asks for (dpkg, apk, rpm, npm, PyPI, Go, Maven, gem, Cargo, .NET, Composer). */
-export const TYPICAL_WANTS = (path: string): boolean =>
-  path === '/var/lib/dpkg/status' ||
-  path.startsWith('/var/lib/dpkg/status.d/') ||
-  path === '/lib/apk/db/installed' ||
-  /\/(rpmdb\.sqlite|Packages|Packages\.db)$/.test(path) ||
-  /\/(package\.json|package-lock\.json|yarn\.lock|pnpm-lock\.yaml)$/.test(path) ||
-  /\.(dist-info|egg-info)\/(METADATA|PKG-INFO)$/.test(path) ||
-  /\/(go\.mod|Cargo\.lock|Gemfile\.lock|composer\.lock)$/.test(path) ||
-  /\.(gemspec|deps\.json|jar|war|ear)$/.test(path) ||
-  /\/etc\/(os-release|alpine-release|debian_version|redhat-release)$/.test(path) ||
-  path === '/usr/lib/os-release';
+/** The union of what every registered cataloger asks for: the real workload, not a hand-made list. */
+const wantsOfAllCatalogers = (path: string): boolean => CATALOGERS.some((c) => c.wants(path));
 
 const sink = () => new Writable({ write: (_c, _e, cb) => cb() });
 
@@ -43,10 +34,11 @@ async function main(): Promise<void> {
       layerDigest: `sha256:${'0'.repeat(64)}` as Digest,
       mediaType,
       limits,
-      wants: TYPICAL_WANTS,
+      wants: wantsOfAllCatalogers,
     });
     out.entries = r.entryCount;
     out.bytes = r.uncompressedBytes;
+    out.captured = r.capturedBytes;
   } else {
     throw new Error(`unknown mode ${mode}`);
   }
