@@ -1,5 +1,5 @@
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
-import type { Package, Unknown } from '../../model';
+import type { Cataloger } from '../types';
+import { textCataloger } from '../text-cataloger';
 import { purl } from '../purl';
 import { parseComposerInstalled, parseComposerLock, type ComposerPackage } from './composer-lock';
 
@@ -8,34 +8,23 @@ export { parseComposerInstalled, parseComposerLock, type ComposerPackage } from 
 const VERSION = '1.0.0';
 
 function composerCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => ComposerPackage[], what: string): Cataloger {
-  return {
+  return textCataloger<ComposerPackage>({
     name,
     version: VERSION,
+    what,
     wants,
-    catalog(files: readonly CatalogFile[]): CatalogResult {
-      const packages: Package[] = [];
-      const unknowns: Unknown[] = [];
-      for (const f of files) {
-        if (f.truncated) { unknowns.push({ layer: f.layer, path: f.path, reason: `${what} truncated at the read limit; not parsed` }); continue; }
-        try {
-          for (const p of parse(f.body.toString('utf8'))) {
-            const slash = p.name.indexOf('/');
-            packages.push({
-              ecosystem: 'Packagist',
-              name: p.name,
-              version: p.version,
-              purl: slash > 0 ? purl('composer', p.name.slice(0, slash), p.name.slice(slash + 1), p.version) : purl('composer', undefined, p.name, p.version),
-              locations: [{ layer: f.layer, path: f.path }],
-              cataloger: { name, version: VERSION },
-            });
-          }
-        } catch (e) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: `${what}: ${(e as Error).message}` });
-        }
-      }
-      return { packages, unknowns };
+    parse,
+    truncated: 'skip',
+    toPackage: (p) => {
+      const slash = p.name.indexOf('/');
+      return {
+        ecosystem: 'Packagist',
+        name: p.name,
+        version: p.version,
+        purl: slash > 0 ? purl('composer', p.name.slice(0, slash), p.name.slice(slash + 1), p.version) : purl('composer', undefined, p.name, p.version),
+      };
     },
-  };
+  });
 }
 
 /**

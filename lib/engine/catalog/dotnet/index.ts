@@ -1,5 +1,5 @@
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
-import type { Package, Unknown } from '../../model';
+import type { Cataloger } from '../types';
+import { textCataloger } from '../text-cataloger';
 import { purl } from '../purl';
 import { parseDepsJson, parseNugetLock, type DotnetLibrary } from './deps-json';
 
@@ -8,33 +8,15 @@ export { parseDepsJson, parseNugetLock, type DotnetLibrary } from './deps-json';
 const VERSION = '1.0.0';
 
 function jsonCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => DotnetLibrary[], what: string): Cataloger {
-  return {
+  return textCataloger<DotnetLibrary>({
     name,
     version: VERSION,
+    what,
     wants,
-    catalog(files: readonly CatalogFile[]): CatalogResult {
-      const packages: Package[] = [];
-      const unknowns: Unknown[] = [];
-      for (const f of files) {
-        if (f.truncated) { unknowns.push({ layer: f.layer, path: f.path, reason: `${what} truncated at the read limit; not parsed` }); continue; }
-        try {
-          for (const l of parse(f.body.toString('utf8').replace(/^\uFEFF/, ''))) {
-            packages.push({
-              ecosystem: 'NuGet',
-              name: l.name,
-              version: l.version,
-              purl: purl('nuget', undefined, l.name, l.version),
-              locations: [{ layer: f.layer, path: f.path }],
-              cataloger: { name, version: VERSION },
-            });
-          }
-        } catch (e) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: `${what}: ${(e as Error).message}` });
-        }
-      }
-      return { packages, unknowns };
-    },
-  };
+    parse,
+    truncated: 'skip',
+    toPackage: (l) => ({ ecosystem: 'NuGet', name: l.name, version: l.version, purl: purl('nuget', undefined, l.name, l.version) }),
+  });
 }
 
 /**
