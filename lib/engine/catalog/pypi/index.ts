@@ -1,6 +1,7 @@
 import type { Package, Unknown } from '../../model';
 import { purl } from '../purl';
 import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import { textCataloger } from '../text-cataloger';
 import { parsePythonMetadata } from './metadata';
 import { parsePipfileLock, parsePoetryLock, parseRequirementsTxt, parseUvLock, type PythonPin } from './lockfiles';
 
@@ -18,32 +19,16 @@ const WANTED = /\/[^/]+\.dist-info\/METADATA$|\/[^/]+\.egg-info\/PKG-INFO$|\/[^/
  * name — what OSV's PyPI ecosystem and the purl `pypi` type (purl-spec: "lowercased, `_` replaced
  * by `-`") match on — so `Unidecode` is reported as `unidecode`.
  */
-export const pypiMetadataCataloger: Cataloger = {
+export const pypiMetadataCataloger: Cataloger = textCataloger({
   name: NAME,
   version: VERSION,
+  what: 'python metadata',
   wants: (path: string) => WANTED.test(path),
-  catalog(files: readonly CatalogFile[]): CatalogResult {
-    const packages: Package[] = [];
-    const unknowns: Unknown[] = [];
-    for (const f of files) {
-      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'file truncated at the read limit; header parsed as far as read' });
-      try {
-        const d = parsePythonMetadata(f.body.toString('utf8'));
-        packages.push({
-          ecosystem: 'PyPI',
-          name: d.name,
-          version: d.version,
-          purl: purl('pypi', undefined, d.name, d.version),
-          locations: [{ layer: f.layer, path: f.path }],
-          cataloger: { name: NAME, version: VERSION },
-        });
-      } catch (e) {
-        unknowns.push({ layer: f.layer, path: f.path, reason: `python metadata: ${(e as Error).message}` });
-      }
-    }
-    return { packages, unknowns };
-  },
-};
+  // Core metadata is a header block first: a cut body still has the Name and Version headers.
+  truncated: 'parse',
+  parse: (text) => [parsePythonMetadata(text)],
+  toPackage: (d) => ({ ecosystem: 'PyPI', name: d.name, version: d.version, purl: purl('pypi', undefined, d.name, d.version) }),
+});
 
 const LOCK_NAME = 'pypi-lockfile';
 
