@@ -1,0 +1,56 @@
+import type { FileTree } from '../layers/file-tree';
+import type { LayerResult } from '../layers/layer-reader';
+import type { Digest, Package, Unknown } from '../model';
+import { CATALOGERS } from './catalogers';
+import type { CatalogFile, Cataloger } from './types';
+
+/**
+ * The packages one layer's own files declare, computed from that layer alone — so it can be cached
+ * by layer digest plus {@link catalogerFingerprint} and reused by every image that shares the layer
+ * (DESIGN.md "The data's way", step 2).
+ */
+export interface LayerInventory {
+  readonly layer: Digest;
+  readonly packages: readonly Package[];
+  readonly unknowns: readonly Unknown[];
+}
+
+/** The predicate to hand `readLayer`: true for any path some cataloger wants. */
+export function catalogWants(catalogers: readonly Cataloger[] = CATALOGERS): (path: string) => boolean {
+  return (path) => catalogers.some((c) => c.wants(path));
+}
+
+/** Runs each cataloger over the bodies it wanted from one layer (files in path order). */
+export function catalogLayer(layer: LayerResult, catalogers: readonly Cataloger[] = CATALOGERS): LayerInventory {
+  const files: CatalogFile[] = [];
+  for (const e of layer.entries.values()) {
+    if (e.body) files.push({ path: e.path, layer: e.layer, body: e.body, truncated: e.truncated === true });
+  }
+  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const packages: Package[] = [];
+  const unknowns: Unknown[] = [];
+  for (const c of catalogers) {
+    const mine = files.filter((f) => c.wants(f.path));
+    if (mine.length === 0) continue;
+    const r = c.catalog(mine);
+    packages.push(...r.packages);
+    unknowns.push(...r.unknowns);
+  }
+  return { layer: layer.digest, packages, unknowns };
+}
+
+/**
+ * The image inventory as the overlay of its layers' inventories: a package found in a layer stays
+ * only while the file it came from is still the one a container sees — an upper layer that rewrites
+ * the database, a whiteout or an opaque directory removes it (OCI image-spec layer.md, "Whiteouts").
+ */
+export function overlayInventories(inventories: readonly LayerInventory[], tree: FileTree): Package[] {
+  const out: Package[] = [];
+  for (const inv of inventories) {
+    for (const p of inv.packages) {
+      const visible = p.locations.filter((l) => tree.get(l.path)?.layer === l.layer);
+      if (visible.length > 0) out.push(visible.length === p.locations.length ? p : { ...p, locations: visible });
+    }
+  }
+  return out;
+}
