@@ -1,4 +1,4 @@
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { PackageURL } from 'packageurl-js';
 import type { Digest } from '../../../../lib/engine/model';
 import { createDpkgCataloger, dpkgCataloger, dpkgWants, parseDpkgStatus, parseSourceField, parseStanzas } from '../../../../lib/engine/catalog/dpkg';
@@ -135,7 +135,7 @@ describe('dpkg stanza parsing', () => {
 });
 
 const REAL = '/var/lib/dpkg/status';
-(existsSync(REAL) ? describe : describe.skip)('this machine\'s dpkg database', () => {
+describe('this machine\'s dpkg database', () => {
   it('has one package per "install ok installed" stanza', () => {
     const text = readFileSync(REAL, 'utf8');
     // Independent count: a plain line scan for the Status line of installed packages. Held packages
