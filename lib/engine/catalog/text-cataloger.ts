@@ -1,5 +1,6 @@
-import type { Package, Unknown } from '../model';
-import type { CatalogFile, CatalogResult, Cataloger } from './types';
+import type { Package } from '../model';
+import type { Cataloger } from './types';
+import { fileCataloger } from './file-cataloger';
 
 /** What {@link textCataloger} needs to know about one file format. */
 export interface TextCatalogerSpec<T> {
@@ -20,33 +21,19 @@ export interface TextCatalogerSpec<T> {
 }
 
 /**
- * The one per-file loop of text-format catalogers: each wanted file is parsed on its own, its items
- * become packages located at {layer, path}, and a file that cannot be parsed becomes an unknown with
- * its place — never an exception that would abort the scan (Syft's unknowns).
+ * A {@link fileCataloger} for a UTF-8 text format: the body is decoded (BOM dropped) and parsed, and
+ * unknown reasons read `<what> truncated at the read limit; parsed as far as read|not parsed` and
+ * `<what>: <error message>`.
  */
 export function textCataloger<T>(spec: TextCatalogerSpec<T>): Cataloger {
-  const plugin = { name: spec.name, version: spec.version };
-  return {
-    ...plugin,
+  const note = spec.truncated === 'parse' ? 'parsed as far as read' : 'not parsed';
+  return fileCataloger<T>({
+    name: spec.name,
+    version: spec.version,
     wants: spec.wants,
-    catalog(files: readonly CatalogFile[]): CatalogResult {
-      const packages: Package[] = [];
-      const unknowns: Unknown[] = [];
-      for (const f of files) {
-        if (f.truncated) {
-          const note = spec.truncated === 'parse' ? 'parsed as far as read' : 'not parsed';
-          unknowns.push({ layer: f.layer, path: f.path, reason: `${spec.what} truncated at the read limit; ${note}` });
-          if (spec.truncated === 'skip') continue;
-        }
-        try {
-          for (const item of spec.parse(f.body.toString('utf8').replace(/^\uFEFF/, ''))) {
-            packages.push({ ...spec.toPackage(item), locations: [{ layer: f.layer, path: f.path }], cataloger: plugin });
-          }
-        } catch (e) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: `${spec.what}: ${(e as Error).message}` });
-        }
-      }
-      return { packages, unknowns };
-    },
-  };
+    truncated: { policy: spec.truncated, reason: () => `${spec.what} truncated at the read limit; ${note}` },
+    parse: (f) => spec.parse(f.body.toString('utf8').replace(/^\uFEFF/, '')),
+    unreadableReason: (e) => `${spec.what}: ${(e as Error).message}`,
+    toPackage: (item) => spec.toPackage(item),
+  });
 }

@@ -1,6 +1,6 @@
-import type { Package, Unknown } from '../../model';
+import { fileCataloger } from '../file-cataloger';
 import { purl } from '../purl';
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import type { Cataloger } from '../types';
 
 /** One installed package from the apk-tools database. */
 export interface ApkEntry {
@@ -61,36 +61,22 @@ const INSTALLED = '/lib/apk/db/installed';
  * builds every subpackage of an aport at the aport's version), purl
  * `pkg:apk/alpine/<name>@<version>?arch=<arch>` (purl-spec PURL-TYPES "apk").
  */
-export const apkCataloger: Cataloger = {
+export const apkCataloger: Cataloger = fileCataloger<ApkEntry>({
   name: 'apk-db',
   version: '1.0.0',
   wants: (path: string): boolean => path === INSTALLED,
-  catalog(files: readonly CatalogFile[]): CatalogResult {
-    const id = { name: apkCataloger.name, version: apkCataloger.version };
-    const packages: Package[] = [];
-    const unknowns: Unknown[] = [];
-    for (const f of files) {
-      if (f.path !== INSTALLED) continue;
-      let result: ApkParseResult;
-      try {
-        result = parseApkInstalled(f.body.toString('utf8'));
-      } catch (e) {
-        unknowns.push({ layer: f.layer, path: f.path, reason: `apk database unreadable: ${(e as Error).message}` });
-        continue;
-      }
-      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'apk database truncated at the read limit: packages after the cut are missing' });
-      for (const p of result.problems) unknowns.push({ layer: f.layer, path: f.path, reason: `apk database: ${p}` });
-      for (const e of result.entries) {
-        packages.push({
-          ecosystem: 'Alpine', name: e.name, version: e.version,
-          purl: purl('apk', 'alpine', e.name, e.version, { arch: e.arch }),
-          sourceName: e.origin, sourceVersion: e.version,
-          ...(e.arch ? { arch: e.arch } : {}),
-          locations: [{ layer: f.layer, path: f.path }],
-          cataloger: id,
-        });
-      }
-    }
-    return { packages, unknowns };
+  onlyWanted: true,
+  truncated: { policy: 'parse-then-note', reason: () => 'apk database truncated at the read limit: packages after the cut are missing' },
+  parse: (f) => {
+    const { entries, problems } = parseApkInstalled(f.body.toString('utf8'));
+    return { items: entries, problems };
   },
-};
+  unreadableReason: (e) => `apk database unreadable: ${(e as Error).message}`,
+  problemReason: (p) => `apk database: ${p}`,
+  toPackage: (e) => ({
+    ecosystem: 'Alpine', name: e.name, version: e.version,
+    purl: purl('apk', 'alpine', e.name, e.version, { arch: e.arch }),
+    sourceName: e.origin, sourceVersion: e.version,
+    ...(e.arch ? { arch: e.arch } : {}),
+  }),
+});

@@ -1,6 +1,6 @@
-import type { Package, Unknown } from '../../model';
+import { fileCataloger } from '../file-cataloger';
 import { purl } from '../purl';
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import type { Cataloger } from '../types';
 import { isInstalledStatus, parseStanzas } from './control';
 
 export { isInstalledStatus, parseStanzas } from './control';
@@ -88,39 +88,26 @@ export function dpkgWants(path: string): boolean {
  * `pkg:deb/<distro>/<name>@<version>?arch=<arch>` (purl-spec PURL-TYPES "deb").
  */
 export function createDpkgCataloger(distro: DpkgDistro = 'debian'): Cataloger {
-  const id = { name: 'dpkg-db', version: '1.0.0' };
   const ecosystem = distro === 'ubuntu' ? 'Ubuntu' : 'Debian';
-  return {
-    ...id,
+  return fileCataloger<DpkgEntry>({
+    name: 'dpkg-db',
+    version: '1.0.0',
     wants: dpkgWants,
-    catalog(files: readonly CatalogFile[]): CatalogResult {
-      const packages: Package[] = [];
-      const unknowns: Unknown[] = [];
-      for (const f of files) {
-        if (!dpkgWants(f.path)) continue;
-        let result: DpkgParseResult;
-        try {
-          result = parseDpkgStatus(f.body.toString('utf8'), { missingStatusIsInstalled: f.path !== STATUS });
-        } catch (e) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: `dpkg database unreadable: ${(e as Error).message}` });
-          continue;
-        }
-        if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'dpkg database truncated at the read limit: packages after the cut are missing' });
-        for (const p of result.problems) unknowns.push({ layer: f.layer, path: f.path, reason: `dpkg database: ${p}` });
-        for (const e of result.entries) {
-          packages.push({
-            ecosystem, name: e.name, version: e.version,
-            purl: purl('deb', distro, e.name, e.version, { arch: e.arch }),
-            sourceName: e.sourceName, sourceVersion: e.sourceVersion,
-            ...(e.arch ? { arch: e.arch } : {}),
-            locations: [{ layer: f.layer, path: f.path }],
-            cataloger: id,
-          });
-        }
-      }
-      return { packages, unknowns };
+    onlyWanted: true,
+    truncated: { policy: 'parse-then-note', reason: () => 'dpkg database truncated at the read limit: packages after the cut are missing' },
+    parse: (f) => {
+      const { entries, problems } = parseDpkgStatus(f.body.toString('utf8'), { missingStatusIsInstalled: f.path !== STATUS });
+      return { items: entries, problems };
     },
-  };
+    unreadableReason: (e) => `dpkg database unreadable: ${(e as Error).message}`,
+    problemReason: (p) => `dpkg database: ${p}`,
+    toPackage: (e) => ({
+      ecosystem, name: e.name, version: e.version,
+      purl: purl('deb', distro, e.name, e.version, { arch: e.arch }),
+      sourceName: e.sourceName, sourceVersion: e.sourceVersion,
+      ...(e.arch ? { arch: e.arch } : {}),
+    }),
+  });
 }
 
 /** The default dpkg cataloger (Debian). */

@@ -1,6 +1,7 @@
-import type { Package, PluginId, Unknown } from '../../model';
+import type { PluginId } from '../../model';
+import { fileCataloger } from '../file-cataloger';
 import { purl } from '../purl';
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import type { Cataloger } from '../types';
 
 /** One package as read from an npm-ecosystem lockfile or manifest, before it becomes a {@link Package}. */
 export interface NpmEntry {
@@ -39,42 +40,22 @@ export function bodyText(body: Buffer): string {
 }
 
 /**
- * Builds a {@link Cataloger} from a pure parse function: every wanted file is parsed on its own, entries
- * become {@link Package}s located at {layer, path}, exact duplicates within one file collapse to one,
- * and any parse failure or truncated body becomes an {@link Unknown} (a cataloger never throws).
+ * Builds a {@link Cataloger} from a pure parse function (via {@link fileCataloger}): every wanted file is
+ * parsed on its own, entries become {@link Package}s located at {layer, path}, exact duplicates
+ * (name@version) within one file collapse to one, and any parse failure or truncated body becomes an
+ * {@link Unknown} (a cataloger never throws).
  */
 export function makeNpmCataloger(id: PluginId, wants: (path: string) => boolean, parse: (text: string, path: string) => NpmEntry[]): Cataloger {
-  const plugin: PluginId = { name: id.name, version: id.version };
-  return {
+  return fileCataloger<NpmEntry>({
     name: id.name,
     version: id.version,
     wants,
-    catalog(files: readonly CatalogFile[]): CatalogResult {
-      const packages: Package[] = [];
-      const unknowns: Unknown[] = [];
-      for (const f of files) {
-        if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: `${id.name}: file truncated at the read limit; parsed what was there` });
-        let entries: NpmEntry[];
-        try {
-          entries = parse(bodyText(f.body), f.path);
-        } catch (e) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: `${id.name}: ${e instanceof Error ? e.message : String(e)}` });
-          continue;
-        }
-        const seen = new Set<string>();
-        for (const e of entries) {
-          const key = `${e.name}@${e.version}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          packages.push({
-            ecosystem: 'npm', name: e.name, version: e.version, purl: npmPurl(e.name, e.version),
-            locations: [{ layer: f.layer, path: f.path }], cataloger: plugin,
-          });
-        }
-      }
-      return { packages, unknowns };
-    },
-  };
+    truncated: { policy: 'parse', reason: () => `${id.name}: file truncated at the read limit; parsed what was there` },
+    parse: (f) => parse(bodyText(f.body), f.path),
+    unreadableReason: (e) => `${id.name}: ${e instanceof Error ? e.message : String(e)}`,
+    dedupeKey: (e) => `${e.name}@${e.version}`,
+    toPackage: (e) => ({ ecosystem: 'npm', name: e.name, version: e.version, purl: npmPurl(e.name, e.version) }),
+  });
 }
 
 /** Last path segment. */

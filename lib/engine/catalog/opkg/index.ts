@@ -1,7 +1,7 @@
-import type { Package, Unknown } from '../../model';
 import { parseDpkgStatus, type DpkgEntry } from '../dpkg';
+import { fileCataloger } from '../file-cataloger';
 import { purl } from '../purl';
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import type { Cataloger } from '../types';
 
 /**
  * Parses an opkg status database. opkg (OpenWrt, Yocto/OpenEmbedded) keeps dpkg's control-stanza
@@ -19,36 +19,22 @@ const PATHS = new Set(['/usr/lib/opkg/status', '/var/lib/opkg/status']);
  * The opkg cataloger: ecosystem `opkg`, purl `pkg:opkg/<name>@<version>?arch=<arch>` (no purl type is
  * registered for opkg in purl-spec PURL-TYPES; `opkg` is the type the ecosystem name suggests).
  */
-export const opkgCataloger: Cataloger = {
+export const opkgCataloger: Cataloger = fileCataloger<DpkgEntry>({
   name: 'opkg-db',
   version: '1.0.0',
   wants: (path: string): boolean => PATHS.has(path),
-  catalog(files: readonly CatalogFile[]): CatalogResult {
-    const id = { name: opkgCataloger.name, version: opkgCataloger.version };
-    const packages: Package[] = [];
-    const unknowns: Unknown[] = [];
-    for (const f of files) {
-      if (!PATHS.has(f.path)) continue;
-      let result: { entries: DpkgEntry[]; problems: string[] };
-      try {
-        result = parseOpkgStatus(f.body.toString('utf8'));
-      } catch (e) {
-        unknowns.push({ layer: f.layer, path: f.path, reason: `opkg database unreadable: ${(e as Error).message}` });
-        continue;
-      }
-      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'opkg database truncated at the read limit: packages after the cut are missing' });
-      for (const p of result.problems) unknowns.push({ layer: f.layer, path: f.path, reason: `opkg database: ${p}` });
-      for (const e of result.entries) {
-        packages.push({
-          ecosystem: 'opkg', name: e.name, version: e.version,
-          purl: purl('opkg', undefined, e.name, e.version, { arch: e.arch }),
-          sourceName: e.sourceName, sourceVersion: e.sourceVersion,
-          ...(e.arch ? { arch: e.arch } : {}),
-          locations: [{ layer: f.layer, path: f.path }],
-          cataloger: id,
-        });
-      }
-    }
-    return { packages, unknowns };
+  onlyWanted: true,
+  truncated: { policy: 'parse-then-note', reason: () => 'opkg database truncated at the read limit: packages after the cut are missing' },
+  parse: (f) => {
+    const { entries, problems } = parseOpkgStatus(f.body.toString('utf8'));
+    return { items: entries, problems };
   },
-};
+  unreadableReason: (e) => `opkg database unreadable: ${(e as Error).message}`,
+  problemReason: (p) => `opkg database: ${p}`,
+  toPackage: (e) => ({
+    ecosystem: 'opkg', name: e.name, version: e.version,
+    purl: purl('opkg', undefined, e.name, e.version, { arch: e.arch }),
+    sourceName: e.sourceName, sourceVersion: e.sourceVersion,
+    ...(e.arch ? { arch: e.arch } : {}),
+  }),
+});

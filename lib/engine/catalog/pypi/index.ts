@@ -1,6 +1,6 @@
-import type { Package, Unknown } from '../../model';
 import { purl } from '../purl';
-import type { CatalogFile, CatalogResult, Cataloger } from '../types';
+import type { Cataloger } from '../types';
+import { fileCataloger } from '../file-cataloger';
 import { textCataloger } from '../text-cataloger';
 import { parsePythonMetadata } from './metadata';
 import { parsePipfileLock, parsePoetryLock, parseRequirementsTxt, parseUvLock, type PythonPin } from './lockfiles';
@@ -46,32 +46,13 @@ const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
  * Python dependencies declared by an application: `poetry.lock`, `uv.lock`, `Pipfile.lock` and the
  * exact pins of `requirements.txt`. Names are PEP 503 normalised, as for installed metadata.
  */
-export const pypiLockCataloger: Cataloger = {
+export const pypiLockCataloger: Cataloger = fileCataloger<PythonPin>({
   name: LOCK_NAME,
   version: VERSION,
   wants: (path: string) => Object.hasOwn(LOCK_PARSERS, baseName(path)),
-  catalog(files: readonly CatalogFile[]): CatalogResult {
-    const packages: Package[] = [];
-    const unknowns: Unknown[] = [];
-    for (const f of files) {
-      const parse = LOCK_PARSERS[baseName(f.path)];
-      if (!parse) continue;
-      if (f.truncated) { unknowns.push({ layer: f.layer, path: f.path, reason: `${baseName(f.path)} truncated at the read limit; not parsed` }); continue; }
-      try {
-        for (const p of parse(f.body)) {
-          packages.push({
-            ecosystem: 'PyPI',
-            name: p.name,
-            version: p.version,
-            purl: purl('pypi', undefined, p.name, p.version),
-            locations: [{ layer: f.layer, path: f.path }],
-            cataloger: { name: LOCK_NAME, version: VERSION },
-          });
-        }
-      } catch (e) {
-        unknowns.push({ layer: f.layer, path: f.path, reason: `${baseName(f.path)}: ${(e as Error).message}` });
-      }
-    }
-    return { packages, unknowns };
-  },
-};
+  onlyWanted: true,
+  truncated: { policy: 'skip', reason: (f) => `${baseName(f.path)} truncated at the read limit; not parsed` },
+  parse: (f) => LOCK_PARSERS[baseName(f.path)](f.body),
+  unreadableReason: (e, f) => `${baseName(f.path)}: ${(e as Error).message}`,
+  toPackage: (p) => ({ ecosystem: 'PyPI', name: p.name, version: p.version, purl: purl('pypi', undefined, p.name, p.version) }),
+});
