@@ -14,8 +14,8 @@ async function quickstart(): Promise<number> {
   const file = join(dir, 'sample.oci.tar');
   const image = await writeSampleArchive(file);
   const target = `oci-archive:${relative(process.cwd(), file)}`;
-  process.stdout.write(`Built the sample image ${image.root.digest}\n  -> ${target}\n\n$ trustctl inspect ${target}\n`);
-  return main(['node', 'trustctl', 'inspect', target]);
+  process.stdout.write(`Built the sample image ${image.root.digest}\n  -> ${target}\n\n$ trustctl scan ${target}\n`);
+  return main(['node', 'trustctl', 'scan', target]);
 }
 
 quickstart().then(

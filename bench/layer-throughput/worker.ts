@@ -4,12 +4,19 @@
  *   worker.ts gunzip <file.gz>        Node's zlib gunzip alone, output discarded (the physical limit)
  *   worker.ts unzstd <file.zst>       the zstd decoder we use (zlib's where present, else fzstd) alone
  *   worker.ts reader <file> <mediaType>  our layer reader capturing what every cataloger in CATALOGERS wants
+ *   worker.ts scan <file> <mediaType>    what a cache miss costs in `trustctl scan`: the reader, every cataloger,
+ *                                        and the layer record gzipped as the file cache writes it
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import { CATALOGERS } from '../../lib/engine/catalog/catalogers';
+import { catalogLayer } from '../../lib/engine/catalog/inventory';
+import { osWants } from '../../lib/engine/catalog/os';
+import { toLayerRecord } from '../../lib/engine/layers/layer-record';
+import { scanWants } from '../../lib/engine/scan-image';
 import { readLayer } from '../../lib/engine/layers/layer-reader';
 import { createDecompressor } from '../../lib/engine/layers/decompress';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lib/engine/limits';
@@ -28,6 +35,19 @@ async function main(): Promise<void> {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 128 * 1024 }), sink());
   } else if (mode === 'unzstd') {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createDecompressor('zstd', DEFAULT_LIMITS), sink());
+  } else if (mode === 'scan') {
+    const limits = resolveLimits({ maxLayerBytes: 64 * 1024 ** 3, maxEntries: 10_000_000 });
+    const r = await readLayer(createReadStream(file, { highWaterMark: 1 << 20 }), {
+      layerDigest: `sha256:${'0'.repeat(64)}` as Digest,
+      mediaType,
+      limits,
+      wants: scanWants(CATALOGERS),
+    });
+    const inv = catalogLayer(r);
+    const record = gzipSync(JSON.stringify({ record: toLayerRecord(r, osWants), packages: inv.packages, unknowns: inv.unknowns }), { level: 1 });
+    out.entries = r.entryCount;
+    out.packages = inv.packages.length;
+    out.recordBytes = record.length;
   } else if (mode === 'reader') {
     const limits = resolveLimits({ maxLayerBytes: 64 * 1024 ** 3, maxEntries: 10_000_000 });
     const r = await readLayer(createReadStream(file, { highWaterMark: 1 << 20 }), {

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { TrustError } from '../engine/errors';
 import { ExitCode } from './exit-codes';
 import { registerInspect } from './commands/inspect';
+import { registerScan } from './commands/scan';
 
 /** Output sinks, injectable so that tests can run the CLI in-process. */
 export interface CliIO {
@@ -36,6 +37,7 @@ export function buildProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride()
     .showHelpAfterError();
+  registerScan(program, ctx);
   registerInspect(program, ctx);
   return program;
 }

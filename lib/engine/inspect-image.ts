@@ -1,7 +1,7 @@
 import { DigestMismatchError } from './errors';
 import type { Limits } from './limits';
 import { type Digest, type Platform, formatPlatform } from './model';
-import { readLayer, type LayerResult } from './layers/layer-reader';
+import { readLayer, type LayerResult, type ReadLayerOptions } from './layers/layer-reader';
 import { FileTree } from './layers/file-tree';
 import { resolveImage, type ResolvedImage } from './registry/resolve';
 import type { ImageSource } from './registry/source';
@@ -44,30 +44,39 @@ export interface InspectReport {
 }
 
 /**
- * Reads every layer of one platform image exactly once as a verified stream and squashes them.
- * The config's `rootfs.diff_ids` must equal the hashes of the uncompressed layers (image-spec
- * config.md; RELIABILITY.md 19): an image whose config lies about its layers is not an image we
- * can vouch for.
+ * Reads one layer blob as a verified stream. The config's `rootfs.diff_ids[i]` must equal the hash of
+ * the uncompressed layer (image-spec config.md; RELIABILITY.md 19): an image whose config lies about
+ * its layers is not an image we can vouch for.
  */
+export async function readVerifiedLayer(
+  source: ImageSource,
+  image: ResolvedImage,
+  i: number,
+  limits: Limits,
+  wants?: ReadLayerOptions['wants'],
+): Promise<LayerResult> {
+  const desc = image.manifest.layers[i];
+  const stream = await source.openBlob(desc);
+  let result: LayerResult;
+  try {
+    result = await readLayer(stream, { layerDigest: desc.digest, mediaType: desc.mediaType, limits, wants });
+  } finally {
+    stream.destroy();
+  }
+  const expected = image.config.rootfs.diff_ids[i];
+  if (result.diffId !== expected) throw new DigestMismatchError(expected, result.diffId, `layer ${i} (${desc.digest}) diff_id`);
+  return result;
+}
+
+/** Reads every layer of one platform image exactly once as a verified stream and squashes them. */
 export async function readImageLayers(
   source: ImageSource,
   image: ResolvedImage,
   limits: Limits,
-  wants?: Parameters<typeof readLayer>[1]['wants'],
+  wants?: ReadLayerOptions['wants'],
 ): Promise<{ layers: LayerResult[]; tree: FileTree }> {
   const layers: LayerResult[] = [];
-  for (const [i, desc] of image.manifest.layers.entries()) {
-    const stream = await source.openBlob(desc);
-    let result: LayerResult;
-    try {
-      result = await readLayer(stream, { layerDigest: desc.digest, mediaType: desc.mediaType, limits, wants });
-    } finally {
-      stream.destroy();
-    }
-    const expected = image.config.rootfs.diff_ids[i];
-    if (result.diffId !== expected) throw new DigestMismatchError(expected, result.diffId, `layer ${i} (${desc.digest}) diff_id`);
-    layers.push(result);
-  }
+  for (let i = 0; i < image.manifest.layers.length; i++) layers.push(await readVerifiedLayer(source, image, i, limits, wants));
   return { layers, tree: FileTree.squash(layers, limits) };
 }
 

@@ -1,28 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import type { InspectReport } from '../../lib/engine/inspect-image';
 import { DEFAULT_LIMITS } from '../../lib/engine/limits';
 import { RegistryClient } from '../../lib/engine/registry/client';
-import { main } from '../../lib/cli/main';
 import { buildImage, buildIndex, type BuiltImage } from '../../lib/local/builder/image-builder';
 import { pushImage } from '../../lib/local/builder/push';
 import { writeSampleArchive } from '../../lib/local/builder/sample';
 import { writeDockerArchive, writeOciLayout } from '../../lib/local/builder/writers';
 import { type RegistryServer, startRegistry } from '../helpers/registry-server';
-
-/** Runs the CLI in-process, as `trustctl <args>`, capturing its output and exit code. */
-async function trustctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(['node', 'trustctl', ...args], { stdout, stderr });
-  return { code, out, err };
-}
+import { trustctl } from '../helpers/cli';
 
 function smallImage(opts: { corruptDiffId?: boolean; platform?: 'amd64' | 'arm64' } = {}): BuiltImage {
   return buildImage({

@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { NotFoundError } from '../../lib/engine/errors';
 import { type Descriptor, type Digest, sha256Digest } from '../../lib/engine/model';
 import type { ImageSource, ManifestBytes } from '../../lib/engine/registry/source';
+import type { BuiltImage } from '../../lib/local/builder/image-builder';
 import { VerifyingStream } from '../../lib/engine/registry/verify';
 
 /**
@@ -14,6 +15,17 @@ export class MemorySource implements ImageSource {
   private readonly docs = new Map<string, ManifestBytes>();
   private readonly blobs = new Map<string, Buffer>();
   private rootDigest?: Digest;
+  /** Digests of the blobs opened so far, in order (to assert what a scan downloaded). */
+  readonly opened: Digest[] = [];
+
+  /** A source serving an image made by the test builder: its root, every manifest and every blob. */
+  static fromBuilt(image: BuiltImage): MemorySource {
+    const s = new MemorySource();
+    s.addManifest(image.root.mediaType, image.root.bytes.toString('utf8'), { root: true });
+    for (const m of image.manifests) s.addManifest(m.mediaType, m.bytes.toString('utf8'));
+    for (const [digest, bytes] of image.blobs) s.blobs.set(digest, bytes);
+    return s;
+  }
 
   /** Adds a manifest/index document; the first one added (or `root: true`) is the root. */
   addManifest(mediaType: string, doc: unknown, opts: { root?: boolean } = {}): Descriptor {
@@ -43,6 +55,7 @@ export class MemorySource implements ImageSource {
   }
 
   async openBlob(desc: Descriptor): Promise<Readable> {
+    this.opened.push(desc.digest);
     const b = this.blobs.get(desc.digest);
     if (!b) throw new NotFoundError(`blob ${desc.digest} not found`);
     return Readable.from([b]).pipe(new VerifyingStream(desc));

@@ -32,6 +32,11 @@ export interface Package {
   readonly sourceName?: string;
   readonly sourceVersion?: string;
   readonly arch?: string;
+  /**
+   * OS packages: the OSV ecosystem of the distribution release they were installed from (`Debian:12`,
+   * `Alpine:v3.19`, `Ubuntu:22.04:LTS`), set once the image's release files are known; absent when unknown.
+   */
+  readonly distro?: string;
   readonly locations: readonly Location[];
   readonly cataloger: PluginId;
 }

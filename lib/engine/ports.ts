@@ -1,0 +1,64 @@
+/**
+ * The interfaces the engine needs from the outside world (DESIGN.md "The house": ports.ts). The engine
+ * only calls them; lib/local/ implements them for the laptop and lib/aws/ for the pipeline.
+ */
+import type { LayerRecord } from './layers/layer-record';
+import type { OsvRecord } from './advisories/osv';
+import type { Finding, Package, Unknown } from './model';
+
+/**
+ * What scanning one layer yielded, kept so that any image sharing the layer reuses it without
+ * downloading the blob again (DESIGN.md "Performance budgets": a layer already seen is never
+ * downloaded again).
+ */
+export interface CachedLayer {
+  /** The layer's entries (metadata for every path; bodies of release files only), for the overlay. */
+  readonly record: LayerRecord;
+  /** Packages the layer's own files declare. */
+  readonly packages: readonly Package[];
+  /** Files the catalogers could not read. */
+  readonly unknowns: readonly Unknown[];
+  /** Content findings of the layer's own files (secrets, malware), kept even when a later layer deletes them. */
+  readonly findings: readonly Finding[];
+}
+
+/**
+ * Layer results by cache key. The key ({@link layerCacheKey}) names the layer digest, every plug-in's
+ * name and version and the read limits, so a record is only ever reused for the same bytes read the same way.
+ * Implementations may drop entries at any time; `get` of a dropped key answers `undefined`.
+ */
+export interface LayerCache {
+  get(key: string): Promise<CachedLayer | undefined>;
+  put(key: string, value: CachedLayer): Promise<void>;
+}
+
+/**
+ * Where advisories live between feed syncs (DESIGN.md "Match", "Re-verify"): the embedded store of the
+ * CLI (lib/local) and DynamoDB in the pipeline (lib/aws). Keys are exact: callers pass the OSV ecosystem
+ * string as records spell it (`Debian:12`, `npm`) and the package name normalised for that ecosystem
+ * (lib/engine/advisories/names.ts), and get every record with an `affected[]` entry for that pair.
+ */
+export interface AdvisoryStore {
+  /** Records affecting `name` in `ecosystem`, withdrawn ones included (the matcher skips them and says why). */
+  lookup(ecosystem: string, name: string): Promise<readonly OsvRecord[]>;
+  /**
+   * Inserts or replaces records by id. A record whose `modified` is older than the stored one's is
+   * ignored (feeds may be re-read; the newest revision wins). Returns the ids that changed.
+   */
+  upsert(records: readonly OsvRecord[]): Promise<readonly string[]>;
+  /** The sync state of one feed source (e.g. the newest `modified` seen, an ETag), or undefined. */
+  getFeedState(source: string): Promise<FeedState | undefined>;
+  putFeedState(source: string, state: FeedState): Promise<void>;
+  /** How many records the store holds. */
+  count(): Promise<number>;
+}
+
+/** What a feed sync remembers about one source between runs. */
+export interface FeedState {
+  /** Newest `modified` of the records taken from this source (RFC 3339). */
+  readonly modified?: string;
+  /** Size and mtime (file) or ETag / Last-Modified (https) of the export last read: unchanged → skipped. */
+  readonly fingerprint?: string;
+  readonly syncedAt: string;
+  readonly records: number;
+}

@@ -1,0 +1,209 @@
+import { createHash } from 'node:crypto';
+import { CATALOGERS, catalogerFingerprint } from './catalog/catalogers';
+import { catalogLayer, catalogWants, overlayInventories, type LayerInventory } from './catalog/inventory';
+import { detectOs, osWants, type OsInfo } from './catalog/os';
+import { applyDistro } from './catalog/os/distro';
+import type { Cataloger } from './catalog/types';
+import { CompressionError, LimitExceededError, ManifestError, TarFormatError, TrustError, UnsupportedMediaTypeError } from './errors';
+import { FileTree } from './layers/file-tree';
+import { fromLayerRecord, LAYER_RECORD_VERSION, toLayerRecord } from './layers/layer-record';
+import type { LayerResult } from './layers/layer-reader';
+import { readVerifiedLayer } from './inspect-image';
+import type { Limits } from './limits';
+import { formatPlatform, type Digest, type Finding, type Package, type Platform, type Unknown } from './model';
+import { aggregateVerdict, baselineVerdict } from './policy/baseline';
+import type { Verdict } from './model';
+import type { LayerCache } from './ports';
+import { resolveImage, type ResolvedImage } from './registry/resolve';
+import type { ImageSource } from './registry/source';
+
+/** Options of {@link scanImage}. */
+export interface ScanOptions {
+  readonly limits: Limits;
+  /** Only this platform of a multi-platform image (default: every platform). */
+  readonly platform?: Platform;
+  /** Package catalogers (default: {@link CATALOGERS}). */
+  readonly catalogers?: readonly Cataloger[];
+  /** Where layer results are kept between scans; none = every layer is read. */
+  readonly cache?: LayerCache;
+}
+
+/** How one layer was handled. */
+export interface LayerScan {
+  readonly digest: Digest;
+  /** True when the layer's result came from the cache and its blob was not downloaded. */
+  readonly cached: boolean;
+  /** Packages this layer's own files declare (before the overlay). */
+  readonly packages: number;
+}
+
+/** The inventory of a file tree: what a container started from it would have installed. */
+export interface Inventory {
+  readonly os?: OsInfo;
+  readonly packages: readonly Package[];
+  /** Files that could not be read (layer entries, catalogers), with their place. */
+  readonly unknowns: readonly Unknown[];
+}
+
+/** The result for one platform image (one manifest digest). */
+export interface ImageScan extends Inventory {
+  readonly platform: string;
+  readonly manifestDigest: Digest;
+  readonly configDigest: Digest;
+  readonly layers: readonly LayerScan[];
+  readonly findings: readonly Finding[];
+  readonly verdict: Verdict;
+}
+
+/** What `trustctl scan` reports: one entry per platform image plus the aggregate verdict. */
+export interface ScanResult {
+  readonly ref: string;
+  /** The digest the user's reference resolved to (an index digest for a multi-platform image). */
+  readonly digest: Digest;
+  readonly mediaType: string;
+  readonly isIndex: boolean;
+  readonly images: readonly ImageScan[];
+  /** An index is trusted only when every platform scanned is. */
+  readonly verdict: Verdict;
+}
+
+/**
+ * The layer-cache key: layer digest, every cataloger's name and version, the record format and the
+ * read limits (a body cut at a smaller cap gives a different inventory) — DESIGN.md "Rules of the
+ * house": fixing a parser re-scans what it touched.
+ */
+export function layerCacheKey(layer: Digest, limits: Limits, catalogers: readonly Cataloger[] = CATALOGERS): string {
+  const h = createHash('sha256')
+    .update(`${LAYER_RECORD_VERSION}\n${catalogerFingerprint(catalogers)}\n${JSON.stringify(limits)}`)
+    .digest('hex')
+    .slice(0, 32);
+  return `${layer}/${h}`;
+}
+
+/**
+ * Errors that say the *image* cannot be vouched for (caps, corrupt tar or compression, unknown media
+ * types): they become an `unscannable` finding and a quarantined verdict. Transport and integrity
+ * errors (digest or size mismatch, registry and auth failures) are not a property of the image we can
+ * record — RELIABILITY.md 18/19: "abort, no verdict from it" — so they propagate.
+ */
+export function isUnscannable(e: unknown): e is TrustError {
+  return UNSCANNABLE.some((c) => e instanceof c);
+}
+const UNSCANNABLE = [LimitExceededError, TarFormatError, CompressionError, UnsupportedMediaTypeError, ManifestError];
+
+/** The finding recorded when an image cannot be read to the end. */
+export function unscannableFinding(e: TrustError): Finding {
+  return { type: 'unscannable', id: e.code, aliases: [], severity: 'unknown', message: e.message };
+}
+
+/**
+ * The inventory of squashed layers: each layer's packages that are still visible, completed with the
+ * distribution found in the release files (DESIGN.md "The data's way", step 2).
+ */
+export function inventoryOf(layers: readonly LayerResult[], inventories: readonly LayerInventory[], tree: FileTree): Inventory {
+  const os = detectOs((p) => tree.readFile(p));
+  return {
+    ...(os ? { os } : {}),
+    packages: applyDistro(overlayInventories(inventories, tree), os),
+    unknowns: [...layers.flatMap((l) => l.unknowns), ...tree.unknowns, ...inventories.flatMap((i) => i.unknowns)],
+  };
+}
+
+/** The predicate handed to the layer reader: files some cataloger wants, plus the release files. */
+export function scanWants(catalogers: readonly Cataloger[]): (path: string) => boolean {
+  const cat = catalogWants(catalogers);
+  return (path) => osWants(path) || cat(path);
+}
+
+async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]) {
+  const { limits, cache } = opts;
+  const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
+  if (total > limits.maxImageBytes) throw new LimitExceededError('maxImageBytes', limits.maxImageBytes, `image ${image.manifestDigest} layers total ${total} bytes`);
+  const wants = scanWants(catalogers);
+  const layers: LayerResult[] = [];
+  const inventories: LayerInventory[] = [];
+  const scans: LayerScan[] = [];
+  for (const [i, desc] of image.manifest.layers.entries()) {
+    const expected = image.config.rootfs.diff_ids[i];
+    const key = layerCacheKey(desc.digest, limits, catalogers);
+    const hit = await cache?.get(key);
+    if (hit && hit.record.diffId === expected && hit.record.digest === desc.digest) {
+      layers.push(fromLayerRecord(hit.record));
+      inventories.push({ layer: desc.digest, packages: hit.packages, unknowns: hit.unknowns });
+      scans.push({ digest: desc.digest, cached: true, packages: hit.packages.length });
+      continue;
+    }
+    const result = await readVerifiedLayer(source, image, i, limits, wants);
+    const inv = catalogLayer(result, catalogers);
+    await cache?.put(key, { record: toLayerRecord(result, osWants), packages: inv.packages, unknowns: inv.unknowns, findings: [] });
+    layers.push(result);
+    inventories.push(inv);
+    scans.push({ digest: desc.digest, cached: false, packages: inv.packages.length });
+  }
+  return { layers, inventories, scans };
+}
+
+/** Scans one platform image; an image that cannot be read to the end is quarantined with the reason. */
+async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]): Promise<ImageScan> {
+  const head = { platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest };
+  try {
+    const { layers, inventories, scans } = await scanLayers(source, image, opts, catalogers);
+    const tree = FileTree.squash(layers, opts.limits);
+    const inventory = inventoryOf(layers, inventories, tree);
+    const findings: Finding[] = [];
+    return { ...head, ...inventory, layers: scans, findings, verdict: baselineVerdict(findings) };
+  } catch (e) {
+    if (!isUnscannable(e)) throw e;
+    const findings = [unscannableFinding(e)];
+    return { ...head, packages: [], unknowns: [], layers: [], findings, verdict: baselineVerdict(findings) };
+  }
+}
+
+/**
+ * The whole flow for one image reference (DESIGN.md "The data's way", steps 2–4): resolve the
+ * manifest (an index → every platform, or the one asked for); per layer reuse the cached result or
+ * stream the blob once — verify, decompress, walk, hand each cataloger the files it asked for — and
+ * cache it; squash with overlay semantics; complete OS packages with the distribution; judge.
+ */
+export async function scanImage(source: ImageSource, opts: ScanOptions): Promise<ScanResult> {
+  const catalogers = opts.catalogers ?? CATALOGERS;
+  const target = await resolveImage(source, opts);
+  const images: ImageScan[] = [];
+  for (const image of target.images) images.push(await scanPlatformImage(source, image, opts, catalogers));
+  return {
+    ref: source.name,
+    digest: target.rootDigest,
+    mediaType: target.rootMediaType,
+    isIndex: target.isIndex,
+    images,
+    verdict: aggregateVerdict(images.map((i) => ({ platform: i.platform, verdict: i.verdict }))),
+  };
+}
+
+/**
+ * Scans a tree that was read some other way than from a registry — a directory on disk (`dir:`
+ * target) — as one platform-less image whose digest is its only layer's.
+ */
+export function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers'>): ScanResult {
+  const catalogers = opts.catalogers ?? CATALOGERS;
+  const inv = catalogLayer(layer, catalogers);
+  const tree = FileTree.squash([layer], opts.limits);
+  const findings: Finding[] = [];
+  const verdict = baselineVerdict(findings);
+  const image: ImageScan = {
+    platform: 'unknown', manifestDigest: layer.digest, configDigest: layer.digest,
+    ...inventoryOf([layer], [inv], tree),
+    layers: [{ digest: layer.digest, cached: false, packages: inv.packages.length }],
+    findings, verdict,
+  };
+  return { ref, digest: layer.digest, mediaType: layer.mediaType, isIndex: false, images: [image], verdict };
+}
+
+/** The result for a target that could not be read to the end before any digest was known (a `dir:` over a cap). */
+export function unscannableScan(ref: string, e: TrustError): ScanResult {
+  const findings = [unscannableFinding(e)];
+  const verdict = baselineVerdict(findings);
+  const digest = `sha256:${createHash('sha256').update(ref).digest('hex')}` as Digest;
+  const image: ImageScan = { platform: 'unknown', manifestDigest: digest, configDigest: digest, packages: [], unknowns: [], layers: [], findings, verdict };
+  return { ref, digest, mediaType: 'unknown', isIndex: false, images: [image], verdict };
+}

@@ -1,0 +1,128 @@
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ScanReport } from '../../lib/cli/format/report';
+import { buildImage } from '../../lib/local/builder/image-builder';
+import { writeSampleArchive } from '../../lib/local/builder/sample';
+import { writeOciLayout } from '../../lib/local/builder/writers';
+import { trustctl } from '../helpers/cli';
+
+/** Installed packages of this machine, as dpkg counts them ("install ok installed"). */
+function hostInstalled(): Set<string> {
+  const text = readFileSync('/var/lib/dpkg/status', 'utf8');
+  const out = new Set<string>();
+  for (const stanza of text.split(/\n\n+/)) {
+    if (!/^Status: install ok installed$/m.test(stanza)) continue;
+    out.add(/^Package: (.+)$/m.exec(stanza)![1]);
+  }
+  return out;
+}
+
+describe('trustctl scan', () => {
+  let dir: string;
+  let cacheDir: string;
+  const sample = () => `oci-archive:${join(dir, 'sample.oci.tar')}`;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trustctl-scan-'));
+    cacheDir = join(dir, 'cache');
+    await writeSampleArchive(join(dir, 'sample.oci.tar'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('prints the DESIGN.md document for the quick-start sample: this machine’s dpkg packages and the Go binary’s runtime', async () => {
+    const r = await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--platform', 'linux/amd64');
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as ScanReport;
+    expect(report.schemaVersion).toBe(1);
+    expect(report.image).toMatchObject({ ref: sample(), platform: 'linux/amd64' });
+    expect(report.verdict).toEqual({ status: 'trusted', reasons: [] });
+    const deb = report.packages.filter((p) => p.ecosystem === 'Debian');
+    expect(new Set(deb.map((p) => p.name))).toEqual(hostInstalled());
+    expect(deb.every((p) => p.distro === 'Debian:12' && p.purl.startsWith('pkg:deb/debian/') && p.purl.includes('distro=debian-12'))).toBe(true);
+    const go = report.packages.filter((p) => p.ecosystem === 'Go');
+    // Debian builds docker-registry in GOPATH mode: its build info names the Go runtime only (stdlib).
+    expect(go.find((p) => p.name === 'stdlib')?.locations[0].path).toBe('/usr/bin/docker-registry');
+    for (const p of report.packages) {
+      expect(p.locations.length).toBeGreaterThan(0);
+      expect(p.cataloger).toMatch(/^[\w.-]+@[\w.+-]+$/);
+    }
+    expect(report.findings).toEqual([]);
+    expect(existsSync(cacheDir)).toBe(true);
+  });
+
+  it('the second scan of an index reads every layer from the cache; platforms keep their own verdicts', async () => {
+    const r = await trustctl('scan', sample(), '--cache-dir', cacheDir);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Verdict\s+TRUSTED/);
+    expect(r.out).toMatch(/linux\/amd64 .*\nLayers\s+2 \(2 from cache\)/);
+    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir)).out) as ScanReport;
+    expect(json.image.platform).toBeNull();
+    expect(json.platforms?.map((p) => [p.platform, p.verdict.status])).toEqual([['linux/amd64', 'trusted'], ['linux/arm64', 'trusted']]);
+  });
+
+  it('--no-cache writes nothing', async () => {
+    const empty = join(dir, 'unused-cache');
+    const saved = process.env.TRUSTCTL_CACHE_DIR;
+    process.env.TRUSTCTL_CACHE_DIR = empty;
+    try {
+      expect((await trustctl('scan', sample(), '--no-cache', '--platform', 'linux/arm64')).code).toBe(0);
+    } finally {
+      if (saved === undefined) delete process.env.TRUSTCTL_CACHE_DIR;
+      else process.env.TRUSTCTL_CACHE_DIR = saved;
+    }
+    expect(existsSync(empty)).toBe(false);
+  });
+
+  it.each([
+    ['cyclonedx', (d: Record<string, unknown>) => expect(d).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.5' })],
+    ['spdx', (d: Record<string, unknown>) => expect(d).toMatchObject({ spdxVersion: 'SPDX-2.3' })],
+  ])('--format %s exports the same packages', async (format, check) => {
+    const r = await trustctl('scan', sample(), '--format', format, '--cache-dir', cacheDir, '--platform', 'linux/amd64');
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out) as Record<string, unknown>;
+    check(doc);
+    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--platform', 'linux/amd64')).out) as ScanReport;
+    for (const p of json.packages.slice(0, 50)) expect(r.out).toContain(JSON.stringify(p.purl));
+  });
+
+  it('scans a directory read-only: dir:<path>', async () => {
+    const root = join(dir, 'checkout');
+    mkdirSync(join(root, 'app'), { recursive: true });
+    writeFileSync(join(root, 'app', 'Cargo.lock'), 'version = 3\n\n[[package]]\nname = "serde"\nversion = "1.0.197"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n');
+    const r = await trustctl('scan', `dir:${root}`, '--format', 'json');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.out) as ScanReport;
+    expect(report.packages.map((p) => p.purl)).toEqual(['pkg:cargo/serde@1.0.197']);
+    expect(report.packages[0].locations[0].path).toBe('/app/Cargo.lock');
+  });
+
+  it('an image over a cap is quarantined (exit 1) with the reason', async () => {
+    const layout = join(dir, 'capped');
+    writeOciLayout(layout, buildImage({ layers: [{ entries: Array.from({ length: 12 }, (_, i) => ({ path: `f${i}`, body: 'x' })) }] }), { tag: 'x' });
+    const r = await trustctl('scan', `oci:${layout}:x`, '--no-cache', '--limit', 'maxEntries=10');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Verdict\s+QUARANTINED/);
+    expect(r.out).toMatch(/\[unscannable\] LIMIT_EXCEEDED/);
+  });
+
+  it.each([
+    ['a config lying about diff_ids', () => buildImage({ layers: [{ entries: [{ path: 'a', body: 'a' }] }], corrupt: { diffIds: [0] } }), /DIGEST_MISMATCH/],
+  ])('%s: could not scan (exit 2), nothing on stdout', async (_n, build, reason) => {
+    const layout = join(dir, `bad-${Math.random().toString(16).slice(2)}`);
+    writeOciLayout(layout, build(), { tag: 'x' });
+    const r = await trustctl('scan', `oci:${layout}:x`, '--no-cache');
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(reason);
+  });
+
+  it.each([
+    ['a missing directory', ['scan', 'dir:/nonexistent/dir'], /BAD_DIRECTORY/],
+    ['an unknown format', ['scan', 'dir:/tmp', '--format', 'xml'], /Allowed choices/],
+  ])('%s exits 2', async (_n, args, message) => {
+    const r = await trustctl(...args);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(message);
+  });
+});
