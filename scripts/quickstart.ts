@@ -1,21 +1,38 @@
 /**
  * The README's first command (after `npm ci`): builds the sample image from real files on this
- * machine and runs the main job on it with the embedded defaults. Kept to a few lines on purpose —
- * everything it does is the product's own code, as a user would run it.
+ * machine, syncs the shipped OSV exports (../shared/feeds/osv) into the embedded advisory store, and
+ * scans the sample with the embedded defaults. Kept to a few lines on purpose — everything it does is
+ * the product's own code, as a user would run it.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { main } from '../lib/cli/main';
 import { writeSampleArchive } from '../lib/local/builder/sample';
+
+async function trustctl(...args: string[]): Promise<number> {
+  process.stdout.write(`\n$ trustctl ${args.join(' ')}\n`);
+  return main(['node', 'trustctl', ...args]);
+}
 
 async function quickstart(): Promise<number> {
   const dir = join(process.cwd(), '.trustctl');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'sample.oci.tar');
-  const image = await writeSampleArchive(file);
+  const shared = join(process.cwd(), '..', 'shared');
+  // Real application lock files with real, old versions (their sources: ../shared/corpus/pkgdb/*/expected.json),
+  // so the shipped feeds have something to find in the app layer too.
+  const image = await writeSampleArchive(file, [
+    { hostPath: join(shared, 'corpus', 'pkgdb', 'npm', 'trivy-nodejs-yarn-yarn_happy', 'yarn_happy.lock'), imagePath: '/app/yarn.lock' },
+    { hostPath: join(shared, 'corpus', 'pkgdb', 'pypi', 'trivy-python-pipenv-Pipfile_django', 'Pipfile_django.lock'), imagePath: '/app/Pipfile.lock' },
+  ]);
   const target = `oci-archive:${relative(process.cwd(), file)}`;
-  process.stdout.write(`Built the sample image ${image.root.digest}\n  -> ${target}\n\n$ trustctl scan ${target}\n`);
-  return main(['node', 'trustctl', 'scan', target]);
+  const data = relative(process.cwd(), join(dir, 'advisories'));
+  process.stdout.write(`Built the sample image ${image.root.digest}\n  -> ${target}\n`);
+  const feeds = relative(process.cwd(), join(shared, 'feeds', 'osv'));
+  if (!existsSync(feeds)) throw new Error(`the shipped OSV exports are not at ${feeds}`);
+  const synced = await trustctl('feeds', 'sync', '--feed', feeds, '--data-dir', data);
+  if (synced !== 0) return synced;
+  return trustctl('scan', target, '--data-dir', data, '--platform', 'linux/amd64');
 }
 
 quickstart().then(

@@ -3,6 +3,7 @@ import { TrustError } from '../engine/errors';
 import { ExitCode } from './exit-codes';
 import { registerInspect } from './commands/inspect';
 import { registerScan } from './commands/scan';
+import { registerFeeds } from './commands/feeds';
 
 /** Output sinks, injectable so that tests can run the CLI in-process. */
 export interface CliIO {
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError();
   registerScan(program, ctx);
   registerInspect(program, ctx);
+  registerFeeds(program, ctx);
   return program;
 }
 

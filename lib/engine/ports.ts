@@ -49,6 +49,8 @@ export interface AdvisoryStore {
   /** The sync state of one feed source (e.g. the newest `modified` seen, an ETag), or undefined. */
   getFeedState(source: string): Promise<FeedState | undefined>;
   putFeedState(source: string, state: FeedState): Promise<void>;
+  /** Every source with a feed state (for `trustctl feeds status` and the feeds a scan names). */
+  listFeeds?(): Promise<readonly string[]>;
   /** How many records the store holds. */
   count(): Promise<number>;
 }

@@ -13,7 +13,8 @@ import type { Limits } from './limits';
 import { formatPlatform, type Digest, type Finding, type Package, type Platform, type Unknown } from './model';
 import { aggregateVerdict, baselineVerdict } from './policy/baseline';
 import type { Verdict } from './model';
-import type { LayerCache } from './ports';
+import type { AdvisoryStore, LayerCache } from './ports';
+import { matchPackages, type SchemeRegistry } from './match/matcher';
 import { resolveImage, type ResolvedImage } from './registry/resolve';
 import type { ImageSource } from './registry/source';
 
@@ -26,6 +27,28 @@ export interface ScanOptions {
   readonly catalogers?: readonly Cataloger[];
   /** Where layer results are kept between scans; none = every layer is read. */
   readonly cache?: LayerCache;
+  /**
+   * Vulnerability data to match packages against. Absent means there is none: the image gets an
+   * `unscannable` finding (RELIABILITY.md 46: never silently "clean").
+   */
+  readonly advisories?: AdvisorySource;
+}
+
+/** Advisories for matching, and what the report says about where they came from. */
+export interface AdvisorySource {
+  readonly store: Pick<AdvisoryStore, 'lookup'>;
+  readonly schemes: SchemeRegistry;
+  /** The feeds behind the store (source, last sync, newest record), reported with every scan. */
+  readonly feeds: readonly FeedInfo[];
+}
+
+/** One feed as a scan report names it. */
+export interface FeedInfo {
+  readonly source: string;
+  readonly syncedAt?: string;
+  /** Newest `modified` of its records. */
+  readonly modified?: string;
+  readonly records?: number;
 }
 
 /** How one layer was handled. */
@@ -65,6 +88,8 @@ export interface ScanResult {
   readonly images: readonly ImageScan[];
   /** An index is trusted only when every platform scanned is. */
   readonly verdict: Verdict;
+  /** The vulnerability feeds the packages were matched against (absent: none). */
+  readonly feeds?: readonly FeedInfo[];
 }
 
 /**
@@ -143,6 +168,18 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
   return { layers, inventories, scans };
 }
 
+/** The finding recorded when there is no vulnerability data to match against. */
+export const NO_VULNERABILITY_DATA: Finding = {
+  type: 'unscannable', id: 'NO_VULNERABILITY_DATA', aliases: [], severity: 'unknown',
+  message: 'no vulnerability data: packages were not matched against any advisory (run `trustctl feeds sync`, or pass --feed)',
+};
+
+/** Step 3 of DESIGN.md "The data's way": packages × advisories. */
+async function vulnerabilities(packages: readonly Package[], advisories: AdvisorySource | undefined): Promise<{ findings: Finding[]; unknowns: Unknown[] }> {
+  if (!advisories) return { findings: [NO_VULNERABILITY_DATA], unknowns: [] };
+  return matchPackages(packages, advisories.store, advisories.schemes);
+}
+
 /** Scans one platform image; an image that cannot be read to the end is quarantined with the reason. */
 async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]): Promise<ImageScan> {
   const head = { platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest };
@@ -150,8 +187,8 @@ async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts
     const { layers, inventories, scans } = await scanLayers(source, image, opts, catalogers);
     const tree = FileTree.squash(layers, opts.limits);
     const inventory = inventoryOf(layers, inventories, tree);
-    const findings: Finding[] = [];
-    return { ...head, ...inventory, layers: scans, findings, verdict: baselineVerdict(findings) };
+    const { findings, unknowns } = await vulnerabilities(inventory.packages, opts.advisories);
+    return { ...head, ...inventory, unknowns: [...inventory.unknowns, ...unknowns], layers: scans, findings, verdict: baselineVerdict(findings) };
   } catch (e) {
     if (!isUnscannable(e)) throw e;
     const findings = [unscannableFinding(e)];
@@ -177,6 +214,7 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
     isIndex: target.isIndex,
     images,
     verdict: aggregateVerdict(images.map((i) => ({ platform: i.platform, verdict: i.verdict }))),
+    ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}),
   };
 }
 
@@ -184,19 +222,21 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
  * Scans a tree that was read some other way than from a registry — a directory on disk (`dir:`
  * target) — as one platform-less image whose digest is its only layer's.
  */
-export function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers'>): ScanResult {
+export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories'>): Promise<ScanResult> {
   const catalogers = opts.catalogers ?? CATALOGERS;
   const inv = catalogLayer(layer, catalogers);
   const tree = FileTree.squash([layer], opts.limits);
-  const findings: Finding[] = [];
+  const inventory = inventoryOf([layer], [inv], tree);
+  const { findings, unknowns } = await vulnerabilities(inventory.packages, opts.advisories);
   const verdict = baselineVerdict(findings);
   const image: ImageScan = {
     platform: 'unknown', manifestDigest: layer.digest, configDigest: layer.digest,
-    ...inventoryOf([layer], [inv], tree),
+    ...inventory,
+    unknowns: [...inventory.unknowns, ...unknowns],
     layers: [{ digest: layer.digest, cached: false, packages: inv.packages.length }],
     findings, verdict,
   };
-  return { ref, digest: layer.digest, mediaType: layer.mediaType, isIndex: false, images: [image], verdict };
+  return { ref, digest: layer.digest, mediaType: layer.mediaType, isIndex: false, images: [image], verdict, ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}) };
 }
 
 /** The result for a target that could not be read to the end before any digest was known (a `dir:` over a cap). */

@@ -6,6 +6,7 @@ import { buildImage } from '../../lib/local/builder/image-builder';
 import { writeSampleArchive } from '../../lib/local/builder/sample';
 import { writeOciLayout } from '../../lib/local/builder/writers';
 import { trustctl } from '../helpers/cli';
+import { SHARED } from '../helpers/corpus';
 
 /** Installed packages of this machine, as dpkg counts them ("install ok installed"). */
 function hostInstalled(): Set<string> {
@@ -18,19 +19,27 @@ function hostInstalled(): Set<string> {
   return out;
 }
 
+/** Real OSV exports (../shared/feeds): the sample's dpkg packages and its Go binary's runtime are matched against them. */
+const DEBIAN_FEED = join(SHARED, 'feeds', 'osv', 'Debian', 'all.zip');
+const GO_FEED = join(SHARED, 'feeds', 'osv', 'Go', 'all.zip');
+
 describe('trustctl scan', () => {
   let dir: string;
   let cacheDir: string;
+  let dataDir: string;
   const sample = () => `oci-archive:${join(dir, 'sample.oci.tar')}`;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'trustctl-scan-'));
     cacheDir = join(dir, 'cache');
+    dataDir = join(dir, 'advisories');
     await writeSampleArchive(join(dir, 'sample.oci.tar'));
-  });
+    const sync = await trustctl('feeds', 'sync', '--feed', DEBIAN_FEED, '--feed', GO_FEED, '--data-dir', dataDir);
+    if (sync.code !== 0) throw new Error(`feeds sync failed: ${sync.err}`);
+  }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('prints the DESIGN.md document for the quick-start sample: this machine’s dpkg packages and the Go binary’s runtime', async () => {
-    const r = await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--platform', 'linux/amd64');
+    const r = await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64');
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as ScanReport;
@@ -47,18 +56,55 @@ describe('trustctl scan', () => {
       expect(p.locations.length).toBeGreaterThan(0);
       expect(p.cataloger).toMatch(/^[\w.-]+@[\w.+-]+$/);
     }
-    expect(report.findings).toEqual([]);
+    // Matched against the real feeds: every finding names a package of the report, OS packages under
+    // Debian:12. (This Debian snapshot predates the machine's packages; Go 1.19's runtime has many.)
+    const purls = new Set(report.packages.map((p) => p.purl));
+    const vulns = report.findings as (ScanReport['findings'][number] & { match?: { ecosystem: string; name: string } })[];
+    expect(vulns.length).toBeGreaterThan(0);
+    for (const f of vulns) {
+      expect(f.type).toBe('vulnerability');
+      expect(purls.has(f.package!)).toBe(true);
+      expect(['Debian:12', 'Go']).toContain(f.match?.ecosystem);
+    }
+    expect(vulns.some((f) => f.package?.startsWith('pkg:golang/stdlib@'))).toBe(true);
+    expect(report.feeds?.map((f) => f.source).sort()).toEqual(['osv:Debian', 'osv:Go']);
     expect(existsSync(cacheDir)).toBe(true);
   });
 
   it('the second scan of an index reads every layer from the cache; platforms keep their own verdicts', async () => {
-    const r = await trustctl('scan', sample(), '--cache-dir', cacheDir);
+    const r = await trustctl('scan', sample(), '--cache-dir', cacheDir, '--data-dir', dataDir);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Verdict\s+TRUSTED/);
     expect(r.out).toMatch(/linux\/amd64 .*\nLayers\s+2 \(2 from cache\)/);
-    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir)).out) as ScanReport;
+    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir)).out) as ScanReport;
     expect(json.image.platform).toBeNull();
     expect(json.platforms?.map((p) => [p.platform, p.verdict.status])).toEqual([['linux/amd64', 'trusted'], ['linux/arm64', 'trusted']]);
+  });
+
+  it('without vulnerability data the image is quarantined, and the table says what to do', async () => {
+    const r = await trustctl('scan', sample(), '--cache-dir', cacheDir, '--data-dir', join(dir, 'empty-store'), '--platform', 'linux/amd64');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/\[unscannable\] NO_VULNERABILITY_DATA: .*feeds sync/);
+  });
+
+  it('--feed matches against exactly the given export for this scan; the table lists the vulnerabilities', async () => {
+    const r = await trustctl('scan', sample(), '--cache-dir', cacheDir, '--feed', GO_FEED, '--data-dir', join(dir, 'empty-store'), '--platform', 'linux/amd64');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Vulnerabilities \d+ \(/);
+    expect(r.out).toMatch(/SEVERITY\s+ID\s+PACKAGE\s+INSTALLED\s+FIXED IN/);
+  });
+
+  it('--format sarif: one result per finding, SARIF 2.1.0', async () => {
+    const r = await trustctl('scan', sample(), '--format', 'sarif', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64');
+    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64')).out) as ScanReport;
+    const sarif = JSON.parse(r.out) as { version: string; runs: { tool: { driver: { rules: { id: string }[] } }; results: { ruleId: string; level: string }[] }[] };
+    expect(sarif.version).toBe('2.1.0');
+    expect(sarif.runs[0].results).toHaveLength(json.findings.length);
+    const rules = new Set(sarif.runs[0].tool.driver.rules.map((x) => x.id));
+    for (const res of sarif.runs[0].results) {
+      expect(rules.has(res.ruleId)).toBe(true);
+      expect(['error', 'warning', 'note']).toContain(res.level);
+    }
   });
 
   it('--no-cache writes nothing', async () => {
@@ -66,7 +112,7 @@ describe('trustctl scan', () => {
     const saved = process.env.TRUSTCTL_CACHE_DIR;
     process.env.TRUSTCTL_CACHE_DIR = empty;
     try {
-      expect((await trustctl('scan', sample(), '--no-cache', '--platform', 'linux/arm64')).code).toBe(0);
+      expect((await trustctl('scan', sample(), '--no-cache', '--data-dir', dataDir, '--platform', 'linux/arm64')).code).toBe(0);
     } finally {
       if (saved === undefined) delete process.env.TRUSTCTL_CACHE_DIR;
       else process.env.TRUSTCTL_CACHE_DIR = saved;
@@ -78,11 +124,11 @@ describe('trustctl scan', () => {
     ['cyclonedx', (d: Record<string, unknown>) => expect(d).toMatchObject({ bomFormat: 'CycloneDX', specVersion: '1.5' })],
     ['spdx', (d: Record<string, unknown>) => expect(d).toMatchObject({ spdxVersion: 'SPDX-2.3' })],
   ])('--format %s exports the same packages', async (format, check) => {
-    const r = await trustctl('scan', sample(), '--format', format, '--cache-dir', cacheDir, '--platform', 'linux/amd64');
+    const r = await trustctl('scan', sample(), '--format', format, '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64');
     expect(r.code).toBe(0);
     const doc = JSON.parse(r.out) as Record<string, unknown>;
     check(doc);
-    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--platform', 'linux/amd64')).out) as ScanReport;
+    const json = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64')).out) as ScanReport;
     for (const p of json.packages.slice(0, 50)) expect(r.out).toContain(JSON.stringify(p.purl));
   });
 
@@ -90,7 +136,7 @@ describe('trustctl scan', () => {
     const root = join(dir, 'checkout');
     mkdirSync(join(root, 'app'), { recursive: true });
     writeFileSync(join(root, 'app', 'Cargo.lock'), 'version = 3\n\n[[package]]\nname = "serde"\nversion = "1.0.197"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n');
-    const r = await trustctl('scan', `dir:${root}`, '--format', 'json');
+    const r = await trustctl('scan', `dir:${root}`, '--format', 'json', '--data-dir', dataDir);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as ScanReport;
     expect(report.packages.map((p) => p.purl)).toEqual(['pkg:cargo/serde@1.0.197']);
@@ -100,7 +146,7 @@ describe('trustctl scan', () => {
   it('an image over a cap is quarantined (exit 1) with the reason', async () => {
     const layout = join(dir, 'capped');
     writeOciLayout(layout, buildImage({ layers: [{ entries: Array.from({ length: 12 }, (_, i) => ({ path: `f${i}`, body: 'x' })) }] }), { tag: 'x' });
-    const r = await trustctl('scan', `oci:${layout}:x`, '--no-cache', '--limit', 'maxEntries=10');
+    const r = await trustctl('scan', `oci:${layout}:x`, '--no-cache', '--data-dir', dataDir, '--limit', 'maxEntries=10');
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/Verdict\s+QUARANTINED/);
     expect(r.out).toMatch(/\[unscannable\] LIMIT_EXCEEDED/);

@@ -7,6 +7,9 @@ import { buildImage, buildIndex, type BuiltImage, type LayerSpec } from '../../l
 import type { TarEntry } from '../../lib/local/builder/tar-writer';
 import { MemoryLayerCache } from '../../lib/local/layer-cache';
 import { MemorySource } from '../helpers/memory-source';
+import { emptyAdvisories } from '../helpers/advisories';
+
+const advisories = emptyAdvisories();
 
 const stanza = (name: string, version: string, source?: string) =>
   `Package: ${name}\nStatus: install ok installed\n${source ? `Source: ${source}\n` : ''}Version: ${version}\nArchitecture: amd64\n\n`;
@@ -39,7 +42,7 @@ const names = (pkgs: readonly Package[]) => pkgs.map((p) => `${p.ecosystem}/${p.
 describe('scanImage', () => {
   it('inventories every layer and keeps only what the squashed image still has', async () => {
     const image = buildImage({ layers: [baseLayer(debian), appLayer] });
-    const r = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS });
+    const r = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories });
     expect(r.images).toHaveLength(1);
     const img = r.images[0];
     expect(img.os).toMatchObject({ id: 'debian', versionId: '12' });
@@ -52,7 +55,7 @@ describe('scanImage', () => {
   it('completes OS packages with the distribution found in another layer', async () => {
     // The release file comes in the second layer: per-layer inventories cannot know it, the image does.
     const image = buildImage({ layers: [baseLayer([]), { entries: debian }] });
-    const img = (await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS })).images[0];
+    const img = (await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories })).images[0];
     const ssl = byName(img.packages, 'libssl3');
     expect(ssl).toMatchObject({ ecosystem: 'Debian', distro: 'Debian:12', sourceName: 'openssl' });
     expect(ssl?.purl).toBe('pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12');
@@ -66,7 +69,7 @@ describe('scanImage', () => {
     ['debian 12', osRelease('debian', '12'), 'Debian', 'Debian:12', 'pkg:deb/debian/bash@5.2.15-2+b2?arch=amd64&distro=debian-12'],
   ])('dpkg packages of %s', async (_name, release, ecosystem, distro, purl) => {
     const image = buildImage({ layers: [baseLayer([{ path: 'etc/os-release', body: release }])] });
-    const img = (await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS })).images[0];
+    const img = (await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories })).images[0];
     expect(byName(img.packages, 'bash')).toMatchObject({ ecosystem, distro, purl });
   });
 
@@ -74,14 +77,14 @@ describe('scanImage', () => {
     const cache = new MemoryLayerCache();
     const first = buildImage({ layers: [baseLayer(debian), appLayer] });
     const src1 = MemorySource.fromBuilt(first);
-    const r1 = await scanImage(src1, { limits: DEFAULT_LIMITS, cache });
+    const r1 = await scanImage(src1, { limits: DEFAULT_LIMITS, cache, advisories });
     expect(layersOpened(src1, first)).toHaveLength(2);
     expect(cache.size).toBe(2);
 
     // Another image on the same base layer: only its own new layer is downloaded.
     const second = buildImage({ layers: [baseLayer(debian), { entries: [{ path: 'app/node_modules/express/package.json', body: pkgJson('express', '4.19.2') }] }] });
     const src2 = MemorySource.fromBuilt(second);
-    const r2 = await scanImage(src2, { limits: DEFAULT_LIMITS, cache });
+    const r2 = await scanImage(src2, { limits: DEFAULT_LIMITS, cache, advisories });
     expect(layersOpened(src2, second)).toEqual([second.images[0].layers[1].descriptor.digest]);
     expect(r2.images[0].layers.map((l) => l.cached)).toEqual([true, false]);
     expect(names(r2.images[0].packages)).toContain('npm/left-pad@1.3.0');
@@ -89,7 +92,7 @@ describe('scanImage', () => {
 
     // The same image again: nothing downloaded, the same inventory (distro completed from the cached release file).
     const src3 = MemorySource.fromBuilt(first);
-    const r3 = await scanImage(src3, { limits: DEFAULT_LIMITS, cache });
+    const r3 = await scanImage(src3, { limits: DEFAULT_LIMITS, cache, advisories });
     expect(layersOpened(src3, first)).toEqual([]);
     expect(r3.images[0].packages).toEqual(r1.images[0].packages);
     expect(r3.images[0].os).toEqual(r1.images[0].os);
@@ -108,27 +111,34 @@ describe('scanImage', () => {
 
   it('quarantines an image that hits a cap, with the reason, instead of failing', async () => {
     const image = buildImage({ layers: [baseLayer(debian)] });
-    const r = await scanImage(MemorySource.fromBuilt(image), { limits: resolveLimits({ maxEntries: 2 }) });
+    const r = await scanImage(MemorySource.fromBuilt(image), { limits: resolveLimits({ maxEntries: 2 }), advisories });
     expect(r.verdict.status).toBe('quarantined');
     expect(r.images[0].findings).toEqual([expect.objectContaining({ type: 'unscannable', id: 'LIMIT_EXCEEDED' })]);
     expect(r.verdict.reasons[0]).toMatchObject({ rule: 'unscannable' });
     expect(r.images[0].packages).toEqual([]);
   });
 
+  it('without vulnerability data an image is never trusted (RELIABILITY.md 46)', async () => {
+    const r = await scanImage(MemorySource.fromBuilt(buildImage({ layers: [baseLayer(debian)] })), { limits: DEFAULT_LIMITS });
+    expect(r.verdict.status).toBe('quarantined');
+    expect(r.images[0].findings).toEqual([expect.objectContaining({ type: 'unscannable', id: 'NO_VULNERABILITY_DATA' })]);
+    expect(r.images[0].packages.length).toBe(4);
+  });
+
   it('a config that lies about its layers aborts the scan: no verdict from it (RELIABILITY.md 19)', async () => {
     const image = buildImage({ layers: [baseLayer(debian)], corrupt: { diffIds: [0] } });
-    await expect(scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS })).rejects.toBeInstanceOf(DigestMismatchError);
+    await expect(scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories })).rejects.toBeInstanceOf(DigestMismatchError);
   });
 
   it('a lying cached record is not trusted: a diff_id that does not match is read again', async () => {
     const cache = new MemoryLayerCache();
     const image = buildImage({ layers: [baseLayer(debian)] });
-    await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, cache });
+    await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, cache, advisories });
     const key = layerCacheKey(image.images[0].layers[0].descriptor.digest, DEFAULT_LIMITS);
     const hit = await cache.get(key);
     await cache.put(key, { ...hit!, record: { ...hit!.record, diffId: `sha256:${'0'.repeat(64)}` as never }, packages: [] });
     const src = MemorySource.fromBuilt(image);
-    const r = await scanImage(src, { limits: DEFAULT_LIMITS, cache });
+    const r = await scanImage(src, { limits: DEFAULT_LIMITS, cache, advisories });
     expect(layersOpened(src, image)).toHaveLength(1);
     expect(r.images[0].packages.length).toBe(4);
   });
@@ -137,7 +147,7 @@ describe('scanImage', () => {
     const amd = buildImage({ platform: { os: 'linux', architecture: 'amd64' }, layers: [baseLayer(debian)] });
     // The arm64 image's layer is a tar with more entries than the cap allows: unscannable.
     const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, layers: [{ entries: Array.from({ length: 30 }, (_, i) => ({ path: `f${i}`, body: 'x' })) }] });
-    const r = await scanImage(MemorySource.fromBuilt(buildIndex([amd, arm])), { limits: resolveLimits({ maxEntries: 20 }) });
+    const r = await scanImage(MemorySource.fromBuilt(buildIndex([amd, arm])), { limits: resolveLimits({ maxEntries: 20 }), advisories });
     expect(r.isIndex).toBe(true);
     expect(r.images.map((i) => [i.platform, i.verdict.status])).toEqual([['linux/amd64', 'trusted'], ['linux/arm64', 'quarantined']]);
     expect(r.verdict.status).toBe('quarantined');

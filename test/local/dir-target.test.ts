@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lib/engine/limits';
 import { LimitExceededError } from '../../lib/engine/errors';
+import { emptyAdvisories } from '../helpers/advisories';
 import { DirectoryTargetError, readDirectoryLayer, scanDirectory } from '../../lib/local/dir-target';
 
 const stanza = (name: string, version: string) => `Package: ${name}\nStatus: install ok installed\nVersion: ${version}\nArchitecture: amd64\n\n`;
@@ -26,7 +27,7 @@ describe('dir: targets', () => {
   afterEach(() => rmSync(tmp, { recursive: true, force: true }));
 
   it('inventories an unpacked rootfs like an image', async () => {
-    const r = await scanDirectory(root, { limits: DEFAULT_LIMITS });
+    const r = await scanDirectory(root, { limits: DEFAULT_LIMITS, advisories: emptyAdvisories() });
     const img = r.images[0];
     expect(img.os).toMatchObject({ id: 'debian', versionId: '12' });
     expect(img.packages.map((p) => `${p.ecosystem}/${p.name}@${p.version}`).sort()).toEqual(['Debian/bash@5.2.15-2+b2', 'npm/ms@2.1.3']);
@@ -45,7 +46,7 @@ describe('dir: targets', () => {
     symlinkSync('../../../outside/package-lock.json', join(root, 'srv/app/package-lock.json.bak'));
     rmSync(join(root, 'srv/app/package-lock.json'));
     symlinkSync('../../../outside/package-lock.json', join(root, 'srv/app/package-lock.json')); // relative link: a file outside
-    const r = await scanDirectory(root, { limits: DEFAULT_LIMITS });
+    const r = await scanDirectory(root, { limits: DEFAULT_LIMITS, advisories: emptyAdvisories() });
     expect(r.images[0].packages.map((p) => p.name)).not.toContain('evil');
     const layer = await readDirectoryLayer(root, { limits: DEFAULT_LIMITS, wants: () => true });
     expect(layer.entries.get('/var/lib/dpkg')).toMatchObject({ type: 'symlink', linkname: join(outside, 'dpkg') });

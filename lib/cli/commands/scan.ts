@@ -1,27 +1,48 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { resolveLimits, type Limits } from '../../engine/limits';
-import { parsePlatform, shortDigest, type Digest, type Platform } from '../../engine/model';
-import { scanImage, type ScanResult } from '../../engine/scan-image';
+import { parsePlatform, shortDigest, type Digest, type Finding, type Platform } from '../../engine/model';
+import { scanImage, type AdvisorySource, type ScanResult } from '../../engine/scan-image';
+import { advisoriesForScan } from '../advisories';
 import type { LayerCache } from '../../engine/ports';
 import { scanDirectory } from '../../local/dir-target';
 import { defaultCacheDir, FileLayerCache } from '../../local/layer-cache';
 import { toCycloneDx } from '../format/cyclonedx';
 import { osName, toScanReport } from '../format/report';
 import { toSpdx } from '../format/spdx';
+import { toSarif } from '../format/sarif';
 import { renderTable } from '../format/table';
 import { ExitCode } from '../exit-codes';
 import { type CliContext, limitOption } from '../main';
 import { openTarget, TARGET_HELP } from '../targets';
 
 /** Output formats of `trustctl scan` implemented so far (DESIGN.md "Contracts"). */
-export const SCAN_FORMATS = ['table', 'json', 'cyclonedx', 'spdx'] as const;
+export const SCAN_FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx'] as const;
 type ScanFormat = (typeof SCAN_FORMATS)[number];
 
 const TOOL_VERSION = process.env.npm_package_version ?? '0.1.0';
 
-/** Renders a scan for a terminal: verdict, OS, package counts per ecosystem, then every package. */
-export function renderScanTable(r: ScanResult): string {
+const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, unknown: 4 } as const;
+
+/** Vulnerabilities as a table (worst first, as Trivy prints them), other findings as lines. */
+export function renderFindings(findings: readonly Finding[]): string {
+  const vulns = findings.filter((f) => f.type === 'vulnerability') as (Finding & { installedVersion?: string; summary?: string })[];
+  const other = findings.filter((f) => f.type !== 'vulnerability');
+  let out = '';
+  if (vulns.length > 0) {
+    const counts = Object.keys(SEVERITY_RANK).map((s) => [s, vulns.filter((v) => v.severity === s).length] as const).filter(([, n]) => n > 0);
+    out += `\nVulnerabilities ${vulns.length} (${counts.map(([s, n]) => `${s.toUpperCase()} ${n}`).join(', ')})\n\n`;
+    const rows = [...vulns]
+      .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id))
+      .map((v) => [v.severity.toUpperCase(), v.id, v.package ? decodeURIComponent(v.package.replace(/^pkg:[^/]+\/(?:[^/]+\/)?/, '').split('@')[0]) : '', v.installedVersion ?? '', v.fixedIn ?? '', (v.summary ?? '').slice(0, 60)]);
+    out += renderTable(['severity', 'id', 'package', 'installed', 'fixed in', 'summary'], rows);
+  }
+  for (const f of other) out += `  ${f.type}: ${f.id}: ${f.message}\n`;
+  return out;
+}
+
+/** Renders a scan for a terminal: verdict, OS, package counts per ecosystem, vulnerabilities, unknowns (and every package with `packages`). */
+export function renderScanTable(r: ScanResult, opts: { packages?: boolean } = {}): string {
   let out = `Image    ${r.ref}\nDigest   ${r.digest}\nVerdict  ${r.verdict.status.toUpperCase()}\n`;
   for (const reason of r.verdict.reasons) out += `  - [${reason.rule}] ${reason.message}\n`;
   for (const img of r.images) {
@@ -32,13 +53,13 @@ export function renderScanTable(r: ScanResult): string {
     const counts = new Map<string, number>();
     for (const p of img.packages) counts.set(p.ecosystem, (counts.get(p.ecosystem) ?? 0) + 1);
     out += `Packages ${img.packages.length}${counts.size ? ` (${[...counts].map(([e, n]) => `${e} ${n}`).join(', ')})` : ''}\n`;
-    if (img.packages.length > 0) {
+    if (img.packages.length > 0 && opts.packages) {
       const rows = [...img.packages]
         .sort((a, b) => a.ecosystem.localeCompare(b.ecosystem) || a.name.localeCompare(b.name) || a.version.localeCompare(b.version))
         .map((p) => [p.ecosystem, p.name, p.version, p.sourceName && p.sourceName !== p.name ? `${p.sourceName}${p.sourceVersion && p.sourceVersion !== p.version ? ` ${p.sourceVersion}` : ''}` : '', p.locations[0]?.path ?? '']);
       out += '\n' + renderTable(['ecosystem', 'name', 'version', 'source', 'path'], rows);
     }
-    for (const f of img.findings) out += `  ${f.type}: ${f.id}: ${f.message}\n`;
+    out += renderFindings(img.findings);
     if (img.unknowns.length > 0) {
       out += `\nUnknowns ${img.unknowns.length} (files that could not be read)\n`;
       for (const u of img.unknowns.slice(0, 20)) out += `  ${u.path} (layer ${shortDigest(u.layer as Digest)}): ${u.reason}\n`;
@@ -52,18 +73,19 @@ export function renderScanTable(r: ScanResult): string {
 }
 
 /** The scan result in the format asked for. */
-export function formatScan(r: ScanResult, format: ScanFormat): string {
+export function formatScan(r: ScanResult, format: ScanFormat, opts: { packages?: boolean } = {}): string {
   switch (format) {
     case 'json': return JSON.stringify(toScanReport(r), null, 2) + '\n';
+    case 'sarif': return JSON.stringify(toSarif(r, { toolVersion: TOOL_VERSION }), null, 2) + '\n';
     case 'cyclonedx': return JSON.stringify(toCycloneDx(r, { toolVersion: TOOL_VERSION }), null, 2) + '\n';
     case 'spdx': return JSON.stringify(toSpdx(r, { toolVersion: TOOL_VERSION }), null, 2) + '\n';
-    default: return renderScanTable(r);
+    default: return renderScanTable(r, opts);
   }
 }
 
 /** Runs the scan of any target the CLI accepts: `dir:<path>` or an image. */
-export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache }): Promise<ScanResult> {
-  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits });
+export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource }): Promise<ScanResult> {
+  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories });
   const source = await openTarget(target, { limits: opts.limits });
   try {
     return await scanImage(source, opts);
@@ -80,14 +102,23 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .argument('<target>', `${TARGET_HELP}, or dir:<path>`)
     .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('table'))
     .option('--platform <os/arch[/variant]>', 'only this platform of a multi-platform image')
+    .option('--feed <zip|dir|url>', 'match against exactly these OSV exports for this scan (repeatable; default: the embedded store)', (v: string, p: string[] = []) => [...p, v], [])
+    .option('--data-dir <dir>', 'the embedded advisory store (default: as for `feeds sync`)')
+    .option('--packages', 'table format: list every package, not only the counts')
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
     .addOption(limitOption())
-    .action(async (target: string, opts: { format: ScanFormat; platform?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; platform?: string; feed: string[]; dataDir?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
       const cache = opts.cache ? new FileLayerCache(opts.cacheDir ?? defaultCacheDir()) : undefined;
-      const result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache });
-      ctx.io.stdout.write(formatScan(result, opts.format));
+      const adv = await advisoriesForScan(opts.feed, opts.dataDir);
+      let result: ScanResult;
+      try {
+        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories });
+      } finally {
+        await adv.close();
+      }
+      ctx.io.stdout.write(formatScan(result, opts.format, { packages: opts.packages }));
       ctx.exitCode = result.verdict.status === 'trusted' ? ExitCode.Ok : ExitCode.Quarantined;
     });
 }

@@ -3,46 +3,96 @@ import type { Package } from '../../engine/model';
 import type { ImageScan, ScanResult } from '../../engine/scan-image';
 
 /** Options of {@link toCycloneDx}. */
-export interface SbomOptions {
-  /** trustctl's version, recorded as the tool that made the document. */
+export interface CycloneDxOptions {
+  /** trustctl's version, recorded as the tool that made the BOM (`metadata.tools.components`). */
   readonly toolVersion: string;
-  /** Creation time (default: now). */
+  /** `metadata.timestamp` (default: now). */
   readonly now?: Date;
-  /** `urn:uuid:…` serial number (CycloneDX) or document namespace (SPDX); default: a random one. */
-  readonly id?: string;
+  /** `urn:uuid:<RFC 4122 UUID>` (default: a random one). */
+  readonly serialNumber?: string;
 }
 
-/** One package once, with every platform it was found on (several images of an index share most packages). */
+/** The detected distribution of an image. */
+export type SbomOs = NonNullable<ImageScan['os']>;
+
+/** One package once, with every platform it was found on (the images of an index share most packages). */
 export interface SbomPackage {
   readonly pkg: Package;
+  /** Platforms in the order of `ScanResult.images`, each once. */
   readonly platforms: readonly string[];
 }
 
-/** The packages of every platform image, deduplicated by purl and locations, in first-seen order. */
+/** One detected operating system once, with every platform it was detected on. */
+export interface SbomOperatingSystem {
+  readonly os: SbomOs;
+  readonly platforms: readonly string[];
+}
+
+/**
+ * The packages of every platform image, each once, in first-seen order. Two packages are the same
+ * when both their purl and their locations (layer digest and path, in order) are: a package found at
+ * two paths stays two entries, and a package every platform shares (same layer, same file) becomes one.
+ */
 export function sbomPackages(r: ScanResult): SbomPackage[] {
   const byKey = new Map<string, { pkg: Package; platforms: string[] }>();
   for (const img of r.images) {
     for (const p of img.packages) {
-      const key = `${p.purl}\0${p.locations.map((l) => `${l.layer}:${l.path}`).join(',')}`;
+      const key = JSON.stringify([p.purl, p.locations.map((l) => [l.layer, l.path])]);
       const seen = byKey.get(key);
-      if (seen) seen.platforms.push(img.platform);
-      else byKey.set(key, { pkg: p, platforms: [img.platform] });
+      if (!seen) byKey.set(key, { pkg: p, platforms: [img.platform] });
+      else if (!seen.platforms.includes(img.platform)) seen.platforms.push(img.platform);
     }
   }
   return [...byKey.values()];
 }
 
-/** The detected operating systems, one per distinct release. */
-export function sbomOperatingSystems(r: ScanResult): NonNullable<ImageScan['os']>[] {
-  const out = new Map<string, NonNullable<ImageScan['os']>>();
-  for (const img of r.images) if (img.os) out.set(`${img.os.id}@${img.os.versionId}`, img.os);
-  return [...out.values()];
+/** The detected operating systems, one per distinct `id` + `versionId`, in first-seen order. */
+export function sbomOperatingSystems(r: ScanResult): SbomOperatingSystem[] {
+  const byKey = new Map<string, { os: SbomOs; platforms: string[] }>();
+  for (const img of r.images) {
+    if (!img.os) continue;
+    const key = JSON.stringify([img.os.id, img.os.versionId]);
+    const seen = byKey.get(key);
+    if (!seen) byKey.set(key, { os: img.os, platforms: [img.platform] });
+    else if (!seen.platforms.includes(img.platform)) seen.platforms.push(img.platform);
+  }
+  return [...byKey.values()];
 }
 
-/** Properties in the `trustctl:` namespace (CycloneDX property taxonomy: namespaced names). */
-function properties(s: SbomPackage, multiPlatform: boolean): { name: string; value: string }[] {
+/**
+ * Hands out identifiers that are unique within one document: the base itself when it is free,
+ * else the base with the first free `<sep><n>` suffix (n = 1, 2, …).
+ */
+export function uniqueIds(sep: string, taken: Iterable<string> = []): (base: string) => string {
+  const used = new Set(taken);
+  return (base) => {
+    let id = base;
+    for (let i = 1; used.has(id); i++) id = `${base}${sep}${i}`;
+    used.add(id);
+    return id;
+  };
+}
+
+/** A CycloneDX property (https://cyclonedx.org/docs/1.5/json/#components_items_properties). */
+interface Property {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** The serial number pattern of the CycloneDX 1.5 JSON schema (RFC 4122 URN). */
+const SERIAL_NUMBER = /^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** CycloneDX hash algorithm names of the digest algorithms an image digest may use. */
+const HASH_ALG: Record<string, string> = { sha256: 'SHA-256', sha512: 'SHA-512' };
+
+/**
+ * Properties of one package, in the `trustctl:` namespace (custom names are allowed next to the
+ * CycloneDX property taxonomy, https://github.com/CycloneDX/cyclonedx-property-taxonomy; a name
+ * may repeat, as `trustctl:platform` does).
+ */
+function packageProperties(s: SbomPackage, multiPlatform: boolean): Property[] {
   const p = s.pkg;
-  const props: { name: string; value: string }[] = [];
+  const props: Property[] = [];
   p.locations.forEach((l, i) => {
     props.push({ name: `trustctl:location:${i}:layer`, value: l.layer });
     props.push({ name: `trustctl:location:${i}:path`, value: l.path });
@@ -51,60 +101,92 @@ function properties(s: SbomPackage, multiPlatform: boolean): { name: string; val
   props.push({ name: 'trustctl:ecosystem', value: p.ecosystem });
   if (p.sourceName !== undefined) props.push({ name: 'trustctl:sourceName', value: p.sourceName });
   if (p.sourceVersion !== undefined) props.push({ name: 'trustctl:sourceVersion', value: p.sourceVersion });
+  if (p.arch !== undefined) props.push({ name: 'trustctl:arch', value: p.arch });
   if (p.distro !== undefined) props.push({ name: 'trustctl:distro', value: p.distro });
   if (multiPlatform) for (const pl of s.platforms) props.push({ name: 'trustctl:platform', value: pl });
   return props;
 }
 
 /**
- * The inventory as a CycloneDX 1.5 JSON BOM (https://cyclonedx.org/docs/1.5/json/): the image is
- * `metadata.component` (type `container`), each detected OS an `operating-system` component, each
- * package a `library` with its purl; where it was found, which cataloger found it and its source
- * package go in `trustctl:` properties. `dependencies` says the image contains every component.
+ * The scan result as a CycloneDX 1.5 JSON BOM (https://cyclonedx.org/docs/1.5/json/).
+ *
+ * - `metadata.component` is the image: type `container`, name = the reference scanned, version = the
+ *   digest it resolved to (an index digest for a multi-platform image), with that digest as its hash.
+ * - `metadata.tools.components` names trustctl and its version (the 1.5 form of `tools`).
+ * - Each detected distribution is a component of type `operating-system`; each package is a
+ *   `library` with its purl. Packages found identically on several platforms appear once (see
+ *   {@link sbomPackages}).
+ * - `bom-ref`s are unique: a package's is its purl, with `#<n>` appended when that purl was taken
+ *   already (the same package at two paths).
+ * - Where a package was found (`trustctl:location:<i>:layer|path`), which cataloger found it, its
+ *   source package, architecture and distribution release, and — for a multi-platform image — the
+ *   platforms it was found on go in `trustctl:` properties.
+ * - `dependencies` holds one entry: the image depends on every component. Nothing is said about the
+ *   packages' own dependencies, which the spec reads as "unknown" (not "none").
+ *
+ * Pure apart from the defaults: the serial number is random and the timestamp is the current time
+ * unless `opts` gives them.
+ *
+ * @throws RangeError when `opts.serialNumber` is not a `urn:uuid:` URN as the schema requires.
  */
-export function toCycloneDx(r: ScanResult, opts: SbomOptions): Record<string, unknown> {
-  const multi = r.images.length > 1;
-  const imageRef = `image:${r.digest}`;
-  const used = new Set<string>([imageRef]);
-  const ref = (base: string): string => {
-    let k = base;
-    for (let i = 1; used.has(k); i++) k = `${base}#${i}`;
-    used.add(k);
-    return k;
+export function toCycloneDx(result: ScanResult, opts: CycloneDxOptions): Record<string, unknown> {
+  const serialNumber = opts.serialNumber ?? `urn:uuid:${randomUUID()}`;
+  if (!SERIAL_NUMBER.test(serialNumber)) throw new RangeError(`CycloneDX serialNumber must be urn:uuid:<lower-case UUID>, got ${JSON.stringify(serialNumber)}`);
+  const multi = result.images.length > 1;
+  const ref = uniqueIds('#');
+  const imageRef = ref(`image:${result.digest}`);
+  const [alg, hex] = result.digest.split(':');
+
+  // https://cyclonedx.org/docs/1.5/json/#metadata_component
+  const image = {
+    'bom-ref': imageRef,
+    type: 'container',
+    name: result.ref,
+    version: result.digest,
+    ...(HASH_ALG[alg] && hex ? { hashes: [{ alg: HASH_ALG[alg], content: hex }] } : {}),
+    properties: [
+      { name: 'trustctl:mediaType', value: result.mediaType },
+      ...result.images.map((i) => ({ name: 'trustctl:platform', value: i.platform })),
+    ],
   };
-  const osComponents = sbomOperatingSystems(r).map((os) => ({
+
+  // https://cyclonedx.org/docs/1.5/json/#components_items_type: "operating-system"
+  const osComponents = sbomOperatingSystems(result).map(({ os, platforms }) => ({
     'bom-ref': ref(`os:${os.id}@${os.versionId}`),
     type: 'operating-system',
     name: os.id,
-    version: os.versionId,
+    ...(os.versionId ? { version: os.versionId } : {}),
     ...(os.prettyName ? { description: os.prettyName } : {}),
+    properties: [
+      { name: 'trustctl:os:source', value: os.source },
+      ...(multi ? platforms.map((pl) => ({ name: 'trustctl:platform', value: pl })) : []),
+    ],
   }));
-  const components = sbomPackages(r).map((s) => ({
+
+  // https://cyclonedx.org/docs/1.5/json/#components
+  const packageComponents = sbomPackages(result).map((s) => ({
     'bom-ref': ref(s.pkg.purl),
     type: 'library',
     name: s.pkg.name,
     version: s.pkg.version,
     purl: s.pkg.purl,
-    properties: properties(s, multi),
+    properties: packageProperties(s, multi),
   }));
-  const all = [...osComponents, ...components];
+
+  const components = [...osComponents, ...packageComponents];
   return {
+    $schema: 'http://cyclonedx.org/schema/bom-1.5.schema.json',
     bomFormat: 'CycloneDX',
     specVersion: '1.5',
-    serialNumber: opts.id ?? `urn:uuid:${randomUUID()}`,
+    serialNumber,
     version: 1,
     metadata: {
       timestamp: (opts.now ?? new Date()).toISOString(),
       tools: { components: [{ type: 'application', name: 'trustctl', version: opts.toolVersion }] },
-      component: {
-        'bom-ref': imageRef,
-        type: 'container',
-        name: r.ref,
-        version: r.digest,
-        ...(multi ? {} : { properties: [{ name: 'trustctl:platform', value: r.images[0]?.platform ?? 'unknown' }] }),
-      },
+      component: image,
     },
-    components: all,
-    dependencies: [{ ref: imageRef, dependsOn: all.map((c) => c['bom-ref']) }, ...all.map((c) => ({ ref: c['bom-ref'] }))],
+    components,
+    // https://cyclonedx.org/docs/1.5/json/#dependencies
+    dependencies: [{ ref: imageRef, dependsOn: components.map((c) => c['bom-ref']) }],
   };
 }

@@ -1,5 +1,5 @@
 import type { Finding, Package, Unknown, Verdict } from '../../engine/model';
-import type { ImageScan, ScanResult } from '../../engine/scan-image';
+import type { FeedInfo, ImageScan, ScanResult } from '../../engine/scan-image';
 
 /** Version of the JSON report (DESIGN.md "Contracts": field names are stable; fields are added, never renamed). */
 export const REPORT_SCHEMA_VERSION = 1;
@@ -41,6 +41,8 @@ export interface ScanReport {
   readonly unknowns: readonly Unknown[];
   /** Present for a multi-platform image: each platform's own verdict and contents. */
   readonly platforms?: readonly ReportPlatform[];
+  /** The vulnerability feeds the packages were matched against: source, last sync, newest record. */
+  readonly feeds?: readonly FeedInfo[];
 }
 
 function reportPackage(p: Package): ReportPackage {
@@ -93,5 +95,6 @@ export function toScanReport(r: ScanResult): ScanReport {
     findings: unique(platforms.flatMap((p) => p.findings), (f) => JSON.stringify(f)),
     unknowns: unique(platforms.flatMap((p) => p.unknowns), (u) => `${u.layer}\0${u.path}\0${u.reason}`),
     ...(single ? {} : { platforms }),
+    ...(r.feeds ? { feeds: r.feeds } : {}),
   };
 }

@@ -1,68 +1,140 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { ScanResult } from '../../engine/scan-image';
-import { sbomOperatingSystems, sbomPackages, type SbomOptions } from './cyclonedx';
+import { sbomOperatingSystems, sbomPackages, uniqueIds, type SbomPackage } from './cyclonedx';
 
-/** SPDX identifiers allow letters, digits, `.` and `-` only (SPDX 2.3 §7.2: `SPDXRef-[idstring]`). */
-function spdxId(base: string, used: Set<string>): string {
-  const clean = base.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'Package';
-  let id = `SPDXRef-${clean}`;
-  for (let i = 1; used.has(id); i++) id = `SPDXRef-${clean}-${i}`;
-  used.add(id);
-  return id;
+/** Options of {@link toSpdx}. */
+export interface SpdxOptions {
+  /** trustctl's version, recorded as the creator `Tool: trustctl-<version>`. */
+  readonly toolVersion: string;
+  /** `creationInfo.created` (default: now). */
+  readonly now?: Date;
+  /** `documentNamespace`: an absolute URI without `#` (default: a unique one under https://spdx.org/spdxdocs/). */
+  readonly namespace?: string;
 }
 
 /**
- * The inventory as an SPDX 2.3 JSON document (https://spdx.github.io/spdx-spec/v2.3/): the image is a
- * package with `primaryPackagePurpose: CONTAINER` that the document DESCRIBES and that CONTAINS every
- * package; each package carries its purl as a PACKAGE-MANAGER external reference and its locations in
- * `sourceInfo`. Licences are not inventoried yet: NOASSERTION, as the spec asks when nothing was concluded.
+ * The idstring of `SPDXRef-<idstring>`, which may hold letters, digits, `.` and `-` only
+ * (https://spdx.github.io/spdx-spec/v2.3/package-information/#72-package-spdx-identifier-field):
+ * other characters become `-`, runs of `-` one, and it is cut to 80 characters. Different inputs may
+ * give the same idstring; uniqueness is the caller's ({@link uniqueIds}).
  */
-export function toSpdx(r: ScanResult, opts: SbomOptions): Record<string, unknown> {
-  const used = new Set<string>(['SPDXRef-DOCUMENT']);
-  const imageId = spdxId(`Image-${r.digest.replace(':', '-')}`, used);
-  const noAssertion = { downloadLocation: 'NOASSERTION', filesAnalyzed: false, licenseConcluded: 'NOASSERTION', licenseDeclared: 'NOASSERTION', copyrightText: 'NOASSERTION' };
-  const [algorithm, hex] = r.digest.split(':');
+export function spdxIdString(s: string): string {
+  return s.replace(/[^A-Za-z0-9.-]+/g, '-').replace(/-{2,}/g, '-').replace(/^-+|-+$/g, '').slice(0, 80).replace(/-+$/, '') || 'Package';
+}
+
+/** The fields SPDX 2.3 asks for when nothing is known: no download location, no licences, no copyright. */
+const NO_ASSERTION = {
+  downloadLocation: 'NOASSERTION',
+  filesAnalyzed: false,
+  licenseConcluded: 'NOASSERTION',
+  licenseDeclared: 'NOASSERTION',
+  copyrightText: 'NOASSERTION',
+} as const;
+
+/** SPDX checksum algorithm names of the digest algorithms an image digest may use. */
+const CHECKSUM_ALG: Record<string, string> = { sha256: 'SHA256', sha512: 'SHA512' };
+
+/** "found by dpkg-db@1.0.0 at /var/lib/dpkg/status (layer sha256:…)[ on linux/amd64, linux/arm64]". */
+function sourceInfo(s: SbomPackage, multiPlatform: boolean): string {
+  const p = s.pkg;
+  const at = p.locations.map((l) => `${l.path} (layer ${l.layer})`).join(', ');
+  return `found by ${p.cataloger.name}@${p.cataloger.version}${at ? ` at ${at}` : ''}${multiPlatform ? ` on ${s.platforms.join(', ')}` : ''}`;
+}
+
+/** "source package openssl 3.0.11-1~deb12u2; arch amd64; distro Debian:12", or nothing. */
+function packageComment(s: SbomPackage): string | undefined {
+  const p = s.pkg;
+  const parts: string[] = [];
+  if (p.sourceName !== undefined) parts.push(`source package ${p.sourceName}${p.sourceVersion !== undefined ? ` ${p.sourceVersion}` : ''}`);
+  else if (p.sourceVersion !== undefined) parts.push(`source version ${p.sourceVersion}`);
+  if (p.arch !== undefined) parts.push(`arch ${p.arch}`);
+  if (p.distro !== undefined) parts.push(`distro ${p.distro}`);
+  return parts.length ? parts.join('; ') : undefined;
+}
+
+/**
+ * The scan result as an SPDX 2.3 JSON document (https://spdx.github.io/spdx-spec/v2.3/).
+ *
+ * - Document creation information (§6): `SPDX-2.3`, data licence `CC0-1.0`, `SPDXRef-DOCUMENT`, the
+ *   scanned reference as name, a unique namespace, creation time to the second and the creator
+ *   `Tool: trustctl-<version>`.
+ * - Packages (§7): the image first — name = reference, version = digest (also its checksum),
+ *   `primaryPackagePurpose: CONTAINER` — then each detected distribution (`OPERATING-SYSTEM`) and each
+ *   package (`LIBRARY`) once (see {@link sbomPackages}), with its purl as a `PACKAGE-MANAGER`
+ *   external reference, where it was found in `sourceInfo` and its source package, architecture and
+ *   distribution release in `comment`. Nothing was downloaded, no file analysed and no licence
+ *   concluded: NOASSERTION and `filesAnalyzed: false`, as §7.7–7.17 ask when nothing is known.
+ * - SPDX identifiers use only letters, digits, `.` and `-` and are unique within the document.
+ * - Relationships (§11): the document DESCRIBES the image; the image CONTAINS every other package.
+ *
+ * Pure apart from the defaults: the namespace holds a random UUID and the creation time is the
+ * current time unless `opts` gives them.
+ *
+ * @throws RangeError when `opts.namespace` is not an absolute URI or holds a `#` (§6.5).
+ */
+export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, unknown> {
+  const namespace = opts.namespace ?? `https://spdx.org/spdxdocs/trustctl-${spdxIdString(result.ref)}-${randomUUID()}`;
+  if (!URL.canParse(namespace) || namespace.includes('#')) throw new RangeError(`SPDX documentNamespace must be an absolute URI without '#', got ${JSON.stringify(namespace)}`);
+  const multi = result.images.length > 1;
+  const id = uniqueIds('-', ['SPDXRef-DOCUMENT']);
+  const spdxId = (base: string) => id(`SPDXRef-${spdxIdString(base)}`);
+  const [alg, hex] = result.digest.split(':');
+
+  // https://spdx.github.io/spdx-spec/v2.3/package-information/#724-primary-package-purpose-field
   const image = {
-    SPDXID: imageId,
-    name: r.ref,
-    versionInfo: r.digest,
+    SPDXID: spdxId(`Image-${result.digest}`),
+    name: result.ref,
+    versionInfo: result.digest,
     primaryPackagePurpose: 'CONTAINER',
-    ...noAssertion,
-    ...(algorithm === 'sha256' && hex ? { checksums: [{ algorithm: 'SHA256', checksumValue: hex }] } : {}),
+    ...NO_ASSERTION,
+    ...(CHECKSUM_ALG[alg] && hex ? { checksums: [{ algorithm: CHECKSUM_ALG[alg], checksumValue: hex }] } : {}),
+    comment: `media type ${result.mediaType}; platforms ${result.images.map((i) => i.platform).join(', ') || 'none'}`,
   };
-  const osPackages = sbomOperatingSystems(r).map((os) => ({
-    SPDXID: spdxId(`OperatingSystem-${os.id}-${os.versionId}`, used),
+
+  // OPERATING-SYSTEM as clause 7.24 spells it; the JSON schema first published with 2.3 said
+  // OPERATING_SYSTEM, which 2.3.1 corrected to the text (https://spdx.github.io/spdx-spec/v2.3.1/diffs-from-previous-editions/).
+  const osPackages = sbomOperatingSystems(result).map(({ os, platforms }) => ({
+    SPDXID: spdxId(`OperatingSystem-${os.id}-${os.versionId}`),
     name: os.id,
-    versionInfo: os.versionId,
+    ...(os.versionId ? { versionInfo: os.versionId } : {}),
     primaryPackagePurpose: 'OPERATING-SYSTEM',
     ...(os.prettyName ? { description: os.prettyName } : {}),
-    ...noAssertion,
+    ...NO_ASSERTION,
+    sourceInfo: `detected from ${os.source}${multi ? ` on ${platforms.join(', ')}` : ''}`,
   }));
-  const packages = sbomPackages(r).map((s) => ({
-    SPDXID: spdxId(`Package-${s.pkg.ecosystem}-${s.pkg.name}-${s.pkg.version}`, used),
-    name: s.pkg.name,
-    versionInfo: s.pkg.version,
-    primaryPackagePurpose: 'LIBRARY',
-    ...noAssertion,
-    ...(s.pkg.sourceName !== undefined ? { comment: `source package ${s.pkg.sourceName} ${s.pkg.sourceVersion ?? ''}`.trim() } : {}),
-    sourceInfo: `found by ${s.pkg.cataloger.name}@${s.pkg.cataloger.version} at ${s.pkg.locations.map((l) => `${l.path} (layer ${l.layer})`).join(', ')}` +
-      (r.images.length > 1 ? ` on ${s.platforms.join(', ')}` : ''),
-    externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: s.pkg.purl }],
-  }));
+
+  const packages = sbomPackages(result).map((s) => {
+    const comment = packageComment(s);
+    return {
+      SPDXID: spdxId(`Package-${s.pkg.ecosystem}-${s.pkg.name}-${s.pkg.version}`),
+      name: s.pkg.name,
+      versionInfo: s.pkg.version,
+      primaryPackagePurpose: 'LIBRARY',
+      ...NO_ASSERTION,
+      sourceInfo: sourceInfo(s, multi),
+      ...(comment ? { comment } : {}),
+      // https://spdx.github.io/spdx-spec/v2.3/external-repository-identifiers/ (PACKAGE-MANAGER, purl)
+      externalRefs: [{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: s.pkg.purl }],
+    };
+  });
+
   const contained = [...osPackages, ...packages];
-  const name = `trustctl-${r.ref}`;
-  const created = (opts.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
     SPDXID: 'SPDXRef-DOCUMENT',
-    name,
-    documentNamespace: opts.id ?? `https://trustctl.dev/spdx/${createHash('sha256').update(r.digest).digest('hex').slice(0, 16)}-${randomUUID()}`,
-    creationInfo: { created, creators: [`Tool: trustctl-${opts.toolVersion}`] },
+    name: result.ref,
+    documentNamespace: namespace,
+    // https://spdx.github.io/spdx-spec/v2.3/document-creation-information/#69-created-field: YYYY-MM-DDThh:mm:ssZ
+    creationInfo: {
+      created: (opts.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      creators: [`Tool: trustctl-${opts.toolVersion}`],
+    },
     packages: [image, ...contained],
+    // https://spdx.github.io/spdx-spec/v2.3/relationships-between-SPDX-elements/
     relationships: [
-      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: imageId },
-      ...contained.map((p) => ({ spdxElementId: imageId, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
+      { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image.SPDXID },
+      ...contained.map((p) => ({ spdxElementId: image.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
     ],
   };
 }

@@ -1,7 +1,9 @@
 /**
  * The OSV record, as far as matching needs it (https://ossf.github.io/osv-schema/, schema 1.6/1.7).
  * Records are validated and normalised by the feed reader before they get here: every field below is
- * of the declared type; unknown fields are dropped.
+ * of the declared type; unknown fields are dropped. `parseOsvRecord` (record.ts) does that and documents
+ * which malformed input skips a record and which only drops one `affected[]` entry; `readOsvZip`
+ * (feed.ts) applies it to every record of an OSV export.
  */
 
 /** `affected[].ranges[].events[]`: exactly one key per event (OSV "events" field). */

@@ -18,8 +18,9 @@ export function sampleHostFiles(): { base: HostFileSpec[]; app: HostFileSpec[] }
 }
 
 /** Builds the sample index (deterministic: the same machine gives the same digests). */
-export function buildSampleImage(): BuiltImage {
-  const { base, app } = sampleHostFiles();
+export function buildSampleImage(extraApp: readonly HostFileSpec[] = []): BuiltImage {
+  const { base, app: hostApp } = sampleHostFiles();
+  const app = [...hostApp, ...extraApp];
   const script = '#!/bin/sh\nexec /usr/bin/docker-registry serve /etc/docker/registry/config.yml\n';
   const images = (['amd64', 'arm64'] as const).map((architecture) =>
     buildImage({
@@ -34,9 +35,12 @@ export function buildSampleImage(): BuiltImage {
   return buildIndex(images);
 }
 
-/** Writes the sample as an OCI archive tagged `sample` (`.trustctl/sample.oci.tar` in the README). */
-export async function writeSampleArchive(file: string): Promise<BuiltImage> {
-  const image = buildSampleImage();
+/**
+ * Writes the sample as an OCI archive tagged `sample` (`.trustctl/sample.oci.tar` in the README);
+ * `extraApp` files go into the app layer (the quick start adds real lock files from ../shared/corpus).
+ */
+export async function writeSampleArchive(file: string, extraApp: readonly HostFileSpec[] = []): Promise<BuiltImage> {
+  const image = buildSampleImage(extraApp);
   await writeOciArchive(file, image, { tag: 'sample' });
   return image;
 }

@@ -1,0 +1,338 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { fullFormats } from 'ajv-formats/dist/formats';
+import { PackageURL } from 'packageurl-js';
+import { toCycloneDx } from '../../../lib/cli/format/cyclonedx';
+import { purl } from '../../../lib/engine/catalog/purl';
+import { sha256Digest, type Digest, type Package, type PluginId } from '../../../lib/engine/model';
+import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
+
+// ---------------------------------------------------------------------------------------------
+// A realistic scan: a two-platform Debian 12 index whose platforms have their own base and binary
+// layers but share one arch-independent application layer, a single-platform Alpine image, a
+// rolling-release directory and an image that could not be scanned.
+// ---------------------------------------------------------------------------------------------
+
+const layer = (what: string): Digest => sha256Digest(`layer: ${what}`);
+const BASE_AMD64 = layer('debian:12 amd64');
+const BASE_ARM64 = layer('debian:12 arm64');
+const APP = layer('node app, arch-independent');
+const BIN_AMD64 = layer('go binary amd64');
+const BIN_ARM64 = layer('go binary arm64');
+const ALPINE = layer('alpine:3.19 x86_64');
+
+const DPKG: PluginId = { name: 'dpkg-status', version: '1.0.0' };
+const NPM: PluginId = { name: 'npm-installed', version: '1.0.0' };
+const GO: PluginId = { name: 'go-binary', version: '1' };
+const PYPI: PluginId = { name: 'python-installed', version: '1.0.0' };
+const APK: PluginId = { name: 'apk-installed', version: '1.0.0' };
+
+const deb = (name: string, version: string, arch: string, at: Digest, source?: [string, string]): Package => ({
+  ecosystem: 'Debian', name, version, arch, distro: 'Debian:12',
+  purl: purl('deb', 'debian', name, version, { arch, distro: 'debian-12' }),
+  ...(source ? { sourceName: source[0], sourceVersion: source[1] } : {}),
+  locations: [{ layer: at, path: '/var/lib/dpkg/status' }], cataloger: DPKG,
+});
+const npm = (name: string, version: string, path: string): Package => {
+  const scoped = name.startsWith('@') ? name.slice(0, name.indexOf('/')) : undefined;
+  return {
+    ecosystem: 'npm', name, version, purl: purl('npm', scoped, scoped ? name.slice(scoped.length + 1) : name, version),
+    locations: [{ layer: APP, path }], cataloger: NPM,
+  };
+};
+const go = (module: string, version: string, at: Digest, subpath?: string): Package => {
+  const slash = module.lastIndexOf('/');
+  return {
+    ecosystem: 'Go', name: subpath ? `${module}/${subpath}` : module, version,
+    purl: new PackageURL('golang', module.slice(0, slash), module.slice(slash + 1), version, undefined, subpath).toString(),
+    locations: [{ layer: at, path: '/usr/local/bin/server' }], cataloger: GO,
+  };
+};
+
+const debianAmd64: Package[] = [
+  deb('libssl3', '3.0.11-1~deb12u2', 'amd64', BASE_AMD64, ['openssl', '3.0.11-1~deb12u2']),
+  deb('passwd', '1:4.13+dfsg1-1+b1', 'amd64', BASE_AMD64, ['shadow', '1:4.13+dfsg1-1']),
+  deb('tzdata', '2024a-0+deb12u1', 'all', BASE_AMD64),
+];
+const debianArm64: Package[] = [
+  deb('libssl3', '3.0.11-1~deb12u2', 'arm64', BASE_ARM64, ['openssl', '3.0.11-1~deb12u2']),
+  deb('passwd', '1:4.13+dfsg1-1+b1', 'arm64', BASE_ARM64, ['shadow', '1:4.13+dfsg1-1']),
+  deb('tzdata', '2024a-0+deb12u1', 'all', BASE_ARM64),
+];
+/** In the shared layer: the same on both platforms, so each must appear once. */
+const appPackages: Package[] = [
+  npm('@babel/traverse', '7.23.0', '/app/node_modules/@babel/traverse/package.json'),
+  // The same purl at two paths: two components with distinct bom-refs.
+  npm('ms', '2.1.3', '/app/node_modules/ms/package.json'),
+  npm('ms', '2.1.3', '/app/node_modules/debug/node_modules/ms/package.json'),
+  {
+    ecosystem: 'PyPI', name: 'typing_extensions', version: '4.9.0', purl: purl('pypi', undefined, 'typing-extensions', '4.9.0'),
+    locations: [{ layer: APP, path: '/usr/lib/python3/dist-packages/typing_extensions-4.9.0.dist-info/METADATA' }], cataloger: PYPI,
+  },
+];
+/** In per-platform binary layers: the same purl on both platforms, but found in different layers. */
+const goPackages = (at: Digest): Package[] => [
+  go('github.com/google/uuid', 'v1.6.0', at),
+  go('google.golang.org/genproto', 'v0.0.0-20240123012728-ef4313101c80', at, 'googleapis/api'),
+];
+
+const trusted = { status: 'trusted', reasons: [] } as const;
+const DEBIAN_12 = { id: 'debian', versionId: '12', versionCodename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)', source: '/etc/os-release' };
+
+const image = (platform: string, os: ImageScan['os'], packages: Package[], seed = platform): ImageScan => ({
+  platform, manifestDigest: sha256Digest(`manifest ${seed}`), configDigest: sha256Digest(`config ${seed}`),
+  ...(os ? { os } : {}), packages, unknowns: [], layers: [], findings: [], verdict: trusted,
+});
+
+const multiPlatform: ScanResult = {
+  ref: 'registry.example.com/team/app:1.4.2', digest: sha256Digest('index app:1.4.2'),
+  mediaType: 'application/vnd.oci.image.index.v1+json', isIndex: true, verdict: trusted,
+  images: [
+    image('linux/amd64', DEBIAN_12, [...debianAmd64, ...appPackages, ...goPackages(BIN_AMD64)]),
+    image('linux/arm64/v8', DEBIAN_12, [...debianArm64, ...appPackages, ...goPackages(BIN_ARM64)]),
+  ],
+};
+const alpine: ScanResult = {
+  ref: 'docker.io/library/alpine:3.19', digest: sha256Digest('manifest alpine'),
+  mediaType: 'application/vnd.oci.image.manifest.v1+json', isIndex: false, verdict: trusted,
+  images: [image('linux/amd64', { id: 'alpine', versionId: '3.19.1', prettyName: 'Alpine Linux v3.19', source: '/etc/os-release' }, [
+    {
+      ecosystem: 'Alpine', name: 'musl', version: '1.2.4-r2', arch: 'x86_64', distro: 'Alpine:v3.19', sourceName: 'musl', sourceVersion: '1.2.4-r2',
+      purl: purl('apk', 'alpine', 'musl', '1.2.4-r2', { arch: 'x86_64', distro: '3.19.1' }),
+      locations: [{ layer: ALPINE, path: '/lib/apk/db/installed' }], cataloger: APK,
+    },
+    {
+      ecosystem: 'Alpine', name: 'busybox', version: '1.36.1-r15', arch: 'x86_64', distro: 'Alpine:v3.19',
+      purl: purl('apk', 'alpine', 'busybox', '1.36.1-r15', { arch: 'x86_64', distro: '3.19.1' }),
+      locations: [{ layer: ALPINE, path: '/lib/apk/db/installed' }], cataloger: APK,
+    },
+  ], 'alpine')],
+};
+const rollingDir: ScanResult = {
+  ref: 'dir:/srv/rootfs', digest: sha256Digest('dir layer'), mediaType: 'application/vnd.oci.image.layer.v1.tar', isIndex: false, verdict: trusted,
+  // An os-release without VERSION_ID (a rolling release): the OS component has no version.
+  images: [image('unknown', { id: 'arch', versionId: '', prettyName: 'Arch Linux', source: '/etc/os-release' }, [npm('left-pad', '1.3.0', '/srv/app/node_modules/left-pad/package.json')], 'dir')],
+};
+const unscannable: ScanResult = {
+  ref: 'registry.example.com/team/huge:latest', digest: sha256Digest('manifest huge'),
+  mediaType: 'application/vnd.oci.image.manifest.v1+json', isIndex: false, verdict: { status: 'quarantined', reasons: [{ rule: 'unscannable', message: 'maxImageBytes' }] },
+  images: [{ ...image('linux/amd64', undefined, [], 'huge'), verdict: { status: 'quarantined', reasons: [] } }],
+};
+
+interface Case {
+  readonly name: string;
+  readonly result: ScanResult;
+  /** Distinct (purl, locations) pairs the BOM must list once each. */
+  readonly libraries: number;
+  /** `name@version` of the operating-system components. */
+  readonly os: readonly string[];
+}
+const cases: readonly Case[] = [
+  // 3 deb × 2 platforms (different purls: arch qualifier) + 4 shared app packages + 2 go × 2 platforms (different layers).
+  { name: 'two-platform Debian index', result: multiPlatform, libraries: 6 + 4 + 4, os: ['debian@12'] },
+  { name: 'single-platform Alpine image', result: alpine, libraries: 2, os: ['alpine@3.19.1'] },
+  { name: 'rolling-release directory', result: rollingDir, libraries: 1, os: ['arch@'] },
+  { name: 'unscannable image (no packages, no OS)', result: unscannable, libraries: 0, os: [] },
+];
+
+const opts = { toolVersion: '0.1.0', now: new Date('2026-11-29T10:11:12.345Z') };
+
+// ---------------------------------------------------------------------------------------------
+// The official schema: bom-1.5.schema.json with the spdx.schema.json (licence ids) and
+// jsf-0.82.schema.json (signatures) it refers to, as @cyclonedx/cyclonedx-library ships them in
+// res/schema/ (their README lists the only edits: the two $refs point at the *.SNAPSHOT file names).
+// ---------------------------------------------------------------------------------------------
+
+function cyclonedx15Validator(): ValidateFunction {
+  const dir = join(dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
+  const load = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  addFormats(ajv);
+  // The schema also uses two RFC 3987 formats ajv-formats lacks: an IRI is a URI once its non-ASCII
+  // characters are percent-encoded (RFC 3987 §3.1), an internationalised address an address with them.
+  const uriReference = fullFormats['uri-reference'] as (s: string) => boolean;
+  ajv.addFormat('iri-reference', (s: string) => uriReference(s.replace(/[^\x00-\x7f]/gu, (c) => encodeURIComponent(c))));
+  ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+$/u);
+  // bom-1.5 refers to them relative to its own $id (http://cyclonedx.org/schema/), by these file names.
+  for (const file of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) ajv.addSchema(load(file), `http://cyclonedx.org/schema/${file}`);
+  const bom = load('bom-1.5.SNAPSHOT.schema.json');
+  if (bom.$id !== 'http://cyclonedx.org/schema/bom-1.5.schema.json') throw new Error(`not the CycloneDX 1.5 schema: ${String(bom.$id)}`);
+  return ajv.compile(bom);
+}
+
+interface Property { name: string; value: string }
+interface Component { 'bom-ref': string; type: string; name: string; version?: string; purl?: string; description?: string; properties?: Property[] }
+interface Bom {
+  $schema: string; bomFormat: string; specVersion: string; serialNumber: string; version: number;
+  metadata: { timestamp: string; tools: { components: Component[] }; component: Component & { hashes?: { alg: string; content: string }[] } };
+  components: Component[];
+  dependencies: { ref: string; dependsOn?: string[] }[];
+}
+const bomOf = (r: ScanResult, o: Parameters<typeof toCycloneDx>[1] = opts) => toCycloneDx(r, o) as unknown as Bom;
+const props = (c: Component, name: string) => (c.properties ?? []).filter((p) => p.name === name).map((p) => p.value);
+/** The locations a component's `trustctl:location:<i>:layer|path` properties carry, in index order. */
+function locationsOf(c: Component): { layer: string; path: string }[] {
+  const out: { layer: string; path: string }[] = [];
+  for (const { name, value } of c.properties ?? []) {
+    const m = /^trustctl:location:(\d+):(layer|path)$/.exec(name);
+    if (m) out[Number(m[1])] = { ...out[Number(m[1])], [m[2]]: value } as { layer: string; path: string };
+  }
+  return out;
+}
+const identity = (purl: string, locations: readonly { layer: string; path: string }[]) => JSON.stringify([purl, locations.map((l) => [l.layer, l.path])]);
+
+describe('toCycloneDx', () => {
+  const validate = cyclonedx15Validator();
+
+  describe.each(cases)('$name', ({ result, libraries, os }) => {
+    const bom = bomOf(result);
+    const libs = bom.components.filter((c) => c.type === 'library');
+
+    it('is valid against the official CycloneDX 1.5 JSON schema', () => {
+      expect(validate(bom) ? [] : validate.errors).toEqual([]);
+    });
+
+    it('has the BOM header, the tool and the image as metadata.component', () => {
+      expect(bom).toMatchObject({ $schema: 'http://cyclonedx.org/schema/bom-1.5.schema.json', bomFormat: 'CycloneDX', specVersion: '1.5', version: 1 });
+      expect(bom.serialNumber).toMatch(/^urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      expect(bom.metadata.timestamp).toBe('2026-11-29T10:11:12.345Z');
+      expect(bom.metadata.tools.components).toEqual([{ type: 'application', name: 'trustctl', version: '0.1.0' }]);
+      expect(bom.metadata.component).toMatchObject({ type: 'container', name: result.ref, version: result.digest });
+      expect(bom.metadata.component.hashes).toEqual([{ alg: 'SHA-256', content: result.digest.slice('sha256:'.length) }]);
+      expect(props(bom.metadata.component, 'trustctl:platform')).toEqual(result.images.map((i) => i.platform));
+    });
+
+    it('lists every package exactly once, with its purl, name and version as scanned', () => {
+      expect(libs).toHaveLength(libraries);
+      const expected = new Map<string, Package>();
+      for (const img of result.images) for (const p of img.packages) expected.set(identity(p.purl, p.locations), p);
+      expect(expected.size).toBe(libraries);
+      const seen = libs.map((c) => identity(c.purl!, locationsOf(c)));
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.sort()).toEqual([...expected.keys()].sort());
+      for (const c of libs) {
+        const p = expected.get(identity(c.purl!, locationsOf(c)))!;
+        expect({ name: c.name, version: c.version, purl: c.purl }).toEqual({ name: p.name, version: p.version, purl: p.purl });
+      }
+    });
+
+    it('has one operating-system component per detected distribution', () => {
+      expect(bom.components.filter((c) => c.type === 'operating-system').map((c) => `${c.name}@${c.version ?? ''}`)).toEqual(os);
+      expect(bom.components.every((c) => c.type === 'library' || c.type === 'operating-system')).toBe(true);
+    });
+
+    it('gives every component a unique bom-ref, and the image depends on all of them', () => {
+      const refs = [bom.metadata.component['bom-ref'], ...bom.components.map((c) => c['bom-ref'])];
+      expect(new Set(refs).size).toBe(refs.length);
+      expect(bom.dependencies).toEqual([{ ref: bom.metadata.component['bom-ref'], dependsOn: bom.components.map((c) => c['bom-ref']) }]);
+    });
+  });
+
+  describe('two-platform index', () => {
+    const bom = bomOf(multiPlatform);
+    const lib = (purl: string, path?: string) => bom.components.filter((c) => c.purl === purl && (!path || locationsOf(c)[0].path === path));
+
+    it.each([
+      ['a package of the shared layer', appPackages[0].purl, ['linux/amd64', 'linux/arm64/v8']],
+      ['a package of the amd64 base layer', debianAmd64[0].purl, ['linux/amd64']],
+      ['a package of the arm64 base layer', debianArm64[0].purl, ['linux/arm64/v8']],
+    ])('records the platforms of %s', (_n, purl, platforms) => {
+      expect(lib(purl).map((c) => props(c, 'trustctl:platform'))).toEqual([platforms]);
+    });
+
+    it('keeps purls with qualifiers, epochs, scopes and subpaths verbatim and parseable', () => {
+      const purls = bom.components.flatMap((c) => (c.purl ? [c.purl] : []));
+      expect(purls).toEqual(expect.arrayContaining([
+        'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12',
+        'pkg:deb/debian/passwd@1:4.13+dfsg1-1+b1?arch=arm64&distro=debian-12',
+        'pkg:npm/%40babel/traverse@7.23.0',
+        'pkg:golang/google.golang.org/genproto@v0.0.0-20240123012728-ef4313101c80#googleapis/api',
+      ]));
+      for (const p of purls) expect(() => PackageURL.fromString(p)).not.toThrow();
+    });
+
+    it.each([
+      ['the same purl at two paths', 'pkg:npm/ms@2.1.3', ['pkg:npm/ms@2.1.3', 'pkg:npm/ms@2.1.3#1']],
+      ['the same purl in two platform layers', goPackages(BIN_AMD64)[0].purl, ['pkg:golang/github.com/google/uuid@v1.6.0', 'pkg:golang/github.com/google/uuid@v1.6.0#1']],
+      ['a purl with a subpath', goPackages(BIN_AMD64)[1].purl, [goPackages(BIN_AMD64)[1].purl, `${goPackages(BIN_AMD64)[1].purl}#1`]],
+    ])('disambiguates the bom-refs of %s', (_n, purl, refs) => {
+      expect(lib(purl).map((c) => c['bom-ref'])).toEqual(refs);
+    });
+
+    it('carries locations, cataloger, source package, arch and distro as trustctl: properties', () => {
+      const [libssl] = lib(debianAmd64[0].purl);
+      expect(libssl.properties).toEqual([
+        { name: 'trustctl:location:0:layer', value: BASE_AMD64 },
+        { name: 'trustctl:location:0:path', value: '/var/lib/dpkg/status' },
+        { name: 'trustctl:cataloger', value: 'dpkg-status@1.0.0' },
+        { name: 'trustctl:ecosystem', value: 'Debian' },
+        { name: 'trustctl:sourceName', value: 'openssl' },
+        { name: 'trustctl:sourceVersion', value: '3.0.11-1~deb12u2' },
+        { name: 'trustctl:arch', value: 'amd64' },
+        { name: 'trustctl:distro', value: 'Debian:12' },
+        { name: 'trustctl:platform', value: 'linux/amd64' },
+      ]);
+      const [nested] = lib('pkg:npm/ms@2.1.3', '/app/node_modules/debug/node_modules/ms/package.json');
+      expect(locationsOf(nested)).toEqual([{ layer: APP, path: '/app/node_modules/debug/node_modules/ms/package.json' }]);
+    });
+
+    it('lists the OS once, with both platforms, its pretty name and the file it came from', () => {
+      expect(bom.components.filter((c) => c.type === 'operating-system')).toEqual([{
+        'bom-ref': 'os:debian@12', type: 'operating-system', name: 'debian', version: '12', description: 'Debian GNU/Linux 12 (bookworm)',
+        properties: [{ name: 'trustctl:os:source', value: '/etc/os-release' }, { name: 'trustctl:platform', value: 'linux/amd64' }, { name: 'trustctl:platform', value: 'linux/arm64/v8' }],
+      }]);
+    });
+  });
+
+  it('records no platform on the components of a single-platform image', () => {
+    expect(bomOf(alpine).components.flatMap((c) => props(c, 'trustctl:platform'))).toEqual([]);
+  });
+
+  it('merges one package listed twice by the same platform into one component', () => {
+    const twice: ScanResult = { ...alpine, images: [{ ...alpine.images[0], packages: [...alpine.images[0].packages, alpine.images[0].packages[0]] }] };
+    expect(bomOf(twice).components.filter((c) => c.type === 'library')).toHaveLength(2);
+  });
+
+  describe('serial number and purity', () => {
+    it('keeps a given serial number', () => {
+      const serialNumber = 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79';
+      expect(bomOf(alpine, { ...opts, serialNumber }).serialNumber).toBe(serialNumber);
+    });
+
+    it('draws a new random serial number for every BOM', () => {
+      expect(bomOf(alpine).serialNumber).not.toBe(bomOf(alpine).serialNumber);
+    });
+
+    it.each([['not a URN', 'abc'], ['upper-case hex', 'urn:uuid:3E671687-395B-41F5-A30F-A58921A69B79'], ['no urn:uuid: prefix', '3e671687-395b-41f5-a30f-a58921a69b79']])(
+      'rejects a serial number that is %s', (_n, serialNumber) => {
+        expect(() => toCycloneDx(alpine, { ...opts, serialNumber })).toThrow(RangeError);
+      });
+
+    it('is deterministic given serial number and time, and leaves its input alone', () => {
+      const before = structuredClone(multiPlatform);
+      const o = { ...opts, serialNumber: 'urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79' };
+      expect(toCycloneDx(multiPlatform, o)).toEqual(toCycloneDx(multiPlatform, o));
+      expect(multiPlatform).toEqual(before);
+    });
+  });
+
+  // The schema check above is only worth something if the validator rejects what the spec forbids.
+  describe('the schema validator is real', () => {
+    it.each<[string, (b: Bom) => void]>([
+      ['an unknown component type', (b) => { b.components[0].type = 'gadget'; }],
+      ['a component without a name', (b) => { delete (b.components[0] as Partial<Component>).name; }],
+      ['a serial number that is no urn:uuid', (b) => { b.serialNumber = 'serial-1'; }],
+      ['the same ref twice in dependsOn', (b) => { b.dependencies[0].dependsOn!.push(b.dependencies[0].dependsOn![0]); }],
+      ['a timestamp that is no date-time', (b) => { b.metadata.timestamp = 'yesterday'; }],
+      ['an unknown top-level field', (b) => { (b as unknown as Record<string, unknown>).packages = []; }],
+      ['a property value that is no string', (b) => { (b.components[0].properties![0] as unknown as { value: number }).value = 42; }],
+    ])('rejects %s', (_n, spoil) => {
+      const bom = bomOf(multiPlatform);
+      expect(validate(bom)).toBe(true);
+      spoil(bom);
+      expect(validate(bom)).toBe(false);
+    });
+  });
+});

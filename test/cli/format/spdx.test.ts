@@ -1,0 +1,428 @@
+import Ajv, { type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { PackageURL } from 'packageurl-js';
+import { spdxIdString, toSpdx } from '../../../lib/cli/format/spdx';
+import { purl } from '../../../lib/engine/catalog/purl';
+import { sha256Digest, type Digest, type Package, type PluginId } from '../../../lib/engine/model';
+import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
+
+// ---------------------------------------------------------------------------------------------
+// A realistic scan: a two-platform Debian 12 index whose platforms have their own base and binary
+// layers but share one arch-independent application layer; package names that are no valid SPDX
+// idstring (scopes, `_`, `~`, `+`, `:`, non-ASCII, over-long); a single-platform Alpine image and an
+// image that could not be scanned.
+// ---------------------------------------------------------------------------------------------
+
+const layer = (what: string): Digest => sha256Digest(`layer: ${what}`);
+const BASE_AMD64 = layer('debian:12 amd64');
+const BASE_ARM64 = layer('debian:12 arm64');
+const APP = layer('app, arch-independent');
+const BIN_AMD64 = layer('go binary amd64');
+const BIN_ARM64 = layer('go binary arm64');
+const ALPINE = layer('alpine:3.19 x86_64');
+
+const DPKG: PluginId = { name: 'dpkg-status', version: '1.0.0' };
+const NPM: PluginId = { name: 'npm-installed', version: '1.0.0' };
+const PYPI: PluginId = { name: 'python-installed', version: '1.0.0' };
+const GO: PluginId = { name: 'go-binary', version: '1' };
+const APK: PluginId = { name: 'apk-installed', version: '1.0.0' };
+
+const deb = (name: string, version: string, arch: string, at: Digest, source?: [string, string]): Package => ({
+  ecosystem: 'Debian', name, version, arch, distro: 'Debian:12',
+  purl: purl('deb', 'debian', name, version, { arch, distro: 'debian-12' }),
+  ...(source ? { sourceName: source[0], sourceVersion: source[1] } : {}),
+  locations: [{ layer: at, path: '/var/lib/dpkg/status' }], cataloger: DPKG,
+});
+const npm = (name: string, version: string, path: string): Package => {
+  const scoped = name.startsWith('@') ? name.slice(0, name.indexOf('/')) : undefined;
+  return {
+    ecosystem: 'npm', name, version, purl: purl('npm', scoped, scoped ? name.slice(scoped.length + 1) : name, version),
+    locations: [{ layer: APP, path }], cataloger: NPM,
+  };
+};
+const pypi = (name: string, version: string): Package => ({
+  ecosystem: 'PyPI', name, version, purl: purl('pypi', undefined, name.toLowerCase().replace(/[-_.]+/g, '-'), version),
+  locations: [{ layer: APP, path: `/usr/lib/python3/dist-packages/${name}-${version}.dist-info/METADATA` }], cataloger: PYPI,
+});
+const go = (module: string, version: string, at: Digest): Package => {
+  const slash = module.lastIndexOf('/');
+  return {
+    ecosystem: 'Go', name: module, version, purl: new PackageURL('golang', module.slice(0, slash), module.slice(slash + 1), version, undefined, undefined).toString(),
+    locations: [{ layer: at, path: '/usr/local/bin/server' }], cataloger: GO,
+  };
+};
+
+const LONG = 'a-module-name-that-is-far-longer-than-any-spdx-identifier-this-exporter-would-write';
+const base = (arch: string, at: Digest): Package[] => [
+  deb('libssl3', '3.0.11-1~deb12u2', arch, at, ['openssl', '3.0.11-1~deb12u2']),
+  deb('passwd', '1:4.13+dfsg1-1+b1', arch, at, ['shadow', '1:4.13+dfsg1-1']),
+];
+/** In the shared layer: the same on both platforms, so each must appear once. */
+const app: Package[] = [
+  npm('@babel/traverse', '7.23.0', '/app/node_modules/@babel/traverse/package.json'),
+  // The same purl at two paths: two packages, two SPDX identifiers.
+  npm('ms', '2.1.3', '/app/node_modules/ms/package.json'),
+  npm('ms', '2.1.3', '/app/node_modules/debug/node_modules/ms/package.json'),
+  // Names that become the same idstring once `_` is replaced, or once cut to length.
+  pypi('typing_extensions', '4.9.0'),
+  pypi('typing-extensions', '4.9.0'),
+  npm(`${LONG}-one`, '1.0.0', `/app/node_modules/${LONG}-one/package.json`),
+  npm(`${LONG}-two`, '1.0.0', `/app/node_modules/${LONG}-two/package.json`),
+  npm('café-utils', '0.1.0', '/app/node_modules/café-utils/package.json'),
+];
+/** In per-platform binary layers: the same purl on both platforms, found in different layers. */
+const bin = (at: Digest): Package[] => [go('github.com/google/uuid', 'v1.6.0', at)];
+
+const trusted = { status: 'trusted', reasons: [] } as const;
+const DEBIAN_12 = { id: 'debian', versionId: '12', versionCodename: 'bookworm', prettyName: 'Debian GNU/Linux 12 (bookworm)', source: '/etc/os-release' };
+const image = (platform: string, os: ImageScan['os'], packages: Package[], seed = platform): ImageScan => ({
+  platform, manifestDigest: sha256Digest(`manifest ${seed}`), configDigest: sha256Digest(`config ${seed}`),
+  ...(os ? { os } : {}), packages, unknowns: [], layers: [], findings: [], verdict: trusted,
+});
+
+const multiPlatform: ScanResult = {
+  ref: 'registry.example.com/team/app:1.4.2', digest: sha256Digest('index app:1.4.2'),
+  mediaType: 'application/vnd.oci.image.index.v1+json', isIndex: true, verdict: trusted,
+  images: [
+    image('linux/amd64', DEBIAN_12, [...base('amd64', BASE_AMD64), ...app, ...bin(BIN_AMD64)]),
+    image('linux/arm64/v8', DEBIAN_12, [...base('arm64', BASE_ARM64), ...app, ...bin(BIN_ARM64)]),
+  ],
+};
+const alpine: ScanResult = {
+  ref: 'docker.io/library/alpine:3.19', digest: sha256Digest('manifest alpine'),
+  mediaType: 'application/vnd.oci.image.manifest.v1+json', isIndex: false, verdict: trusted,
+  images: [image('linux/amd64', { id: 'alpine', versionId: '3.19.1', prettyName: 'Alpine Linux v3.19', source: '/etc/os-release' }, [{
+    ecosystem: 'Alpine', name: 'musl', version: '1.2.4-r2', arch: 'x86_64', distro: 'Alpine:v3.19', sourceName: 'musl', sourceVersion: '1.2.4-r2',
+    purl: purl('apk', 'alpine', 'musl', '1.2.4-r2', { arch: 'x86_64', distro: '3.19.1' }),
+    locations: [{ layer: ALPINE, path: '/lib/apk/db/installed' }], cataloger: APK,
+  }], 'alpine')],
+};
+const unscannable: ScanResult = {
+  ref: 'registry.example.com/team/huge:latest', digest: sha256Digest('manifest huge'),
+  mediaType: 'application/vnd.oci.image.manifest.v1+json', isIndex: false, verdict: { status: 'quarantined', reasons: [{ rule: 'unscannable', message: 'maxImageBytes' }] },
+  images: [image('linux/amd64', undefined, [], 'huge')],
+};
+
+interface Case {
+  readonly name: string;
+  readonly result: ScanResult;
+  /** Distinct (purl, locations) pairs: the packages the document must list once each. */
+  readonly packages: number;
+  readonly os: readonly string[];
+}
+const cases: readonly Case[] = [
+  // 2 deb × 2 platforms (the arch qualifier differs) + 8 shared app packages + 1 go × 2 platforms (different layers).
+  { name: 'two-platform Debian index', result: multiPlatform, packages: 4 + 8 + 2, os: ['debian@12'] },
+  { name: 'single-platform Alpine image', result: alpine, packages: 1, os: ['alpine@3.19.1'] },
+  { name: 'unscannable image (no packages, no OS)', result: unscannable, packages: 0, os: [] },
+];
+const opts = { toolVersion: '0.1.0', now: new Date('2026-11-29T10:11:12.345Z') };
+
+// ---------------------------------------------------------------------------------------------
+// No package on the npm registry ships the official SPDX 2.3 JSON schema (spdx-spec's
+// schemas/spdx-schema.json): @cyclonedx/cyclonedx-library ships only CycloneDX's licence-id list
+// (spdx.schema.json), @cyclonedx/cdxgen only the SPDX 3.0.1 schema, and spdx/tools-ts is not
+// published. So the rules the SPDX 2.3 text states for every field this exporter writes are
+// encoded below, from the spec (https://spdx.github.io/spdx-spec/v2.3/), and checked with ajv;
+// unknown fields are rejected, so a misspelt field name fails as it would against the official
+// schema. Referential integrity (which no JSON schema checks) is asserted separately.
+// ---------------------------------------------------------------------------------------------
+
+const SPDX_ID = '^SPDXRef-[A-Za-z0-9.-]+$'; // §3.2 / §7.2: "SPDXRef-"[idstring], idstring = letters, numbers, ., -
+const ELEMENT_ID = '^(DocumentRef-[A-Za-z0-9.-]+:)?SPDXRef-[A-Za-z0-9.-]+$'; // §11.1: [DocumentRef-[idstring]:]SPDXID
+
+/** §11.1, Table 68: the relationship types of SPDX 2.3. */
+const RELATIONSHIP_TYPES = [
+  'DESCRIBES', 'DESCRIBED_BY', 'CONTAINS', 'CONTAINED_BY', 'DEPENDS_ON', 'DEPENDENCY_OF', 'DEPENDENCY_MANIFEST_OF',
+  'BUILD_DEPENDENCY_OF', 'DEV_DEPENDENCY_OF', 'OPTIONAL_DEPENDENCY_OF', 'PROVIDED_DEPENDENCY_OF', 'TEST_DEPENDENCY_OF',
+  'RUNTIME_DEPENDENCY_OF', 'EXAMPLE_OF', 'GENERATES', 'GENERATED_FROM', 'ANCESTOR_OF', 'DESCENDANT_OF', 'VARIANT_OF',
+  'DISTRIBUTION_ARTIFACT', 'PATCH_FOR', 'PATCH_APPLIED', 'COPY_OF', 'FILE_ADDED', 'FILE_DELETED', 'FILE_MODIFIED',
+  'EXPANDED_FROM_ARCHIVE', 'DYNAMIC_LINK', 'STATIC_LINK', 'DATA_FILE_OF', 'TEST_CASE_OF', 'BUILD_TOOL_OF', 'DEV_TOOL_OF',
+  'TEST_OF', 'TEST_TOOL_OF', 'DOCUMENTATION_OF', 'OPTIONAL_COMPONENT_OF', 'METAFILE_OF', 'PACKAGE_OF', 'AMENDS',
+  'PREREQUISITE_FOR', 'HAS_PREREQUISITE', 'REQUIREMENT_DESCRIPTION_FOR', 'SPECIFICATION_FOR', 'OTHER',
+];
+/** §7.10: checksum algorithms. */
+const CHECKSUM_ALGORITHMS = ['SHA1', 'SHA224', 'SHA256', 'SHA384', 'SHA512', 'SHA3-256', 'SHA3-384', 'SHA3-512', 'BLAKE2b-256', 'BLAKE2b-384', 'BLAKE2b-512', 'BLAKE3', 'MD2', 'MD4', 'MD5', 'MD6', 'ADLER32'];
+/** §7.24: primary package purposes (as the text spells them; see lib/cli/format/spdx.ts on OPERATING-SYSTEM). */
+const PURPOSES = ['APPLICATION', 'FRAMEWORK', 'LIBRARY', 'CONTAINER', 'OPERATING-SYSTEM', 'DEVICE', 'FIRMWARE', 'SOURCE', 'ARCHIVE', 'FILE', 'INSTALL', 'OTHER'];
+const NONE_OR_NOASSERTION = { enum: ['NONE', 'NOASSERTION'] };
+const text = { type: 'string', minLength: 1 };
+
+const spdx23Rules = {
+  $schema: 'http://json-schema.org/draft-07/schema#',
+  type: 'object',
+  // §6: document creation information; every field but the ones below is optional.
+  required: ['spdxVersion', 'dataLicense', 'SPDXID', 'name', 'documentNamespace', 'creationInfo'],
+  additionalProperties: false,
+  properties: {
+    $schema: { type: 'string' },
+    spdxVersion: { const: 'SPDX-2.3' }, // §6.1
+    dataLicense: { const: 'CC0-1.0' }, // §6.2
+    SPDXID: { const: 'SPDXRef-DOCUMENT' }, // §6.3
+    name: text, // §6.4
+    documentNamespace: { type: 'string', format: 'uri', pattern: '^[^#]+$' }, // §6.5: absolute URI, no "#"
+    creationInfo: {
+      type: 'object', required: ['created', 'creators'], additionalProperties: false,
+      properties: {
+        creators: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(Person|Organization|Tool): .+$' } }, // §6.8
+        created: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' }, // §6.9: YYYY-MM-DDThh:mm:ssZ
+        comment: { type: 'string' },
+        licenseListVersion: { type: 'string', pattern: '^\\d+\\.\\d+$' },
+      },
+    },
+    comment: { type: 'string' },
+    documentDescribes: { type: 'array', items: { type: 'string', pattern: ELEMENT_ID } },
+    packages: {
+      type: 'array',
+      items: {
+        type: 'object',
+        // §7.1 name, §7.2 SPDXID and §7.7 download location are mandatory.
+        required: ['SPDXID', 'name', 'downloadLocation'],
+        additionalProperties: false,
+        properties: {
+          SPDXID: { type: 'string', pattern: SPDX_ID },
+          name: text,
+          versionInfo: { type: 'string' }, // §7.3
+          packageFileName: { type: 'string' },
+          supplier: { type: 'string' },
+          originator: { type: 'string' },
+          downloadLocation: { anyOf: [NONE_OR_NOASSERTION, { type: 'string', format: 'uri' }] }, // §7.7
+          filesAnalyzed: { type: 'boolean' }, // §7.8
+          packageVerificationCode: { // §7.9
+            type: 'object', required: ['packageVerificationCodeValue'], additionalProperties: false,
+            properties: { packageVerificationCodeValue: { type: 'string', pattern: '^[0-9a-f]{40}$' }, packageVerificationCodeExcludedFiles: { type: 'array', items: { type: 'string' } } },
+          },
+          checksums: { // §7.10
+            type: 'array',
+            items: { type: 'object', required: ['algorithm', 'checksumValue'], additionalProperties: false, properties: { algorithm: { enum: CHECKSUM_ALGORITHMS }, checksumValue: { type: 'string', pattern: '^[0-9a-f]+$' } } },
+          },
+          homepage: { type: 'string' },
+          sourceInfo: { type: 'string' }, // §7.12
+          licenseConcluded: { type: 'string', minLength: 1 }, // §7.13: expression, NONE or NOASSERTION
+          licenseInfoFromFiles: { type: 'array', items: { type: 'string' } },
+          licenseDeclared: { type: 'string', minLength: 1 }, // §7.15
+          licenseComments: { type: 'string' },
+          copyrightText: { type: 'string', minLength: 1 }, // §7.17: text, NONE or NOASSERTION
+          summary: { type: 'string' },
+          description: { type: 'string' }, // §7.19
+          comment: { type: 'string' }, // §7.20
+          externalRefs: { // §7.21
+            type: 'array',
+            items: {
+              type: 'object', required: ['referenceCategory', 'referenceType', 'referenceLocator'], additionalProperties: false,
+              properties: {
+                referenceCategory: { enum: ['SECURITY', 'PACKAGE-MANAGER', 'PERSISTENT-ID', 'OTHER'] },
+                referenceType: { type: 'string', pattern: '^\\S+$' },
+                referenceLocator: { type: 'string', pattern: '^\\S+$' }, // "shall not contain spaces"
+                comment: { type: 'string' },
+              },
+            },
+          },
+          attributionTexts: { type: 'array', items: { type: 'string' } },
+          primaryPackagePurpose: { enum: PURPOSES }, // §7.24
+          releaseDate: { type: 'string' },
+          builtDate: { type: 'string' },
+          validUntilDate: { type: 'string' },
+        },
+        // §7.9 (2.3): a package whose files were analysed has a verification code.
+        if: { properties: { filesAnalyzed: { const: true } }, required: ['filesAnalyzed'] },
+        then: { required: ['packageVerificationCode'] },
+      },
+    },
+    relationships: { // §11
+      type: 'array',
+      items: {
+        type: 'object', required: ['spdxElementId', 'relationshipType', 'relatedSpdxElement'], additionalProperties: false,
+        properties: {
+          spdxElementId: { type: 'string', pattern: ELEMENT_ID },
+          relationshipType: { enum: RELATIONSHIP_TYPES },
+          relatedSpdxElement: { anyOf: [NONE_OR_NOASSERTION, { type: 'string', pattern: ELEMENT_ID }] },
+          comment: { type: 'string' },
+        },
+      },
+    },
+  },
+};
+
+function spdx23Validator(): ValidateFunction {
+  const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true });
+  addFormats(ajv);
+  return ajv.compile(spdx23Rules);
+}
+
+interface SpdxPackage {
+  SPDXID: string; name: string; versionInfo?: string; downloadLocation: string; filesAnalyzed: boolean;
+  licenseConcluded: string; licenseDeclared: string; copyrightText: string; primaryPackagePurpose?: string;
+  description?: string; sourceInfo?: string; comment?: string; checksums?: { algorithm: string; checksumValue: string }[];
+  externalRefs?: { referenceCategory: string; referenceType: string; referenceLocator: string }[];
+}
+interface Relationship { spdxElementId: string; relationshipType: string; relatedSpdxElement: string }
+interface Doc {
+  spdxVersion: string; dataLicense: string; SPDXID: string; name: string; documentNamespace: string;
+  creationInfo: { created: string; creators: string[] };
+  packages: SpdxPackage[];
+  relationships: Relationship[];
+}
+const docOf = (r: ScanResult, o: Parameters<typeof toSpdx>[1] = opts) => toSpdx(r, o) as unknown as Doc;
+const purlOf = (p: SpdxPackage) => p.externalRefs?.find((e) => e.referenceType === 'purl')?.referenceLocator;
+
+describe('toSpdx', () => {
+  const validate = spdx23Validator();
+
+  describe.each(cases)('$name', ({ result, packages, os }) => {
+    const doc = docOf(result);
+    const image = doc.packages[0];
+    const libs = doc.packages.filter((p) => p.primaryPackagePurpose === 'LIBRARY');
+
+    it('satisfies the SPDX 2.3 field rules', () => {
+      expect(validate(doc) ? [] : validate.errors).toEqual([]);
+    });
+
+    it('has the document creation information', () => {
+      expect(doc).toMatchObject({ spdxVersion: 'SPDX-2.3', dataLicense: 'CC0-1.0', SPDXID: 'SPDXRef-DOCUMENT', name: result.ref });
+      expect(doc.creationInfo).toEqual({ created: '2026-11-29T10:11:12Z', creators: ['Tool: trustctl-0.1.0'] });
+      const ns = new URL(doc.documentNamespace);
+      expect([ns.protocol, ns.hash]).toEqual(['https:', '']);
+    });
+
+    it('describes the image as a CONTAINER package, first', () => {
+      expect(image).toMatchObject({
+        name: result.ref, versionInfo: result.digest, primaryPackagePurpose: 'CONTAINER', downloadLocation: 'NOASSERTION', filesAnalyzed: false,
+        checksums: [{ algorithm: 'SHA256', checksumValue: result.digest.slice('sha256:'.length) }],
+      });
+      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'CONTAINER')).toHaveLength(1);
+    });
+
+    it('lists every package exactly once, purl preserved, nothing asserted it does not know', () => {
+      const expected = new Map<string, Package>();
+      for (const img of result.images) for (const p of img.packages) expected.set(`${p.purl} ${p.locations.map((l) => `${l.layer}${l.path}`).join()}`, p);
+      expect(libs).toHaveLength(packages);
+      expect(expected.size).toBe(packages);
+      // Each input package is the one SPDX package with its purl whose sourceInfo names its location.
+      for (const p of expected.values()) {
+        const found = libs.filter((s) => purlOf(s) === p.purl && p.locations.every((l) => s.sourceInfo?.includes(`${l.path} (layer ${l.layer})`)));
+        expect(found.map((s) => [s.name, s.versionInfo])).toEqual([[p.name, p.version]]);
+      }
+      for (const s of libs) {
+        expect(s).toMatchObject({ downloadLocation: 'NOASSERTION', filesAnalyzed: false, licenseConcluded: 'NOASSERTION', licenseDeclared: 'NOASSERTION', copyrightText: 'NOASSERTION' });
+        expect(s.externalRefs).toEqual([{ referenceCategory: 'PACKAGE-MANAGER', referenceType: 'purl', referenceLocator: expect.any(String) }]);
+        expect(() => PackageURL.fromString(purlOf(s)!)).not.toThrow();
+      }
+    });
+
+    it('has one OPERATING-SYSTEM package per detected distribution', () => {
+      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM').map((p) => `${p.name}@${p.versionInfo}`)).toEqual(os);
+      expect(doc.packages).toHaveLength(1 + os.length + packages);
+    });
+
+    it('gives every element a unique, well-formed SPDX identifier', () => {
+      const ids = [doc.SPDXID, ...doc.packages.map((p) => p.SPDXID)];
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(/^SPDXRef-[A-Za-z0-9.-]+$/);
+    });
+
+    it('relates DOCUMENT DESCRIBES image and image CONTAINS every other package, and nothing else', () => {
+      const ids = new Set([doc.SPDXID, ...doc.packages.map((p) => p.SPDXID)]);
+      for (const r of doc.relationships) expect([ids.has(r.spdxElementId), ids.has(r.relatedSpdxElement)]).toEqual([true, true]);
+      expect(doc.relationships.filter((r) => r.relationshipType === 'DESCRIBES')).toEqual([{ spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image.SPDXID }]);
+      const contains = doc.relationships.filter((r) => r.relationshipType === 'CONTAINS');
+      expect(contains.every((r) => r.spdxElementId === image.SPDXID)).toBe(true);
+      expect(contains.map((r) => r.relatedSpdxElement)).toEqual(doc.packages.slice(1).map((p) => p.SPDXID));
+      expect(doc.relationships).toHaveLength(1 + contains.length);
+    });
+  });
+
+  describe('two-platform index', () => {
+    const doc = docOf(multiPlatform);
+    const byPurl = (p: string) => doc.packages.filter((s) => purlOf(s) === p);
+
+    it.each([
+      ['a scoped npm name', '@babel/traverse', ['SPDXRef-Package-npm-babel-traverse-7.23.0']],
+      ['an epoch and "+" in the version', 'passwd', ['SPDXRef-Package-Debian-passwd-1-4.13-dfsg1-1-b1', 'SPDXRef-Package-Debian-passwd-1-4.13-dfsg1-1-b1-1']],
+      ['the same purl at two paths', 'ms', ['SPDXRef-Package-npm-ms-2.1.3', 'SPDXRef-Package-npm-ms-2.1.3-1']],
+      ['names equal once "_" is replaced', 'typing', ['SPDXRef-Package-PyPI-typing-extensions-4.9.0', 'SPDXRef-Package-PyPI-typing-extensions-4.9.0-1']],
+      ['names equal once cut to length', LONG, [`SPDXRef-${spdxIdString(`Package-npm-${LONG}-one-1.0.0`)}`, `SPDXRef-${spdxIdString(`Package-npm-${LONG}-one-1.0.0`)}-1`]],
+      ['a non-ASCII name', 'café', ['SPDXRef-Package-npm-caf-utils-0.1.0']],
+    ])('makes a valid, unique SPDXID of %s', (_n, name, ids) => {
+      expect(doc.packages.filter((p) => p.name.startsWith(name)).map((p) => p.SPDXID)).toEqual(ids);
+    });
+
+    it.each([
+      ['a package of the shared layer', app[0].purl, ' on linux/amd64, linux/arm64/v8'],
+      ['a package of the amd64 base layer', base('amd64', BASE_AMD64)[0].purl, ' on linux/amd64'],
+      ['a package of the arm64 base layer', base('arm64', BASE_ARM64)[0].purl, ' on linux/arm64/v8'],
+    ])('names the platforms of %s in sourceInfo', (_n, p, platforms) => {
+      expect(byPurl(p).map((s) => s.sourceInfo!.endsWith(platforms))).toEqual([true]);
+    });
+
+    it('keeps purls with qualifiers, epochs and scopes verbatim', () => {
+      expect(doc.packages.flatMap((p) => purlOf(p) ?? [])).toEqual(expect.arrayContaining([
+        'pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64&distro=debian-12',
+        'pkg:deb/debian/passwd@1:4.13+dfsg1-1+b1?arch=arm64&distro=debian-12',
+        'pkg:npm/%40babel/traverse@7.23.0',
+      ]));
+    });
+
+    it('says where and by what a package was found, and its source package', () => {
+      const [libssl] = byPurl(base('amd64', BASE_AMD64)[0].purl);
+      expect(libssl).toMatchObject({
+        name: 'libssl3', versionInfo: '3.0.11-1~deb12u2',
+        sourceInfo: `found by dpkg-status@1.0.0 at /var/lib/dpkg/status (layer ${BASE_AMD64}) on linux/amd64`,
+        comment: 'source package openssl 3.0.11-1~deb12u2; arch amd64; distro Debian:12',
+      });
+    });
+
+    it('lists the OS once, with its pretty name', () => {
+      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM')).toEqual([expect.objectContaining({
+        SPDXID: 'SPDXRef-OperatingSystem-debian-12', name: 'debian', versionInfo: '12', description: 'Debian GNU/Linux 12 (bookworm)',
+        sourceInfo: 'detected from /etc/os-release on linux/amd64, linux/arm64/v8',
+      })]);
+    });
+  });
+
+  it('names no platform in the sourceInfo of a single-platform image', () => {
+    expect(docOf(alpine).packages[2].sourceInfo).toBe(`found by apk-installed@1.0.0 at /lib/apk/db/installed (layer ${ALPINE})`);
+  });
+
+  describe('namespace and purity', () => {
+    it('keeps a given namespace', () => {
+      expect(docOf(alpine, { ...opts, namespace: 'https://example.com/sbom/alpine-1' }).documentNamespace).toBe('https://example.com/sbom/alpine-1');
+    });
+
+    it('makes a new namespace for every document', () => {
+      expect(docOf(alpine).documentNamespace).not.toBe(docOf(alpine).documentNamespace);
+    });
+
+    it.each([['relative', 'sbom/alpine'], ['with a fragment', 'https://example.com/sbom#alpine'], ['empty', '']])('rejects a namespace that is %s', (_n, namespace) => {
+      expect(() => toSpdx(alpine, { ...opts, namespace })).toThrow(RangeError);
+    });
+
+    it('is deterministic given namespace and time, and leaves its input alone', () => {
+      const before = structuredClone(multiPlatform);
+      const o = { ...opts, namespace: 'https://example.com/sbom/app-1' };
+      expect(toSpdx(multiPlatform, o)).toEqual(toSpdx(multiPlatform, o));
+      expect(multiPlatform).toEqual(before);
+    });
+  });
+
+  // The rules above are only worth something if they reject what the spec forbids.
+  describe('the SPDX 2.3 rules are real', () => {
+    it.each<[string, (d: Doc) => void]>([
+      ['an SPDXID with "_"', (d) => { d.packages[1].SPDXID = 'SPDXRef-typing_extensions'; }],
+      ['a package without downloadLocation', (d) => { delete (d.packages[1] as Partial<SpdxPackage>).downloadLocation; }],
+      ['an unknown relationship type', (d) => { d.relationships[1].relationshipType = 'HAS'; }],
+      ['a creation time with milliseconds', (d) => { d.creationInfo.created = '2026-11-29T10:11:12.345Z'; }],
+      ['a namespace with a fragment', (d) => { d.documentNamespace = 'https://example.com/sbom#1'; }],
+      ['a creator without a type', (d) => { d.creationInfo.creators = ['trustctl-0.1.0']; }],
+      ['a misspelt package field', (d) => { (d.packages[1] as unknown as Record<string, unknown>).versioninfo = '1'; }],
+      ['a purl locator with a space', (d) => { d.packages[2].externalRefs![0].referenceLocator = 'pkg:npm/a b@1'; }],
+      ['analysed files without a verification code', (d) => { d.packages[1].filesAnalyzed = true; }],
+      ['another spdxVersion', (d) => { d.spdxVersion = 'SPDX-2.2'; }],
+    ])('reject %s', (_n, spoil) => {
+      const doc = docOf(multiPlatform);
+      expect(validate(doc)).toBe(true);
+      spoil(doc);
+      expect(validate(doc)).toBe(false);
+    });
+  });
+});

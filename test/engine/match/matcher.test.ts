@@ -1,0 +1,153 @@
+import { createReadStream, readFileSync } from 'node:fs';
+import { MemoryAdvisoryStore } from '../../../lib/engine/advisories/memory-store';
+import { readOsvZip } from '../../../lib/engine/advisories/feed';
+import { parseOsvRecord } from '../../../lib/engine/advisories/record';
+import type { OsvRecord } from '../../../lib/engine/advisories/osv';
+import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
+import { matchPackages, primaryId, type VulnerabilityFinding } from '../../../lib/engine/match/matcher';
+import type { Digest, Package } from '../../../lib/engine/model';
+import { scanImage } from '../../../lib/engine/scan-image';
+import { SCHEMES } from '../../../lib/engine/versions/schemes';
+import { buildImage } from '../../../lib/local/builder/image-builder';
+import { corpusPath, SHARED } from '../../helpers/corpus';
+import { MemorySource } from '../../helpers/memory-source';
+import { join } from 'node:path';
+
+/** A real record of ../shared/corpus/osv, through the same parser the feed reader uses. */
+function record(file: string): OsvRecord {
+  const r = parseOsvRecord(JSON.parse(readFileSync(corpusPath('osv', file), 'utf8')));
+  if (!('record' in r)) throw new Error(`${file}: ${JSON.stringify(r)}`);
+  return r.record;
+}
+
+async function storeOf(...files: string[]): Promise<MemoryAdvisoryStore> {
+  const store = new MemoryAdvisoryStore();
+  await store.upsert(files.map(record));
+  return store;
+}
+
+const stanza = (name: string, version: string, source?: string) =>
+  `Package: ${name}\nStatus: install ok installed\n${source ? `Source: ${source}\n` : ''}Version: ${version}\nArchitecture: amd64\n\n`;
+const apk = (name: string, version: string, origin: string) => `P:${name}\nV:${version}\nA:x86_64\no:${origin}\n\n`;
+const osRelease = (id: string, versionId: string) => `ID=${id}\nVERSION_ID="${versionId}"\n`;
+
+const vulns = (fs: readonly { type: string }[]) => fs.filter((f): f is VulnerabilityFinding => f.type === 'vulnerability');
+const summary = (fs: readonly { type: string }[]) => vulns(fs).map((f) => `${f.package} ${f.id} fixed=${f.fixedIn ?? '-'} via=${f.match.via}`).sort();
+
+describe('matching packages of a real image against real OSV records', () => {
+  it('Debian: matches on the source package and its version, not the binary one (DLA-3008-1, openssl in Debian 9)', async () => {
+    // libssl1.1 is a binary of source openssl; a binNMU gives it a version ("+b1") no advisory names,
+    // and no advisory names the binary package at all. The openssl binary is already at the fix.
+    const image = buildImage({
+      layers: [{
+        entries: [
+          { path: 'etc/os-release', body: osRelease('debian', '9') },
+          { path: 'var/lib/dpkg/status', body: stanza('libssl1.1', '1.1.0l-1~deb9u5+b1', 'openssl (1.1.0l-1~deb9u5)') + stanza('openssl', '1.1.0l-1~deb9u6') + stanza('apparmor', '2.11.0-2') },
+        ],
+      }],
+    });
+    const store = await storeOf('distro/DLA-3008-1.json', 'distro/DEBIAN-CVE-2017-6507.json');
+    const r = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories: { store, schemes: SCHEMES, feeds: [] } });
+    const found = vulns(r.images[0].findings);
+    // DEBIAN-CVE-2017-6507 names Debian 10–13, not 9: apparmor is not matched in this release.
+    expect(summary(found)).toEqual(['pkg:deb/debian/libssl1.1@1.1.0l-1~deb9u5+b1?arch=amd64&distro=debian-9 DLA-3008-1 fixed=1.1.0l-1~deb9u6 via=source package']);
+    expect(found[0]).toMatchObject({ installedVersion: '1.1.0l-1~deb9u5+b1', match: { ecosystem: 'Debian:9', name: 'openssl', version: '1.1.0l-1~deb9u5', kind: 'versions' } });
+    // osv.dev enumerates the affected source versions; the range gives the same answer.
+    expect(found[0].fixedIn).toBe('1.1.0l-1~deb9u6');
+    expect(r.verdict.status).toBe('trusted'); // the policy (not the matcher) turns findings into a verdict
+  });
+
+  it('Debian 12: the same apparmor version is affected where the record names the release', async () => {
+    const store = await storeOf('distro/DEBIAN-CVE-2017-6507.json');
+    const p: Package = {
+      ecosystem: 'Debian', name: 'apparmor', version: '2.11.0-2', purl: 'pkg:deb/debian/apparmor@2.11.0-2', distro: 'Debian:12', sourceName: 'apparmor', sourceVersion: '2.11.0-2',
+      locations: [{ layer: `sha256:${'0'.repeat(64)}` as Digest, path: '/var/lib/dpkg/status' }], cataloger: { name: 'dpkg-db', version: '1' },
+    };
+    const { findings } = await matchPackages([p, { ...p, version: '2.11.0-3', sourceVersion: '2.11.0-3' }], store, SCHEMES);
+    // The record names its CVE as `upstream`, not as an alias: the id stays the record's own, the CVE is reported beside it.
+    expect(findings.map((f) => [f.installedVersion, f.id, f.fixedIn, f.upstream])).toEqual([['2.11.0-2', 'DEBIAN-CVE-2017-6507', '2.11.0-3', ['CVE-2017-6507']]]);
+  });
+
+  it('Alpine: the origin package, the release\'s own range, and -rN ordered by number (ALPINE-CVE-2025-26519, musl)', async () => {
+    const image = (release: string, musl: string) => buildImage({
+      layers: [{
+        entries: [
+          { path: 'etc/os-release', body: osRelease('alpine', release) },
+          { path: 'lib/apk/db/installed', body: apk('musl', musl, 'musl') + apk('musl-utils', musl, 'musl') },
+        ],
+      }],
+    });
+    const store = await storeOf('distro/ALPINE-CVE-2025-26519.json');
+    const run = async (release: string, musl: string) =>
+      vulns((await scanImage(MemorySource.fromBuilt(image(release, musl)), { limits: DEFAULT_LIMITS, advisories: { store, schemes: SCHEMES, feeds: [] } })).images[0].findings);
+    // 3.19 is fixed in 1.2.4_git20230717-r5: r4 is affected (both binaries of the origin), r5 and r10 are not
+    // (r10 > r5 by number; as strings "r10" < "r5").
+    expect((await run('3.19.1', '1.2.4_git20230717-r4')).map((f) => [f.id, f.fixedIn, f.match.name])).toEqual([
+      ['ALPINE-CVE-2025-26519', '1.2.4_git20230717-r5', 'musl'], ['ALPINE-CVE-2025-26519', '1.2.4_git20230717-r5', 'musl'],
+    ]);
+    expect(await run('3.19.1', '1.2.4_git20230717-r5')).toEqual([]);
+    expect(await run('3.19.1', '1.2.4_git20230717-r10')).toEqual([]);
+    // The same version on 3.18, whose fix is 1.2.4-r3: apk orders the post-release 1.2.4_git20230717 after 1.2.4-r3.
+    expect(await run('3.18.4', '1.2.4_git20230717-r4')).toEqual([]);
+    expect((await run('3.18.4', '1.2.4-r2')).map((f) => f.fixedIn)).toEqual(['1.2.4-r3', '1.2.4-r3']);
+  });
+
+  it('npm: a GHSA record with its CVE alias reported once (GHSA-29mw-wpgm-hmr9, lodash)', async () => {
+    const store = await storeOf('npm/GHSA-29mw-wpgm-hmr9.json');
+    const p = (version: string): Package => ({
+      ecosystem: 'npm', name: 'lodash', version, purl: `pkg:npm/lodash@${version}`,
+      locations: [{ layer: `sha256:${'0'.repeat(64)}` as Digest, path: '/app/package-lock.json' }], cataloger: { name: 'npm-lock', version: '1' },
+    });
+    const { findings } = await matchPackages([p('4.17.20'), p('4.17.21'), p('3.10.1')], store, SCHEMES);
+    expect(findings.map((f) => [f.installedVersion, f.id, f.aliases, f.fixedIn, f.severity])).toEqual([['4.17.20', 'CVE-2020-28500', ['GHSA-29mw-wpgm-hmr9'], '4.17.21', 'medium']]);
+  });
+
+  it('OS packages without a known release are not silently clean: they are unknowns', async () => {
+    const store = await storeOf('distro/DLA-3008-1.json');
+    const { findings, unknowns } = await matchPackages([{
+      ecosystem: 'Debian', name: 'openssl', version: '1.1.0l-1~deb9u5', purl: 'pkg:deb/debian/openssl@1.1.0l-1~deb9u5',
+      locations: [{ layer: `sha256:${'0'.repeat(64)}` as Digest, path: '/var/lib/dpkg/status' }], cataloger: { name: 'dpkg-db', version: '1' },
+    }], store, SCHEMES);
+    expect(findings).toEqual([]);
+    expect(unknowns[0].reason).toMatch(/distribution release is unknown/);
+  });
+
+  it('withdrawn records never produce findings', async () => {
+    const store = new MemoryAdvisoryStore();
+    await store.upsert([{ ...record('npm/GHSA-29mw-wpgm-hmr9.json'), withdrawn: '2024-01-01T00:00:00Z' }]);
+    const { findings } = await matchPackages([{
+      ecosystem: 'npm', name: 'lodash', version: '4.17.20', purl: 'pkg:npm/lodash@4.17.20',
+      locations: [{ layer: `sha256:${'0'.repeat(64)}` as Digest, path: '/p' }], cataloger: { name: 'npm-lock', version: '1' },
+    }], store, SCHEMES);
+    expect(findings).toEqual([]);
+  });
+
+  it('records that name each other become one finding with every id (PyPI export: PYSEC + GHSA for one CVE)', async () => {
+    const store = new MemoryAdvisoryStore();
+    const wanted: OsvRecord[] = [];
+    for await (const r of readOsvZip(createReadStream(join(SHARED, 'feeds', 'osv', 'PyPI', 'all.zip')))) {
+      if (r.affected.some((a) => a.name.toLowerCase() === 'django')) wanted.push(r);
+    }
+    await store.upsert(wanted);
+    const django: Package = {
+      ecosystem: 'PyPI', name: 'django', version: '3.2.0', purl: 'pkg:pypi/django@3.2.0',
+      locations: [{ layer: `sha256:${'0'.repeat(64)}` as Digest, path: '/app/requirements.txt' }], cataloger: { name: 'pypi', version: '1' },
+    };
+    const { findings } = await matchPackages([django], store, SCHEMES);
+    expect(findings.length).toBeGreaterThan(10);
+    // Every id appears in exactly one finding: no CVE reported twice under a PYSEC and a GHSA id.
+    const all = findings.flatMap((f) => [f.id, ...f.aliases]);
+    expect(new Set(all).size).toBe(all.length);
+    const merged = findings.filter((f) => f.aliases.some((a) => a.startsWith('PYSEC-')) && f.aliases.some((a) => a.startsWith('GHSA-')));
+    expect(merged.length).toBeGreaterThan(0);
+    for (const f of findings) expect(f.fixedIn === undefined || SCHEMES.schemeFor('PyPI')!.compare(f.fixedIn, '3.2.0') > 0).toBe(true);
+  });
+
+  it.each([
+    ['one CVE wins', ['GHSA-x', 'CVE-2020-1', 'PYSEC-1'], 'PyPI', 'CVE-2020-1'],
+    ['two CVEs: the ecosystem database id', ['CVE-2020-1', 'CVE-2020-2', 'GO-2020-1', 'GHSA-y'], 'Go', 'GO-2020-1'],
+    ['no native id: GHSA', ['CVE-2020-1', 'CVE-2020-2', 'GHSA-y'], 'npm', 'GHSA-y'],
+  ])('primary id: %s', (_n, ids, eco, want) => {
+    expect(primaryId(ids, eco)).toBe(want);
+  });
+});
