@@ -7,7 +7,9 @@ import type { Cataloger } from './catalog/types';
 import { CompressionError, LimitExceededError, ManifestError, TarFormatError, TrustError, UnsupportedMediaTypeError } from './errors';
 import { FileTree } from './layers/file-tree';
 import { fromLayerRecord, LAYER_RECORD_VERSION, toLayerRecord } from './layers/layer-record';
-import type { LayerResult } from './layers/layer-reader';
+import type { EntryInfo, LayerResult } from './layers/layer-reader';
+import { checkFingerprint } from './checks/fingerprint';
+import type { Check, CheckFile, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
 import { readVerifiedLayer } from './inspect-image';
 import type { Limits } from './limits';
 import { formatPlatform, type Digest, type Finding, type Package, type Platform, type Unknown } from './model';
@@ -25,6 +27,8 @@ export interface ScanOptions {
   readonly platform?: Platform;
   /** Package catalogers (default: {@link CATALOGERS}). */
   readonly catalogers?: readonly Cataloger[];
+  /** Malware, secrets, misconfiguration and base-image checks (default: none; the CLI passes checks.ts's list). */
+  readonly checks?: readonly Check[];
   /** Where layer results are kept between scans; none = every layer is read. */
   readonly cache?: LayerCache;
   /**
@@ -97,9 +101,9 @@ export interface ScanResult {
  * read limits (a body cut at a smaller cap gives a different inventory) — DESIGN.md "Rules of the
  * house": fixing a parser re-scans what it touched.
  */
-export function layerCacheKey(layer: Digest, limits: Limits, catalogers: readonly Cataloger[] = CATALOGERS): string {
+export function layerCacheKey(layer: Digest, limits: Limits, catalogers: readonly Cataloger[] = CATALOGERS, checks: readonly Check[] = []): string {
   const h = createHash('sha256')
-    .update(`${LAYER_RECORD_VERSION}\n${catalogerFingerprint(catalogers)}\n${JSON.stringify(limits)}`)
+    .update(`${LAYER_RECORD_VERSION}\n${catalogerFingerprint(catalogers)}\n${checkFingerprint(checks)}\n${JSON.stringify(limits)}`)
     .digest('hex')
     .slice(0, 32);
   return `${layer}/${h}`;
@@ -134,38 +138,93 @@ export function inventoryOf(layers: readonly LayerResult[], inventories: readonl
   };
 }
 
-/** The predicate handed to the layer reader: files some cataloger wants, plus the release files. */
-export function scanWants(catalogers: readonly Cataloger[]): (path: string) => boolean {
+/** The predicate handed to the layer reader: files some cataloger or check wants, plus the release files. */
+export function scanWants(catalogers: readonly Cataloger[], checks: readonly Check[] = []): (path: string, info?: EntryInfo) => boolean {
   const cat = catalogWants(catalogers);
-  return (path) => osWants(path) || cat(path);
+  const keep = keptBodies(checks);
+  const files = checks.filter((c): c is FileCheck => c.kind === 'file');
+  return (path, info) => osWants(path) || cat(path) || (info !== undefined && (keep(path, info) || files.some((c) => c.wants(path, info))));
+}
+
+/** Bodies the layer record keeps for the overlay: release files and what image checks read from the tree. */
+function keptBodies(checks: readonly Check[]): (path: string, info: EntryInfo) => boolean {
+  const image = checks.filter((c): c is ImageCheck => c.kind === 'image' && c.wants !== undefined);
+  return (path, info) => osWants(path) || image.some((c) => c.wants!(path, info));
+}
+
+/** Runs every file check over the bodies it wanted from one layer (RELIABILITY.md 10: deleted later or not). */
+async function checkLayer(layer: LayerResult, checks: readonly Check[]): Promise<CheckResult> {
+  const findings: Finding[] = [];
+  const unknowns: Unknown[] = [];
+  for (const c of checks) {
+    if (c.kind !== 'file') continue;
+    const files: CheckFile[] = [];
+    for (const e of layer.entries.values()) {
+      if (e.body && (e.type === 'file' || e.type === 'hardlink') && c.wants(e.path, e)) files.push({ path: e.path, layer: e.layer, info: e, body: e.body, truncated: e.truncated === true });
+    }
+    if (files.length === 0) continue;
+    try {
+      const r = await c.scan(files);
+      findings.push(...r.findings);
+      unknowns.push(...r.unknowns);
+    } catch (err) {
+      // A check must not abort the scan, nor let its files pass as clean.
+      unknowns.push({ layer: layer.digest, path: '/', reason: `${c.name}@${c.version} failed: ${(err as Error).message}` });
+    }
+  }
+  return { findings, unknowns };
+}
+
+/** Runs every image check over the squashed tree and the config. */
+async function checkImage(ctx: ImageCheckContext, checks: readonly Check[]): Promise<CheckResult> {
+  const findings: Finding[] = [];
+  const unknowns: Unknown[] = [];
+  for (const c of checks) {
+    if (c.kind !== 'image') continue;
+    try {
+      const r = await c.run(ctx);
+      findings.push(...r.findings);
+      unknowns.push(...r.unknowns);
+    } catch (err) {
+      unknowns.push({ layer: ctx.manifestDigest, path: '/', reason: `${c.name}@${c.version} failed: ${(err as Error).message}` });
+    }
+  }
+  return { findings, unknowns };
 }
 
 async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]) {
   const { limits, cache } = opts;
+  const checks = opts.checks ?? [];
   const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
   if (total > limits.maxImageBytes) throw new LimitExceededError('maxImageBytes', limits.maxImageBytes, `image ${image.manifestDigest} layers total ${total} bytes`);
-  const wants = scanWants(catalogers);
+  const wants = scanWants(catalogers, checks);
+  const keep = keptBodies(checks);
+  const layerFindings: Finding[] = [];
   const layers: LayerResult[] = [];
   const inventories: LayerInventory[] = [];
   const scans: LayerScan[] = [];
   for (const [i, desc] of image.manifest.layers.entries()) {
     const expected = image.config.rootfs.diff_ids[i];
-    const key = layerCacheKey(desc.digest, limits, catalogers);
+    const key = layerCacheKey(desc.digest, limits, catalogers, checks);
     const hit = await cache?.get(key);
     if (hit && hit.record.diffId === expected && hit.record.digest === desc.digest) {
       layers.push(fromLayerRecord(hit.record));
       inventories.push({ layer: desc.digest, packages: hit.packages, unknowns: hit.unknowns });
+      layerFindings.push(...hit.findings);
       scans.push({ digest: desc.digest, cached: true, packages: hit.packages.length });
       continue;
     }
     const result = await readVerifiedLayer(source, image, i, limits, wants);
     const inv = catalogLayer(result, catalogers);
-    await cache?.put(key, { record: toLayerRecord(result, osWants), packages: inv.packages, unknowns: inv.unknowns, findings: [] });
+    const checked = await checkLayer(result, checks);
+    const unknowns = [...inv.unknowns, ...checked.unknowns];
+    await cache?.put(key, { record: toLayerRecord(result, (p) => { const e = result.entries.get(p); return e !== undefined && keep(p, e); }), packages: inv.packages, unknowns, findings: [...checked.findings] });
     layers.push(result);
-    inventories.push(inv);
+    inventories.push({ ...inv, unknowns });
+    layerFindings.push(...checked.findings);
     scans.push({ digest: desc.digest, cached: false, packages: inv.packages.length });
   }
-  return { layers, inventories, scans };
+  return { layers, inventories, scans, layerFindings };
 }
 
 /** The finding recorded when there is no vulnerability data to match against. */
@@ -184,11 +243,13 @@ async function vulnerabilities(packages: readonly Package[], advisories: Advisor
 async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]): Promise<ImageScan> {
   const head = { platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest };
   try {
-    const { layers, inventories, scans } = await scanLayers(source, image, opts, catalogers);
+    const { layers, inventories, scans, layerFindings } = await scanLayers(source, image, opts, catalogers);
     const tree = FileTree.squash(layers, opts.limits);
     const inventory = inventoryOf(layers, inventories, tree);
-    const { findings, unknowns } = await vulnerabilities(inventory.packages, opts.advisories);
-    return { ...head, ...inventory, unknowns: [...inventory.unknowns, ...unknowns], layers: scans, findings, verdict: baselineVerdict(findings) };
+    const vulns = await vulnerabilities(inventory.packages, opts.advisories);
+    const checked = await checkImage({ config: image.config, tree, layers: layers.map((l) => l.digest), manifestDigest: image.manifestDigest }, opts.checks ?? []);
+    const findings = [...vulns.findings, ...layerFindings, ...checked.findings];
+    return { ...head, ...inventory, unknowns: [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns], layers: scans, findings, verdict: baselineVerdict(findings) };
   } catch (e) {
     if (!isUnscannable(e)) throw e;
     const findings = [unscannableFinding(e)];
@@ -222,12 +283,16 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
  * Scans a tree that was read some other way than from a registry — a directory on disk (`dir:`
  * target) — as one platform-less image whose digest is its only layer's.
  */
-export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories'>): Promise<ScanResult> {
+export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks'>): Promise<ScanResult> {
   const catalogers = opts.catalogers ?? CATALOGERS;
   const inv = catalogLayer(layer, catalogers);
   const tree = FileTree.squash([layer], opts.limits);
   const inventory = inventoryOf([layer], [inv], tree);
-  const { findings, unknowns } = await vulnerabilities(inventory.packages, opts.advisories);
+  const vulns = await vulnerabilities(inventory.packages, opts.advisories);
+  // A directory has no image config: only the content checks apply.
+  const checked = await checkLayer(layer, (opts.checks ?? []).filter((c) => c.kind === 'file'));
+  const findings = [...vulns.findings, ...checked.findings];
+  const unknowns = [...vulns.unknowns, ...checked.unknowns];
   const verdict = baselineVerdict(findings);
   const image: ImageScan = {
     platform: 'unknown', manifestDigest: layer.digest, configDigest: layer.digest,

@@ -3,7 +3,7 @@ import { lstat, open, opendir, readlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { LimitExceededError, TrustError } from '../engine/errors';
-import type { EntryType, LayerEntry, LayerResult, LayerUnknown } from '../engine/layers/layer-reader';
+import type { EntryInfo, EntryType, LayerEntry, LayerResult, LayerUnknown } from '../engine/layers/layer-reader';
 import type { Limits } from '../engine/limits';
 import type { Digest } from '../engine/model';
 import { CATALOGERS } from '../engine/catalog/catalogers';
@@ -74,7 +74,7 @@ async function readCapped(file: string, max: number): Promise<{ body: Buffer; tr
  * The layer's digest is the sha256 of its listing (path, type, size, mtime, link target), so an
  * unchanged tree keeps its digest.
  */
-export async function readDirectoryLayer(root: string, opts: { limits: Limits; wants: (path: string) => boolean }): Promise<LayerResult> {
+export async function readDirectoryLayer(root: string, opts: { limits: Limits; wants: (path: string, info: EntryInfo) => boolean }): Promise<LayerResult> {
   const { limits, wants } = opts;
   const base = resolve(root);
   let rootStat: Stats;
@@ -131,7 +131,7 @@ export async function readDirectoryLayer(root: string, opts: { limits: Limits; w
       };
       if (type === 'file') {
         bytes += st.size;
-        if (wants(path)) {
+        if (wants(path, e)) {
           const max = Math.min(limits.maxFileReadBytes, Math.max(0, limits.maxReadBytesPerLayer - captured));
           const r = await readCapped(abs, max);
           if (typeof r === 'string') unknowns.push({ layer: placeholder, path, reason: r });
@@ -165,11 +165,11 @@ export async function readDirectoryLayer(root: string, opts: { limits: Limits; w
 }
 
 /** `trustctl scan dir:<path>`: the directory read as one layer, then the engine's scan of it. */
-export async function scanDirectory(root: string, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories'>): Promise<ScanResult> {
+export async function scanDirectory(root: string, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks'>): Promise<ScanResult> {
   const ref = `dir:${root}`;
   let layer: LayerResult;
   try {
-    layer = await readDirectoryLayer(root, { limits: opts.limits, wants: scanWants(opts.catalogers ?? CATALOGERS) });
+    layer = await readDirectoryLayer(root, { limits: opts.limits, wants: scanWants(opts.catalogers ?? CATALOGERS, opts.checks ?? []) });
   } catch (e) {
     // Over a cap: quarantined with the reason, like an image (RELIABILITY.md "fails safe").
     if (isUnscannable(e)) return unscannableScan(ref, e);

@@ -45,6 +45,11 @@ export function renderFindings(findings: readonly Finding[]): string {
 export function renderScanTable(r: ScanResult, opts: { packages?: boolean } = {}): string {
   let out = `Image    ${r.ref}\nDigest   ${r.digest}\nVerdict  ${r.verdict.status.toUpperCase()}\n`;
   for (const reason of r.verdict.reasons) out += `  - [${reason.rule}] ${reason.message}\n`;
+  // RELIABILITY.md 46: how old the vulnerability data is, on every report.
+  if (r.feeds && r.feeds.length > 0) {
+    const w = Math.max(...r.feeds.map((f) => f.source.length));
+    out += `Feeds    ${r.feeds.map((f) => `${f.source.padEnd(w)}  newest record ${f.modified?.slice(0, 10) ?? 'none'}${f.syncedAt ? `, synced ${f.syncedAt.slice(0, 10)}` : ''}`).join('\n         ')}\n`;
+  }
   for (const img of r.images) {
     const os = osName(img);
     out += `\n${img.platform}  ${img.manifestDigest}${os ? `  (${os})` : ''}\n`;
