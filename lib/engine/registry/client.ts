@@ -278,6 +278,41 @@ export class RegistryClient {
     return { mediaType: this.manifestMediaType(response, bytes), digest, bytes };
   }
 
+  /**
+   * Every tag of a repository (distribution-spec "Listing Tags": `GET /v2/<name>/tags/list?n=<page>`,
+   * following `Link: <…>; rel="next"` on the same host only). Tags that do not match the spec's tag
+   * pattern are dropped (RELIABILITY.md 23: never a key or a path unvalidated); at most `max` tags.
+   */
+  async listTags(repo: string, opts: { max?: number; page?: number } = {}): Promise<string[]> {
+    assertRepository(repo);
+    const max = opts.max ?? 10_000;
+    const tags: string[] = [];
+    let next: string | undefined = `/v2/${repo}/tags/list?n=${opts.page ?? 1000}`;
+    for (let pages = 0; next !== undefined && tags.length < max && pages < 1000; pages++) {
+      const url: URL = this.url(next);
+      const { response } = await this.request({ method: 'GET', url, headers: { Accept: 'application/json' } }, repo, 'pull');
+      if (response.status !== 200) return this.fail(response, `tags of ${repo}`);
+      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', `tags of ${repo}`);
+      let doc: { tags?: unknown };
+      try {
+        doc = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
+      } catch (e) {
+        throw new RegistryError(`tags of ${repo}: the registry answered with invalid JSON`, response.status, { cause: e });
+      }
+      for (const t of Array.isArray(doc.tags) ? doc.tags : []) if (typeof t === 'string' && isTag(t)) tags.push(t);
+      const link = response.headers.get('link');
+      const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+      next = undefined;
+      if (m) {
+        const target = new URL(m[1], url);
+        // A next page on another host would carry our credentials away (RELIABILITY.md 22).
+        if (target.host !== url.host) throw new RedirectError(`tags of ${repo}: pagination link to another host ${target.host}`);
+        next = `${target.pathname}${target.search}`;
+      }
+    }
+    return tags.slice(0, max);
+  }
+
   /** Content-Type when it names a manifest type; else the document's own `mediaType`; else ''. */
   private manifestMediaType(response: Response, bytes: Buffer): string {
     const ct = contentType(response);

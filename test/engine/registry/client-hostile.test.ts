@@ -276,6 +276,26 @@ describe('redirects (RELIABILITY.md 22, CVE-2024-35192)', () => {
     expect(registry.requests.find((r) => r.path === '/same-origin/blob')?.headers.authorization).toBe(ALICE_BASIC);
   });
 
+  it('tag pagination to another host is refused (credentials stay home), invalid tags are dropped', async () => {
+    const server = await serve((req, res) => {
+      if (req.path.startsWith('/v2/team/app/tags/list')) {
+        const body = JSON.stringify({ name: 'team/app', tags: ['1.0', '../../etc/passwd', 'ok_2'] });
+        const next = req.path.includes('last=') ? {} : { Link: '<https://evil.example/v2/team/app/tags/list?last=ok_2>; rel="next"' };
+        res.writeHead(200, { 'Content-Type': 'application/json', ...next });
+        res.end(body);
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    const { client } = clientFor(server);
+    await expect(client.listTags('team/app')).rejects.toThrow(/another host/);
+    const same = await serve((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ tags: ['1.0', '../../etc/passwd', 'ok_2', 42] }));
+    });
+    expect(await clientFor(same).client.listTags('team/app')).toEqual(['1.0', 'ok_2']);
+  });
+
   it('a redirect loop is refused', async () => {
     const server = await serve((req, res) => {
       res.writeHead(302, { Location: req.path.startsWith('/v2/') ? '/elsewhere' : blobPath(GOOD_DIGEST) });

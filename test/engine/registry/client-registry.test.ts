@@ -172,6 +172,16 @@ describe('against docker-registry without auth', () => {
     await expect(client.openBlob('team/app', { digest: sha256Digest('absent'), size: 6 })).rejects.toThrow(NotFoundError);
   });
 
+  it('lists tags, following the registry\'s pagination', async () => {
+    await client.tagManifest('team/app', index.digest, 'extra-1');
+    await client.tagManifest('team/app', index.digest, 'extra-2');
+    const all = await client.listTags('team/app', { page: 1 });
+    expect(all).toEqual(expect.arrayContaining(['1.0', 'extra-1', 'extra-2']));
+    expect(new Set(all).size).toBe(all.length);
+    expect(await client.listTags('team/app', { page: 1, max: 2 })).toHaveLength(2);
+    await expect(client.listTags('team/nothing')).rejects.toThrow(NotFoundError);
+  });
+
   it('a descriptor with the wrong size fails against a real registry too (RELIABILITY.md 18)', async () => {
     await expect(client.openBlob('team/app', { digest: base.desc.digest, size: base.desc.size + 1 })).rejects.toThrow(SizeMismatchError);
   });
