@@ -19,7 +19,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { unzipSync } from 'fflate';
 import { normalizePackageName } from '../../lib/engine/advisories/names';
-import type { OsvAffected, OsvRange, OsvRecord, OsvSeverity } from '../../lib/engine/advisories/osv';
+import type { OsvRecord } from '../../lib/engine/advisories/osv';
 import {
   AdvisoryRecordTooLargeError,
   DynamoAdvisoryStore,
@@ -29,6 +29,7 @@ import {
   tableDefinition,
 } from '../../lib/aws/advisory-store';
 import { SHARED, corpusBytes } from '../helpers/corpus';
+import { corpusRecord, toOsvRecord } from '../helpers/osv';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -37,52 +38,9 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // Real records in the engine's OsvRecord shape.
 
 type Raw = Record<string, unknown>;
-const arr = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
-const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
-const obj = (v: unknown): Readonly<Record<string, unknown>> | undefined =>
-  v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
-
-/**
- * What the feed reader makes of a raw record, as far as these tests need it: absent (or null) arrays
- * become [], snake_case `*_specific` become camelCase, fields the engine does not model are dropped.
- */
-function toOsvRecord(raw: Raw): OsvRecord {
-  const affected = arr<Raw>(raw.affected).map((a): OsvAffected => {
-    const pkg = obj(a.package) ?? {};
-    return {
-      ecosystem: String(pkg.ecosystem),
-      name: String(pkg.name),
-      ...(str(pkg.purl) ? { purl: str(pkg.purl) } : {}),
-      ranges: arr<Raw>(a.ranges).map((r): OsvRange => ({
-        type: r.type as OsvRange['type'],
-        ...(str(r.repo) ? { repo: str(r.repo) } : {}),
-        events: arr<OsvRange['events'][number]>(r.events),
-      })),
-      versions: arr<string>(a.versions),
-      severity: arr<OsvSeverity>(a.severity),
-      ...(obj(a.ecosystem_specific) ? { ecosystemSpecific: obj(a.ecosystem_specific) } : {}),
-      ...(obj(a.database_specific) ? { databaseSpecific: obj(a.database_specific) } : {}),
-    };
-  });
-  return {
-    id: String(raw.id),
-    modified: String(raw.modified),
-    ...(str(raw.published) ? { published: str(raw.published) } : {}),
-    ...(str(raw.withdrawn) ? { withdrawn: str(raw.withdrawn) } : {}),
-    aliases: arr<string>(raw.aliases),
-    related: arr<string>(raw.related),
-    upstream: arr<string>(raw.upstream),
-    ...(str(raw.summary) ? { summary: str(raw.summary) } : {}),
-    ...(str(raw.details) ? { details: str(raw.details) } : {}),
-    severity: arr<OsvSeverity>(raw.severity),
-    affected,
-    references: arr<{ type: string; url: string }>(raw.references),
-    ...(obj(raw.database_specific) ? { databaseSpecific: obj(raw.database_specific) } : {}),
-  };
-}
 
 /** One corpus record, e.g. `corpus('distro/DLA-3008-1.json')`. */
-const corpus = (file: string): OsvRecord => toOsvRecord(JSON.parse(corpusBytes('osv', ...file.split('/')).toString('utf8')) as Raw);
+const corpus = corpusRecord;
 
 /** The corpus records of some folders (index.json order). The spec examples are left out: two of their ids are real records too. */
 function corpusFolders(...folders: string[]): OsvRecord[] {

@@ -3,10 +3,11 @@ import { dirname, join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { fullFormats } from 'ajv-formats/dist/formats';
-import { PackageURL } from 'packageurl-js';
 import { toCycloneDx } from '../../../lib/cli/format/cyclonedx';
+import { PackageURL } from 'packageurl-js';
 import { purl } from '../../../lib/engine/catalog/purl';
-import { sha256Digest, type Digest, type Package, type PluginId } from '../../../lib/engine/model';
+import { sha256Digest, type Digest, type Package } from '../../../lib/engine/model';
+import { ALPINE, APK, APP, BASE_AMD64, BASE_ARM64, BIN_AMD64, BIN_ARM64, PYPI, deb, go, npm } from './fixtures';
 import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
 
 // ---------------------------------------------------------------------------------------------
@@ -14,42 +15,6 @@ import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
 // layers but share one arch-independent application layer, a single-platform Alpine image, a
 // rolling-release directory and an image that could not be scanned.
 // ---------------------------------------------------------------------------------------------
-
-const layer = (what: string): Digest => sha256Digest(`layer: ${what}`);
-const BASE_AMD64 = layer('debian:12 amd64');
-const BASE_ARM64 = layer('debian:12 arm64');
-const APP = layer('node app, arch-independent');
-const BIN_AMD64 = layer('go binary amd64');
-const BIN_ARM64 = layer('go binary arm64');
-const ALPINE = layer('alpine:3.19 x86_64');
-
-const DPKG: PluginId = { name: 'dpkg-status', version: '1.0.0' };
-const NPM: PluginId = { name: 'npm-installed', version: '1.0.0' };
-const GO: PluginId = { name: 'go-binary', version: '1' };
-const PYPI: PluginId = { name: 'python-installed', version: '1.0.0' };
-const APK: PluginId = { name: 'apk-installed', version: '1.0.0' };
-
-const deb = (name: string, version: string, arch: string, at: Digest, source?: [string, string]): Package => ({
-  ecosystem: 'Debian', name, version, arch, distro: 'Debian:12',
-  purl: purl('deb', 'debian', name, version, { arch, distro: 'debian-12' }),
-  ...(source ? { sourceName: source[0], sourceVersion: source[1] } : {}),
-  locations: [{ layer: at, path: '/var/lib/dpkg/status' }], cataloger: DPKG,
-});
-const npm = (name: string, version: string, path: string): Package => {
-  const scoped = name.startsWith('@') ? name.slice(0, name.indexOf('/')) : undefined;
-  return {
-    ecosystem: 'npm', name, version, purl: purl('npm', scoped, scoped ? name.slice(scoped.length + 1) : name, version),
-    locations: [{ layer: APP, path }], cataloger: NPM,
-  };
-};
-const go = (module: string, version: string, at: Digest, subpath?: string): Package => {
-  const slash = module.lastIndexOf('/');
-  return {
-    ecosystem: 'Go', name: subpath ? `${module}/${subpath}` : module, version,
-    purl: new PackageURL('golang', module.slice(0, slash), module.slice(slash + 1), version, undefined, subpath).toString(),
-    locations: [{ layer: at, path: '/usr/local/bin/server' }], cataloger: GO,
-  };
-};
 
 const debianAmd64: Package[] = [
   deb('libssl3', '3.0.11-1~deb12u2', 'amd64', BASE_AMD64, ['openssl', '3.0.11-1~deb12u2']),

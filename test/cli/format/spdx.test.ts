@@ -1,9 +1,10 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { PackageURL } from 'packageurl-js';
 import { spdxIdString, toSpdx } from '../../../lib/cli/format/spdx';
+import { PackageURL } from 'packageurl-js';
 import { purl } from '../../../lib/engine/catalog/purl';
-import { sha256Digest, type Digest, type Package, type PluginId } from '../../../lib/engine/model';
+import { sha256Digest, type Digest, type Package } from '../../../lib/engine/model';
+import { ALPINE, APK, BASE_AMD64, BASE_ARM64, BIN_AMD64, BIN_ARM64, deb, go, npm, pypi } from './fixtures';
 import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
 
 // ---------------------------------------------------------------------------------------------
@@ -12,45 +13,6 @@ import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
 // idstring (scopes, `_`, `~`, `+`, `:`, non-ASCII, over-long); a single-platform Alpine image and an
 // image that could not be scanned.
 // ---------------------------------------------------------------------------------------------
-
-const layer = (what: string): Digest => sha256Digest(`layer: ${what}`);
-const BASE_AMD64 = layer('debian:12 amd64');
-const BASE_ARM64 = layer('debian:12 arm64');
-const APP = layer('app, arch-independent');
-const BIN_AMD64 = layer('go binary amd64');
-const BIN_ARM64 = layer('go binary arm64');
-const ALPINE = layer('alpine:3.19 x86_64');
-
-const DPKG: PluginId = { name: 'dpkg-status', version: '1.0.0' };
-const NPM: PluginId = { name: 'npm-installed', version: '1.0.0' };
-const PYPI: PluginId = { name: 'python-installed', version: '1.0.0' };
-const GO: PluginId = { name: 'go-binary', version: '1' };
-const APK: PluginId = { name: 'apk-installed', version: '1.0.0' };
-
-const deb = (name: string, version: string, arch: string, at: Digest, source?: [string, string]): Package => ({
-  ecosystem: 'Debian', name, version, arch, distro: 'Debian:12',
-  purl: purl('deb', 'debian', name, version, { arch, distro: 'debian-12' }),
-  ...(source ? { sourceName: source[0], sourceVersion: source[1] } : {}),
-  locations: [{ layer: at, path: '/var/lib/dpkg/status' }], cataloger: DPKG,
-});
-const npm = (name: string, version: string, path: string): Package => {
-  const scoped = name.startsWith('@') ? name.slice(0, name.indexOf('/')) : undefined;
-  return {
-    ecosystem: 'npm', name, version, purl: purl('npm', scoped, scoped ? name.slice(scoped.length + 1) : name, version),
-    locations: [{ layer: APP, path }], cataloger: NPM,
-  };
-};
-const pypi = (name: string, version: string): Package => ({
-  ecosystem: 'PyPI', name, version, purl: purl('pypi', undefined, name.toLowerCase().replace(/[-_.]+/g, '-'), version),
-  locations: [{ layer: APP, path: `/usr/lib/python3/dist-packages/${name}-${version}.dist-info/METADATA` }], cataloger: PYPI,
-});
-const go = (module: string, version: string, at: Digest): Package => {
-  const slash = module.lastIndexOf('/');
-  return {
-    ecosystem: 'Go', name: module, version, purl: new PackageURL('golang', module.slice(0, slash), module.slice(slash + 1), version, undefined, undefined).toString(),
-    locations: [{ layer: at, path: '/usr/local/bin/server' }], cataloger: GO,
-  };
-};
 
 const LONG = 'a-module-name-that-is-far-longer-than-any-spdx-identifier-this-exporter-would-write';
 const base = (arch: string, at: Digest): Package[] => [
