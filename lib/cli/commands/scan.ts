@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { Option } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { resolveLimits, type Limits } from '../../engine/limits';
 import { parsePlatform, shortDigest, type Digest, type Finding, type Platform } from '../../engine/model';
 import { scanImage, type AdvisorySource, type ScanResult } from '../../engine/scan-image';
@@ -14,7 +14,12 @@ import { toSarif } from '../format/sarif';
 import { renderTable } from '../format/table';
 import { ExitCode } from '../exit-codes';
 import { type CliContext, limitOption } from '../main';
-import { openTarget, TARGET_HELP } from '../targets';
+import { cliCredentialProvider, openTarget, TARGET_HELP } from '../targets';
+import { allChecks } from '../../engine/checks/checks';
+import type { Check } from '../../engine/checks/types';
+import { createClamdClient } from '../../engine/checks/malware/clamd';
+import { loadSignatures } from '../../engine/checks/malware/signatures';
+import { RegistryBaseImageCatalog } from '../../local/base-catalog';
 
 /** Output formats of `trustctl scan` implemented so far (DESIGN.md "Contracts"). */
 export const SCAN_FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx'] as const;
@@ -37,7 +42,16 @@ export function renderFindings(findings: readonly Finding[]): string {
       .map((v) => [v.severity.toUpperCase(), v.id, v.package ? decodeURIComponent(v.package.replace(/^pkg:[^/]+\/(?:[^/]+\/)?/, '').split('@')[0]) : '', v.installedVersion ?? '', v.fixedIn ?? '', (v.summary ?? '').slice(0, 60)]);
     out += renderTable(['severity', 'id', 'package', 'installed', 'fixed in', 'summary'], rows);
   }
-  for (const f of other) out += `  ${f.type}: ${f.id}: ${f.message}\n`;
+  const unscannable = other.filter((f) => f.type === 'unscannable');
+  const checks = other.filter((f) => f.type !== 'unscannable');
+  for (const f of unscannable) out += `  ${f.type}: ${f.id}: ${f.message}\n`;
+  if (checks.length > 0) {
+    out += `\nOther findings ${checks.length} (malware, secrets, misconfiguration, base image)\n\n`;
+    const rows = [...checks]
+      .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.type.localeCompare(b.type) || a.id.localeCompare(b.id))
+      .map((f) => [f.severity.toUpperCase(), f.type, f.id, f.path ?? '', f.message.slice(0, 80)]);
+    out += renderTable(['severity', 'type', 'id', 'path', 'message'], rows);
+  }
   return out;
 }
 
@@ -88,9 +102,28 @@ export function formatScan(r: ScanResult, format: ScanFormat, opts: { packages?:
   }
 }
 
+const collect = (v: string, p: string[] = []): string[] => [...p, v];
+
+/** `--clamd tcp://host:port` or `--clamd unix:/run/clamav/clamd.ctl`. */
+export function parseClamdAddress(addr: string): { host: string; port: number } | { socketPath: string } {
+  const unix = /^unix:(.+)$/.exec(addr);
+  if (unix) return { socketPath: unix[1] };
+  const tcp = /^(?:tcp:\/\/)?([^:/]+):(\d{1,5})$/.exec(addr);
+  if (!tcp || Number(tcp[2]) > 65535) throw new InvalidArgumentError(`--clamd: expected tcp://host:port or unix:/path, got ${JSON.stringify(addr)}`);
+  return { host: tcp[1], port: Number(tcp[2]) };
+}
+
+/** The checks a scan runs, from its flags (checks.ts's list, configured). */
+export async function checksFromOptions(opts: { blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string }, limits: Limits): Promise<Check[]> {
+  const signatures = opts.blocklist.length + opts.malwareRules.length > 0 ? await loadSignatures({ blocklists: opts.blocklist, patterns: opts.malwareRules }) : undefined;
+  const clamd = opts.clamd ? createClamdClient(parseClamdAddress(opts.clamd)) : undefined;
+  const baseImages = opts.trustedBases ? await RegistryBaseImageCatalog.fromFile(opts.trustedBases, { limits, credentials: cliCredentialProvider() }) : undefined;
+  return allChecks({ ...(signatures ? { signatures } : {}), ...(clamd ? { clamd } : {}), ...(baseImages ? { baseImages } : {}) });
+}
+
 /** Runs the scan of any target the CLI accepts: `dir:<path>` or an image. */
-export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource }): Promise<ScanResult> {
-  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories });
+export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[] }): Promise<ScanResult> {
+  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks });
   const source = await openTarget(target, { limits: opts.limits });
   try {
     return await scanImage(source, opts);
@@ -110,16 +143,22 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option('--feed <zip|dir|url>', 'match against exactly these OSV exports for this scan (repeatable; default: the embedded store)', (v: string, p: string[] = []) => [...p, v], [])
     .option('--data-dir <dir>', 'the embedded advisory store (default: as for `feeds sync`)')
     .option('--packages', 'table format: list every package, not only the counts')
+    .option('--blocklist <file>', 'malware: a sha256sum-format blocklist (repeatable)', collect, [])
+    .option('--malware-rules <file>', 'malware: byte-pattern rules, `name: pattern [@offset]` (repeatable)', collect, [])
+    .option('--clamd <tcp://host:port|unix:path>', 'malware: also stream candidate files to this clamd (INSTREAM)')
+    .option('--trusted-bases <file>', 'base images: the trusted-bases file (YAML/JSON); without it the base-image check does not run')
+    .option('--no-checks', 'only packages and vulnerabilities: no malware, secrets, misconfiguration or base-image checks')
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
     .addOption(limitOption())
-    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; platform?: string; feed: string[]; dataDir?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
       const cache = opts.cache ? new FileLayerCache(opts.cacheDir ?? defaultCacheDir()) : undefined;
+      const checks = opts.checks ? await checksFromOptions(opts, limits) : [];
       const adv = await advisoriesForScan(opts.feed, opts.dataDir);
       let result: ScanResult;
       try {
-        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories });
+        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks });
       } finally {
         await adv.close();
       }

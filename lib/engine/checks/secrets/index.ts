@@ -1,0 +1,303 @@
+import type { EntryInfo } from '../../layers/layer-reader';
+import type { Finding, ImageConfig, Unknown } from '../../model';
+import type { CheckFile, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from '../types';
+import { type SecretHit, findSecrets, redact, rulesFingerprint } from './rules';
+
+/**
+ * The secrets check (issue "Beyond packages", item 2), in two parts over the same rules (./rules.ts):
+ *
+ * - {@link createSecretsFileCheck}, a {@link FileCheck}: the text files of each layer. Its findings
+ *   are made per layer, so a key added in layer 1 and deleted by a whiteout in layer 2 is still
+ *   reported, with layer 1's digest (RELIABILITY.md 10; Trivy #2194) — it is still in the image's
+ *   blobs for anyone who pulls them.
+ * - {@link createSecretsImageCheck}, an {@link ImageCheck}: the image config — every `Env` entry
+ *   (`KEY=value`), `Entrypoint`/`Cmd` argument and label — and every history `created_by` line, where
+ *   build arguments and `ENV`/`ARG` values end up (`RUN |1 NPM_TOKEN=… /bin/sh -c npm ci`).
+ *
+ * Every finding is `type: 'secret'`, `id` = the rule id, with `layer` (when known) and `path`
+ * (`/app/.env`, `config:Env[3]`, `history[5]`), and a message with the rule, the line and the match
+ * passed through {@link redact} — never the secret itself.
+ *
+ * ## What {@link secretsWants} asks for, and what it costs
+ *
+ * The layer reader copies every body a check wants into memory as the layer streams by (counted
+ * against `maxReadBytesPerLayer`, 256 MiB by default; what is over it arrives truncated and becomes an
+ * unknown here), and this check then lower-cases it and runs the rules whose keywords it contains. The
+ * decision is taken from the tar header alone (path, type, size), so the rule is a few string tests:
+ * a regular file (or hardlink) is wanted when
+ * - it is non-empty and at most `maxFileBytes` (default 1 MiB: configuration, scripts, sources, key
+ *   files and `.env` files are small; bigger text is data or bundles), and
+ * - it is not under a folder of distribution data that holds no credentials ({@link SKIPPED_DIRS}:
+ *   documentation, man pages, locales, time zones, icons and fonts, CA bundles of public certificates,
+ *   package-manager databases) nor a multiarch library folder (`/usr/lib/x86_64-linux-gnu/`,
+ *   `/lib/aarch64-linux-gnu/`…: shared objects and their data), nor a `.git/objects/` store (zlib
+ *   data, no text), and
+ * - its extension is not one of binary or non-text formats ({@link SKIPPED_EXTENSIONS}: objects and
+ *   libraries, Java archives and classes, Python bytecode, WebAssembly, archives and compressed files,
+ *   images, fonts, media, gettext catalogues, databases, source maps) nor documentation markup
+ *   (`.md`, `.rst`: Trivy's `markdown` allow rule — READMEs are full of example tokens, and every
+ *   `node_modules` package ships one), and
+ * - it is not test data of a third-party package ({@link isThirdPartyTestData}).
+ *
+ * Binaries without an extension (`/usr/bin/*`) are still wanted — the header cannot tell an ELF from
+ * an entrypoint script — and dropped at scan time: a body with a NUL byte in its first 8 KiB is
+ * binary (git's and grep's test) and is not scanned, so a token inside an executable is not reported
+ * (nor are UTF-16 text files). On a Debian-based image that is a few MiB of `/usr/bin` per base layer,
+ * paid once: findings are cached with the layer.
+ *
+ * ## Third-party test data
+ *
+ * Packages published to npm, PyPI, Go modules or Packagist ship their own test fixtures, private keys
+ * included (`node_modules/tunnel/test/keys/*.pem`, TruffleHog #5299; `node_modules/public-encrypt/
+ * test/*.priv`, browserify/publicEncrypt #23; `Crypto/SelfTest` of pycryptodome; `testdata/` and
+ * `*_test.go` in the Go toolchain and module cache). They are public, identical in every install, and
+ * not the image owner's secret; reporting them would bury the real findings. So a path is skipped when
+ * it is inside a package tree (a `node_modules`, `site-packages`, `dist-packages` or `vendor` folder,
+ * the Go toolchain `/usr/local/go/`, or a Go module cache `…/pkg/mod/`) AND, below that, in a test
+ * folder (`test`, `tests`, `__tests__`, `testdata`, `fixtures`, `__fixtures__`, `SelfTest`) or is a
+ * `*_test.go` file. The image's own `test/` folders are scanned: an image is production.
+ */
+
+/** The file check's name (part of the layer-cache key). */
+export const SECRETS_CHECK_NAME = 'secrets';
+/** The image check's name. */
+export const SECRETS_CONFIG_CHECK_NAME = 'secrets-config';
+/** Version of the checks' logic (acceptance thresholds, wants); the `version` adds the rules' fingerprint. */
+export const SECRETS_CHECK_VERSION = '1.0.0';
+
+const MiB = 1024 * 1024;
+/** Default `maxFileBytes`: larger files are not examined. */
+export const DEFAULT_MAX_FILE_BYTES = 1 * MiB;
+/** A NUL byte in this many first bytes makes a body binary (not scanned). */
+export const BINARY_PROBE_BYTES = 8192;
+/** At most this many findings per file or config string; the last says how many more there were. */
+export const MAX_FINDINGS_PER_TEXT = 25;
+
+/** Extensions (lower-case, without the dot) of files that are binary or hold no credentials. */
+export const SKIPPED_EXTENSIONS: ReadonlySet<string> = new Set([
+  // native code, bytecode, packages
+  'so', 'a', 'o', 'ko', 'dll', 'exe', 'dylib', 'node', 'wasm', 'class', 'jar', 'war', 'ear', 'jmod',
+  'pyc', 'pyo', 'beam', 'elc', 'whl', 'egg', 'deb', 'rpm', 'apk', 'bin',
+  // archives and compressed files
+  'gz', 'tgz', 'bz2', 'xz', 'zst', 'lz4', 'lzma', 'zip', '7z', 'rar', 'tar', 'cpio', 'z', 'br',
+  // images and fonts
+  'png', 'jpg', 'jpeg', 'gif', 'bmp', 'ico', 'icns', 'webp', 'tif', 'tiff', 'psd', 'svg', 'svgz',
+  'ttf', 'otf', 'woff', 'woff2', 'eot', 'pfb', 'pfa', 'pcf', 'afm',
+  // media and documents
+  'mp3', 'mp4', 'm4a', 'ogg', 'wav', 'flac', 'avi', 'mov', 'mkv', 'webm', 'pdf',
+  // data: gettext catalogues, databases, git packs, models, source maps
+  'mo', 'db', 'sqlite', 'sqlite3', 'pack', 'idx', 'npy', 'onnx', 'pt', 'map',
+  // documentation markup (Trivy's `markdown` allow rule)
+  'md', 'markdown', 'rst',
+]);
+
+/** Folders of distribution data with no credentials in them (see the module documentation). */
+export const SKIPPED_DIRS: readonly string[] = [
+  '/usr/share/doc/', '/usr/share/man/', '/usr/share/info/', '/usr/share/locale/', '/usr/lib/locale/',
+  '/usr/share/i18n/', '/usr/share/zoneinfo/', '/usr/share/terminfo/', '/usr/share/common-licenses/',
+  '/usr/share/mime/', '/usr/share/icons/', '/usr/share/fonts/', '/usr/share/X11/locale/',
+  '/usr/share/ca-certificates/',
+  '/var/lib/dpkg/', '/var/lib/apt/lists/', '/var/cache/apt/', '/var/lib/rpm/', '/usr/lib/sysimage/rpm/',
+  '/lib/apk/db/', '/var/cache/apk/', '/var/cache/ldconfig/',
+  '/proc/', '/sys/', '/dev/',
+];
+
+/** Debian/Ubuntu multiarch library folders: `/usr/lib/x86_64-linux-gnu/`, `/lib/arm-linux-gnueabihf/`… */
+const MULTIARCH_LIB = /^\/(?:usr\/)?lib(?:32|64)?\/[a-z0-9_]+-linux-gnu[a-z0-9_]*\//;
+
+const THIRD_PARTY_ROOTS: ReadonlySet<string> = new Set(['node_modules', 'site-packages', 'dist-packages', 'vendor']);
+const TEST_DIRS: ReadonlySet<string> = new Set(['test', 'tests', '__tests__', 'testdata', 'fixtures', '__fixtures__', 'SelfTest']);
+
+/** The extension deciding {@link SKIPPED_EXTENSIONS}: `libfoo.so.1.2` → `so`, `x.tar.gz` → `gz`. */
+function extension(path: string): string | undefined {
+  const base = path.slice(path.lastIndexOf('/') + 1).toLowerCase();
+  if (/\.so(?:\.\d+)+$/.test(base)) return 'so';
+  const dot = base.lastIndexOf('.');
+  return dot <= 0 ? undefined : base.slice(dot + 1);
+}
+
+/** True for test fixtures shipped inside a third-party package tree (see the module documentation). */
+export function isThirdPartyTestData(path: string): boolean {
+  const parts = path.split('/');
+  const file = parts.pop() ?? '';
+  let inPackage = path.startsWith('/usr/local/go/');
+  for (let i = 0; i < parts.length; i++) {
+    const p = parts[i];
+    if (inPackage && TEST_DIRS.has(p)) return true;
+    if (THIRD_PARTY_ROOTS.has(p) || (p === 'mod' && parts[i - 1] === 'pkg')) inPackage = true;
+  }
+  return inPackage && file.endsWith('_test.go');
+}
+
+/** The wants predicate of the secrets file check (see the module documentation for the rule and its cost). */
+export function secretsWants(maxFileBytes: number = DEFAULT_MAX_FILE_BYTES): (path: string, info: EntryInfo) => boolean {
+  return (path, info) => {
+    if (info.type !== 'file' && info.type !== 'hardlink') return false;
+    if (info.size <= 0 || info.size > maxFileBytes) return false;
+    if (SKIPPED_DIRS.some((d) => path.startsWith(d)) || MULTIARCH_LIB.test(path) || path.includes('/.git/objects/')) return false;
+    const ext = extension(path);
+    if (ext !== undefined && SKIPPED_EXTENSIONS.has(ext)) return false;
+    return !isThirdPartyTestData(path);
+  };
+}
+
+/** True when `body` has a NUL byte in its first {@link BINARY_PROBE_BYTES} bytes. */
+export function looksBinary(body: Buffer): boolean {
+  return body.subarray(0, BINARY_PROBE_BYTES).includes(0);
+}
+
+/** Where a text came from, for its findings. */
+interface Place {
+  readonly path: string;
+  readonly layer?: string;
+  /** Whether to say the line (a one-line config string has none worth saying). */
+  readonly lines: boolean;
+}
+
+/**
+ * Findings for the hits of one text: one per rule and distinct secret (the first line it is on), at
+ * most {@link MAX_FINDINGS_PER_TEXT}. Messages carry the redacted match only.
+ */
+function findingsFor(hits: readonly SecretHit[], place: Place): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  let more = 0;
+  for (const h of hits) {
+    const key = `${h.rule.id}\0${h.secret}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    if (out.length >= MAX_FINDINGS_PER_TEXT) {
+      more++;
+      continue;
+    }
+    const at = place.lines ? `${place.path} line ${h.line}` : place.path;
+    const label = h.label ? ` (${h.label})` : '';
+    out.push({
+      type: 'secret',
+      id: h.rule.id,
+      aliases: [],
+      severity: h.rule.severity,
+      ...(place.layer !== undefined ? { layer: place.layer } : {}),
+      path: place.path,
+      message: `${h.rule.title}${label} in ${at}: ${redact(h.secret)}`,
+    });
+  }
+  if (more > 0) {
+    const last = out[out.length - 1];
+    out[out.length - 1] = { ...last, message: `${last.message} (and ${more} more secret${more === 1 ? '' : 's'} in ${place.path} not listed)` };
+  }
+  return out;
+}
+
+/** Options of {@link createSecretsFileCheck}. */
+export interface SecretsFileCheckOptions {
+  /** Files larger than this are not examined. Default {@link DEFAULT_MAX_FILE_BYTES} (1 MiB). */
+  readonly maxFileBytes?: number;
+}
+
+/**
+ * Creates the secrets file check. `scan` never throws: a binary body is skipped, a body cut short by
+ * the reader's caps is scanned as far as it goes and its unread rest is an unknown.
+ */
+export function createSecretsFileCheck(opts: SecretsFileCheckOptions = {}): FileCheck {
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes <= 0) throw new RangeError(`maxFileBytes must be a positive integer, got ${maxFileBytes}`);
+  const wants = secretsWants(maxFileBytes);
+
+  const scan = async (files: readonly CheckFile[]): Promise<CheckResult> => {
+    const findings: Finding[] = [];
+    const unknowns: Unknown[] = [];
+    for (const f of files) {
+      if (looksBinary(f.body)) continue;
+      findings.push(...findingsFor(findSecrets(f.body.toString('latin1')), { path: f.path, layer: f.layer, lines: true }));
+      if (f.truncated) {
+        unknowns.push({ layer: f.layer, path: f.path, reason: `secrets: body truncated to ${f.body.length} of ${f.info.size} bytes: the rest was not examined` });
+      }
+    }
+    return { findings, unknowns };
+  };
+
+  return { kind: 'file', name: SECRETS_CHECK_NAME, version: `${SECRETS_CHECK_VERSION}+rules.${rulesFingerprint()}`, wants, scan };
+}
+
+/** One string of the image config to scan, with its finding path. */
+interface ConfigText {
+  readonly path: string;
+  readonly text: string;
+  readonly layer?: string;
+}
+
+/**
+ * The strings of an image config the image check scans, with their paths: `config:Env[i]`,
+ * `config:Entrypoint[i]`, `config:Cmd[i]`, `config:Labels["k"]` (scanned as `k=v`) and `history[i]`
+ * (`created_by`; with the layer it made when the history lines up with the layers). What is not a
+ * string where a string belongs is an unknown.
+ */
+function configTexts(ctx: ImageCheckContext, unknown: (path: string, reason: string) => void): ConfigText[] {
+  const out: ConfigText[] = [];
+  const cfg = (ctx.config as Partial<ImageConfig> | null | undefined)?.config;
+  const list = (name: 'Env' | 'Entrypoint' | 'Cmd'): void => {
+    const v: unknown = cfg?.[name];
+    if (v === undefined || v === null) return;
+    if (!Array.isArray(v)) {
+      unknown(`config:${name}`, `config.${name} is not a list`);
+      return;
+    }
+    v.forEach((s: unknown, i) => {
+      if (typeof s === 'string') out.push({ path: `config:${name}[${i}]`, text: s });
+      else unknown(`config:${name}[${i}]`, `config.${name}[${i}] is not a string`);
+    });
+  };
+  list('Env');
+  list('Entrypoint');
+  list('Cmd');
+  const labels: unknown = cfg?.Labels;
+  if (labels !== undefined && labels !== null) {
+    if (typeof labels !== 'object' || Array.isArray(labels)) unknown('config:Labels', 'config.Labels is not an object');
+    else {
+      for (const [k, v] of Object.entries(labels)) {
+        if (typeof v === 'string') out.push({ path: `config:Labels[${JSON.stringify(k)}]`, text: `${k}=${v}` });
+        else unknown(`config:Labels[${JSON.stringify(k)}]`, 'label value is not a string');
+      }
+    }
+  }
+  const history: unknown = (ctx.config as Partial<ImageConfig> | null | undefined)?.history;
+  if (history !== undefined && history !== null) {
+    if (!Array.isArray(history)) unknown('history', 'config history is not a list');
+    else {
+      // History entries that are not empty_layer made the layers, in order (image-spec config.md).
+      const made = history.filter((h: unknown) => typeof h === 'object' && h !== null && (h as { empty_layer?: unknown }).empty_layer !== true).length;
+      const aligned = made === ctx.layers.length;
+      let li = 0;
+      history.forEach((h: unknown, i) => {
+        if (typeof h !== 'object' || h === null) {
+          unknown(`history[${i}]`, `history[${i}] is not an object`);
+          return;
+        }
+        const e = h as { created_by?: unknown; empty_layer?: unknown };
+        const layer = e.empty_layer !== true && aligned ? ctx.layers[li++] : undefined;
+        if (e.created_by === undefined) return;
+        if (typeof e.created_by === 'string') out.push({ path: `history[${i}]`, text: e.created_by, ...(layer !== undefined ? { layer } : {}) });
+        else unknown(`history[${i}]`, `history[${i}].created_by is not a string`);
+      });
+    }
+  }
+  return out;
+}
+
+/** Creates the secrets image check: the same rules over the image config and history. */
+export function createSecretsImageCheck(): ImageCheck {
+  const run = async (ctx: ImageCheckContext): Promise<CheckResult> => {
+    const findings: Finding[] = [];
+    const unknowns: Unknown[] = [];
+    const texts = configTexts(ctx, (path, reason) => unknowns.push({ layer: ctx.manifestDigest, path, reason: `secrets: ${reason}` }));
+    for (const t of texts) {
+      findings.push(...findingsFor(findSecrets(t.text), { path: t.path, layer: t.layer, lines: t.text.includes('\n') }));
+    }
+    return { findings, unknowns };
+  };
+  return { kind: 'image', name: SECRETS_CONFIG_CHECK_NAME, version: `${SECRETS_CHECK_VERSION}+rules.${rulesFingerprint()}`, run };
+}
+
+export { SECRET_RULES, findSecrets, isPlaceholder, redact, rulesFingerprint, shannonEntropy } from './rules';
+export type { SecretHit, SecretMatch, SecretRule } from './rules';

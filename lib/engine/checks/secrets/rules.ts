@@ -1,0 +1,367 @@
+import { createHash } from 'node:crypto';
+import type { Severity } from '../../model';
+
+/**
+ * The secrets check's rules: an explicit list, in precedence order, of what a leaked credential looks
+ * like in a text (a file body, an `Env` entry, a history line). Modelled on the public rule sets of
+ * gitleaks (config/gitleaks.toml), TruffleHog (pkg/detectors/*) and Trivy (pkg/fanal/secret/
+ * builtin-rules.go) — same prefixes and shapes — but tuned for few false positives, because a finding
+ * here is read by a person deciding whether an image may ship:
+ *
+ * - every rule has literal keywords (gitleaks/Trivy "keywords"): its regex only runs on a text that
+ *   contains one of them, lower-cased;
+ * - every match goes through `accept`: a minimum Shannon entropy (gitleaks' `entropy`), and the
+ *   placeholders documentation is full of (`changeme`, `${VAR}`, `<token>`, `xxxx`, `example`) are
+ *   refused ({@link isPlaceholder});
+ * - AWS's documented example keys (`AKIAIOSFODNN7EXAMPLE`, `wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY`)
+ *   are NOT reported: they are in every SDK, botocore's data files and countless READMEs (Trivy #2296),
+ *   and gitleaks allow-lists them the same way (`.+EXAMPLE$` on `aws-access-token`). Tests use
+ *   generated fake keys for the positive cases;
+ * - the Azure storage emulator's published account (`devstoreaccount1`, a key printed in Microsoft's
+ *   docs) is not reported either;
+ * - a private key needs a body (Trivy #2274: a `-----BEGIN RSA PRIVATE KEY-----` string in code that
+ *   parses keys is not a key).
+ *
+ * When two rules match the same characters, the earlier rule in {@link SECRET_RULES} wins (a GCP
+ * service-account file is one `gcp-service-account` finding, not also a `private-key` one; a GitHub
+ * token in `GITHUB_TOKEN=…` is a `github-token`, not also a `generic-secret`).
+ *
+ * Nothing here ever returns or prints a secret except as {@link SecretMatch.secret}, which callers
+ * must pass through {@link redact} before it goes anywhere.
+ */
+
+/** One candidate found by a rule's regex and accepted by its checks. */
+export interface SecretMatch {
+  /** Offset of the secret in the text. */
+  readonly index: number;
+  /** The sensitive characters themselves. Never log or report this: {@link redact} it. */
+  readonly secret: string;
+  /** Non-secret context for the message: the PEM label, the variable name, the token kind. */
+  readonly label?: string;
+}
+
+/** One detection rule. */
+export interface SecretRule {
+  /** Kebab-case rule id: the finding's `id`. */
+  readonly id: string;
+  readonly title: string;
+  readonly severity: Severity;
+  /** Lower-case literals; the pattern only runs on a text containing at least one. */
+  readonly keywords: readonly string[];
+  /** A global regex; `accept` turns each of its matches into a {@link SecretMatch} or refuses it. */
+  readonly pattern: RegExp;
+  /** Validates one regex match (entropy, placeholders, context); `text` is the whole text scanned. */
+  readonly accept: (m: RegExpMatchArray, text: string) => SecretMatch | undefined;
+}
+
+/** A rule's accepted match with its place in the text. */
+export interface SecretHit extends SecretMatch {
+  readonly rule: SecretRule;
+  /** 1-based line of the secret's first character. */
+  readonly line: number;
+}
+
+/** Shannon entropy of `s` in bits per character (0 for the empty string). */
+export function shannonEntropy(s: string): number {
+  if (s.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const c of s) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / s.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/**
+ * Placeholder values that are never a real credential: documentation words (`changeme`, `example`,
+ * `placeholder`, `your_token`), template and variable references (`${VAR}`, `$VAR`, `{{ .x }}`,
+ * `<token>`, `%(x)s`), masks (`xxxx`, `****`) and one character repeated.
+ */
+export function isPlaceholder(value: string): boolean {
+  if (/^\$|\$\{|\{\{|<|>|%\(|\*{3,}/.test(value)) return true;
+  if (/x{4,}|X{4,}/.test(value)) return true;
+  if (/example|changeme|changeit|placeholder|redacted|dummy|sample|your[_-]|replace[_-]?me|insert[_-]/i.test(value)) return true;
+  return /^(.)\1*$/.test(value);
+}
+
+const MiB = 1024 * 1024;
+
+/**
+ * What {@link redact} prints of a secret: the first characters (4 for a secret of 16 or more, 2 for
+ * 8–15, none below) — never more than a quarter of it — then `***` and the length. Enough to tell two
+ * findings apart and to find the line; useless to an attacker.
+ */
+export function redact(match: string): string {
+  const s = match.trim();
+  const shown = s.length >= 16 ? 4 : s.length >= 8 ? 2 : 0;
+  // Only printable ASCII is ever shown (a secret starting with a control or non-ASCII byte shows none).
+  const head = /^[\x21-\x7e]*$/.test(s.slice(0, shown)) ? s.slice(0, shown) : '';
+  return `${head}*** [${s.length} chars]`;
+}
+
+/** Base64 characters of a key body, without armor headers, whitespace and JSON `\n` escapes. */
+function base64Body(body: string): string {
+  return body
+    .replace(/\\n/g, '\n')
+    .split(/\r?\n/)
+    .filter((l) => !l.includes(':'))
+    .join('')
+    .replace(/[^A-Za-z0-9+/=]/g, '');
+}
+
+/** A key body worth reporting: at least 64 base64 characters with the spread of real key material. */
+function isKeyBody(body: string): boolean {
+  const b64 = base64Body(body);
+  return b64.length >= 64 && shannonEntropy(b64) >= 4;
+}
+
+const GITHUB_KINDS: Readonly<Record<string, string>> = {
+  ghp: 'personal access token',
+  gho: 'OAuth access token',
+  ghu: 'user-to-server token',
+  ghs: 'server-to-server token',
+  ghr: 'refresh token',
+};
+
+/** A token rule's usual acceptance: entropy above `min` and not a placeholder. */
+function token(m: RegExpMatchArray, group: number, min: number, label?: string): SecretMatch | undefined {
+  const secret = m[group];
+  if (secret === undefined || m.index === undefined) return undefined;
+  if (isPlaceholder(secret) || shannonEntropy(secret) < min) return undefined;
+  return { index: m.index + m[0].indexOf(secret), secret, label };
+}
+
+/** Minimum length of a generic secret value. */
+export const GENERIC_MIN_LENGTH = 12;
+/** Maximum length of a generic secret value (longer runs are data, not a password). */
+export const GENERIC_MAX_LENGTH = 256;
+/** Minimum Shannon entropy (bits per character) of a generic secret value. */
+export const GENERIC_MIN_ENTROPY = 3.3;
+
+/**
+ * Generic `name = value` assignments whose name says "secret": `password`, `passwd`, `secret`,
+ * `token`, `api_key` (with any prefix: `DB_PASSWORD`, `clientSecret`, `_authToken`; and separator-led
+ * suffixes: `secret_key`, `token-value`), then `=`, `:`, `:=` or `=>` on the same line, then the value,
+ * quoted or not. The value stops at blanks, quotes, and the brackets and separators of code
+ * (`os.environ["X"]` gives `os.environ`, `${VAR}` gives `$`).
+ */
+const GENERIC =
+  /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]*?(?:password|passwd|secret|token|api[_-]?key)(?:[_.-][A-Za-z0-9]+)*)['"]?[ \t]*(?::=|=>|=|:)[ \t]*['"]?([^\s'"`,;()[\]{}<>]+)/gi;
+
+/**
+ * The generic rule's value checks (gitleaks `generic-api-key` in spirit, entropy 3.5 there): 12 to
+ * 256 characters, entropy at least {@link GENERIC_MIN_ENTROPY}, letters AND digits (words and
+ * identifiers are not passwords), not a placeholder, not a path or URL (`/run/secrets/x`, a token
+ * endpoint), not a code or environment reference (`settings.API_KEY`, `process.env.X`, `DB_PASSWORD`).
+ */
+function acceptGeneric(m: RegExpMatchArray): SecretMatch | undefined {
+  const name = m[1];
+  const value = m[2];
+  if (name === undefined || value === undefined || m.index === undefined) return undefined;
+  if (value.length < GENERIC_MIN_LENGTH || value.length > GENERIC_MAX_LENGTH) return undefined;
+  if (!/[A-Za-z]/.test(value) || !/[0-9]/.test(value)) return undefined;
+  if (isPlaceholder(value)) return undefined;
+  if (/^(?:\/|\.\.?\/|~\/)|^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return undefined;
+  if (/^[a-z_$][a-z0-9_$]*\.[A-Za-z0-9_$.]+$/.test(value)) return undefined;
+  if (/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value)) return undefined;
+  if (shannonEntropy(value) < GENERIC_MIN_ENTROPY) return undefined;
+  return { index: m.index + m[0].lastIndexOf(value), secret: value, label: name };
+}
+
+/**
+ * The rules, in precedence order (an earlier rule's match hides a later rule's overlapping match).
+ * Severities: `critical` for a credential that grants access by itself (cloud keys, service
+ * accounts, tokens that publish or push), `high` for private keys (often a TLS server key an image
+ * legitimately needs — still to be mounted, not baked) and identifiers that point at a secret,
+ * `medium` for webhook URLs and generic assignments.
+ */
+export const SECRET_RULES: readonly SecretRule[] = [
+  {
+    // Trivy `gcp-service-account`; gitleaks `gcp-service-account`. Reported only with its private key
+    // (a service-account JSON without one, e.g. a workload identity config, holds no secret).
+    id: 'gcp-service-account',
+    title: 'GCP service-account key',
+    severity: 'critical',
+    keywords: ['service_account'],
+    pattern: /"private_key"[ \t]*:[ \t]*"(-----BEGIN [A-Z ]*PRIVATE KEY-----)([^"]{64,16384})"/g,
+    accept: (m, text) => {
+      const body = m[2];
+      if (body === undefined || m.index === undefined || !isKeyBody(body)) return undefined;
+      const around = text.slice(Math.max(0, m.index - 8192), m.index + m[0].length + 8192);
+      if (!/"type"\s*:\s*"service_account"/.test(around)) return undefined;
+      return { index: m.index + m[0].indexOf(body), secret: body, label: 'service_account private_key' };
+    },
+  },
+  {
+    // Trivy `azure-storage-account-key`, gitleaks `azure-storage-account-key` in spirit: the key of an
+    // Azure Storage connection string (64 bytes, 88 base64 characters, grants full account access).
+    id: 'azure-storage-connection-string',
+    title: 'Azure Storage connection string with account key',
+    severity: 'critical',
+    keywords: ['defaultendpointsprotocol'],
+    pattern: /DefaultEndpointsProtocol=https?;AccountName=([A-Za-z0-9]{3,24});AccountKey=([A-Za-z0-9+/]{43,128}={0,2})(?![A-Za-z0-9+/=])/gi,
+    accept: (m) => {
+      // devstoreaccount1: the Azurite / storage emulator account, whose key Microsoft publishes.
+      if (m[1]?.toLowerCase() === 'devstoreaccount1') return undefined;
+      return token(m, 2, 4, `AccountName=${m[1]}`);
+    },
+  },
+  {
+    // Trivy `private-key`, gitleaks `private-key`: a PEM private key WITH a body (Trivy #2274).
+    id: 'private-key',
+    title: 'Private key',
+    severity: 'high',
+    keywords: ['private key-----'],
+    // The body may not contain `-----`: a scan from a BEGIN stops at the next armor line, so a text of
+    // many BEGINs without ENDs costs one pass, not one pass per BEGIN.
+    pattern: /-----BEGIN ((?:RSA |EC |DSA |OPENSSH |ENCRYPTED )?PRIVATE KEY)-----((?:[A-Za-z0-9+/=\s\\:,]|-(?!----)){64,65536}?)-----END \1-----/g,
+    accept: (m) => {
+      const body = m[2];
+      if (body === undefined || m.index === undefined || !isKeyBody(body)) return undefined;
+      const secret = body.replace(/^(?:\s|\\n)+|(?:\s|\\n)+$/g, '');
+      return { index: m.index + m[0].indexOf(secret), secret, label: m[1] };
+    },
+  },
+  {
+    // gitleaks `pgp-private-key`-style (TruffleHog `pgpprivatekey`): an ASCII-armored secret key block.
+    id: 'pgp-private-key',
+    title: 'PGP private key block',
+    severity: 'high',
+    keywords: ['pgp private key block'],
+    pattern: /-----BEGIN PGP PRIVATE KEY BLOCK-----((?:[^-]|-(?!----)){64,262144}?)-----END PGP PRIVATE KEY BLOCK-----/g,
+    accept: (m) => {
+      const body = m[1];
+      if (body === undefined || m.index === undefined || !isKeyBody(body)) return undefined;
+      const secret = body.trim();
+      return { index: m.index + m[0].indexOf(secret), secret, label: 'PGP PRIVATE KEY BLOCK' };
+    },
+  },
+  {
+    // Trivy `aws-secret-access-key`: 40 base64 characters, only when assigned to an AWS secret key name
+    // (`aws_secret_access_key = …`, `AWS_SECRET_ACCESS_KEY=…`, `"SecretAccessKey": "…"`, and the
+    // blank-separated `aws configure set aws_secret_access_key …`).
+    id: 'aws-secret-access-key',
+    title: 'AWS secret access key',
+    severity: 'critical',
+    keywords: ['secret'],
+    pattern:
+      /(?<![A-Za-z0-9_])(aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)['"]?(?:[ \t]*(?::=|=>|=|:)[ \t]*|[ \t]+)['"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+    accept: (m) => token(m, 2, 4, m[1]),
+  },
+  {
+    // gitleaks `aws-access-token` (prefixes, base32 body, `.+EXAMPLE$` allow-list); Trivy
+    // `aws-access-key-id`. An identifier, not a credential by itself: `high`.
+    id: 'aws-access-key-id',
+    title: 'AWS access key ID',
+    severity: 'high',
+    keywords: ['a3t', 'akia', 'asia', 'abia', 'acca'],
+    pattern: /(?<![A-Za-z0-9])((?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])/g,
+    accept: (m) => (/EXAMPLE$/.test(m[1] ?? '') ? undefined : token(m, 1, 3)),
+  },
+  {
+    // Trivy `github-pat`, `github-oauth`, `github-app-token`, `github-refresh-token`; gitleaks same.
+    id: 'github-token',
+    title: 'GitHub token',
+    severity: 'critical',
+    keywords: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_'],
+    pattern: /(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36,251})(?![A-Za-z0-9_])/g,
+    accept: (m) => token(m, 1, 3, GITHUB_KINDS[(m[1] ?? '').slice(0, 3)]),
+  },
+  {
+    // Trivy `github-fine-grained-pat`; gitleaks `github-fine-grained-pat`.
+    id: 'github-fine-grained-pat',
+    title: 'GitHub fine-grained personal access token',
+    severity: 'critical',
+    keywords: ['github_pat_'],
+    pattern: /(?<![A-Za-z0-9_])(github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])/g,
+    accept: (m) => token(m, 1, 3),
+  },
+  {
+    // Trivy `slack-access-token`; gitleaks `slack-bot-token`, `slack-user-token`, `slack-legacy-*`:
+    // `xox[baprs]-` then digits-and-letters segments; a digit is required (real tokens start with the
+    // team id), so `xoxb-your-bot-token` is not one.
+    id: 'slack-token',
+    title: 'Slack token',
+    severity: 'high',
+    keywords: ['xoxb-', 'xoxa-', 'xoxp-', 'xoxr-', 'xoxs-'],
+    pattern: /(?<![A-Za-z0-9_-])(xox[baprs]-[0-9A-Za-z-]{10,250})(?![0-9A-Za-z-])/g,
+    accept: (m) => (/[0-9]/.test((m[1] ?? '').slice(5)) ? token(m, 1, 3) : undefined),
+  },
+  {
+    // Trivy `slack-web-hook`; gitleaks `slack-webhook-url`. Anyone holding it can post to the channel.
+    id: 'slack-webhook-url',
+    title: 'Slack webhook URL',
+    severity: 'medium',
+    keywords: ['hooks.slack.com'],
+    pattern: /(?:https?:\/\/)?hooks\.slack\.com\/(?:services|workflows|triggers)\/([A-Za-z0-9+/]{43,56})(?![A-Za-z0-9+/])/g,
+    accept: (m) => (/T0{8}|B0{8}/.test(m[1] ?? '') ? undefined : token(m, 1, 3.5, 'hooks.slack.com')),
+  },
+  {
+    // Trivy `npm-access-token`; gitleaks `npm-access-token`: `npm_` and 36 characters (publish rights).
+    id: 'npm-token',
+    title: 'npm access token',
+    severity: 'critical',
+    keywords: ['npm_'],
+    pattern: /(?<![A-Za-z0-9_])(npm_[A-Za-z0-9]{36})(?![A-Za-z0-9_])/g,
+    accept: (m) => token(m, 1, 3),
+  },
+  {
+    // gitleaks `generic-api-key` (keyword + assignment + entropy), narrowed: see acceptGeneric.
+    id: 'generic-secret',
+    title: 'Hard-coded secret assignment',
+    severity: 'medium',
+    keywords: ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey', 'api-key'],
+    pattern: GENERIC,
+    accept: acceptGeneric,
+  },
+];
+
+/** Fingerprint of the rule list (ids, severities, keywords, patterns): changes when a rule does. */
+export function rulesFingerprint(rules: readonly SecretRule[] = SECRET_RULES): string {
+  const h = createHash('sha256');
+  for (const r of rules) h.update(`${r.id}\0${r.severity}\0${r.keywords.join(',')}\0${r.pattern.source}\0${r.pattern.flags}\n`);
+  return h.digest('hex').slice(0, 12);
+}
+
+/** Texts longer than this are scanned only up to it (file bodies are capped before; config strings are not). */
+export const MAX_TEXT_CHARS = 4 * MiB;
+/** At most this many hits are kept per text (a hostile file of a million tokens stays cheap). */
+export const MAX_HITS_PER_TEXT = 1000;
+
+/**
+ * Every secret the rules find in `text`, in text order. Overlapping matches keep the earliest rule's
+ * (see {@link SECRET_RULES}). The text should be the body decoded as latin1 (one character per byte:
+ * no decoding error can hide a match, and every rule is ASCII).
+ */
+export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_RULES): SecretHit[] {
+  const t = text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text;
+  const lower = t.toLowerCase();
+  const taken: { start: number; end: number }[] = [];
+  const overlaps = (start: number, end: number): boolean => taken.some((s) => start < s.end && s.start < end);
+  const found: (SecretMatch & { rule: SecretRule })[] = [];
+  for (const rule of rules) {
+    if (!rule.keywords.some((k) => lower.includes(k))) continue;
+    for (const m of t.matchAll(rule.pattern)) {
+      const hit = rule.accept(m, t);
+      if (!hit || hit.secret.length === 0) continue;
+      const end = hit.index + hit.secret.length;
+      if (overlaps(hit.index, end)) continue;
+      taken.push({ start: hit.index, end });
+      found.push({ ...hit, rule });
+      if (found.length >= MAX_HITS_PER_TEXT) break;
+    }
+    if (found.length >= MAX_HITS_PER_TEXT) break;
+  }
+  found.sort((a, b) => a.index - b.index);
+  // Line numbers in one pass over the text, in match order.
+  const out: SecretHit[] = [];
+  let line = 1;
+  let pos = 0;
+  for (const f of found) {
+    for (; pos < f.index; pos++) if (t.charCodeAt(pos) === 10) line++;
+    out.push({ ...f, line });
+  }
+  return out;
+}
