@@ -6,6 +6,8 @@
  *   worker.ts reader <file> <mediaType>  our layer reader capturing what every cataloger in CATALOGERS wants
  *   worker.ts scan <file> <mediaType>    what a cache miss costs in `trustctl scan`: the reader, every cataloger,
  *                                        and the layer record gzipped as the file cache writes it
+ *   worker.ts checks <file> <mediaType>  the same plus every check of checks.ts (malware with the built-in
+ *                                        signatures, secrets) over the bodies they ask for
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -16,7 +18,8 @@ import { CATALOGERS } from '../../lib/engine/catalog/catalogers';
 import { catalogLayer } from '../../lib/engine/catalog/inventory';
 import { osWants } from '../../lib/engine/catalog/os';
 import { toLayerRecord } from '../../lib/engine/layers/layer-record';
-import { scanWants } from '../../lib/engine/scan-image';
+import { checkLayer, scanWants } from '../../lib/engine/scan-image';
+import { allChecks } from '../../lib/engine/checks/checks';
 import { readLayer } from '../../lib/engine/layers/layer-reader';
 import { createDecompressor } from '../../lib/engine/layers/decompress';
 import { DEFAULT_LIMITS, resolveLimits } from '../../lib/engine/limits';
@@ -35,15 +38,20 @@ async function main(): Promise<void> {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createGunzip({ chunkSize: 128 * 1024 }), sink());
   } else if (mode === 'unzstd') {
     await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createDecompressor('zstd', DEFAULT_LIMITS), sink());
-  } else if (mode === 'scan') {
+  } else if (mode === 'scan' || mode === 'checks') {
     const limits = resolveLimits({ maxLayerBytes: 64 * 1024 ** 3, maxEntries: 10_000_000 });
+    const checks = mode === 'checks' ? allChecks() : [];
     const r = await readLayer(createReadStream(file, { highWaterMark: 1 << 20 }), {
       layerDigest: `sha256:${'0'.repeat(64)}` as Digest,
       mediaType,
       limits,
-      wants: scanWants(CATALOGERS),
+      wants: scanWants(CATALOGERS, checks),
     });
     const inv = catalogLayer(r);
+    const checked = await checkLayer(r, checks);
+    out.findings = checked.findings.length;
+    out.checkUnknowns = checked.unknowns.length;
+    out.captured = r.capturedBytes;
     const record = gzipSync(JSON.stringify({ record: toLayerRecord(r, osWants), packages: inv.packages, unknowns: inv.unknowns }), { level: 1 });
     out.entries = r.entryCount;
     out.packages = inv.packages.length;

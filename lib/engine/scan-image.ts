@@ -153,7 +153,7 @@ function keptBodies(checks: readonly Check[]): (path: string, info: EntryInfo) =
 }
 
 /** Runs every file check over the bodies it wanted from one layer (RELIABILITY.md 10: deleted later or not). */
-async function checkLayer(layer: LayerResult, checks: readonly Check[]): Promise<CheckResult> {
+export async function checkLayer(layer: LayerResult, checks: readonly Check[]): Promise<CheckResult> {
   const findings: Finding[] = [];
   const unknowns: Unknown[] = [];
   for (const c of checks) {
