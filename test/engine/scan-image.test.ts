@@ -6,6 +6,7 @@ import { CATALOGERS } from '../../lib/engine/catalog/catalogers';
 import { buildImage, buildIndex, type BuiltImage, type LayerSpec } from '../../lib/local/builder/image-builder';
 import type { TarEntry } from '../../lib/local/builder/tar-writer';
 import { MemoryLayerCache } from '../../lib/local/layer-cache';
+import { allChecks } from '../../lib/engine/checks/checks';
 import { MemorySource } from '../helpers/memory-source';
 import { emptyAdvisories } from '../helpers/advisories';
 
@@ -96,6 +97,24 @@ describe('scanImage', () => {
     expect(layersOpened(src3, first)).toEqual([]);
     expect(r3.images[0].packages).toEqual(r1.images[0].packages);
     expect(r3.images[0].os).toEqual(r1.images[0].os);
+  });
+
+  it('content-check findings are cached with their layer: a deleted EICAR file is reported again without a download (RELIABILITY.md 10)', async () => {
+    const eicar = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
+    const image = buildImage({ layers: [{ entries: [...debian, { path: 'tmp/e.com', body: eicar }] }, { entries: [{ path: 'tmp/.wh.e.com' }] }] });
+    const cache = new MemoryLayerCache();
+    const checks = allChecks();
+    const first = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, cache, advisories, checks });
+    const src = MemorySource.fromBuilt(image);
+    const again = await scanImage(src, { limits: DEFAULT_LIMITS, cache, advisories, checks });
+    expect(layersOpened(src, image)).toEqual([]);
+    for (const r of [first, again]) {
+      expect(r.images[0].findings.filter((f) => f.type === 'malware')).toEqual([expect.objectContaining({ id: 'EICAR-Test-File', layer: image.images[0].layers[0].descriptor.digest, path: '/tmp/e.com' })]);
+    }
+    // A different set of checks is a different cache key: the layer is read again.
+    const src2 = MemorySource.fromBuilt(image);
+    await scanImage(src2, { limits: DEFAULT_LIMITS, cache, advisories, checks: checks.slice(1) });
+    expect(layersOpened(src2, image)).toHaveLength(2);
   });
 
   it.each([

@@ -75,15 +75,41 @@ export function shannonEntropy(s: string): number {
 }
 
 /**
+ * Example credentials published in specifications and vendor documentation, which appear in every
+ * library that implements them (oauthlib's docstrings, SDK docs): never a leak. AWS's documentation
+ * keys and the Azure storage emulator's key are refused by their rules (`EXAMPLE`, `devstoreaccount1`).
+ */
+export const PUBLISHED_EXAMPLES: ReadonlySet<string> = new Set([
+  // RFC 6749 (OAuth 2.0) §4.1.4, §5.1: the example access and refresh tokens.
+  '2YotnFZFEjr1zCsicMWpAA', 'tGzv3JOkF0XG5Qx2TlKWIA',
+  // RFC 5849 (OAuth 1.0) §1.2: the example client and token credentials.
+  'dpf43f3p2l4k3l03', 'kd94hf93k423kf44', 'hh5s93j4hdidpola', 'hdhd0244k9j7ao03', 'nnch734d00sl2jdk', 'pfkkdhi9sl3r4s00',
+  // RFC 5849 §3.5.1: the example Authorization header's consumer key and token.
+  '0685bd9184jfhq22', 'ad180jjd733klru7',
+]);
+
+/**
  * Placeholder values that are never a real credential: documentation words (`changeme`, `example`,
  * `placeholder`, `your_token`), template and variable references (`${VAR}`, `$VAR`, `{{ .x }}`,
- * `<token>`, `%(x)s`), masks (`xxxx`, `****`) and one character repeated.
+ * `<token>`, `%(x)s`), masks (`xxxx`, `****`), one character repeated, and
+ * {@link PUBLISHED_EXAMPLES}.
  */
 export function isPlaceholder(value: string): boolean {
   if (/^\$|\$\{|\{\{|<|>|%\(|\*{3,}/.test(value)) return true;
   if (/x{4,}|X{4,}/.test(value)) return true;
   if (/example|changeme|changeit|placeholder|redacted|dummy|sample|your[_-]|replace[_-]?me|insert[_-]/i.test(value)) return true;
-  return /^(.)\1*$/.test(value);
+  return /^(.)\1*$/.test(value) || PUBLISHED_EXAMPLES.has(value);
+}
+
+/**
+ * Share of `value` made of word-like runs (`contents`, `Keyword`: four or more lower-case letters,
+ * or a capital and three or more): high for identifiers and phrases (`module$contents$tokens_Close`,
+ * `mysecretpassword1`), low for generated secrets (a random 20-character token has few such runs).
+ */
+export function wordShare(value: string): number {
+  let n = 0;
+  for (const m of value.matchAll(/[A-Z]?[a-z]{4,}/g)) n += m[0].length;
+  return value.length === 0 ? 0 : n / value.length;
 }
 
 const MiB = 1024 * 1024;
@@ -142,31 +168,68 @@ export const GENERIC_MIN_ENTROPY = 3.3;
 
 /**
  * Generic `name = value` assignments whose name says "secret": `password`, `passwd`, `secret`,
- * `token`, `api_key` (with any prefix: `DB_PASSWORD`, `clientSecret`, `_authToken`; and separator-led
- * suffixes: `secret_key`, `token-value`), then `=`, `:`, `:=` or `=>` on the same line, then the value,
- * quoted or not. The value stops at blanks, quotes, and the brackets and separators of code
- * (`os.environ["X"]` gives `os.environ`, `${VAR}` gives `$`).
+ * `token`, `api_key` (with any prefix: `DB_PASSWORD`, `clientSecret`, `_authToken`; a `Key`/`Value`
+ * suffix: `secretKey`; and separator-led suffixes: `secret_key`, `token-value`), then `=`, `:`, `:=`
+ * or `=>` on the same line, then the value, quoted or not. The value stops at blanks, quotes, and the
+ * brackets and separators of code (`os.environ["X"]` gives `os.environ`, `${VAR}` gives `$`). A name
+ * after `::` is a type name (`AWS::ApiGateway::ApiKey`), not a variable. Name parts are bounded (64
+ * characters before the keyword, six suffixes of 32) so that no text costs more than a linear pass.
  */
 const GENERIC =
-  /(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]*?(?:password|passwd|secret|token|api[_-]?key)(?:[_.-][A-Za-z0-9]+)*)['"]?[ \t]*(?::=|=>|=|:)[ \t]*['"]?([^\s'"`,;()[\]{}<>]+)/gi;
+  /(?<![A-Za-z0-9_.-])(?<!::)([A-Za-z0-9_.-]{0,64}?(?:password|passwd|secret|token|api[_-]?key)(?:key|value)?(?:[_.-][A-Za-z0-9]{1,32}){0,6})['"]?[ \t]*(?::=|=>|=|:)[ \t]*['"]?([^\s'"`,;()[\]{}<>]+)/gi;
+
+/**
+ * Name parts that make a "secret" name about something else: its type, location, identifier,
+ * version or limits (`token_type`, `secret_name`, `password_file`, `token_uri`, `secret_version`).
+ */
+const META_SUFFIX =
+  /[_.-](?:type|types|uri|url|endpoint|name|names|namespace|id|ids|arn|path|file|dir|version|versions|ref|env|var|field|length|len|size|policy|expiry|expires|expiration|ttl|header|prefix|format|kind|mode|count|label|pattern|regex|min|max|timeout|provider|manager)$/i;
+/**
+ * Tokens that are not credentials: pagination, idempotency, CSRF and change tokens (AWS API examples
+ * are full of them), also when the qualifier is a separate word (`Next page token: …`).
+ */
+const NON_CREDENTIAL_TOKEN = /(?:continuation|next|page|pagination|change|request|idempotency|purchase|action|csrf|xsrf|cancel|cancellation|sync|resume|marker)[ _.-]?token/i;
+/**
+ * `settings.API_KEY2`, `process.env.NPM_TOKEN1`, `self.token_v2`: a lower-case object, then dotted
+ * members that are constants, words or short names — not `hvs.CAESI…` (a Vault token).
+ */
+function isCodeReference(value: string): boolean {
+  if (!/^[a-z_$][a-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+$/.test(value)) return false;
+  return value.split('.').slice(1).every((p) => /^[A-Z0-9_]+$/.test(p) || /^[a-z0-9_]+$/.test(p) || wordShare(p) >= 0.5 || p.length <= 3);
+}
+
+/** RFC 2606 documentation domains: a line naming one is an example (`https://example.com/?access_token=…`). */
+const EXAMPLE_DOMAIN = /\bexample\.(?:com|org|net)\b|\.example\b/i;
 
 /**
  * The generic rule's value checks (gitleaks `generic-api-key` in spirit, entropy 3.5 there): 12 to
  * 256 characters, entropy at least {@link GENERIC_MIN_ENTROPY}, letters AND digits (words and
- * identifiers are not passwords), not a placeholder, not a path or URL (`/run/secrets/x`, a token
- * endpoint), not a code or environment reference (`settings.API_KEY`, `process.env.X`, `DB_PASSWORD`).
+ * identifiers are not passwords), not a placeholder, not mostly words ({@link wordShare} under a half),
+ * not a path, URL or URN (`/run/secrets/x`, `projects/p/secrets/s/versions/1`, a token endpoint), not
+ * a comparison (`token == x` leaves `=x`), not a code or environment reference (`settings.API_KEY`,
+ * `process.env.X`, `DB_PASSWORD`); the name must not be about something else ({@link META_SUFFIX},
+ * {@link NON_CREDENTIAL_TOKEN}); and the line must not name a documentation domain
+ * ({@link EXAMPLE_DOMAIN}).
  */
-function acceptGeneric(m: RegExpMatchArray): SecretMatch | undefined {
+function acceptGeneric(m: RegExpMatchArray, text: string): SecretMatch | undefined {
   const name = m[1];
   const value = m[2];
   if (name === undefined || value === undefined || m.index === undefined) return undefined;
   if (value.length < GENERIC_MIN_LENGTH || value.length > GENERIC_MAX_LENGTH) return undefined;
+  if (META_SUFFIX.test(name) || NON_CREDENTIAL_TOKEN.test(text.slice(Math.max(0, m.index - 16), m.index) + name)) return undefined;
   if (!/[A-Za-z]/.test(value) || !/[0-9]/.test(value)) return undefined;
-  if (isPlaceholder(value)) return undefined;
-  if (/^(?:\/|\.\.?\/|~\/)|^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(value)) return undefined;
-  if (/^[a-z_$][a-z0-9_$]*\.[A-Za-z0-9_$.]+$/.test(value)) return undefined;
-  if (/^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value)) return undefined;
+  if (isPlaceholder(value) || value.startsWith('=')) return undefined;
+  if (/^(?:\/|\.\.?\/|~\/)|^[A-Za-z][A-Za-z0-9+.-]*:\/\/|^urn:/i.test(value)) return undefined;
+  if (value.split('/').length >= 3 && value.split('/').some((p) => /^[a-z]{3,}$/.test(p))) return undefined;
+  if (isCodeReference(value)) return undefined;
+  if (/^_*[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/.test(value)) return undefined;
+  if (wordShare(value) >= 0.5) return undefined;
   if (shannonEntropy(value) < GENERIC_MIN_ENTROPY) return undefined;
+  // The line around the match, at most 512 characters either side (a long line costs no more).
+  const before = text.slice(Math.max(0, m.index - 512), m.index);
+  const after = text.slice(m.index, m.index + m[0].length + 512);
+  const line = before.slice(before.lastIndexOf('\n') + 1) + after.split('\n', 1)[0];
+  if (EXAMPLE_DOMAIN.test(line)) return undefined;
   return { index: m.index + m[0].lastIndexOf(value), secret: value, label: name };
 }
 
