@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Package } from '../../engine/model';
+import type { Finding, Package } from '../../engine/model';
 import type { ImageScan, ScanResult } from '../../engine/scan-image';
 
 /** Options of {@link toCycloneDx}. */
@@ -174,6 +174,7 @@ export function toCycloneDx(result: ScanResult, opts: CycloneDxOptions): Record<
   }));
 
   const components = [...osComponents, ...packageComponents];
+  const vulnerabilities = cyclonedxFindings(result, imageRef, new Map(packageComponents.map((c) => [c.purl, c['bom-ref']])));
   return {
     $schema: 'http://cyclonedx.org/schema/bom-1.5.schema.json',
     bomFormat: 'CycloneDX',
@@ -188,5 +189,45 @@ export function toCycloneDx(result: ScanResult, opts: CycloneDxOptions): Record<
     components,
     // https://cyclonedx.org/docs/1.5/json/#dependencies
     dependencies: [{ ref: imageRef, dependsOn: components.map((c) => c['bom-ref']) }],
+    ...(vulnerabilities.length > 0 ? { vulnerabilities } : {}),
   };
+}
+
+/** CycloneDX severities (https://cyclonedx.org/docs/1.5/json/#vulnerabilities_items_ratings_items_severity). */
+const CDX_SEVERITY: Record<Finding['severity'], string> = { critical: 'critical', high: 'high', medium: 'medium', low: 'low', unknown: 'unknown' };
+
+/**
+ * Every finding as a CycloneDX `vulnerabilities[]` entry (https://cyclonedx.org/docs/1.5/json/#vulnerabilities):
+ * vulnerabilities affect their package's component; malware, secrets, misconfigurations and base-image
+ * findings — which CycloneDX has no other place for — affect the image, with their type, path and
+ * layer as `trustctl:` properties. Unscannable findings are not vulnerabilities and are left out.
+ */
+function cyclonedxFindings(result: ScanResult, imageRef: string, byPurl: Map<string, string>): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  const seen = new Set<string>();
+  for (const img of result.images) {
+    for (const f of img.findings) {
+      if (f.type === 'unscannable') continue;
+      const key = `${f.type}\0${f.id}\0${f.package ?? ''}\0${f.path ?? ''}\0${f.layer ?? ''}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const score = (f as Finding & { score?: number }).score;
+      const fixed = f.fixedIn;
+      out.push({
+        id: f.id,
+        ...(f.type === 'vulnerability' ? { source: { name: 'OSV', url: `https://osv.dev/vulnerability/${encodeURIComponent(f.id)}` } } : { source: { name: 'trustctl' } }),
+        ...(f.aliases.length ? { references: f.aliases.map((a) => ({ id: a, source: { name: 'OSV', url: `https://osv.dev/vulnerability/${encodeURIComponent(a)}` } })) } : {}),
+        ratings: [{ severity: CDX_SEVERITY[f.severity], ...(score !== undefined ? { score } : {}) }],
+        description: f.message,
+        ...(fixed ? { recommendation: `upgrade to ${fixed}` } : {}),
+        affects: [{ ref: (f.package && byPurl.get(f.package)) ?? imageRef }],
+        properties: [
+          { name: 'trustctl:type', value: f.type },
+          ...(f.path ? [{ name: 'trustctl:path', value: f.path }] : []),
+          ...(f.layer ? [{ name: 'trustctl:layer', value: f.layer }] : []),
+        ],
+      });
+    }
+  }
+  return out;
 }

@@ -119,6 +119,8 @@ export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, un
   });
 
   const contained = [...osPackages, ...packages];
+  const annotations = spdxAnnotations(result, opts);
+  if (annotations.length > 0) (image as Record<string, unknown>).annotations = annotations;
   return {
     spdxVersion: 'SPDX-2.3',
     dataLicense: 'CC0-1.0',
@@ -137,4 +139,26 @@ export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, un
       ...contained.map((p) => ({ spdxElementId: image.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
     ],
   };
+}
+
+/**
+ * Findings as SPDX 2.3 annotations of the image package (https://spdx.github.io/spdx-spec/v2.3/annotations/):
+ * SPDX has no vulnerability model in 2.3, so each finding is a `REVIEW` annotation by the tool whose
+ * comment carries its type, id, severity, package or path, and message. Unscannable findings included:
+ * a reader of the SBOM must see that it is incomplete.
+ */
+function spdxAnnotations(result: ScanResult, opts: { toolVersion: string; now?: Date }): Record<string, string>[] {
+  const date = (opts.now ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const seen = new Set<string>();
+  const out: Record<string, string>[] = [];
+  for (const img of result.images) {
+    for (const f of img.findings) {
+      const where = f.package ?? f.path ?? '';
+      const comment = `${f.type} ${f.id} (${f.severity})${where ? ` at ${where}` : ''}${f.fixedIn ? `, fixed in ${f.fixedIn}` : ''}: ${f.message}`;
+      if (seen.has(comment)) continue;
+      seen.add(comment);
+      out.push({ annotationDate: date, annotationType: 'REVIEW', annotator: `Tool: trustctl-${opts.toolVersion}`, comment });
+    }
+  }
+  return out;
 }

@@ -151,6 +151,34 @@ const identity = (purl: string, locations: readonly { layer: string; path: strin
 describe('toCycloneDx', () => {
   const validate = cyclonedx15Validator();
 
+  describe('findings', () => {
+    const musl = alpine.images[0].packages[0];
+    const withFindings: ScanResult = {
+      ...alpine,
+      images: [{
+        ...alpine.images[0],
+        findings: [
+          { type: 'vulnerability', id: 'CVE-2025-26519', aliases: ['ALPINE-CVE-2025-26519'], severity: 'high', package: musl.purl, fixedIn: '1.2.4_git20230717-r5', layer: ALPINE, path: '/lib/apk/db/installed', message: 'musl is affected', score: 8.1 } as ScanResult['images'][number]['findings'][number],
+          { type: 'malware', id: 'EICAR-Test-File', aliases: [], severity: 'critical', layer: ALPINE, path: '/tmp/e.com', message: 'EICAR-Test-File found' },
+          { type: 'misconfig', id: 'TC-MC-001', aliases: [], severity: 'high', path: 'config:User', message: 'runs as root' },
+          { type: 'unscannable', id: 'NO_VULNERABILITY_DATA', aliases: [], severity: 'unknown', message: 'none' },
+        ],
+      }],
+    };
+    const bom = toCycloneDx(withFindings, opts) as unknown as Bom & { vulnerabilities: { id: string; affects: { ref: string }[]; ratings: { severity: string; score?: number }[]; properties: Property[] }[] };
+
+    it('are valid against the schema, vulnerabilities affecting their package, other findings the image', () => {
+      expect(validate(bom) ? [] : validate.errors).toEqual([]);
+      const refOf = (purl: string) => bom.components.find((c) => c.purl === purl)!['bom-ref'];
+      expect(bom.vulnerabilities.map((v) => [v.id, v.affects[0].ref, v.ratings[0].severity])).toEqual([
+        ['CVE-2025-26519', refOf(musl.purl), 'high'],
+        ['EICAR-Test-File', bom.metadata.component['bom-ref'], 'critical'],
+        ['TC-MC-001', bom.metadata.component['bom-ref'], 'high'],
+      ]);
+      expect(bom.vulnerabilities[1].properties).toEqual(expect.arrayContaining([{ name: 'trustctl:type', value: 'malware' }, { name: 'trustctl:path', value: '/tmp/e.com' }]));
+    });
+  });
+
   describe.each(cases)('$name', ({ result, libraries, os }) => {
     const bom = bomOf(result);
     const libs = bom.components.filter((c) => c.type === 'library');

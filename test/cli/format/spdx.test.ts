@@ -346,6 +346,32 @@ describe('toSpdx', () => {
     expect(docOf(alpine).packages[2].sourceInfo).toBe(`found by apk-installed@1.0.0 at /lib/apk/db/installed (layer ${ALPINE})`);
   });
 
+  describe('findings', () => {
+    it('become REVIEW annotations of the image package, one per finding, secrets never in them', () => {
+      const r: ScanResult = {
+        ...alpine,
+        images: [{
+          ...alpine.images[0],
+          findings: [
+            { type: 'vulnerability', id: 'CVE-2025-26519', aliases: [], severity: 'high', package: alpine.images[0].packages[0].purl, fixedIn: '1.2.4-r3', message: 'musl is affected' },
+            { type: 'secret', id: 'github-token', aliases: [], severity: 'high', path: 'config:Env[1]', message: 'GitHub token ghp_****(40)' },
+          ],
+        }],
+      };
+      const doc = toSpdx(r, opts) as { packages: { primaryPackagePurpose?: string; annotations?: { annotationType: string; annotator: string; annotationDate: string; comment: string }[] }[] };
+      const image = doc.packages.find((p) => p.primaryPackagePurpose === 'CONTAINER')!;
+      expect(image.annotations?.map((a) => a.comment)).toEqual([
+        `vulnerability CVE-2025-26519 (high) at ${alpine.images[0].packages[0].purl}, fixed in 1.2.4-r3: musl is affected`,
+        'secret github-token (high) at config:Env[1]: GitHub token ghp_****(40)',
+      ]);
+      for (const a of image.annotations!) {
+        expect(a).toMatchObject({ annotationType: 'REVIEW', annotator: 'Tool: trustctl-0.1.0' });
+        expect(a.annotationDate).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+      }
+      expect(doc.packages.filter((p) => p.annotations)).toHaveLength(1);
+    });
+  });
+
   describe('namespace and purity', () => {
     it('keeps a given namespace', () => {
       expect(docOf(alpine, { ...opts, namespace: 'https://example.com/sbom/alpine-1' }).documentNamespace).toBe('https://example.com/sbom/alpine-1');
