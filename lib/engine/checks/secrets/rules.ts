@@ -19,8 +19,14 @@ import type { Severity } from '../../model';
  *   generated fake keys for the positive cases;
  * - the Azure storage emulator's published account (`devstoreaccount1`, a key printed in Microsoft's
  *   docs) is not reported either;
+ * - example credentials printed in specifications (RFC 6749's `2YotnFZFEjr1zCsicMWpAA`, RFC 5849's)
+ *   are refused wherever they appear ({@link PUBLISHED_EXAMPLES}): every OAuth library quotes them;
  * - a private key needs a body (Trivy #2274: a `-----BEGIN RSA PRIVATE KEY-----` string in code that
- *   parses keys is not a key).
+ *   parses keys is not a key);
+ * - the generic rule (`password = …`) is the noisiest in every tool, so it also refuses names that are
+ *   about a secret rather than one (`token_type`, `secret_version`), pagination and idempotency
+ *   tokens, words and identifiers, paths, URLs and resource names, and lines with a documentation
+ *   domain (`example.com`).
  *
  * When two rules match the same characters, the earlier rule in {@link SECRET_RULES} wins (a GCP
  * service-account file is one `gcp-service-account` finding, not also a `private-key` one; a GitHub

@@ -63,6 +63,14 @@ describe('secretsWants: which bodies the check asks the layer reader for', () =>
     ['Go module cache testdata', '/go/pkg/mod/golang.org/x/crypto@v0.31.0/ssh/testdata/keys.go', fileInfo(30000), false],
     ['Go module cache source', '/go/pkg/mod/golang.org/x/crypto@v0.31.0/ssh/keys.go', fileInfo(30000), true],
     ['composer vendor tests', '/var/www/vendor/phpseclib/phpseclib/tests/Unit/Crypt/RSA/LoadKeyTest.php', fileInfo(30000), false],
+    ['CPython\'s own test certificates (Lib/test/certdata)', '/usr/local/lib/python3.12/test/certdata/keycert.pem', fileInfo(4000), false],
+    ['a CPython standard-library module', '/usr/local/lib/python3.12/ssl.py', fileInfo(50000), true],
+    ['botocore API examples (Trivy #2296)', '/usr/local/lib/python3.12/site-packages/botocore/data/iam/2010-05-08/examples-1.json', fileInfo(60000), false],
+    ['a third_party test file by name (test_*.py)', '/opt/sdk/lib/third_party/google/auth/transport/test__mtls_helper.py', fileInfo(9000), false],
+    ['a *.spec.ts in node_modules', '/app/node_modules/pkg/src/auth.spec.ts', fileInfo(2000), false],
+    ['the image\'s own examples folder', '/app/examples/config.env', fileInfo(200), true],
+    ['documentation installed under /opt', '/opt/tool/share/doc/html/registries.html', fileInfo(9000), false],
+    ['C headers', '/usr/include/openssl/ssl.h', fileInfo(90000), false],
   ])('%s → %s', (_name, path, info, wanted) => {
     expect(wants(path, info)).toBe(wanted);
   });
