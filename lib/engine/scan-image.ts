@@ -152,16 +152,22 @@ function keptBodies(checks: readonly Check[]): (path: string, info: EntryInfo) =
   return (path, info) => osWants(path) || image.some((c) => c.wants!(path, info));
 }
 
+/** The captured files of one layer that a file check asked for, as the check is handed them. */
+export function filesForCheck(layer: LayerResult, check: FileCheck): CheckFile[] {
+  const files: CheckFile[] = [];
+  for (const e of layer.entries.values()) {
+    if (e.body && (e.type === 'file' || e.type === 'hardlink') && check.wants(e.path, e)) files.push({ path: e.path, layer: e.layer, info: e, body: e.body, truncated: e.truncated === true });
+  }
+  return files;
+}
+
 /** Runs every file check over the bodies it wanted from one layer (RELIABILITY.md 10: deleted later or not). */
 export async function checkLayer(layer: LayerResult, checks: readonly Check[]): Promise<CheckResult> {
   const findings: Finding[] = [];
   const unknowns: Unknown[] = [];
   for (const c of checks) {
     if (c.kind !== 'file') continue;
-    const files: CheckFile[] = [];
-    for (const e of layer.entries.values()) {
-      if (e.body && (e.type === 'file' || e.type === 'hardlink') && c.wants(e.path, e)) files.push({ path: e.path, layer: e.layer, info: e, body: e.body, truncated: e.truncated === true });
-    }
+    const files = filesForCheck(layer, c);
     if (files.length === 0) continue;
     try {
       const r = await c.scan(files);

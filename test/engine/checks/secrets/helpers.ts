@@ -1,10 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { Readable } from 'node:stream';
-import type { CheckFile, FileCheck } from '../../../../lib/engine/checks/types';
-import { type EntryInfo, type LayerResult, readLayer } from '../../../../lib/engine/layers/layer-reader';
-import { DEFAULT_LIMITS, type Limits } from '../../../../lib/engine/limits';
+import type { CheckFile } from '../../../../lib/engine/checks/types';
+import type { EntryInfo } from '../../../../lib/engine/layers/layer-reader';
 import type { Digest } from '../../../../lib/engine/model';
-import type { BuiltImage } from '../../../../lib/local/builder/image-builder';
 
 /**
  * Fake secrets for the tests. None of them was ever issued by anyone: the tokens are made here from a
@@ -128,22 +125,4 @@ export function checkFile(path: string, body: Buffer | string, opts: { layer?: s
   return { path, layer: (opts.layer ?? `sha256:${'cd'.repeat(32)}`) as Digest, info: fileInfo(opts.size ?? b.length), body: b, truncated: opts.truncated ?? false };
 }
 
-/** Reads every layer of a built single-platform image with the real reader and `wants`. */
-export async function readBuiltLayers(image: BuiltImage, wants: (path: string, info: EntryInfo) => boolean, limits: Limits = DEFAULT_LIMITS): Promise<LayerResult[]> {
-  const out: LayerResult[] = [];
-  for (const l of image.images[0].layers) {
-    const blob = image.blobs.get(l.descriptor.digest);
-    if (!blob) throw new Error(`blob ${l.descriptor.digest} missing from the built image`);
-    out.push(await readLayer(Readable.from([blob]), { layerDigest: l.descriptor.digest, mediaType: l.descriptor.mediaType, limits, wants }));
-  }
-  return out;
-}
-
-/** The files of one read layer that `check` is handed, as lib/engine/scan-image.ts builds them. */
-export function filesFor(layer: LayerResult, check: FileCheck): CheckFile[] {
-  const files: CheckFile[] = [];
-  for (const e of layer.entries.values()) {
-    if (e.body && (e.type === 'file' || e.type === 'hardlink') && check.wants(e.path, e)) files.push({ path: e.path, layer: e.layer, info: e, body: e.body, truncated: e.truncated === true });
-  }
-  return files;
-}
+export { filesFor, readBuiltLayers } from '../../../helpers/built-layers';
