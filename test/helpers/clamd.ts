@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnGroup } from './process-group';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -127,13 +127,8 @@ export async function startClamd(opts: ClamdServerOptions = {}): Promise<ClamdSe
     ].join('\n'),
   );
   const t0 = Date.now();
-  const child: ChildProcess = spawn(CLAMD_BINARY, ['-c', conf], { cwd: dir, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const append = (b: Buffer): void => {
-    if (out.length < 64 * 1024) out += b.toString('utf8');
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
+  const proc = spawnGroup(CLAMD_BINARY, ['-c', conf], { cwd: dir, cleanup: dir });
+  const child = proc.child;
   const output = (): string => {
     let log = '';
     try {
@@ -141,33 +136,9 @@ export async function startClamd(opts: ClamdServerOptions = {}): Promise<ClamdSe
     } catch {
       // no log yet
     }
-    return `${out}${log}`;
+    return `${proc.output()}${log}`;
   };
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const pid = child.pid;
-  const killGroup = (signal: NodeJS.Signals): void => {
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // already gone
-    }
-  };
-  const onExit = (): void => killGroup('SIGKILL');
-  process.once('exit', onExit);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (child.exitCode === null && child.signalCode === null) {
-      killGroup('SIGTERM');
-      const timer = setTimeout(() => killGroup('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-    process.removeListener('exit', onExit);
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const stop = proc.stop;
   const client = createClamdClient({ host, port, timeoutMs: 1000 });
   const deadline = Date.now() + (opts.startTimeoutMs ?? 30_000);
   try {

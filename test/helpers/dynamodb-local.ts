@@ -1,5 +1,6 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnGroup } from './process-group';
+import { type ChildProcess, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort } from './registry-server';
@@ -104,48 +105,14 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
     '-disableTelemetry',
   ];
   const t0 = Date.now();
-  // detached: the JVM leads its own process group, so stop() can signal it and anything it started at once.
-  const child = spawn(java, args, { cwd, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const append = (b: Buffer): void => {
-    if (out.length < 64 * 1024) out += b.toString('utf8');
-  };
-  child.stdout?.on('data', append);
-  child.stderr?.on('data', append);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const pid = child.pid;
-  const killGroup = (signal: NodeJS.Signals): void => {
-    if (pid === undefined) return;
-    try {
-      process.kill(-pid, signal);
-    } catch {
-      // the group is already gone
-    }
-  };
-  // If the test process exits without afterAll (a crash), do not leave a JVM listening behind.
-  const onExit = (): void => killGroup('SIGKILL');
-  process.once('exit', onExit);
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (!stopped) {
-      stopped = true;
-      if (child.exitCode === null && child.signalCode === null) {
-        killGroup('SIGTERM');
-        const timer = setTimeout(() => killGroup('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(timer);
-      }
-      // Children that outlived the JVM (none are expected) go with the group.
-      killGroup('SIGKILL');
-      process.removeListener('exit', onExit);
-      rmSync(cwd, { recursive: true, force: true });
-    }
-  };
+  const proc = spawnGroup(java, args, { cwd, cleanup: cwd });
+  const child = proc.child;
+  const stop = proc.stop;
   try {
-    await waitUntilUp(endpoint, child, opts.startTimeoutMs ?? 60_000, () => out);
+    await waitUntilUp(endpoint, child, opts.startTimeoutMs ?? 60_000, proc.output);
   } catch (err) {
     await stop();
     throw err;
   }
-  return { endpoint, startupMs: Date.now() - t0, output: () => out, stop };
+  return { endpoint, startupMs: Date.now() - t0, output: proc.output, stop };
 }
