@@ -14,6 +14,9 @@ import { readVerifiedLayer } from './inspect-image';
 import type { Limits } from './limits';
 import { formatPlatform, type Digest, type Finding, type Package, type Platform, type Unknown } from './model';
 import { aggregateVerdict, baselineVerdict } from './policy/baseline';
+import { DEFAULT_POLICY } from './policy/default-policy';
+import { evaluatePolicy } from './policy/evaluate';
+import type { Policy } from './policy/schema';
 import type { Verdict } from './model';
 import type { AdvisoryStore, LayerCache } from './ports';
 import { matchPackages, type SchemeRegistry } from './match/matcher';
@@ -29,6 +32,10 @@ export interface ScanOptions {
   readonly catalogers?: readonly Cataloger[];
   /** Malware, secrets, misconfiguration and base-image checks (default: none; the CLI passes checks.ts's list). */
   readonly checks?: readonly Check[];
+  /** The policy that turns findings into the verdict (default: {@link DEFAULT_POLICY}). */
+  readonly policy?: Policy;
+  /** The evaluation time (exception expiry, feed staleness); default now. */
+  readonly now?: () => Date;
   /** Where layer results are kept between scans; none = every layer is read. */
   readonly cache?: LayerCache;
   /**
@@ -245,8 +252,18 @@ async function vulnerabilities(packages: readonly Package[], advisories: Advisor
   return matchPackages(packages, advisories.store, advisories.schemes);
 }
 
+/**
+ * Step 4 of DESIGN.md "The data's way": the policy turns findings and feed ages into the verdict; the
+ * baseline (unscannable, malware) can never be lifted by it.
+ */
+function judge(ref: string, digest: Digest, findings: readonly Finding[], opts: Pick<ScanOptions, 'policy' | 'now' | 'advisories'>, indexDigest?: Digest): Verdict {
+  return evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {
+    ref, digest, ...(indexDigest ? { indexDigest } : {}), findings, feeds: opts.advisories?.feeds ?? [], now: opts.now?.() ?? new Date(),
+  });
+}
+
 /** Scans one platform image; an image that cannot be read to the end is quarantined with the reason. */
-async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]): Promise<ImageScan> {
+async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[], indexDigest?: Digest): Promise<ImageScan> {
   const head = { platform: formatPlatform(image.platform), manifestDigest: image.manifestDigest, configDigest: image.configDigest };
   try {
     const { layers, inventories, scans, layerFindings } = await scanLayers(source, image, opts, catalogers);
@@ -255,11 +272,11 @@ async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts
     const vulns = await vulnerabilities(inventory.packages, opts.advisories);
     const checked = await checkImage({ config: image.config, tree, layers: layers.map((l) => l.digest), manifestDigest: image.manifestDigest }, opts.checks ?? []);
     const findings = [...vulns.findings, ...layerFindings, ...checked.findings];
-    return { ...head, ...inventory, unknowns: [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns], layers: scans, findings, verdict: baselineVerdict(findings) };
+    return { ...head, ...inventory, unknowns: [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns], layers: scans, findings, verdict: judge(source.name, image.manifestDigest, findings, opts, indexDigest) };
   } catch (e) {
     if (!isUnscannable(e)) throw e;
     const findings = [unscannableFinding(e)];
-    return { ...head, packages: [], unknowns: [], layers: [], findings, verdict: baselineVerdict(findings) };
+    return { ...head, packages: [], unknowns: [], layers: [], findings, verdict: judge(source.name, image.manifestDigest, findings, opts, indexDigest) };
   }
 }
 
@@ -273,7 +290,7 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
   const catalogers = opts.catalogers ?? CATALOGERS;
   const target = await resolveImage(source, opts);
   const images: ImageScan[] = [];
-  for (const image of target.images) images.push(await scanPlatformImage(source, image, opts, catalogers));
+  for (const image of target.images) images.push(await scanPlatformImage(source, image, opts, catalogers, target.isIndex ? target.rootDigest : undefined));
   return {
     ref: source.name,
     digest: target.rootDigest,
@@ -289,7 +306,7 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
  * Scans a tree that was read some other way than from a registry — a directory on disk (`dir:`
  * target) — as one platform-less image whose digest is its only layer's.
  */
-export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks'>): Promise<ScanResult> {
+export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks' | 'policy' | 'now'>): Promise<ScanResult> {
   const catalogers = opts.catalogers ?? CATALOGERS;
   const inv = catalogLayer(layer, catalogers);
   const tree = FileTree.squash([layer], opts.limits);
@@ -299,7 +316,7 @@ export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<
   const checked = await checkLayer(layer, (opts.checks ?? []).filter((c) => c.kind === 'file'));
   const findings = [...vulns.findings, ...checked.findings];
   const unknowns = [...vulns.unknowns, ...checked.unknowns];
-  const verdict = baselineVerdict(findings);
+  const verdict = judge(ref, layer.digest, findings, opts);
   const image: ImageScan = {
     platform: 'unknown', manifestDigest: layer.digest, configDigest: layer.digest,
     ...inventory,

@@ -165,7 +165,7 @@ export async function readDirectoryLayer(root: string, opts: { limits: Limits; w
 }
 
 /** `trustctl scan dir:<path>`: the directory read as one layer, then the engine's scan of it. */
-export async function scanDirectory(root: string, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks'>): Promise<ScanResult> {
+export async function scanDirectory(root: string, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks' | 'policy' | 'now'>): Promise<ScanResult> {
   const ref = `dir:${root}`;
   let layer: LayerResult;
   try {

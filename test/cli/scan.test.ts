@@ -45,7 +45,7 @@ describe('trustctl scan', () => {
     const report = JSON.parse(r.out) as ScanReport;
     expect(report.schemaVersion).toBe(1);
     expect(report.image).toMatchObject({ ref: sample(), platform: 'linux/amd64' });
-    expect(report.verdict).toEqual({ status: 'trusted', reasons: [] });
+    expect(report.verdict).toMatchObject({ status: 'trusted', reasons: [] });
     const deb = report.packages.filter((p) => p.ecosystem === 'Debian');
     expect(new Set(deb.map((p) => p.name))).toEqual(hostInstalled());
     expect(deb.every((p) => p.distro === 'Debian:12' && p.purl.startsWith('pkg:deb/debian/') && p.purl.includes('distro=debian-12'))).toBe(true);
@@ -107,6 +107,23 @@ describe('trustctl scan', () => {
       expect(rules.has(res.ruleId)).toBe(true);
       expect(['error', 'warning', 'note']).toContain(res.level);
     }
+  });
+
+  it('--policy decides the verdict: the same findings quarantine under a stricter policy (exit 1), with the rule', async () => {
+    const strict = join(dir, 'strict.yaml');
+    writeFileSync(strict, 'apiVersion: trustctl/v1\nkind: Policy\nrules:\n  vulnerabilities:\n    severities: [critical, high, medium, low, unknown]\n    onlyWithFix: false\n');
+    const r = await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64', '--policy', strict);
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.out) as ScanReport & { verdict: { policyHash: string } };
+    expect(report.verdict.status).toBe('quarantined');
+    expect(report.verdict.reasons.map((x) => x.rule)).toContain('vulnerabilities');
+    const dflt = JSON.parse((await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64')).out) as typeof report;
+    expect(dflt.verdict.policyHash).not.toBe(report.verdict.policyHash);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'apiVersion: trustctl/v1\nkind: Policy\nrules:\n  vulnerabilities:\n    severities: [catastrophic]\n');
+    const refused = await trustctl('scan', sample(), '--data-dir', dataDir, '--policy', bad);
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(/BAD_POLICY.*bad\.yaml:5/);
   });
 
   it('--no-cache writes nothing', async () => {

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option } from 'commander';
+import { parsePolicy, type Policy } from '../../engine/policy/schema';
 import { resolveLimits, type Limits } from '../../engine/limits';
 import { parsePlatform, shortDigest, type Digest, type Finding, type Platform } from '../../engine/model';
 import { scanImage, type AdvisorySource, type ScanResult } from '../../engine/scan-image';
@@ -59,6 +61,7 @@ export function renderFindings(findings: readonly Finding[]): string {
 export function renderScanTable(r: ScanResult, opts: { packages?: boolean } = {}): string {
   let out = `Image    ${r.ref}\nDigest   ${r.digest}\nVerdict  ${r.verdict.status.toUpperCase()}\n`;
   for (const reason of r.verdict.reasons) out += `  - [${reason.rule}] ${reason.message}\n`;
+  for (const w of (r.verdict as { warnings?: readonly { rule: string; message: string }[] }).warnings ?? []) out += `  ! [${w.rule}] ${w.message}\n`;
   // RELIABILITY.md 46: how old the vulnerability data is, on every report.
   if (r.feeds && r.feeds.length > 0) {
     const w = Math.max(...r.feeds.map((f) => f.source.length));
@@ -122,8 +125,8 @@ export async function checksFromOptions(opts: { blocklist: string[]; malwareRule
 }
 
 /** Runs the scan of any target the CLI accepts: `dir:<path>` or an image. */
-export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[] }): Promise<ScanResult> {
-  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks });
+export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy }): Promise<ScanResult> {
+  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks, ...(opts.policy ? { policy: opts.policy } : {}) });
   const source = await openTarget(target, { limits: opts.limits });
   try {
     return await scanImage(source, opts);
@@ -147,18 +150,20 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option('--malware-rules <file>', 'malware: byte-pattern rules, `name: pattern [@offset]` (repeatable)', collect, [])
     .option('--clamd <tcp://host:port|unix:path>', 'malware: also stream candidate files to this clamd (INSTREAM)')
     .option('--trusted-bases <file>', 'base images: the trusted-bases file (YAML/JSON); without it the base-image check does not run')
+    .option('--policy <file>', 'the policy (YAML, trustctl/v1 Policy; default: the built-in default policy)')
     .option('--no-checks', 'only packages and vulnerabilities: no malware, secrets, misconfiguration or base-image checks')
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
     .addOption(limitOption())
-    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
       const cache = opts.cache ? new FileLayerCache(opts.cacheDir ?? defaultCacheDir()) : undefined;
       const checks = opts.checks ? await checksFromOptions(opts, limits) : [];
+      const policy = opts.policy ? parsePolicy(await readFile(opts.policy, 'utf8'), opts.policy) : undefined;
       const adv = await advisoriesForScan(opts.feed, opts.dataDir);
       let result: ScanResult;
       try {
-        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks });
+        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(policy ? { policy } : {}) });
       } finally {
         await adv.close();
       }
