@@ -64,3 +64,6 @@ export interface FeedState {
   readonly syncedAt: string;
   readonly records: number;
 }
+
+/** The verdict store port and its records (lib/engine/verdicts/port.ts): one verdict per digest, with history. */
+export type { PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictStore } from './verdicts/port';

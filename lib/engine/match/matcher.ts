@@ -37,6 +37,8 @@ export interface VulnerabilityFinding extends Finding {
   readonly summary?: string;
   /** OSV `upstream`: the vulnerabilities this distro record derives from (a DEBIAN-CVE's CVE). */
   readonly upstream?: readonly string[];
+  /** The earliest OSV `published` of the records behind the finding (the policy's grace period counts from it). */
+  readonly published?: string;
 }
 
 /** The matcher plug-in: its version is part of every stored evaluation (DESIGN.md "Rules of the house"). */
@@ -140,6 +142,8 @@ export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'looku
     const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
     const summary = best.m.record.summary ?? members.find((m) => m.record.summary)?.record.summary;
     const upstream = [...new Set(members.flatMap((m) => m.record.upstream))].filter((u) => !ids.includes(u)).sort();
+    const published = members.map((m) => m.record.published).filter((p): p is string => p !== undefined && !Number.isNaN(Date.parse(p)))
+      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
     findings.push({
       type: 'vulnerability',
       id,
@@ -156,6 +160,7 @@ export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'looku
       match: { ecosystem: best.m.key.ecosystem, name: best.m.key.name, via: best.m.key.via, version: best.m.key.version, kind: best.m.hit.kind, range: best.m.hit.range },
       ...(summary ? { summary } : {}),
       ...(upstream.length ? { upstream } : {}),
+      ...(published ? { published } : {}),
       message: `${p.name} ${p.version}${best.m.key.via === 'source package' ? ` (source ${best.m.key.name} ${best.m.key.version})` : ''} is affected by ${id}${fixedIn ? `; fixed in ${fixedIn}` : '; no fix published'}${summary ? `: ${summary}` : ''}`,
     });
   }

@@ -100,6 +100,9 @@ describe('matching packages of a real image against real OSV records', () => {
     });
     const { findings } = await matchPackages([p('4.17.20'), p('4.17.21'), p('3.10.1')], store, SCHEMES);
     expect(findings.map((f) => [f.installedVersion, f.id, f.aliases, f.fixedIn, f.severity])).toEqual([['4.17.20', 'CVE-2020-28500', ['GHSA-29mw-wpgm-hmr9'], '4.17.21', 'medium']]);
+    // The record's own publication date, for the policy's grace period.
+    expect(findings[0].published).toBe(record('npm/GHSA-29mw-wpgm-hmr9.json').published);
+    expect(findings[0].published).toBeDefined();
   });
 
   it('OS packages without a known release are not silently clean: they are unknowns', async () => {
