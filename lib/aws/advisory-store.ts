@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, pkSkTable } from './dynamodb-table';
+export { MAX_ITEM_BYTES } from './dynamodb-table';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
@@ -54,12 +56,6 @@ import type { AdvisoryStore, FeedState } from '../engine/ports';
  * a later write of that revision makes them right.
  */
 
-/** DynamoDB's item size limit, 400 KB including attribute names (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items). */
-export const MAX_ITEM_BYTES = 400 * 1024;
-/** Partition key values are at most 2048 bytes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys). */
-const MAX_PARTITION_KEY_BYTES = 2048;
-/** Sort key values are at most 1024 bytes (same page). */
-const MAX_SORT_KEY_BYTES = 1024;
 /**
  * BatchGetItem reads at most 100 keys and returns at most 16 MB per call; what does not fit (or is
  * throttled) comes back in `UnprocessedKeys` (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html).
@@ -72,8 +68,6 @@ const BATCH_GET_KEYS = 100;
  */
 const COUNTER_SHARDS = 16;
 
-const A_PK = 'pk';
-const A_SK = 'sk';
 const A_BODY = 'body';
 const A_MODIFIED = 'modified';
 const A_MODIFIED_AT = 'modifiedAt';
@@ -85,18 +79,7 @@ const A_DROP = 'drop';
  * follow image pushes: nothing to provision for). The CDK stack (lib/infra) declares the same keys.
  */
 export function tableDefinition(tableName: string): CreateTableInput {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: A_PK, AttributeType: 'S' },
-      { AttributeName: A_SK, AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: A_PK, KeyType: 'HASH' },
-      { AttributeName: A_SK, KeyType: 'RANGE' },
-    ],
-  };
+  return pkSkTable(tableName);
 }
 
 /**

@@ -1,4 +1,6 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, pkSkTable } from './dynamodb-table';
+export { MAX_ITEM_BYTES } from './dynamodb-table';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
@@ -23,20 +25,14 @@ import { checkEvaluation, checkHistoryLimit, decideWrite, evaluationKey, parseSt
 import type { PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictHistoryOptions, VerdictStore } from '../engine/verdicts/port';
 
 
-/** DynamoDB's item size limit, 400 KB including attribute names (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items). */
-export const MAX_ITEM_BYTES = 400 * 1024;
 /** Compressed inventory bytes per chunk item: the item limit less room for keys and names. */
 export const INVENTORY_CHUNK_BYTES = 384 * 1024;
-/** Partition key values are at most 2048 bytes (same page). */
-const MAX_PARTITION_KEY_BYTES = 2048;
 /** Shards of the digest list. Changing it on a live table hides digests listed under dropped shards. */
 const DIGEST_LIST_SHARDS = 16;
 /** BatchWriteItem takes at most 25 requests (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html). */
 const BATCH_WRITE_ITEMS = 25;
 const REVISION_DIGITS = 10;
 
-const A_PK = 'pk';
-const A_SK = 'sk';
 const A_REV = 'rev';
 const A_FEED_REV = 'feedRev';
 const A_EVAL_AT = 'evalAt';
@@ -85,19 +81,7 @@ type Item = Record<string, AttributeValue>;
  * new `status` differ are the transitions to tag and notify.
  */
 export function tableDefinition(tableName: string): CreateTableInput {
-  return {
-    TableName: tableName,
-    BillingMode: 'PAY_PER_REQUEST',
-    AttributeDefinitions: [
-      { AttributeName: A_PK, AttributeType: 'S' },
-      { AttributeName: A_SK, AttributeType: 'S' },
-    ],
-    KeySchema: [
-      { AttributeName: A_PK, KeyType: 'HASH' },
-      { AttributeName: A_SK, KeyType: 'RANGE' },
-    ],
-    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
-  };
+  return pkSkTable(tableName, { stream: true });
 }
 
 /** A verdict or a package key that does not fit in DynamoDB even compressed. Nothing was written. */

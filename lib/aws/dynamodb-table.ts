@@ -1,0 +1,32 @@
+import type { CreateTableInput } from '@aws-sdk/client-dynamodb';
+
+/** DynamoDB's item size limit, 400 KB including attribute names (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items). */
+export const MAX_ITEM_BYTES = 400 * 1024;
+/** Partition key values are at most 2048 bytes (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-partition-sort-keys). */
+export const MAX_PARTITION_KEY_BYTES = 2048;
+/** Sort key values are at most 1024 bytes (same page). */
+export const MAX_SORT_KEY_BYTES = 1024;
+
+/** The attribute names of the single-table designs: string partition key `pk`, string sort key `sk`. */
+export const A_PK = 'pk';
+export const A_SK = 'sk';
+
+/**
+ * A single table with string `pk` + `sk` and on-demand capacity — what every store of lib/aws uses
+ * (the CDK stack declares the same keys); `stream` adds a stream of old and new images.
+ */
+export function pkSkTable(tableName: string, opts: { stream?: boolean } = {}): CreateTableInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: A_PK, AttributeType: 'S' },
+      { AttributeName: A_SK, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: A_PK, KeyType: 'HASH' },
+      { AttributeName: A_SK, KeyType: 'RANGE' },
+    ],
+    ...(opts.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
+  };
+}
