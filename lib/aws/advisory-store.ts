@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, pkSkTable } from './dynamodb-table';
-export { MAX_ITEM_BYTES } from './dynamodb-table';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
@@ -11,7 +9,6 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
-  QueryCommand,
   TransactionCanceledException,
   TransactionConflictException,
   TransactWriteItemsCommand,
@@ -20,6 +17,8 @@ import {
 import { normalizePackageName } from '../engine/advisories/names';
 import type { OsvRecord } from '../engine/advisories/osv';
 import { TrustError } from '../engine/errors';
+import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, backoff, pkSkTable, querySortKeys } from './dynamodb-table';
+export { MAX_ITEM_BYTES } from './dynamodb-table';
 import type { AdvisoryStore, FeedState } from '../engine/ports';
 
 /*
@@ -212,7 +211,6 @@ export function itemBytes(item: Item): number {
 const isConditionFailure = (err: unknown): boolean =>
   err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `fn` over `items` with at most `limit` in flight. After the first failure no new item is
@@ -390,29 +388,9 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
     }
   }
 
-  /** Ids indexed under a package key, sorted (the sort key order), every Query page (1 MB each: https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html). */
+  /** Ids indexed under a package key, sorted (the sort key order). */
   private async indexedIds(key: string): Promise<string[]> {
-    const ids: string[] = [];
-    let start: Item | undefined;
-    do {
-      const out = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': A_PK, '#sk': A_SK },
-          ExpressionAttributeValues: { ':pk': { S: key } },
-          ProjectionExpression: '#sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of out.Items ?? []) {
-        const sk = it[A_SK]?.S;
-        if (sk?.startsWith('ADV#')) ids.push(sk.slice(4));
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
-    return ids;
+    return (await querySortKeys(this.client, this.table, key)).filter((sk) => sk.startsWith('ADV#')).map((sk) => sk.slice(4));
   }
 
   /**
@@ -452,9 +430,8 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
     return found;
   }
 
-  /** Full-jitter exponential backoff: a random delay up to min(cap, base · 2^attempt). */
   private backoff(attempt: number): Promise<void> {
-    return sleep(Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
+    return backoff(attempt, this.baseDelayMs, this.maxDelayMs);
   }
 
   /**

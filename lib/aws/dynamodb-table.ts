@@ -1,4 +1,4 @@
-import type { CreateTableInput } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, type CreateTableInput, type DynamoDBClient, QueryCommand } from '@aws-sdk/client-dynamodb';
 
 /** DynamoDB's item size limit, 400 KB including attribute names (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ServiceQuotas.html#limits-items). */
 export const MAX_ITEM_BYTES = 400 * 1024;
@@ -29,4 +29,38 @@ export function pkSkTable(tableName: string, opts: { stream?: boolean } = {}): C
     ],
     ...(opts.stream ? { StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } } : {}),
   };
+}
+
+/**
+ * The sort keys of one partition, every Query page (1 MB each:
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html), strongly
+ * consistent, projected to the sort key only: the index partitions of the stores hold nothing else.
+ */
+export async function querySortKeys(client: DynamoDBClient, table: string, pk: string): Promise<string[]> {
+  const out: string[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(
+      new QueryCommand({
+        TableName: table,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': A_PK, '#sk': A_SK },
+        ExpressionAttributeValues: { ':pk': { S: pk } },
+        ProjectionExpression: '#sk',
+        ConsistentRead: true,
+        ExclusiveStartKey: start,
+      }),
+    );
+    for (const it of page.Items ?? []) {
+      const sk = it[A_SK]?.S;
+      if (sk !== undefined) out.push(sk);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out;
+}
+
+/** Full-jitter exponential backoff: waits a random delay up to min(cap, base · 2^attempt). */
+export function backoff(attempt: number, baseDelayMs: number, maxDelayMs: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt)));
 }

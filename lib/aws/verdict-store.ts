@@ -1,6 +1,4 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, pkSkTable } from './dynamodb-table';
-export { MAX_ITEM_BYTES } from './dynamodb-table';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import {
   type AttributeValue,
@@ -18,6 +16,8 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { TrustError } from '../engine/errors';
+import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, backoff, pkSkTable, querySortKeys } from './dynamodb-table';
+export { MAX_ITEM_BYTES } from './dynamodb-table';
 import { isDigest, parseDigest, type Digest } from '../engine/model';
 import { checkInventory, decodeInventory, encodeInventory } from '../engine/verdicts/codec';
 import { VerdictStoreCorruptError } from '../engine/verdicts/errors';
@@ -118,7 +118,6 @@ const digestPk = (d: Digest): string => `DIGEST#${d}`;
 const historySk = (revision: number): string => `HIST#${String(revision).padStart(REVISION_DIGITS, '0')}`;
 const chunkSk = (gen: string, n: number): string => `INV#${gen}#${String(n).padStart(4, '0')}`;
 const key = (pk: string, sk: string): Item => ({ [A_PK]: { S: pk }, [A_SK]: { S: sk } });
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The digest-list shard of a digest (FNV-1a): stable, so a digest is always listed in the same one. */
 function shardOf(d: string): number {
@@ -481,27 +480,7 @@ export class DynamoVerdictStore implements VerdictStore {
 
   /** Digests from the sort keys (`DIGEST#…`) of one partition, every page. */
   private async queryDigests(pk: string): Promise<Digest[]> {
-    const out: Digest[] = [];
-    let start: Item | undefined;
-    do {
-      const page = await this.client.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': A_PK, '#sk': A_SK },
-          ExpressionAttributeValues: { ':pk': { S: pk } },
-          ProjectionExpression: '#sk',
-          ConsistentRead: true,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const it of page.Items ?? []) {
-        const d = it[A_SK]?.S?.slice('DIGEST#'.length);
-        if (isDigest(d)) out.push(d);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return (await querySortKeys(this.client, this.table, pk)).map((sk) => sk.slice('DIGEST#'.length)).filter(isDigest);
   }
 
   /** One BatchWriteItem, re-sending `UnprocessedItems` with backoff until done or `maxAttempts` rounds without progress. */
@@ -519,8 +498,7 @@ export class DynamoVerdictStore implements VerdictStore {
     }
   }
 
-  /** Full-jitter exponential backoff: a random delay up to min(cap, base · 2^attempt). */
   private backoff(attempt: number): Promise<void> {
-    return sleep(Math.random() * Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** attempt));
+    return backoff(attempt, this.baseDelayMs, this.maxDelayMs);
   }
 }
