@@ -58,22 +58,30 @@ export function parseImageRef(input: string): ImageRef {
     if (!isTag(tag)) throw new InvalidReferenceError(`invalid tag in image reference ${JSON.stringify(s)}`);
     rest = rest.slice(0, colon);
   }
-  let registry = 'docker.io';
-  let repository = rest;
-  const slash = rest.indexOf('/');
-  if (slash >= 0) {
-    const first = rest.slice(0, slash);
-    // distribution/reference: the first component is a domain when it has a dot, a port, or is localhost.
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
-      registry = first;
-      repository = rest.slice(slash + 1);
-    }
-  }
+  const split = splitDomain(rest);
+  const registry = split.registry;
+  let repository = split.repository;
   if (!DOMAIN.test(registry)) throw new InvalidReferenceError(`invalid registry in image reference ${JSON.stringify(s)}`);
   if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
   if (!isRepository(repository)) throw new InvalidReferenceError(`invalid repository in image reference ${JSON.stringify(s)}`);
   if (!tag && !digest) tag = 'latest';
   return { registry, repository, ...(tag ? { tag } : {}), ...(digest ? { digest } : {}) };
+}
+
+/**
+ * Splits `name` (without tag or digest) into registry and repository as distribution/reference does:
+ * the first component is a domain when it has a dot, a port, is `localhost` or an IPv6 literal;
+ * otherwise the registry is Docker Hub.
+ */
+export function splitDomain(name: string): { registry: string; repository: string } {
+  const slash = name.indexOf('/');
+  if (slash >= 0) {
+    const first = name.slice(0, slash);
+    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
+      return { registry: first, repository: name.slice(slash + 1) };
+    }
+  }
+  return { registry: 'docker.io', repository: name };
 }
 
 /** The canonical string `registry/repository[:tag][@digest]`. */

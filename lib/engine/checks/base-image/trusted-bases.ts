@@ -1,6 +1,6 @@
 import { LineCounter, type Node, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { TrustError } from '../../errors';
-import { type Digest, type ImageRef, isDigest, parseImageRef } from '../../model';
+import { type Digest, type ImageRef, isDigest, parseImageRef, splitDomain } from '../../model';
 
 /**
  * The trusted-bases file: which base images an organisation vets (issue "Beyond packages", item 4).
@@ -109,16 +109,9 @@ export function parseBasePattern(input: string): { registry: string; repository:
     rest = rest.slice(0, colon);
     if (!TAG_GLOB.test(tag)) throw new Error(`invalid tag pattern ${JSON.stringify(tag)} in ${JSON.stringify(s)}`);
   }
-  let registry = 'docker.io';
-  let repository = rest;
-  const slash = rest.indexOf('/');
-  if (slash >= 0) {
-    const first = rest.slice(0, slash);
-    if (first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[')) {
-      registry = first;
-      repository = rest.slice(slash + 1);
-    }
-  }
+  const split = splitDomain(rest);
+  const registry = split.registry;
+  let repository = split.repository;
   if (registry.includes('*')) throw new Error(`the registry of pattern ${JSON.stringify(s)} cannot hold a wildcard`);
   if (!REGISTRY.test(registry)) throw new Error(`invalid registry ${JSON.stringify(registry)} in pattern ${JSON.stringify(s)}`);
   if (registry === 'docker.io' && !repository.includes('/') && repository !== '**') repository = `library/${repository}`;
