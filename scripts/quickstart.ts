@@ -1,7 +1,8 @@
 /**
  * The README's first command (after `npm ci`): builds the sample image from real files on this
  * machine, syncs the shipped OSV exports (../shared/feeds/osv) into the embedded advisory store, and
- * scans the sample with the embedded defaults. Kept to a few lines on purpose — everything it does is
+ * scans the sample with the embedded defaults — recording its verdict — then asks the deploy gate
+ * (`trustctl verify`) about the digest, which must give the same verdict and exit code. Kept to a few lines on purpose — everything it does is
  * the product's own code, as a user would run it.
  */
 import { existsSync, mkdirSync } from 'node:fs';
@@ -32,9 +33,14 @@ async function quickstart(): Promise<number> {
   if (!existsSync(feeds)) throw new Error(`the shipped OSV exports are not at ${feeds}`);
   const synced = await trustctl('feeds', 'sync', '--feed', feeds, '--data-dir', data);
   if (synced !== 0) return synced;
-  const code = await trustctl('scan', target, '--data-dir', data, '--platform', 'linux/amd64');
+  const verdicts = relative(process.cwd(), join(dir, 'verdicts'));
+  const code = await trustctl('scan', target, '--data-dir', data, '--verdict-dir', verdicts);
   // 0 trusted, 1 quarantined: either is the scan doing its job; only 2 (could not scan) is a failure here.
-  return code === 1 ? 0 : code;
+  if (code !== 0 && code !== 1) return code;
+  const gate = await trustctl('verify', image.root.digest, '--verdict-dir', verdicts);
+  const word = (c: number) => (c === 0 ? 'trusted' : c === 1 ? 'quarantined' : `error ${c}`);
+  process.stdout.write(`\nscan exit ${code} (${word(code)}), verify exit ${gate} (${word(gate)}): ${gate === code ? 'the deploy gate agrees with the scan' : 'MISMATCH'}\n`);
+  return gate === code ? 0 : 2;
 }
 
 quickstart().then(

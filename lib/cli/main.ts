@@ -4,6 +4,8 @@ import { ExitCode } from './exit-codes';
 import { registerInspect } from './commands/inspect';
 import { registerScan } from './commands/scan';
 import { registerFeeds } from './commands/feeds';
+import { registerVerify } from './commands/verify';
+import { registerPolicy } from './commands/policy';
 
 /** Output sinks, injectable so that tests can run the CLI in-process. */
 export interface CliIO {
@@ -41,6 +43,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerScan(program, ctx);
   registerInspect(program, ctx);
   registerFeeds(program, ctx);
+  registerVerify(program, ctx);
+  registerPolicy(program, ctx);
   return program;
 }
 

@@ -21,9 +21,14 @@ export function cliCredentialProvider(): CredentialProvider {
   return new ChainCredentialProvider([defaultCredentialProvider(), new EcrCredentialProvider()]);
 }
 
+/** True for a local archive or layout target (`oci-archive:`, `docker-archive:`, `oci:`): no registry behind it. */
+export function isArchiveTarget(target: string): boolean {
+  return ARCHIVE_PREFIXES.some((p) => target.startsWith(p));
+}
+
 /** Opens what the user named: an archive on disk, or an image in a registry (credentials from the Docker config / env). */
 export async function openTarget(target: string, opts: { limits: Limits; credentials?: CredentialProvider }): Promise<ImageSource> {
-  if (ARCHIVE_PREFIXES.some((p) => target.startsWith(p))) return openArchiveSource(target, opts.limits);
+  if (isArchiveTarget(target)) return openArchiveSource(target, opts.limits);
   const ref = parseImageRef(target);
   const client = new RegistryClient({ registry: ref.registry, limits: opts.limits, credentials: opts.credentials ?? cliCredentialProvider() });
   return new RegistrySource(client, ref);

@@ -43,6 +43,23 @@ export interface ScanOptions {
    * `unscannable` finding (RELIABILITY.md 46: never silently "clean").
    */
   readonly advisories?: AdvisorySource;
+  /** Called after each layer is handled (read or taken from the cache): a CLI progress bar, a log line. */
+  readonly onProgress?: (p: ScanProgress) => void;
+}
+
+/** Where a scan is: one event per layer handled. */
+export interface ScanProgress {
+  /** The platform image being scanned (`linux/amd64`). */
+  readonly platform: string;
+  /** Layers of this image handled so far, and in all. */
+  readonly layersDone: number;
+  readonly layersTotal: number;
+  /** Compressed bytes of this image's layers handled so far, and in all (manifest sizes). */
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  /** The layer just handled, and whether it came from the cache (nothing downloaded). */
+  readonly layer: Digest;
+  readonly cached: boolean;
 }
 
 /** Advisories for matching, and what the report says about where they came from. */
@@ -101,6 +118,11 @@ export interface ScanResult {
   readonly verdict: Verdict;
   /** The vulnerability feeds the packages were matched against (absent: none). */
   readonly feeds?: readonly FeedInfo[];
+  /**
+   * True when only some platforms of an index were scanned (`--platform`): the aggregate verdict then
+   * speaks for those platforms only and is never recorded under the index digest (RELIABILITY.md 42).
+   */
+  readonly partial?: boolean;
 }
 
 /**
@@ -216,6 +238,14 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
   const layers: LayerResult[] = [];
   const inventories: LayerInventory[] = [];
   const scans: LayerScan[] = [];
+  let bytesDone = 0;
+  const progress = (i: number, cached: boolean): void => {
+    bytesDone += image.manifest.layers[i].size;
+    opts.onProgress?.({
+      platform: formatPlatform(image.platform), layersDone: i + 1, layersTotal: image.manifest.layers.length,
+      bytesDone, bytesTotal: total, layer: image.manifest.layers[i].digest, cached,
+    });
+  };
   for (const [i, desc] of image.manifest.layers.entries()) {
     const expected = image.config.rootfs.diff_ids[i];
     const key = layerCacheKey(desc.digest, limits, catalogers, checks);
@@ -225,6 +255,7 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
       inventories.push({ layer: desc.digest, packages: hit.packages, unknowns: hit.unknowns });
       layerFindings.push(...hit.findings);
       scans.push({ digest: desc.digest, cached: true, packages: hit.packages.length });
+      progress(i, true);
       continue;
     }
     const result = await readVerifiedLayer(source, image, i, limits, wants);
@@ -236,6 +267,7 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
     inventories.push({ ...inv, unknowns });
     layerFindings.push(...checked.findings);
     scans.push({ digest: desc.digest, cached: false, packages: inv.packages.length });
+    progress(i, false);
   }
   return { layers, inventories, scans, layerFindings };
 }
@@ -299,6 +331,7 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
     images,
     verdict: aggregateVerdict(images.map((i) => ({ platform: i.platform, verdict: i.verdict }))),
     ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}),
+    ...(target.isIndex && opts.platform ? { partial: true } : {}),
   };
 }
 

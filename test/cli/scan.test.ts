@@ -40,7 +40,8 @@ describe('trustctl scan', () => {
 
   it('prints the DESIGN.md document for the quick-start sample: this machine’s dpkg packages and the Go binary’s runtime', async () => {
     const r = await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64');
-    expect(r.err).toBe('');
+    // stdout is the report alone; stderr says where the verdict was recorded (only the platform: --platform).
+    expect(r.err).toMatch(/^recorded sha256:[0-9a-f]{64} revision \d+: first verdict: trusted\nverdict store: /);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out) as ScanReport;
     expect(report.schemaVersion).toBe(1);

@@ -69,7 +69,7 @@ describe('trusted base images resolved through a real registry (Debian docker-re
     const layout = join(dir, `app-${release}`);
     writeOciLayout(layout, appOn(release), { tag: 'x' });
     // No vulnerability data here (an empty store): only the base-image findings matter.
-    const r = await trustctl('scan', `oci:${layout}:x`, '--format', 'json', '--no-cache', '--trusted-bases', bases, '--data-dir', join(dir, 'empty-store'));
+    const r = await trustctl('scan', `oci:${layout}:x`, '--format', 'json', '--no-cache', '--trusted-bases', bases, '--data-dir', join(dir, 'empty-store'), '--no-record');
     expect(r.err).toBe('');
     const report = JSON.parse(r.out) as ScanReport;
     expect(report.findings.filter((f) => f.type === 'base-image').map((f) => f.id)).toEqual(want);

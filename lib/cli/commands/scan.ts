@@ -4,7 +4,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { parsePolicy, type Policy } from '../../engine/policy/schema';
 import { resolveLimits, type Limits } from '../../engine/limits';
 import { parsePlatform, shortDigest, type Digest, type Finding, type Platform } from '../../engine/model';
-import { scanImage, type AdvisorySource, type ScanResult } from '../../engine/scan-image';
+import { scanImage, type AdvisorySource, type ScanOptions, type ScanResult } from '../../engine/scan-image';
 import { advisoriesForScan } from '../advisories';
 import type { LayerCache } from '../../engine/ports';
 import { scanDirectory } from '../../local/dir-target';
@@ -16,12 +16,20 @@ import { toSarif } from '../format/sarif';
 import { renderTable } from '../format/table';
 import { ExitCode } from '../exit-codes';
 import { type CliContext, limitOption } from '../main';
-import { cliCredentialProvider, openTarget, TARGET_HELP } from '../targets';
+import { UsageError } from '../usage-error';
+import { cliCredentialProvider, isArchiveTarget, openTarget, TARGET_HELP } from '../targets';
 import { allChecks } from '../../engine/checks/checks';
 import type { Check } from '../../engine/checks/types';
 import { createClamdClient } from '../../engine/checks/malware/clamd';
 import { loadSignatures } from '../../engine/checks/malware/signatures';
 import { RegistryBaseImageCatalog } from '../../local/base-catalog';
+import { pluginsOf, recordScan, type RecordedVerdict } from '../../engine/record-scan';
+import { EmbeddedVerdictStore, defaultVerdictDir } from '../../local/verdict-store';
+import { applyTrustTag, type TrustTagOutcome } from '../../engine/registry/trust-tags';
+import { RegistryClient } from '../../engine/registry/client';
+import { parseImageRef } from '../../engine/model/image-ref';
+import { paintFor, type Paint } from '../format/colour';
+import { scanProgressBar } from '../progress';
 
 /** Output formats of `trustctl scan` implemented so far (DESIGN.md "Contracts"). */
 export const SCAN_FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx'] as const;
@@ -58,8 +66,9 @@ export function renderFindings(findings: readonly Finding[]): string {
 }
 
 /** Renders a scan for a terminal: verdict, OS, package counts per ecosystem, vulnerabilities, unknowns (and every package with `packages`). */
-export function renderScanTable(r: ScanResult, opts: { packages?: boolean } = {}): string {
-  let out = `Image    ${r.ref}\nDigest   ${r.digest}\nVerdict  ${r.verdict.status.toUpperCase()}\n`;
+export function renderScanTable(r: ScanResult, opts: { packages?: boolean; paint?: Paint } = {}): string {
+  const status = opts.paint?.status ?? ((s: string) => s.toUpperCase());
+  let out = `Image    ${r.ref}\nDigest   ${r.digest}\nVerdict  ${status(r.verdict.status)}\n`;
   for (const reason of r.verdict.reasons) out += `  - [${reason.rule}] ${reason.message}\n`;
   for (const w of (r.verdict as { warnings?: readonly { rule: string; message: string }[] }).warnings ?? []) out += `  ! [${w.rule}] ${w.message}\n`;
   // RELIABILITY.md 46: how old the vulnerability data is, on every report.
@@ -89,13 +98,13 @@ export function renderScanTable(r: ScanResult, opts: { packages?: boolean } = {}
     }
   }
   if (r.images.length > 1 || r.images.some((i) => i.packages.length > 20)) {
-    out += `\nVerdict  ${r.verdict.status.toUpperCase()} for ${r.ref} (${r.images.map((i) => `${i.platform} ${i.verdict.status}`).join(', ')})\n`;
+    out += `\nVerdict  ${status(r.verdict.status)} for ${r.ref} (${r.images.map((i) => `${i.platform} ${i.verdict.status}`).join(', ')})\n`;
   }
   return out;
 }
 
 /** The scan result in the format asked for. */
-export function formatScan(r: ScanResult, format: ScanFormat, opts: { packages?: boolean } = {}): string {
+export function formatScan(r: ScanResult, format: ScanFormat, opts: { packages?: boolean; paint?: Paint } = {}): string {
   switch (format) {
     case 'json': return JSON.stringify(toScanReport(r), null, 2) + '\n';
     case 'sarif': return JSON.stringify(toSarif(r, { toolVersion: TOOL_VERSION }), null, 2) + '\n';
@@ -125,7 +134,7 @@ export async function checksFromOptions(opts: { blocklist: string[]; malwareRule
 }
 
 /** Runs the scan of any target the CLI accepts: `dir:<path>` or an image. */
-export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy }): Promise<ScanResult> {
+export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy; onProgress?: ScanOptions['onProgress'] }): Promise<ScanResult> {
   if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks, ...(opts.policy ? { policy: opts.policy } : {}) });
   const source = await openTarget(target, { limits: opts.limits });
   try {
@@ -135,16 +144,51 @@ export async function scanTarget(target: string, opts: { limits: Limits; platfor
   }
 }
 
+/**
+ * Step 5 "Record" for the CLI: the scan's verdicts, inventories and package index into the embedded
+ * store (what `trustctl verify` and `history` read), then, with `--tag`, the verdict's tag on the
+ * registry image. A `dir:` target has no image digest anyone deploys: it is judged, not recorded.
+ */
+async function recordAndTag(target: string, result: ScanResult, opts: { verdictDir?: string; tag?: boolean; checks: readonly Check[]; limits: Limits }): Promise<{ recorded: RecordedVerdict[]; tag?: TrustTagOutcome }> {
+  if (target.startsWith('dir:')) return { recorded: [] };
+  const store = new EmbeddedVerdictStore(opts.verdictDir ?? defaultVerdictDir());
+  const recorded = await recordScan(store, result, { plugins: pluginsOf({ checks: opts.checks }) });
+  if (!opts.tag) return { recorded };
+  const ref = parseImageRef(target);
+  const root = recorded.find((r) => r.digest === result.digest);
+  if (!root) return { recorded }; // a partial index scan: no verdict for the index, so no tag either
+  const client = new RegistryClient({ registry: ref.registry, limits: opts.limits, credentials: cliCredentialProvider() });
+  // Idempotent: an unchanged verdict finds its tag in place ('unchanged'); a change adds the new one.
+  return { recorded, tag: await applyTrustTag(client, ref.repository, result.digest, root.current.status) };
+}
+
+/** The lines after a report that say what was recorded and tagged (stderr: stdout is the report). */
+function recordSummary(r: { recorded: readonly RecordedVerdict[]; tag?: TrustTagOutcome }, verdictDir: string): string {
+  let out = '';
+  for (const v of r.recorded) {
+    const what = !v.written ? 'already recorded (the store holds a newer or the same evaluation)'
+      : v.changed ? (v.previousStatus ? `changed ${v.previousStatus} → ${v.current.status}` : `first verdict: ${v.current.status}`)
+        : `re-evaluated: still ${v.current.status}`;
+    out += `recorded ${v.digest} revision ${v.current.revision}: ${what}\n`;
+  }
+  if (r.recorded.length > 0) out += `verdict store: ${verdictDir}\n`;
+  if (r.tag) out += `tag ${r.tag.tag}: ${r.tag.result}${r.tag.message ? ` (${r.tag.message})` : ''}\n`;
+  return out;
+}
+
 /** `trustctl scan <target>`: inventory and verdict of an image or a directory; exit 0 trusted, 1 quarantined, 2 could not scan. */
 export function registerScan(program: Command, ctx: CliContext): void {
   program
     .command('scan')
-    .description('scan an image (or a directory) and print its verdict and packages')
+    .description('scan an image (or a directory), judge it with the policy and record the verdict')
     .argument('<target>', `${TARGET_HELP}, or dir:<path>`)
     .addOption(new Option('--format <format>', 'output format').choices(SCAN_FORMATS).default('table'))
     .option('--platform <os/arch[/variant]>', 'only this platform of a multi-platform image')
     .option('--feed <zip|dir|url>', 'match against exactly these OSV exports for this scan (repeatable; default: the embedded store)', (v: string, p: string[] = []) => [...p, v], [])
     .option('--data-dir <dir>', 'the embedded advisory store (default: as for `feeds sync`)')
+    .option('--verdict-dir <dir>', 'the embedded verdict store the verdict is recorded in (default: $TRUSTCTL_DATA_DIR/verdicts or ~/.local/share/trustctl/verdicts)')
+    .option('--no-record', 'judge only: record nothing in the verdict store')
+    .option('--tag', 'after recording, tag the registry image with its verdict (trust-<status>-<12 hex of the digest>)')
     .option('--packages', 'table format: list every package, not only the counts')
     .option('--blocklist <file>', 'malware: a sha256sum-format blocklist (repeatable)', collect, [])
     .option('--malware-rules <file>', 'malware: byte-pattern rules, `name: pattern [@offset]` (repeatable)', collect, [])
@@ -154,20 +198,31 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option('--no-checks', 'only packages and vulnerabilities: no malware, secrets, misconfiguration or base-image checks')
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
+    .option('--no-progress', 'no progress bar on stderr (it is shown only when stderr is a terminal)')
     .addOption(limitOption())
-    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; cacheDir?: string; cache: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
+      if (opts.tag && !opts.record) throw new UsageError('--tag writes the recorded verdict: it cannot be used with --no-record');
+      if (opts.tag && (isArchiveTarget(target) || target.startsWith('dir:'))) {
+        throw new UsageError(`--tag needs a registry image, not ${JSON.stringify(target.split(':')[0] + ':')}: there is no registry to tag`);
+      }
       const cache = opts.cache ? new FileLayerCache(opts.cacheDir ?? defaultCacheDir()) : undefined;
       const checks = opts.checks ? await checksFromOptions(opts, limits) : [];
       const policy = opts.policy ? parsePolicy(await readFile(opts.policy, 'utf8'), opts.policy) : undefined;
       const adv = await advisoriesForScan(opts.feed, opts.dataDir);
+      const bar = scanProgressBar(ctx.io.stderr, opts.progress);
       let result: ScanResult;
       try {
-        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(policy ? { policy } : {}) });
+        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
       } finally {
+        bar.stop();
         await adv.close();
       }
-      ctx.io.stdout.write(formatScan(result, opts.format, { packages: opts.packages }));
+      ctx.io.stdout.write(formatScan(result, opts.format, { packages: opts.packages, paint: paintFor(ctx.io.stdout) }));
+      if (opts.record) {
+        const verdictDir = opts.verdictDir ?? defaultVerdictDir();
+        ctx.io.stderr.write(recordSummary(await recordAndTag(target, result, { verdictDir, tag: opts.tag, checks, limits }), verdictDir));
+      }
       ctx.exitCode = result.verdict.status === 'trusted' ? ExitCode.Ok : ExitCode.Quarantined;
     });
 }

@@ -10,9 +10,13 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 1 : 0)} ${units[u]}`;
 }
 
-/** Left-aligned columns separated by two spaces; the header row is upper-cased. */
+// ANSI SGR sequences (colour.ts) take no columns on a terminal.
+ 
+const visible = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+
+/** Left-aligned columns separated by two spaces; the header row is upper-cased. Cells may be coloured. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header.map((h) => h.toUpperCase()), ...rows];
-  const widths = header.map((_, i) => Math.max(...all.map((r) => (r[i] ?? '').length)));
-  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ')).join('\n') + '\n';
+  const widths = header.map((_, i) => Math.max(...all.map((r) => visible(r[i] ?? ''))));
+  return all.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c + ' '.repeat(Math.max(0, widths[i] - visible(c))))).join('  ')).join('\n') + '\n';
 }

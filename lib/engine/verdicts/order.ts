@@ -4,6 +4,7 @@
  */
 import { isDigest, parseDigest, type Finding, type Severity } from '../model';
 import { InvalidVerdictError, VerdictStoreCorruptError } from './errors';
+import { SEVERITIES } from '../policy/vocabulary';
 import type { SeverityCounts, StoredVerdict, StoredVerdictReason, VerdictEvaluation } from './port';
 
 /** RFC 3339 date-time (section 5.6): a `T` or space-free form with a mandatory offset, fractions to ns. */
@@ -83,7 +84,6 @@ export function decideWrite(stored: StoredVerdict | undefined, incoming: Verdict
   return c > 0 ? 'replace' : c < 0 ? 'older' : 'same';
 }
 
-const SEVERITIES: readonly Severity[] = ['critical', 'high', 'medium', 'low', 'unknown'];
 const STATUSES = new Set(['trusted', 'quarantined']);
 
 /** Findings per severity, every severity present. */

@@ -1,0 +1,73 @@
+/**
+ * The deploy gate's rule (DESIGN.md step 8 "Enforce"; RELIABILITY.md 40): a digest passes only with a
+ * verdict that exists, is `trusted`, and is not older than the allowed age. Everything else — no
+ * verdict, quarantined, stale — fails, each with a sentence saying why. Shared by `trustctl verify`
+ * and the verdict API so both answer alike.
+ */
+import type { Digest } from '../model';
+import type { StoredVerdict } from './port';
+
+/** Why a digest did not pass the gate. */
+export type GateProblem = 'no-verdict' | 'quarantined' | 'stale';
+
+/** The gate's answer for one digest. */
+export interface GateDecision {
+  readonly digest: Digest;
+  readonly pass: boolean;
+  readonly verdict?: StoredVerdict;
+  readonly problem?: GateProblem;
+  /** One sentence for humans: why it passed or failed. */
+  readonly message: string;
+}
+
+/** Options of {@link gateDecision}. */
+export interface GateOptions {
+  /** The gate's clock. */
+  readonly now: Date;
+  /** A verdict evaluated longer ago than this (ms) is stale; undefined: any age is accepted. */
+  readonly maxAgeMs?: number;
+}
+
+/** Formats a duration in ms as the largest whole unit (`7d`, `36h`, `15m`, `20s`). */
+export function formatDuration(ms: number): string {
+  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return ms >= 1000 ? `${Math.round(ms / 1000)}s` : `${ms}ms`;
+}
+
+/**
+ * Parses a duration: `<n>ms|s|m|h|d` (sums allowed, `1h30m`) or a bare number of seconds; throws
+ * RangeError otherwise.
+ */
+export function parseDuration(s: string): number {
+  const t = s.trim();
+  if (/^\d+$/.test(t)) return Number(t) * 1000;
+  const re = /(\d+)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let m: RegExpExecArray | null;
+  let consumed = 0;
+  while ((m = re.exec(t)) !== null) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+    consumed = re.lastIndex;
+  }
+  if (t.length === 0 || consumed !== t.length) throw new RangeError(`invalid duration ${JSON.stringify(s)} (expected e.g. 30s, 10m, 24h, 7d)`);
+  return total;
+}
+
+/** The gate's decision for `digest` given its stored verdict (fail closed). */
+export function gateDecision(digest: Digest, verdict: StoredVerdict | undefined, opts: GateOptions): GateDecision {
+  if (!verdict) return { digest, pass: false, problem: 'no-verdict', message: `no verdict for ${digest}: the image was never scanned (or not yet)` };
+  if (verdict.status !== 'trusted') {
+    // The reasons themselves travel with the verdict; the sentence names the rules that fired.
+    const rules = [...new Set(verdict.reasons.map((r) => r.rule))];
+    return { digest, pass: false, verdict, problem: 'quarantined', message: `quarantined${rules.length ? ` by ${rules.join(', ')} (${verdict.reasons.length} reason${verdict.reasons.length === 1 ? '' : 's'})` : ''}` };
+  }
+  if (opts.maxAgeMs !== undefined) {
+    const age = opts.now.getTime() - Date.parse(verdict.evaluatedAt);
+    if (!(age <= opts.maxAgeMs)) {
+      return { digest, pass: false, verdict, problem: 'stale', message: `verdict is stale: evaluated ${verdict.evaluatedAt}, older than the allowed ${formatDuration(opts.maxAgeMs)}` };
+    }
+  }
+  return { digest, pass: true, verdict, message: `trusted (revision ${verdict.revision}, evaluated ${verdict.evaluatedAt})` };
+}
