@@ -17,7 +17,7 @@ import {
 import { normalizePackageName } from '../engine/advisories/names';
 import type { OsvRecord } from '../engine/advisories/osv';
 import { TrustError } from '../engine/errors';
-import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, backoff, pkSkTable, querySortKeys } from './dynamodb-table';
+import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, backoff, forEachLimit, pkSkTable, querySortKeys } from './dynamodb-table';
 export { MAX_ITEM_BYTES } from './dynamodb-table';
 import type { AdvisoryStore, FeedState } from '../engine/ports';
 
@@ -211,28 +211,6 @@ export function itemBytes(item: Item): number {
 const isConditionFailure = (err: unknown): boolean =>
   err instanceof ConditionalCheckFailedException || (err as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
-
-/**
- * Runs `fn` over `items` with at most `limit` in flight. After the first failure no new item is
- * started, the ones in flight are waited for (so callers know everything that happened), and the
- * first error is thrown.
- */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const item = items[next++];
-      try {
-        await fn(item);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.err;
-}
 
 /** Elements of `a` not in `b`, sorted. */
 function minus(a: Iterable<string>, b: readonly string[]): string[] {

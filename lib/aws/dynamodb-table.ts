@@ -64,3 +64,28 @@ export async function querySortKeys(client: DynamoDBClient, table: string, pk: s
 export function backoff(attempt: number, baseDelayMs: number, maxDelayMs: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt)));
 }
+
+/** The key attributes of an item of a pk/sk table. */
+export const itemKey = (pk: string, sk: string): Record<string, AttributeValue> => ({ [A_PK]: { S: pk }, [A_SK]: { S: sk } });
+
+/**
+ * Runs `fn` over `items` with at most `limit` in flight. After the first failure no new item is
+ * started, the ones in flight are waited for (so callers know everything that happened), and the
+ * first error is thrown.
+ */
+export async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { err: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    while (!failure && next < items.length) {
+      const i = next++;
+      try {
+        await fn(items[i], i);
+      } catch (err) {
+        failure ??= { err };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.err;
+}

@@ -16,7 +16,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb';
 import { TrustError } from '../engine/errors';
-import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, backoff, pkSkTable, querySortKeys } from './dynamodb-table';
+import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, backoff, forEachLimit, itemKey as key, pkSkTable, querySortKeys } from './dynamodb-table';
 export { MAX_ITEM_BYTES } from './dynamodb-table';
 import { isDigest, parseDigest, type Digest } from '../engine/model';
 import { checkInventory, decodeInventory, encodeInventory } from '../engine/verdicts/codec';
@@ -117,7 +117,6 @@ const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 const digestPk = (d: Digest): string => `DIGEST#${d}`;
 const historySk = (revision: number): string => `HIST#${String(revision).padStart(REVISION_DIGITS, '0')}`;
 const chunkSk = (gen: string, n: number): string => `INV#${gen}#${String(n).padStart(4, '0')}`;
-const key = (pk: string, sk: string): Item => ({ [A_PK]: { S: pk }, [A_SK]: { S: sk } });
 
 /** The digest-list shard of a digest (FNV-1a): stable, so a digest is always listed in the same one. */
 function shardOf(d: string): number {
@@ -142,24 +141,6 @@ export function itemBytes(item: Item): number {
 const errorName = (err: unknown): string | undefined => (err as { name?: string } | null)?.name;
 const isConditionFailure = (err: unknown): boolean => err instanceof ConditionalCheckFailedException || errorName(err) === 'ConditionalCheckFailedException';
 const isConflict = (err: unknown): boolean => err instanceof TransactionConflictException || errorName(err) === 'TransactionConflictException';
-
-/** Runs `fn` over `items` with at most `limit` in flight; waits for those in flight, then throws the first error. */
-async function forEachLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { err: unknown } | undefined;
-  const worker = async (): Promise<void> => {
-    while (!failure && next < items.length) {
-      const i = next++;
-      try {
-        await fn(items[i], i);
-      } catch (err) {
-        failure ??= { err };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.err;
-}
 
 /** The item of a verdict, current (`sk` VERDICT) or history (`sk` HIST#…). */
 function verdictItem(v: StoredVerdict, sk: string): Item {
