@@ -4,10 +4,11 @@ import { SHARED } from './helpers/corpus';
 
 /**
  * Keeps the promise of ../shared/RELIABILITY.md honest: every case this checkout claims (1–23, the
- * archive and registry cases; 45–46, hostile feed records and missing vulnerability data) is named by at least one test — as `case N` in a test name or as
+ * archive and registry cases; 29–30, out-of-order evaluations; 40, 42, 43, the deploy gate, index vs
+ * platform digests and hand-pushed tags; 45–46, hostile feed records and missing vulnerability data) is named by at least one test — as `case N` in a test name or as
  * `RELIABILITY.md N[, M…]` in a describe — so a case cannot silently lose its test.
  */
-const CLAIMED = [...Array.from({ length: 23 }, (_, i) => i + 1), 45, 46];
+const CLAIMED = [...Array.from({ length: 23 }, (_, i) => i + 1), 29, 30, 40, 42, 43, 45, 46];
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
