@@ -6,6 +6,8 @@ import { registerScan } from './commands/scan';
 import { registerFeeds } from './commands/feeds';
 import { registerVerify } from './commands/verify';
 import { registerPolicy } from './commands/policy';
+import { registerServe } from './commands/serve';
+import { registerAdmission } from './commands/admission';
 
 /** Output sinks, injectable so that tests can run the CLI in-process. */
 export interface CliIO {
@@ -45,6 +47,8 @@ export function buildProgram(ctx: CliContext): Command {
   registerFeeds(program, ctx);
   registerVerify(program, ctx);
   registerPolicy(program, ctx);
+  registerServe(program, ctx);
+  registerAdmission(program, ctx);
   return program;
 }
 

@@ -122,6 +122,8 @@ export interface RecordedVerdict {
   readonly current: StoredVerdict;
   /** The status before this evaluation, undefined when the digest had none. */
   readonly previousStatus?: VerdictStatus;
+  /** The verdict this evaluation replaced (the revision just before it), when there was one. */
+  readonly previous?: StoredVerdict;
   /** True when the status differs from the previous one (or there was none): a tag and maybe an alert are due. */
   readonly changed: boolean;
 }
@@ -144,12 +146,13 @@ export async function recordScan(store: VerdictStore, result: ScanResult, opts: 
     const put = await store.put(evaluation);
     // The revision just before ours, from the history (not a read before the put: a concurrent
     // writer may land in between, and the transition is relative to what we replaced).
-    const previousStatus = put.written && put.revision !== undefined && put.revision > 1
-      ? (await store.history(evaluation.digest, { limit: 2 })).find((h) => h.revision === put.revision! - 1)?.status
+    const previous = put.written && put.revision !== undefined && put.revision > 1
+      ? (await store.history(evaluation.digest, { limit: 2 })).find((h) => h.revision === put.revision! - 1)
       : undefined;
+    const previousStatus = previous?.status;
     out.push({
       digest: evaluation.digest, written: put.written, current: put.current,
-      ...(previousStatus ? { previousStatus } : {}),
+      ...(previous ? { previous, previousStatus: previous.status } : {}),
       changed: put.written && previousStatus !== put.current.status,
     });
   }

@@ -30,6 +30,7 @@ import { RegistryClient } from '../../engine/registry/client';
 import { parseImageRef } from '../../engine/model/image-ref';
 import { paintFor, type Paint } from '../format/colour';
 import { scanProgressBar } from '../progress';
+import { notifyScan } from '../notify';
 
 /** Output formats of `trustctl scan` implemented so far (DESIGN.md "Contracts"). */
 export const SCAN_FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx'] as const;
@@ -221,7 +222,9 @@ export function registerScan(program: Command, ctx: CliContext): void {
       ctx.io.stdout.write(formatScan(result, opts.format, { packages: opts.packages, paint: paintFor(ctx.io.stdout) }));
       if (opts.record) {
         const verdictDir = opts.verdictDir ?? defaultVerdictDir();
-        ctx.io.stderr.write(recordSummary(await recordAndTag(target, result, { verdictDir, tag: opts.tag, checks, limits }), verdictDir));
+        const recorded = await recordAndTag(target, result, { verdictDir, tag: opts.tag, checks, limits });
+        ctx.io.stderr.write(recordSummary(recorded, verdictDir));
+        ctx.io.stderr.write(await notifyScan(result, recorded.recorded, policy, verdictDir));
       }
       ctx.exitCode = result.verdict.status === 'trusted' ? ExitCode.Ok : ExitCode.Quarantined;
     });

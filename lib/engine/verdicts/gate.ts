@@ -6,6 +6,7 @@
  */
 import type { Digest } from '../model';
 import type { StoredVerdict } from './port';
+import { formatDuration } from '../duration';
 
 /** Why a digest did not pass the gate. */
 export type GateProblem = 'no-verdict' | 'quarantined' | 'stale';
@@ -26,33 +27,6 @@ export interface GateOptions {
   readonly now: Date;
   /** A verdict evaluated longer ago than this (ms) is stale; undefined: any age is accepted. */
   readonly maxAgeMs?: number;
-}
-
-/** Formats a duration in ms as the largest whole unit (`7d`, `36h`, `15m`, `20s`). */
-export function formatDuration(ms: number): string {
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
-    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return ms >= 1000 ? `${Math.round(ms / 1000)}s` : `${ms}ms`;
-}
-
-/**
- * Parses a duration: `<n>ms|s|m|h|d` (sums allowed, `1h30m`) or a bare number of seconds; throws
- * RangeError otherwise.
- */
-export function parseDuration(s: string): number {
-  const t = s.trim();
-  if (/^\d+$/.test(t)) return Number(t) * 1000;
-  const re = /(\d+)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let m: RegExpExecArray | null;
-  let consumed = 0;
-  while ((m = re.exec(t)) !== null) {
-    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
-    consumed = re.lastIndex;
-  }
-  if (t.length === 0 || consumed !== t.length) throw new RangeError(`invalid duration ${JSON.stringify(s)} (expected e.g. 30s, 10m, 24h, 7d)`);
-  return total;
 }
 
 /** The gate's decision for `digest` given its stored verdict (fail closed). */

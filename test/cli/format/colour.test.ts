@@ -17,7 +17,7 @@ describe('colour (https://no-color.org)', () => {
     expect(paint.status('trusted')).toBe('\u001b[1m\u001b[32mTRUSTED\u001b[39m\u001b[22m');
     expect(paintFor({ isTTY: false }, {}).status('quarantined')).toBe('QUARANTINED');
     const table = renderTable(['status', 'id'], [[paint.status('trusted'), 'a'], ['QUARANTINED', 'b']]);
-    // eslint-disable-next-line no-control-regex
+     
     const lines = table.replace(/\u001b\[[0-9;]*m/g, '').split('\n');
     expect(lines.slice(0, 3)).toEqual(['STATUS       ID', 'TRUSTED      a', 'QUARANTINED  b']);
   });

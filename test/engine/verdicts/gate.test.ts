@@ -1,5 +1,5 @@
 import type { Digest } from '../../../lib/engine/model';
-import { formatDuration, gateDecision, parseDuration } from '../../../lib/engine/verdicts/gate';
+import { gateDecision } from '../../../lib/engine/verdicts/gate';
 import type { StoredVerdict } from '../../../lib/engine/verdicts/port';
 
 const digest = `sha256:${'a'.repeat(64)}` as Digest;
@@ -30,12 +30,4 @@ describe('gateDecision (RELIABILITY.md 40: fail closed)', () => {
     const d = gateDecision(digest, verdict({ status: 'quarantined', reasons: [{ rule: 'secrets', message: 'a', findings: [] }, { rule: 'secrets', message: 'b', findings: [] }, { rule: 'vulnerabilities', message: 'c', findings: [] }] }), { now });
     expect(d.message).toBe('quarantined by secrets, vulnerabilities (3 reasons)');
   });
-});
-
-describe('parseDuration / formatDuration', () => {
-  it.each([
-    ['30s', 30_000], ['10m', 600_000], ['24h', 86_400_000], ['7d', 604_800_000], ['1h30m', 5_400_000], ['250ms', 250], ['90', 90_000],
-  ])('%s', (s, ms) => expect(parseDuration(s)).toBe(ms));
-  it.each(['', 'soon', '5 m', '1h-', '-5s', '1w'])('rejects %j', (s) => expect(() => parseDuration(s)).toThrow(RangeError));
-  it.each([[604_800_000, '7d'], [5_400_000, '90m'], [1500, '2s'], [20, '20ms']])('%d ms prints as %s', (ms, s) => expect(formatDuration(ms)).toBe(s));
 });
