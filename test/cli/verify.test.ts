@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,8 @@ import { writeOciLayout } from '../../lib/local/builder/writers';
 import { EmbeddedVerdictStore } from '../../lib/local/verdict-store';
 import type { Digest } from '../../lib/engine/model';
 import { packageKey } from '../../lib/engine/verdicts/keys';
+import { AdmissionController } from '../../lib/admission/decide';
+import { createTrustServer } from '../../lib/admission/server';
 import { trustctl } from '../helpers/cli';
 import { SHARED } from '../helpers/corpus';
 
@@ -147,6 +150,28 @@ describe('trustctl verify / history / policy test', () => {
       expect(err.code).toBe(2);
       expect(err.err).toMatch(/answered 500/);
     } finally {
+      server.close();
+    }
+  });
+
+  it('--server over HTTPS: trustctl serve with a self-signed certificate, trusted through --ca-cert only', async () => {
+    const image = clean('https');
+    await scan(layout('https', image));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'pipe' });
+    const controller = new AdmissionController({}, { store: new EmbeddedVerdictStore(verdictDir) });
+    const server = createTrustServer({ controller, host: '127.0.0.1', tls: { cert: readFileSync(join(dir, 'tls.crt')), key: readFileSync(join(dir, 'tls.key')) } });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const ok = await trustctl('verify', image.root.digest, '--server', url, '--ca-cert', join(dir, 'tls.crt'), '--format', 'json');
+      expect(ok.code).toBe(0);
+      expect((JSON.parse(ok.out) as { verdict: { revision: number } }).verdict.revision).toBeGreaterThanOrEqual(1);
+      // Without the CA the certificate is not trusted: an error (exit 2), never a pass or "no verdict".
+      const untrusted = await trustctl('verify', image.root.digest, '--server', url);
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.err).toMatch(/VERDICT_API.*(self.signed|certificate)/i);
+    } finally {
+      server.closeAllConnections();
       server.close();
     }
   });
