@@ -35,26 +35,18 @@ export const jsonLineLogger: NotifyLogger = {
   warn: (message, fields) => process.stderr.write(`${JSON.stringify({ level: 'warn', message, ...fields })}\n`),
 };
 
-/** Options of {@link SlackNotifier}. */
-export interface SlackNotifierOptions {
+/**
+ * Options of {@link SlackNotifier}. The retry fields are the registry client's
+ * ({@link RetryOptions}: full-jitter backoff, `Retry-After` capped) with Slack's own defaults:
+ * 5 attempts, 500 ms first ceiling, 10 s largest, `Retry-After` up to 30 s (a Lambda must still finish).
+ */
+export interface SlackNotifierOptions extends RetryOptions {
   /** Where the webhook URL comes from (./webhook-url.ts). */
   readonly webhook: WebhookUrlSource;
   /** Dedupe of notifications. Default: a {@link MemoryNotificationLedger} (this process only). */
   readonly ledger?: NotificationLedger;
   /** Milliseconds one attempt may take, response body included. Default 5000. */
   readonly timeoutMs?: number;
-  /** Attempts in total, the first included. Default 5. */
-  readonly maxAttempts?: number;
-  /** First backoff ceiling. Default 500 ms. */
-  readonly baseDelayMs?: number;
-  /** Largest backoff ceiling. Default 10 s. */
-  readonly maxDelayMs?: number;
-  /** Largest wait a `Retry-After` can ask for. Default 30 s (a Lambda must still finish). */
-  readonly maxRetryAfterMs?: number;
-  /** How to wait between attempts (tests record the delays instead). */
-  readonly sleep?: (ms: number) => Promise<void>;
-  /** Random source in [0, 1) for the jitter. */
-  readonly random?: () => number;
   /** Now in ms, for `Retry-After` given as an HTTP date. */
   readonly now?: () => number;
   /** Default {@link jsonLineLogger}. */

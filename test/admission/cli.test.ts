@@ -9,7 +9,6 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Command } from 'commander';
 import { parseAllDocuments } from 'yaml';
 import { InsecureListenError, AdmissionConfigError } from '../../lib/admission/errors';
@@ -18,20 +17,16 @@ import { registerServe } from '../../lib/cli/commands/serve';
 import type { CliContext } from '../../lib/cli/main';
 import { EmbeddedVerdictStore } from '../../lib/local/verdict-store';
 import { TRUSTED, digestOf, pinned, podReview, verdict } from './fixtures';
+import { captureIO } from '../helpers/cli';
 
 /** A program with only our commands, its context, and what it printed. */
 function program(stop?: AbortSignal): { program: Command; ctx: CliContext; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (c: Buffer) => (out += c.toString()));
-  stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const ctx: CliContext = { io: { stdout, stderr }, exitCode: -1 };
-  const p = new Command('trustctl').exitOverride().configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) });
+  const { io, out, err } = captureIO();
+  const ctx: CliContext = { io, exitCode: -1 };
+  const p = new Command('trustctl').exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   registerServe(p, ctx, stop ? { stop } : {});
   registerAdmission(p, ctx);
-  return { program: p, ctx, out: () => out, err: () => err };
+  return { program: p, ctx, out, err };
 }
 
 function get(url: string, opts: { method?: string; body?: string; ca?: string } = {}): Promise<{ status: number; body: string }> {

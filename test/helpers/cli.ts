@@ -1,14 +1,20 @@
 import { PassThrough } from 'node:stream';
-import { main } from '../../lib/cli/main';
+import { main, type CliIO } from '../../lib/cli/main';
 
-/** Runs the CLI in-process, as `trustctl <args>`, capturing its output and exit code. */
-export async function trustctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+/** Output sinks for the CLI in-process, and what was written to each so far. */
+export function captureIO(): { io: CliIO; out: () => string; err: () => string } {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   let out = '';
   let err = '';
   stdout.on('data', (c: Buffer) => (out += c.toString()));
   stderr.on('data', (c: Buffer) => (err += c.toString()));
-  const code = await main(['node', 'trustctl', ...args], { stdout, stderr });
-  return { code, out, err };
+  return { io: { stdout, stderr }, out: () => out, err: () => err };
+}
+
+/** Runs the CLI in-process, as `trustctl <args>`, capturing its output and exit code. */
+export async function trustctl(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const c = captureIO();
+  const code = await main(['node', 'trustctl', ...args], c.io);
+  return { code, out: c.out(), err: c.err() };
 }
