@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import bcrypt from 'bcryptjs';
+import { freePort } from '../../lib/local/process-group';
 import { type TokenServer, startTokenServer } from './token-server';
 
 /**
@@ -41,15 +41,6 @@ export interface RegistryServer {
   /** What the registry printed (for failures). */
   output(): string;
   stop(): Promise<void>;
-}
-
-/** A free TCP port on 127.0.0.1 (bound, read, released). */
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
 }
 
 const TOKEN_SERVICE = 'trustctl-test-registry';
@@ -135,3 +126,5 @@ export async function startRegistry(opts: RegistryServerOptions = {}): Promise<R
   }
   return { host, url: `http://${host}`, dir, users, tokenServer, output: () => out, stop };
 }
+
+export { freePort };
