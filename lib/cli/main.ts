@@ -8,6 +8,7 @@ import { registerVerify } from './commands/verify';
 import { registerPolicy } from './commands/policy';
 import { registerServe } from './commands/serve';
 import { registerAdmission } from './commands/admission';
+import { registerPipeline } from './commands/pipeline';
 
 /** Output sinks, injectable so that tests can run the CLI in-process. */
 export interface CliIO {
@@ -49,6 +50,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerPolicy(program, ctx);
   registerServe(program, ctx);
   registerAdmission(program, ctx);
+  registerPipeline(program, ctx);
   return program;
 }
 

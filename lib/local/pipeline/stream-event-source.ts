@@ -95,7 +95,17 @@ export class StreamEventSource {
     let delivered = 0;
     for (const [shard, iterator] of this.iterators) {
       if (!iterator) continue;
-      const out = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      let out;
+      try {
+        out = await this.options.streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+      } catch (err) {
+        // An iterator that expired (15 min idle) or points before the trim horizon: start the shard
+        // again at its oldest record still kept — delivery is at least once, handlers are idempotent.
+        const name = (err as { name?: string }).name;
+        if (name !== 'ExpiredIteratorException' && name !== 'TrimmedDataAccessException') throw err;
+        this.iterators.delete(shard);
+        continue;
+      }
       this.iterators.set(shard, out.NextShardIterator);
       delivered += await this.deliver(out.Records ?? []);
     }

@@ -1,0 +1,49 @@
+/**
+ * scan-worker: the scan queue (EventBridge "ECR Image Action" events) and the rescan queue (feed-sync's
+ * and nightly's `reevaluate` / `scan` messages) → lib/engine/pipeline → verdict table. A thin adapter
+ * (DESIGN.md "The house"): parse each SQS record, call the flow, answer a partial batch response.
+ *
+ * Records are handled one after another (a scan holds a layer in memory; two at once would double the
+ * peak). A record that fails — unparseable (logged; RELIABILITY.md 25: it reaches the DLQ after
+ * maxReceiveCount), or a registry or store error — is reported in `batchItemFailures` by its own
+ * `messageId`, which Powertools' BatchProcessor takes from the record it handled (RELIABILITY.md 26:
+ * a wrong itemIdentifier is impossible by construction); the other records are deleted.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { AwsPipeline, lazily, readPipelineConfig } from '../../lib/aws/pipeline-ports';
+import { pipelineLogger } from '../../lib/aws/pipeline-logging';
+import { describeError } from '../../lib/engine/pipeline/common';
+import { parseQueueMessage, type QueueMessage } from '../../lib/engine/pipeline/messages';
+import { reevaluate } from '../../lib/engine/pipeline/rescan';
+import { scanPushed } from '../../lib/engine/pipeline/scan';
+
+const { logger, log } = pipelineLogger('trustctl-scan-worker');
+const pipeline = lazily(() => new AwsPipeline(readPipelineConfig(), {}, log));
+const processor = new BatchProcessor(EventType.SQS);
+/** A Lambda's longest run: the claim lease when no context tells the remaining time. */
+const MAX_RUN_MS = 15 * 60_000;
+
+/** Handles one batch of SQS records; returns the failed ones for SQS to redeliver. */
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  const ports = await pipeline().scanPorts({ claimLeaseMs: () => context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS });
+  const handle = async (record: SQSRecord): Promise<void> => {
+    const messageId = record.messageId;
+    let message: QueueMessage;
+    try {
+      message = parseQueueMessage(record.body);
+    } catch (err) {
+      // Never the body itself: it is whatever someone put on the queue.
+      logger.error('unparseable message', { messageId, receiveCount: record.attributes?.ApproximateReceiveCount, error: describeError(err) });
+      throw err;
+    }
+    try {
+      const outcome = message.kind === 'push' || message.kind === 'ignored' ? await scanPushed(message, ports) : await reevaluate(message, ports);
+      logger.info('message handled', { messageId, kind: message.kind, status: outcome.status, ...('digest' in outcome ? { digest: outcome.digest } : {}) });
+    } catch (err) {
+      logger.error('message failed', { messageId, kind: message.kind, ...('digest' in message ? { digest: message.digest } : {}), error: describeError(err) });
+      throw err;
+    }
+  };
+  return processPartialResponse(event, handle, processor, { ...(context ? { context } : {}), processInParallel: false, throwOnFullBatchFailure: false });
+}

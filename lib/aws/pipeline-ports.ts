@@ -1,0 +1,418 @@
+/**
+ * The pipeline's ports on AWS, built from the environment the CDK construct sets (the Lambdas' one
+ * source of configuration). A handler builds one {@link AwsPipeline} per execution environment, on its
+ * first invocation, and reuses its clients — DynamoDB, SQS, ECR, Secrets Manager, registry clients
+ * with their ECR tokens — across invocations.
+ *
+ * Environment (every function gets the subset it needs; a missing one is a {@link PipelineConfigError}
+ * naming it):
+ *
+ * | variable | what |
+ * |---|---|
+ * | `VERDICT_TABLE` | verdict table (verdict-store.ts); also holds scan claims and the notification ledger |
+ * | `ADVISORY_TABLE` | advisory table (advisory-store.ts) |
+ * | `LAYER_TABLE` | layer cache table (layer-cache.ts) |
+ * | `SCAN_QUEUE_URL`, `RESCAN_QUEUE_URL` | the push queue and the rescan queue |
+ * | `POLICY_JSON` | the policy as JSON (parsePolicy reads JSON, a subset of YAML); absent: the default policy |
+ * | `FEEDS` | comma-separated OSV export URLs (or, locally, paths) |
+ * | `TRUSTED_REGISTRIES` | comma-separated `registry/repository` patterns for admission; empty: any |
+ * | `REPOSITORIES` | comma-separated repository names to sweep, or `*` (default) |
+ * | `SLACK_SECRET_ARN` | the Secrets Manager secret holding the Slack webhook URL; absent: no Slack |
+ * | `TRUSTCTL_SLACK_WEBHOOK_URL` | local runs only: the webhook URL itself (lib/notify's variable), when there is no secret |
+ * | `MAX_VERDICT_AGE_MS` | admission's oldest accepted verdict (default 7 days) |
+ * | `API_TOKEN_SECRET_ARN` | trust-api behind a public Function URL: the secret holding the bearer token every request must carry |
+ * | `LIVE_WINDOW_DAYS` | nightly: a digest pushed, pulled or evaluated within this many days is re-evaluated (default 30) |
+ * | `TRUSTCTL_REGISTRY_OVERRIDE` | local runs only: `<registry host>=<host:port>[,…]` serves a registry (ECR) from elsewhere |
+ * | `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_ECR` | local runs only: honoured by the SDK itself; a local run sweeps ECR only with an ECR endpoint |
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ECRClient } from '@aws-sdk/client-ecr';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { AdmissionController } from '../admission/decide';
+import { createTrustHandler, type TrustHandler } from '../admission/server';
+import { openFeed, type FeedSource } from '../engine/advisories/feed';
+import { allChecks } from '../engine/checks/checks';
+import type { Check } from '../engine/checks/types';
+import { TrustError } from '../engine/errors';
+import { DEFAULT_LIMITS, type Limits } from '../engine/limits';
+import type {
+  AdvisoryPort,
+  FanOutPorts,
+  FeedSyncPorts,
+  NightlyPorts,
+  PipelineLogger,
+  RegistryAccess,
+  ScanPorts,
+} from '../engine/pipeline/ports';
+import { DEFAULT_POLICY } from '../engine/policy/default-policy';
+import { parsePolicy, type Policy } from '../engine/policy/schema';
+import { RegistryClient } from '../engine/registry/client';
+import type { CredentialProvider } from '../engine/registry/source';
+import { SCHEMES } from '../engine/versions/schemes';
+import { MemoryNotificationLedger } from '../notify/ledger';
+import { SlackNotifier } from '../notify/slack';
+import { EnvWebhookUrl, SecretsManagerWebhookUrl, WEBHOOK_URL_ENV } from '../notify/webhook-url';
+import { DynamoAdvisoryStore } from './advisory-store';
+import { EcrCredentialProvider } from './ecr-credentials';
+import { EcrImageCatalog } from './ecr-catalog';
+import { DynamoLayerCache } from './layer-cache';
+import { DynamoNotificationLedger } from './notification-ledger';
+import { SlackPipelineNotifier } from './pipeline-notifier';
+import { SqsRescanQueue } from './rescan-queue';
+import { DynamoScanClaims } from './scan-claims';
+import { DynamoVerdictStore } from './verdict-store';
+
+/** A configuration variable is missing or malformed. The message names the variable, never a secret's value. */
+export class PipelineConfigError extends TrustError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PIPELINE_CONFIG', message, options);
+  }
+}
+
+/** The pipeline's configuration, read from the environment by {@link readPipelineConfig}. */
+export interface PipelineConfig {
+  readonly verdictTable?: string;
+  readonly advisoryTable?: string;
+  readonly layerTable?: string;
+  readonly scanQueueUrl?: string;
+  readonly rescanQueueUrl?: string;
+  readonly policy: Policy;
+  readonly feeds: readonly string[];
+  readonly trustedRegistries: readonly string[];
+  readonly repositories: '*' | readonly string[];
+  readonly slackSecretArn?: string;
+  /** True when TRUSTCTL_SLACK_WEBHOOK_URL holds the webhook URL itself (used by local runs only; SLACK_SECRET_ARN wins). */
+  readonly slackWebhookFromEnv: boolean;
+  readonly apiTokenSecretArn?: string;
+  readonly maxVerdictAgeMs?: number;
+  readonly liveWindowDays: number;
+  /** Registry host → the host:port that serves it (local runs). */
+  readonly registryOverrides: ReadonlyMap<string, string>;
+  /** True when an ECR API endpoint is configured (AWS_ENDPOINT_URL_ECR): a local run sweeps ECR only then. */
+  readonly ecrEndpoint: boolean;
+  /**
+   * True when a local-run variable is set (an endpoint or registry override): only then may the Slack
+   * webhook be plain http to a loopback address (the tests' Slack server).
+   */
+  readonly localRun: boolean;
+}
+
+const list = (v: string | undefined): string[] => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+const HOST = /^[A-Za-z0-9.-]+(?::\d{1,5})?$|^\[[0-9A-Fa-f:]+\](?::\d{1,5})?$/;
+
+/** Parses `TRUSTCTL_REGISTRY_OVERRIDE`: `<registry>=<host:port>` pairs, comma-separated. */
+export function parseRegistryOverrides(value: string | undefined): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const pair of list(value)) {
+    const eq = pair.indexOf('=');
+    const from = pair.slice(0, eq).trim();
+    const to = pair.slice(eq + 1).trim();
+    if (eq <= 0 || !HOST.test(from) || !HOST.test(to)) throw new PipelineConfigError(`TRUSTCTL_REGISTRY_OVERRIDE: ${JSON.stringify(pair.slice(0, 200))} is not <registry host>=<host:port>`);
+    out.set(from, to);
+  }
+  return out;
+}
+
+function positiveNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new PipelineConfigError(`${name}: ${JSON.stringify(raw.slice(0, 50))} is not a positive number`);
+  return n;
+}
+
+/** Reads the configuration from `env`; throws {@link PipelineConfigError} naming a malformed variable. */
+export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  let policy = DEFAULT_POLICY;
+  const policyJson = env.POLICY_JSON?.trim();
+  if (policyJson) {
+    try {
+      policy = parsePolicy(policyJson, 'POLICY_JSON');
+    } catch (err) {
+      throw new PipelineConfigError(`POLICY_JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  const repos = env.REPOSITORIES?.trim();
+  const opt = (name: string): string | undefined => env[name]?.trim() || undefined;
+  return {
+    ...(opt('VERDICT_TABLE') ? { verdictTable: opt('VERDICT_TABLE') } : {}),
+    ...(opt('ADVISORY_TABLE') ? { advisoryTable: opt('ADVISORY_TABLE') } : {}),
+    ...(opt('LAYER_TABLE') ? { layerTable: opt('LAYER_TABLE') } : {}),
+    ...(opt('SCAN_QUEUE_URL') ? { scanQueueUrl: opt('SCAN_QUEUE_URL') } : {}),
+    ...(opt('RESCAN_QUEUE_URL') ? { rescanQueueUrl: opt('RESCAN_QUEUE_URL') } : {}),
+    policy,
+    feeds: list(env.FEEDS),
+    trustedRegistries: list(env.TRUSTED_REGISTRIES),
+    repositories: !repos || repos === '*' ? '*' : list(repos),
+    ...(opt('SLACK_SECRET_ARN') ? { slackSecretArn: opt('SLACK_SECRET_ARN') } : {}),
+    slackWebhookFromEnv: Boolean(opt(WEBHOOK_URL_ENV)),
+    ...(opt('API_TOKEN_SECRET_ARN') ? { apiTokenSecretArn: opt('API_TOKEN_SECRET_ARN') } : {}),
+    ...(positiveNumber(env, 'MAX_VERDICT_AGE_MS') !== undefined ? { maxVerdictAgeMs: positiveNumber(env, 'MAX_VERDICT_AGE_MS') } : {}),
+    liveWindowDays: positiveNumber(env, 'LIVE_WINDOW_DAYS') ?? 30,
+    registryOverrides: parseRegistryOverrides(env.TRUSTCTL_REGISTRY_OVERRIDE),
+    ecrEndpoint: Boolean(opt('AWS_ENDPOINT_URL_ECR') || opt('AWS_ENDPOINT_URL')),
+    localRun: Boolean(opt('TRUSTCTL_REGISTRY_OVERRIDE') || opt('AWS_ENDPOINT_URL_DYNAMODB') || opt('AWS_ENDPOINT_URL_SQS') || opt('AWS_ENDPOINT_URL')),
+  };
+}
+
+/** A required variable's value, or {@link PipelineConfigError}. */
+function need<K extends keyof PipelineConfig>(config: PipelineConfig, key: K, variable: string): NonNullable<PipelineConfig[K]> {
+  const v = config[key];
+  if (v === undefined || v === null || v === '') throw new PipelineConfigError(`${variable} is not set`);
+  return v as NonNullable<PipelineConfig[K]>;
+}
+
+/**
+ * Registry clients by host, one per host for the life of the process (their bearer tokens and ECR
+ * credentials are cached inside). A host in `overrides` is served by another host:port — a local
+ * registry standing in for ECR — while events and verdicts keep naming the original.
+ */
+export class PipelineRegistryAccess implements RegistryAccess {
+  private readonly clients = new Map<string, RegistryClient>();
+
+  constructor(private readonly opts: { readonly limits: Limits; readonly overrides?: ReadonlyMap<string, string>; readonly credentials?: CredentialProvider }) {}
+
+  /** The client for `registry` (created once). */
+  client(registry: string): RegistryClient {
+    let c = this.clients.get(registry);
+    if (!c) {
+      c = new RegistryClient({ registry: this.opts.overrides?.get(registry) ?? registry, limits: this.opts.limits, ...(this.opts.credentials ? { credentials: this.opts.credentials } : {}) });
+      this.clients.set(registry, c);
+    }
+    return c;
+  }
+}
+
+/** SDK clients the pipeline uses; tests and callers may pass their own. */
+export interface AwsClients {
+  readonly dynamodb?: DynamoDBClient;
+  readonly sqs?: SQSClient;
+  readonly ecr?: ECRClient;
+  readonly secrets?: SecretsManagerClient;
+}
+
+/**
+ * The ports of every flow, on AWS, from one configuration. Everything is created on first use and
+ * kept: a Lambda execution environment builds one and reuses it for every invocation.
+ */
+export class AwsPipeline {
+  readonly limits: Limits = DEFAULT_LIMITS;
+  readonly checks: readonly Check[] = allChecks();
+  private readonly cache = new Map<string, unknown>();
+
+  constructor(readonly config: PipelineConfig, private readonly clients: AwsClients = {}, readonly logger?: PipelineLogger) {}
+
+  private once<T>(key: string, make: () => T): T {
+    if (!this.cache.has(key)) this.cache.set(key, make());
+    return this.cache.get(key) as T;
+  }
+
+  /** DynamoDB; the SDK retries throttling with backoff (RELIABILITY.md 31), given room to. */
+  get dynamodb(): DynamoDBClient {
+    return this.clients.dynamodb ?? this.once('dynamodb', () => new DynamoDBClient({ maxAttempts: 8 }));
+  }
+
+  /** SQS; queue URLs never redirect requests (a local endpoint would otherwise be bypassed). */
+  get sqs(): SQSClient {
+    return this.clients.sqs ?? this.once('sqs', () => new SQSClient({ maxAttempts: 8, useQueueUrlAsEndpoint: false }));
+  }
+
+  get ecr(): ECRClient {
+    return this.clients.ecr ?? this.once('ecr', () => new ECRClient({ maxAttempts: 8 }));
+  }
+
+  get verdictStore(): DynamoVerdictStore {
+    return this.once('verdicts', () => new DynamoVerdictStore({ client: this.dynamodb, tableName: need(this.config, 'verdictTable', 'VERDICT_TABLE') }));
+  }
+
+  get advisoryStore(): DynamoAdvisoryStore {
+    return this.once('advisories', () => new DynamoAdvisoryStore({ client: this.dynamodb, tableName: need(this.config, 'advisoryTable', 'ADVISORY_TABLE') }));
+  }
+
+  get registry(): PipelineRegistryAccess {
+    return this.once('registry', () => new PipelineRegistryAccess({
+      limits: this.limits,
+      overrides: this.config.registryOverrides,
+      credentials: new EcrCredentialProvider(this.clients.ecr ? { clientFor: () => this.clients.ecr! } : {}),
+    }));
+  }
+
+  /** The configured feeds as sources (nothing is read until a sync). */
+  feedSources(): Promise<FeedSource[]> {
+    return this.once('feeds', () => {
+      const p = (async () => (await Promise.all(this.config.feeds.map((f) => openFeed(f)))).flat())();
+      // A failed open must not stay cached: the next invocation tries again.
+      p.catch(() => this.cache.delete('feeds'));
+      return p;
+    });
+  }
+
+  /** The advisory store with the configured feeds' source ids. */
+  async advisories(): Promise<AdvisoryPort> {
+    const sources = (await this.feedSources()).map((f) => f.source);
+    return { store: this.advisoryStore, schemes: SCHEMES, sources };
+  }
+
+  /**
+   * Slack through the webhook URL in SLACK_SECRET_ARN — or, in a local run (lib/local/pipeline: no
+   * Secrets Manager), TRUSTCTL_SLACK_WEBHOOK_URL — deduplicated on the verdict table; undefined when
+   * neither applies.
+   */
+  get notifier(): SlackPipelineNotifier | undefined {
+    const fromEnv = this.config.localRun && this.config.slackWebhookFromEnv;
+    if (!this.config.slackSecretArn && !fromEnv) return undefined;
+    return this.once('notifier', () => {
+      const webhook = this.config.slackSecretArn
+        ? new SecretsManagerWebhookUrl({
+            secretId: this.config.slackSecretArn,
+            client: this.clients.secrets ?? new SecretsManagerClient({ maxAttempts: 5 }),
+            allowInsecureLoopback: this.config.localRun,
+          })
+        : new EnvWebhookUrl({ allowInsecureLoopback: true });
+      const table = this.config.verdictTable;
+      // Without the table, dedupe holds within this execution environment only: a record retried on
+      // another instance may post again. Better a rare duplicate than a missed quarantine.
+      if (!table) this.logger?.warn('VERDICT_TABLE is not set: Slack notifications are deduplicated per instance only');
+      const ledger = table ? new DynamoNotificationLedger({ client: this.dynamodb, tableName: table }) : new MemoryNotificationLedger();
+      return new SlackPipelineNotifier(new SlackNotifier({ webhook, ledger, ...(this.logger ? { logger: this.logger } : {}) }));
+    });
+  }
+
+  /** Ports of scanPushed / reevaluate (the scan-worker). */
+  async scanPorts(opts: { readonly claimLeaseMs?: () => number } = {}): Promise<ScanPorts> {
+    const layerTable = this.config.layerTable;
+    return {
+      store: this.verdictStore,
+      advisories: await this.advisories(),
+      policy: this.config.policy,
+      checks: this.checks,
+      limits: this.limits,
+      registry: this.registry,
+      ...(layerTable ? { cache: this.once('layers', () => new DynamoLayerCache(this.dynamodb, layerTable)) } : {}),
+      claims: this.once('claims', () => new DynamoScanClaims({ client: this.dynamodb, tableName: need(this.config, 'verdictTable', 'VERDICT_TABLE') })),
+      ...(opts.claimLeaseMs ? { claimLeaseMs: opts.claimLeaseMs } : {}),
+      ...(this.logger ? { logger: this.logger } : {}),
+    };
+  }
+
+  /** Ports of fanOut (verdict-fanout). */
+  fanOutPorts(): FanOutPorts {
+    const notifier = this.notifier;
+    return { registry: this.registry, ...(notifier ? { notifier } : {}), ...(this.logger ? { logger: this.logger } : {}) };
+  }
+
+  get rescanQueue(): SqsRescanQueue {
+    return this.once('rescan', () => new SqsRescanQueue({ client: this.sqs, queueUrl: need(this.config, 'rescanQueueUrl', 'RESCAN_QUEUE_URL') }));
+  }
+
+  /** Ports of syncFeedsAndTarget (feed-sync). */
+  async feedSyncPorts(): Promise<FeedSyncPorts> {
+    const notifier = this.notifier;
+    return {
+      store: this.verdictStore,
+      advisories: await this.advisories(),
+      feeds: await this.feedSources(),
+      queue: this.rescanQueue,
+      policy: this.config.policy,
+      ...(notifier ? { notifier } : {}),
+      ...(this.logger ? { logger: this.logger } : {}),
+    };
+  }
+
+  /** Ports of nightly: `scan` messages go to the push queue when SCAN_QUEUE_URL is set (one image per invocation there). */
+  nightlyPorts(): NightlyPorts {
+    const scanQueueUrl = this.config.scanQueueUrl;
+    return {
+      store: this.verdictStore,
+      queue: this.rescanQueue,
+      ...(scanQueueUrl ? { scanQueue: this.once('scanQueue', () => new SqsRescanQueue({ client: this.sqs, queueUrl: scanQueueUrl })) } : {}),
+      // A local run has no ECR API unless one is configured: it re-evaluates without a sweep.
+      ...(this.config.localRun && !this.config.ecrEndpoint ? {} : { catalog: this.once('catalog', () => new EcrImageCatalog({ client: this.ecr, repositories: this.config.repositories })) }),
+      liveWindowDays: this.config.liveWindowDays,
+      ...(this.logger ? { logger: this.logger } : {}),
+    };
+  }
+
+  /** The bearer token check of a public trust API (API_TOKEN_SECRET_ARN); undefined when the URL uses IAM auth. */
+  get apiToken(): BearerTokenCheck | undefined {
+    const secretId = this.config.apiTokenSecretArn;
+    if (!secretId) return undefined;
+    return this.once('apiToken', () => new BearerTokenCheck({ secretId, client: this.clients.secrets ?? new SecretsManagerClient({ maxAttempts: 5 }) }));
+  }
+
+  /** The admission webhook and verdict API routes (lib/admission/server.ts) over the verdict table, for trust-api. */
+  trustHandler(): TrustHandler {
+    return this.once('trust', () => {
+      const log = this.logger;
+      const controller = new AdmissionController(
+        { trustedRegistries: [...this.config.trustedRegistries], ...(this.config.maxVerdictAgeMs !== undefined ? { maxVerdictAge: this.config.maxVerdictAgeMs } : {}) },
+        { store: this.verdictStore, ...(log ? { log: (message: string) => log.warn(message) } : {}) },
+      );
+      return createTrustHandler({ controller, ...(log ? { log: (line: string) => log.warn(line) } : {}) });
+    });
+  }
+}
+
+/** Options of {@link BearerTokenCheck}. */
+export interface BearerTokenCheckOptions {
+  readonly secretId: string;
+  readonly client: SecretsManagerClient;
+  /** How long the token read is reused. Default 5 minutes (a rotated token is seen soon). */
+  readonly ttlMs?: number;
+  readonly now?: () => number;
+}
+
+const sha256 = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/**
+ * The trust API's bearer token check for a public Function URL: `Authorization: Bearer <token>` must
+ * equal the secret's `SecretString`, compared in constant time (hashes of both, so lengths leak
+ * nothing). The token is read from Secrets Manager and cached; it is never logged or echoed.
+ */
+export class BearerTokenCheck {
+  private cached?: { readonly digest: Buffer; readonly until: number };
+  private readonly now: () => number;
+
+  constructor(private readonly opts: BearerTokenCheckOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  private async expected(): Promise<Buffer> {
+    if (this.cached && this.cached.until > this.now()) return this.cached.digest;
+    let out;
+    try {
+      out = await this.opts.client.send(new GetSecretValueCommand({ SecretId: this.opts.secretId }));
+    } catch (err) {
+      throw new PipelineConfigError(`cannot read the API token secret ${this.opts.secretId}`, { cause: err });
+    }
+    const token = out.SecretString?.trim();
+    if (!token) throw new PipelineConfigError(`the API token secret ${this.opts.secretId} has no SecretString`);
+    this.cached = { digest: sha256(token), until: this.now() + (this.opts.ttlMs ?? 5 * 60_000) };
+    return this.cached.digest;
+  }
+
+  /** True when `authorization` (the header's value) carries the token. */
+  async allows(authorization: string | undefined): Promise<boolean> {
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    const expected = await this.expected();
+    return m !== null && timingSafeEqual(sha256(m[1]), expected);
+  }
+}
+
+/**
+ * A value made on first use and kept — the handlers' module-scope pipeline — unless making it failed,
+ * in which case the next call tries again (a configuration fixed by a redeploy, a transient error).
+ */
+export function lazily<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => {
+    if (!made) {
+      const value = make();
+      if (value instanceof Promise) value.catch(() => { made = undefined; });
+      made = { value };
+    }
+    return made.value;
+  };
+}

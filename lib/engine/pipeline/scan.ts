@@ -1,0 +1,140 @@
+/**
+ * Steps 1–5 of DESIGN.md "The data's way" for one digest of a registry: a push event (scan queue) or
+ * a digest the nightly sweep found without a verdict (rescan queue) is scanned through a
+ * {@link RegistrySource} and recorded. Every delivery may arrive more than once, and at once
+ * (RELIABILITY.md 24–27): a digest already judged with the same feeds, policy and plug-ins is not
+ * scanned again, concurrent deliveries are serialised by a short claim, and the store's conditional
+ * write keeps one verdict per evaluation whatever gets through.
+ */
+import type { Readable } from 'node:stream';
+import { formatImageRef, type Descriptor, type Digest, type ImageRef, type VerdictStatus } from '../model';
+import { policyHash } from '../policy/schema';
+import { feedRevisionOf, type RecordedVerdict } from '../record-scan';
+import { recordScanWithIndex } from '../reevaluate';
+import { RegistrySource } from '../registry/registry-source';
+import type { ImageSource, ManifestBytes } from '../registry/source';
+import { scanImage } from '../scan-image';
+import type { StoredVerdict } from '../verdicts/port';
+import { alreadyAnswered, describeError, feedInfoOf, pluginsFor } from './common';
+import { parseEcrEvent, type EcrPush, type IgnoredEvent } from './messages';
+import { SILENT_LOGGER, type ScanPorts } from './ports';
+
+/** What to scan: a digest in a repository of a registry, as events and messages name it. */
+export interface ScanTarget {
+  readonly registry: string;
+  readonly repository: string;
+  readonly digest: Digest;
+  /** The tag it was pushed with (recorded in the verdict's `ref`, for humans). */
+  readonly tag?: string;
+  /** When the scan was asked for (the push event's time, the sweep's run). */
+  readonly requestedAt?: string;
+}
+
+/** What {@link scanPushed} / {@link scanDigest} did. */
+export type ScanOutcome =
+  /** An ECR event that is not a successful push (DELETE, a failed push, a scan-result event). */
+  | { readonly status: 'ignored'; readonly reason: string }
+  /** The digest was already judged with the same feeds, policy and plug-ins: nothing scanned, nothing written. */
+  | { readonly status: 'duplicate'; readonly digest: Digest; readonly current: StoredVerdict; readonly reason: string }
+  /** Another worker holds the digest's scan claim right now: it records the verdict. */
+  | { readonly status: 'in-progress'; readonly digest: Digest }
+  | {
+      readonly status: 'scanned';
+      readonly digest: Digest;
+      readonly ref: string;
+      readonly verdict: VerdictStatus;
+      /** One per recorded digest: the platforms, then an index's aggregate. */
+      readonly recorded: readonly RecordedVerdict[];
+      /** Layers whose blobs were downloaded, and layers taken from the layer cache. */
+      readonly layersRead: number;
+      readonly layersCached: number;
+    };
+
+/** Default claim lease: a Lambda's longest run (15 minutes). */
+const DEFAULT_LEASE_MS = 15 * 60_000;
+
+/** `source` under another name: the reference the event used, whatever host actually serves it. */
+function renamed(source: ImageSource, name: string): ImageSource {
+  return {
+    name,
+    getRootManifest: (): Promise<ManifestBytes> => source.getRootManifest(),
+    getManifest: (d: Digest): Promise<ManifestBytes> => source.getManifest(d),
+    openBlob: (desc: Descriptor): Promise<Readable> => source.openBlob(desc),
+    ...(source.close ? { close: () => source.close!() } : {}),
+  };
+}
+
+/**
+ * Scans `target` unless its verdict already answers the request, and records every verdict of the
+ * scan (platforms, then an index's aggregate, with the index record — lib/engine/reevaluate.ts).
+ * Registry and store errors propagate: the message is retried (RELIABILITY.md 18: no verdict from a
+ * download that failed); an image that cannot be read to the end is recorded as quarantined by the scan itself.
+ */
+export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<ScanOutcome> {
+  const log = ports.logger ?? SILENT_LOGGER;
+  const clock = ports.now ?? (() => new Date());
+  const plugins = pluginsFor(ports);
+  const hash = policyHash(ports.policy);
+  const feeds = await feedInfoOf(ports.advisories);
+  const basis = { policyHash: hash, plugins, feedRevision: feedRevisionOf(feeds), ...(target.requestedAt ? { requestedAt: target.requestedAt } : {}) };
+  const { digest } = target;
+
+  const current = await ports.store.get(digest);
+  const answered = alreadyAnswered(current, basis);
+  if (answered) return { status: 'duplicate', digest, current: current!, reason: answered };
+
+  const key = `scan:${digest}`;
+  if (ports.claims) {
+    if (!(await ports.claims.claim(key, ports.claimLeaseMs?.() ?? DEFAULT_LEASE_MS))) return { status: 'in-progress', digest };
+    // Read again under the claim: a worker that finished between our read and our claim has answered it.
+    const now = await ports.store.get(digest);
+    const done = alreadyAnswered(now, basis);
+    if (done) return { status: 'duplicate', digest, current: now!, reason: done };
+  }
+
+  const ref: ImageRef = { registry: target.registry, repository: target.repository, digest, ...(target.tag ? { tag: target.tag } : {}) };
+  const name = formatImageRef(ref);
+  try {
+    const client = ports.registry.client(target.registry);
+    const source = renamed(new RegistrySource(client, { ...ref, registry: client.registry }), name);
+    let layersRead = 0;
+    let layersCached = 0;
+    const result = await scanImage(source, {
+      limits: ports.limits,
+      policy: ports.policy,
+      now: clock,
+      ...(ports.catalogers ? { catalogers: ports.catalogers } : {}),
+      ...(ports.checks ? { checks: ports.checks } : {}),
+      ...(ports.cache ? { cache: ports.cache } : {}),
+      advisories: { store: ports.advisories.store, schemes: ports.advisories.schemes, feeds },
+      onProgress: (p) => (p.cached ? layersCached++ : layersRead++),
+    });
+    const recorded = await recordScanWithIndex(ports.store, result, { plugins, evaluatedAt: clock().toISOString() });
+    log.info('scanned', { digest, ref: name, verdict: result.verdict.status, layersRead, layersCached, written: recorded.filter((r) => r.written).length });
+    // The claim is kept until its lease lapses: a duplicate that read the store before our write finds it held.
+    return { status: 'scanned', digest, ref: name, verdict: result.verdict.status, recorded, layersRead, layersCached };
+  } catch (err) {
+    if (ports.claims) {
+      // Let a retry scan at once; if the release fails the lease still lapses on its own.
+      await ports.claims.release(key).catch((e: unknown) => log.warn('scan claim not released', { digest, error: describeError(e) }));
+    }
+    throw err;
+  }
+}
+
+/**
+ * The scan queue's flow: an EventBridge "ECR Image Action" event (object, SQS body text, or as
+ * parseEcrEvent returned it) → scan of the pushed digest. Events that are not a successful push are ignored; a malformed one throws
+ * InvalidPipelineMessageError (it goes to the DLQ).
+ */
+export async function scanPushed(event: unknown, ports: ScanPorts): Promise<ScanOutcome> {
+  const e: EcrPush | IgnoredEvent = isParsed(event) ? event : parseEcrEvent(event);
+  if (e.kind === 'ignored') return { status: 'ignored', reason: e.reason };
+  return scanDigest({ registry: e.registry, repository: e.repository, digest: e.digest, ...(e.tag ? { tag: e.tag } : {}), ...(e.time ? { requestedAt: e.time } : {}) }, ports);
+}
+
+/** Already parsed by {@link parseEcrEvent} / parseQueueMessage (an EventBridge envelope has no `kind`). */
+function isParsed(v: unknown): v is EcrPush | IgnoredEvent {
+  const kind = typeof v === 'object' && v !== null ? (v as { kind?: unknown }).kind : undefined;
+  return kind === 'push' || kind === 'ignored';
+}

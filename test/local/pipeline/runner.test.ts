@@ -1,0 +1,206 @@
+/**
+ * The whole serverless pipeline, end to end, on real local parts: the Lambda handlers of lambdas/
+ * driven as Lambda drives them (lib/local/pipeline/runner.ts) against DynamoDB Local (tables, verdict
+ * stream), fauxqs (queues with DLQs), Debian's docker-registry standing in for ECR, and a Slack
+ * stand-in. Push → verdict → tag → notification; a feed change → targeted rescan → verdict change;
+ * and the fault cases of RELIABILITY.md 24, 27, 31 and 34 — duplicate events, a worker that dies
+ * mid-batch, DynamoDB throttling and 5xx and registry 503s on the wire — with 0 lost scans and 0
+ * duplicate verdict writes.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
+import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
+import type { Digest } from '../../../lib/engine/model';
+import { RegistryClient } from '../../../lib/engine/registry/client';
+import { trustTagFor } from '../../../lib/engine/registry/trust-tags';
+import type { BuiltImage } from '../../../lib/local/builder/image-builder';
+import { pushImage } from '../../../lib/local/builder/push';
+import { type FauxqsServer, startFauxqs } from '../../../lib/local/pipeline/fauxqs';
+import { type LocalPipeline, startLocalPipeline } from '../../../lib/local/pipeline/runner';
+import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
+import { type RegistryServer, startRegistry } from '../../helpers/registry-server';
+import { type SlackServer, startSlackServer } from '../../helpers/slack-server';
+import { BASE_RECORDS, corpusOsv, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from '../../engine/pipeline/helpers/fixtures';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const REGEX_ADVISORY = 'crates.io/RUSTSEC-2022-0013.json';
+/** smallvec 0.6.10: critical, fixed in 0.6.14 — in the feed from the start, so that push quarantines. */
+const SMALLVEC_ADVISORY = 'crates.io/RUSTSEC-2021-0003.json';
+
+/**
+ * An HTTP pass-through that answers some requests itself — a fault on the wire, as the service would
+ * send it — and counts what it forwarded.
+ */
+interface FaultProxy {
+  readonly endpoint: string;
+  readonly host: string;
+  /** Faults injected so far, by kind. */
+  readonly injected: Map<string, number>;
+  /** Decides per request: undefined forwards it, else `[kind, status, headers, body]` is answered. */
+  fault: (req: IncomingMessage, n: number) => [string, number, Record<string, string>, string] | undefined;
+  readonly counts: { requests: number; blobGets: number };
+  stop(): Promise<void>;
+}
+
+async function startFaultProxy(target: string): Promise<FaultProxy> {
+  const [host, port] = target.split(':');
+  const p: FaultProxy = {
+    endpoint: '', host: '', injected: new Map(), fault: () => undefined, counts: { requests: 0, blobGets: 0 },
+    stop: async () => undefined,
+  };
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const n = ++p.counts.requests;
+    const f = p.fault(req, n);
+    if (f) {
+      p.injected.set(f[0], (p.injected.get(f[0]) ?? 0) + 1);
+      req.resume();
+      res.writeHead(f[1], f[2]).end(f[3]);
+      return;
+    }
+    if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '')) p.counts.blobGets++;
+    const up = request({ host, port: Number(port), method: req.method, path: req.url, headers: { ...req.headers, host: target } }, (r) => {
+      res.writeHead(r.statusCode ?? 502, r.headers);
+      r.pipe(res);
+    });
+    up.on('error', () => res.headersSent ? res.end() : res.writeHead(502).end());
+    req.pipe(up);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  Object.assign(p, { endpoint: `http://${addr}`, host: addr, stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
+  return p;
+}
+
+/** DynamoDB's own throttling and 5xx answers (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html). */
+const THROTTLE: [string, number, Record<string, string>, string] = ['ddb-throttle', 400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' }, JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException', message: 'The level of configured provisioned throughput for the table was exceeded.' })];
+const DDB_500: [string, number, Record<string, string>, string] = ['ddb-500', 500, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': 'fault' }, JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'Internal server error' })];
+const REGISTRY_503: [string, number, Record<string, string>, string] = ['registry-503', 503, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'service unavailable' }] })];
+
+describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, docker-registry, Slack stand-in)', () => {
+  let dir: string;
+  let ddb: DynamoDbLocal;
+  let fauxqs: FauxqsServer;
+  let registry: RegistryServer;
+  let slack: SlackServer;
+  let ddbProxy: FaultProxy;
+  let registryProxy: FaultProxy;
+  let pipeline: LocalPipeline;
+  let store: DynamoVerdictStore;
+  let direct: RegistryClient;
+  let sqs: SQSClient;
+  let feed: string;
+  const images = testImages();
+  const errors: string[] = [];
+  let crashes = 0;
+  const d = (i: BuiltImage) => i.root.digest as Digest;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trustctl-local-pipeline-'));
+    [ddb, fauxqs, registry, slack] = await Promise.all([startDynamoDbLocal(), startFauxqs(), startRegistry({ auth: 'none' }), startSlackServer()]);
+    ddbProxy = await startFaultProxy(new URL(ddb.endpoint).host);
+    registryProxy = await startFaultProxy(registry.host);
+    direct = new RegistryClient({ registry: registry.host, limits: DEFAULT_LIMITS });
+    for (const [img, tag] of [[images.regex, 'regex'], [images.smallvec, 'smallvec'], [images.index, 'multi']] as const) await pushImage(direct, REPO, tag, img);
+    feed = writeCratesFeed(dir, [...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv));
+    pipeline = await startLocalPipeline({
+      dynamodbEndpoint: ddbProxy.endpoint, sqsEndpoint: fauxqs.endpoint,
+      registryOverrides: new Map([[ECR_HOST, registryProxy.host]]),
+      feeds: [feed], slackWebhookUrl: slack.webhookUrl, prefix: 'e2e',
+      visibilityTimeoutSeconds: 2, maxReceiveCount: 5, scanConcurrency: 2,
+      onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
+      // A worker that dies mid-batch (RELIABILITY.md 28): the first invocation does its work, then the
+      // process "crashes" before Lambda can delete the message — so SQS delivers it again.
+      wrapScanWorker: (h) => async (e) => {
+        const out = await h(e);
+        if (crashes++ === 0) throw new Error('worker crashed after handling its batch');
+        return out;
+      },
+    });
+    store = new DynamoVerdictStore({ client: new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }), tableName: pipeline.tables.verdicts });
+    sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
+    await pipeline.feedSync();
+  }, 180_000);
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    sqs?.destroy();
+    for (const s of [ddbProxy, registryProxy]) await s?.stop();
+    await Promise.all([ddb?.stop(), fauxqs?.stop(), registry?.stop(), slack?.stop()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const depth = async (url: string) => {
+    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
+    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
+  };
+
+  it('push → verdict → tag → Slack, under throttling, 5xx, a crashed worker and duplicate events: 0 lost scans, 0 duplicate verdict writes', async () => {
+    // Faults on the wire from now on (RELIABILITY.md 31): half of all DynamoDB requests throttled and
+    // every 7th of the rest a 500; every 4th blob GET a 503 from the registry.
+    ddbProxy.fault = (_req, n) => (n % 2 === 0 ? THROTTLE : n % 7 === 0 ? DDB_500 : undefined);
+    registryProxy.fault = (req, n) => (req.method === 'GET' && /\/blobs\//.test(req.url ?? '') && n % 4 === 0 ? REGISTRY_503 : undefined);
+    const pushed = [[images.regex, 'regex'], [images.smallvec, 'smallvec'], [images.index, 'multi']] as const;
+    // Every event delivered 4 times, at once (EventBridge and SQS are at least once: RELIABILITY.md 24).
+    await Promise.all(pushed.flatMap(([img, tag]) => Array.from({ length: 4 }, () => pipeline.pushEvent(pushEvent(d(img), REPO, tag)))));
+    const all = [images.regex, images.smallvec, images.index, images.amd, images.arm];
+    await pipeline.until(async () => (await Promise.all(all.map((i) => store.get(d(i))))).every(Boolean) && (await depth(pipeline.queues.scan)) === 0, 150_000);
+    expect(ddbProxy.injected.get('ddb-throttle')).toBeGreaterThan(0);
+    expect(ddbProxy.injected.get('ddb-500')).toBeGreaterThan(0);
+    expect(registryProxy.injected.get('registry-503')).toBeGreaterThan(0);
+    expect(crashes).toBeGreaterThan(1);
+    // 0 lost scans: every pushed digest (and the index's platforms) has its verdict; nothing in the DLQ.
+    expect(await depth(pipeline.queues.scanDlq)).toBe(0);
+    // 0 duplicate verdict writes: one revision each, despite duplicates, retries and the crash.
+    for (const img of all) expect((await store.history(d(img))).map((v) => v.revision)).toEqual([1]);
+    // smallvec 0.6.10 is quarantined on push; the others are trusted (no advisory names regex yet).
+    expect((await store.get(d(images.smallvec)))!.status).toBe('quarantined');
+    for (const img of [images.regex, images.index]) expect((await store.get(d(img)))!.status).toBe('trusted');
+    ddbProxy.fault = () => undefined;
+    registryProxy.fault = () => undefined;
+    // Fan-out: the tag of each pushed digest on the registry; Slack hears of the quarantine once
+    // (a trusted first verdict is not news), however often the event and the stream record came.
+    for (const [img] of pushed) {
+      const v = (await store.get(d(img)))!;
+      await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor(v.status, d(img))))?.digest === d(img), 60_000);
+    }
+    await pipeline.until(() => slack.posts.length >= 1, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(slack.posts.map((p) => JSON.stringify(p)).filter((t) => t.includes(`\\n\`${d(images.smallvec)}\``))).toHaveLength(1);
+    expect(slack.posts).toHaveLength(1);
+    expect(JSON.stringify(slack.posts[0])).toMatch(/smallvec/);
+  }, 240_000);
+
+  it('a feed change → targeted rescan of exactly the digests with the package → verdict change → tag and one Slack message, no layer downloaded', async () => {
+    const blobGets = registryProxy.counts.blobGets;
+    const posts = slack.posts.length;
+    writeCratesFeed(dir, [...[...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv), revised(REGEX_ADVISORY, '2026-11-01T00:00:00Z')]);
+    const summary = (await pipeline.feedSync()) as { enqueued: number; changedRecords: number };
+    expect(summary).toMatchObject({ changedRecords: 1, enqueued: 3 });
+    const hit = [images.regex, images.amd, images.index];
+    await pipeline.until(async () => (await Promise.all(hit.map((i) => store.get(d(i))))).every((v) => v?.status === 'quarantined'), 90_000);
+    for (const img of hit) expect(await store.get(d(img))).toMatchObject({ status: 'quarantined', revision: 2 });
+    // Not affected: not re-evaluated.
+    for (const img of [images.smallvec, images.arm]) expect(await store.get(d(img))).toMatchObject({ revision: 1 });
+    expect(await store.get(d(images.smallvec))).toMatchObject({ status: 'quarantined' });
+    expect(registryProxy.counts.blobGets).toBe(blobGets);
+    // The transitions reach the registry and Slack, once each.
+    for (const img of hit) {
+      await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest === d(img), 60_000);
+    }
+    await pipeline.until(() => slack.posts.length >= posts + hit.length, 60_000);
+    await new Promise((r) => setTimeout(r, 1000));
+    const texts = slack.posts.slice(posts).map((p) => JSON.stringify(p));
+    expect(texts).toHaveLength(hit.length);
+    // One message per digest (its Digest field; a platform's image ref names the index it came in).
+    for (const img of hit) expect(texts.filter((t) => t.includes(`\\n\`${d(img)}\``))).toHaveLength(1);
+    expect(texts.join(' ')).toContain('CVE-2022-24713');
+    // The stream delivered the same verdicts again (nothing new): still one message per transition.
+    expect(errors.filter((e) => /on-failure/.test(e))).toEqual([]);
+  }, 180_000);
+});
