@@ -1,11 +1,13 @@
 /**
  * fauxqs 1.9 (an in-memory SQS-protocol server; 2.x needs Node 22) as a child process on 127.0.0.1,
  * for the local pipeline and the tests: the real `@aws-sdk/client-sqs` talks to it as to SQS,
- * redrive policies and visibility timeouts included.
+ * redrive policies and visibility timeouts included. fauxqs is ESM-only, so a CommonJS process cannot
+ * load it: the child imports it. Its bin always listens on 0.0.0.0; the child uses the package's own
+ * `buildApp` and listens on loopback only, so nothing outside this machine reaches the queues.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { resolve } from 'node:path';
 import { TrustError } from '../../engine/errors';
+import { type GroupProcess, spawnGroup } from '../process-group';
 
 /** fauxqs could not be started. */
 export class FauxqsStartError extends TrustError {
@@ -21,39 +23,32 @@ export interface FauxqsServer {
   stop(): Promise<void>;
 }
 
-/** Starts fauxqs on a free loopback port and resolves once it listens. */
-export function startFauxqs(opts: { timeoutMs?: number } = {}): Promise<FauxqsServer> {
-  let child: ChildProcess;
-  try {
-    child = spawn(process.execPath, [join(__dirname, 'fauxqs-main.mjs')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FAUXQS_PORT: '0' } });
-  } catch (e) {
-    return Promise.reject(new FauxqsStartError('cannot spawn fauxqs', { cause: e }));
+/** The repository root: where `node_modules/fauxqs` resolves from. */
+const ROOT = resolve(__dirname, '..', '..', '..');
+
+const SCRIPT = `
+import { buildApp } from 'fauxqs';
+const app = buildApp({ logger: false });
+const address = await app.listen({ port: 0, host: '127.0.0.1' });
+process.stdout.write('FAUXQS_LISTENING ' + address + '\\n');
+const stop = () => app.close().then(() => process.exit(0), () => process.exit(1));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+`;
+
+/** Starts fauxqs on a free loopback port and resolves once it listens; always `stop()` it. */
+export async function startFauxqs(opts: { timeoutMs?: number } = {}): Promise<FauxqsServer> {
+  const timeoutMs = opts.timeoutMs ?? 20_000;
+  const proc: GroupProcess = spawnGroup(process.execPath, ['--input-type=module', '-e', SCRIPT], { cwd: ROOT });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const m = /FAUXQS_LISTENING (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.output());
+    if (m) return { endpoint: m[1], stop: proc.stop };
+    if (proc.exited()) throw new FauxqsStartError(`fauxqs exited before listening — is the devDependency installed (npm ci)?\n${proc.output().slice(-500)}`);
+    if (Date.now() > deadline) {
+      await proc.stop();
+      throw new FauxqsStartError(`fauxqs did not start within ${timeoutMs} ms:\n${proc.output().slice(-500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new FauxqsStartError(`fauxqs did not start within ${opts.timeoutMs ?? 15_000} ms: ${out.slice(-500)}`));
-    }, opts.timeoutMs ?? 15_000);
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = /fauxqs listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (!m) return;
-      clearTimeout(timer);
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      resolve({
-        endpoint: m[1],
-        stop: async () => {
-          if (child.exitCode === null) child.kill('SIGTERM');
-          await exited;
-        },
-      });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new FauxqsStartError(`fauxqs exited (${code}) before listening: ${out.slice(-500)} — is the devDependency installed (npm ci)?`));
-    });
-  });
 }

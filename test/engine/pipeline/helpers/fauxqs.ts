@@ -1,12 +1,9 @@
-import { resolve } from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { spawnGroup, type GroupProcess } from '../../../helpers/process-group';
+import { startFauxqs as startFauxqsServer } from '../../../../lib/local/pipeline/fauxqs';
 
 /**
- * fauxqs 1.9 (an SQS-protocol server, DESIGN.md "Real parts") in a child process on 127.0.0.1 with a
- * port the OS picks. fauxqs is ESM-only, so the test process (CommonJS under ts-jest) cannot load it:
- * the child imports it. Its bin (`dist/cli.js`) always listens on 0.0.0.0; the child uses the package's
- * own `buildApp` and listens on loopback only, so nothing outside this machine can reach the queues.
+ * fauxqs 1.9 (an SQS-protocol server, DESIGN.md "Real parts") on 127.0.0.1 with a port the OS picks
+ * (lib/local/pipeline/fauxqs.ts), plus a client and the queue helpers the tests use.
  */
 export interface Fauxqs {
   /** `http://127.0.0.1:<port>`: the SQS endpoint (AWS_ENDPOINT_URL_SQS). */
@@ -20,33 +17,10 @@ export interface Fauxqs {
   stop(): Promise<void>;
 }
 
-const ROOT = resolve(__dirname, '..', '..', '..', '..');
-
-const SCRIPT = `
-import { buildApp } from 'fauxqs';
-const app = buildApp({ logger: false });
-const address = await app.listen({ port: 0, host: '127.0.0.1' });
-process.stdout.write('FAUXQS_LISTENING ' + address + '\\n');
-const stop = () => app.close().then(() => process.exit(0), () => process.exit(1));
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
-`;
-
-/** Starts fauxqs; always `stop()` it (afterAll). */
+/** Starts fauxqs (lib/local/pipeline/fauxqs.ts) with a client on it; always `stop()` it (afterAll). */
 export async function startFauxqs(timeoutMs = 20_000): Promise<Fauxqs> {
-  const proc: GroupProcess = spawnGroup(process.execPath, ['--input-type=module', '-e', SCRIPT], { cwd: ROOT });
-  const deadline = Date.now() + timeoutMs;
-  let endpoint: string | undefined;
-  while (!endpoint) {
-    const m = /FAUXQS_LISTENING (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.output());
-    if (m) endpoint = m[1];
-    else if (proc.exited()) throw new Error(`fauxqs exited:\n${proc.output()}`);
-    else if (Date.now() > deadline) {
-      await proc.stop();
-      throw new Error(`fauxqs did not start within ${timeoutMs} ms:\n${proc.output()}`);
-    }
-    else await new Promise((r) => setTimeout(r, 50));
-  }
+  const server = await startFauxqsServer({ timeoutMs });
+  const endpoint = server.endpoint;
   const client = new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, useQueueUrlAsEndpoint: false });
   return {
     endpoint,
@@ -61,7 +35,7 @@ export async function startFauxqs(timeoutMs = 20_000): Promise<Fauxqs> {
     },
     async stop() {
       client.destroy();
-      await proc.stop();
+      await server.stop();
     },
   };
 }

@@ -1,5 +1,6 @@
-import { DeleteMessageBatchCommand, type Message, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { toSqsRecord } from '../../../../lib/local/pipeline/sqs-event-source';
 
 /**
  * What Lambda's SQS event source mapping does, against a real queue (fauxqs): receive up to
@@ -20,7 +21,7 @@ export async function pollOnce(
   }));
   const messages = out.Messages ?? [];
   if (messages.length === 0) return { received: 0, failed: [], bodies: [] };
-  const event: SQSEvent = { Records: messages.map((m) => toRecord(m, queue.arn)) };
+  const event: SQSEvent = { Records: messages.map((m) => toSqsRecord(m, queue.arn, 'us-east-1')) };
   const response = await handler(event);
   const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
   const done = messages.filter((m) => !failed.has(m.MessageId!));
@@ -38,25 +39,4 @@ export async function drain(client: SQSClient, queue: { readonly url: string; re
     if (r.received === 0) return bodies;
     bodies.push(...r.bodies);
   }
-}
-
-/** A received SQS message as the record of a Lambda SQS event. */
-export function toRecord(m: Message, arn: string): SQSRecord {
-  const a = m.Attributes ?? {};
-  return {
-    messageId: m.MessageId!,
-    receiptHandle: m.ReceiptHandle!,
-    body: m.Body ?? '',
-    attributes: {
-      ApproximateReceiveCount: a.ApproximateReceiveCount ?? '1',
-      SentTimestamp: a.SentTimestamp ?? String(Date.now()),
-      SenderId: a.SenderId ?? 'AIDAIENQZJOLO23YVJ4VO',
-      ApproximateFirstReceiveTimestamp: a.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-    },
-    messageAttributes: {},
-    md5OfBody: m.MD5OfBody ?? '',
-    eventSource: 'aws:sqs',
-    eventSourceARN: arn,
-    awsRegion: 'us-east-1',
-  };
 }
