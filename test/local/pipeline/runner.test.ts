@@ -114,7 +114,7 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
       feeds: [feed], slackWebhookUrl: slack.webhookUrl, prefix: 'e2e',
       visibilityTimeoutSeconds: 2, maxReceiveCount: 5, scanConcurrency: 2,
       onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
-      // A worker that dies mid-batch (RELIABILITY.md 28): the first invocation does its work, then the
+      // A worker that dies mid-batch (RELIABILITY.md 27): the first invocation does its work, then the
       // process "crashes" before Lambda can delete the message — so SQS delivers it again.
       wrapScanWorker: (h) => async (e) => {
         const out = await h(e);
