@@ -44,7 +44,9 @@ export async function notifyScan(result: ScanResult, recorded: readonly Recorded
   const notifications = scanNotifications(result, recorded, policy);
   if (notifications.length === 0) return '';
   const ledger = new FileNotificationLedger(join(dirname(verdictDir), 'notifications'));
-  const queue = new NotificationQueue(new SlackNotifier({ webhook, ledger }));
+  // The CLI prints one line per delivery itself (below): the notifier's JSON log lines would repeat them.
+  const quiet = { info: () => undefined, warn: () => undefined };
+  const queue = new NotificationQueue(new SlackNotifier({ webhook, ledger, logger: quiet }), { logger: quiet });
   const findings = result.images.flatMap((i) => i.findings);
   for (const n of notifications) queue.enqueue(n, { findings });
   let out = '';
