@@ -31,6 +31,7 @@ import { checkInventory } from '../../lib/engine/verdicts/codec';
 import { MemoryVerdictStore } from '../../lib/engine/verdicts/memory-store';
 import type { StoredInventory } from '../../lib/engine/verdicts/port';
 import { SCHEMES } from '../../lib/engine/versions/schemes';
+import { mulberry32 } from '../../test/helpers/prng';
 
 const ROOT = join(__dirname, '..', '..');
 const PKGDB = join(ROOT, '..', 'shared', 'corpus', 'pkgdb');
@@ -46,18 +47,8 @@ const CHANGED = arg('changed', 0.01);
 const SEED = Math.floor(arg('seed', 42));
 const COPY = process.argv.includes('--copy');
 
-/** mulberry32: a small seeded PRNG, so every run builds the same fleet. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = prng(SEED);
+// Seeded, so every run builds the same fleet.
+const rand = mulberry32(SEED);
 const between = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
 const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 const LAYER = `sha256:${'0'.repeat(64)}` as Digest;

@@ -26,6 +26,7 @@ import { type LocalPipeline, startLocalPipeline } from '../../../lib/local/pipel
 import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
 import { type RegistryServer, startRegistry } from '../../helpers/registry-server';
 import { type SlackServer, startSlackServer } from '../../helpers/slack-server';
+import { mulberry32 } from '../../helpers/prng';
 import { BASE_RECORDS, corpusOsv, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from '../../engine/pipeline/helpers/fixtures';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -75,18 +76,6 @@ async function startFaultProxy(target: string): Promise<FaultProxy> {
   const addr = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   Object.assign(p, { endpoint: `http://${addr}`, host: addr, stop: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }) });
   return p;
-}
-
-/** A seeded PRNG (mulberry32): the same fault sequence on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** DynamoDB's own throttling and 5xx answers (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html). */
@@ -158,7 +147,7 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     // callers into always drawing the fault); every 4th blob GET a 503 from the registry. (At 50% the
     // SDK's own retry quota runs dry and recovery rests on SQS redelivery after visibility timeouts:
     // nothing is lost either, but it takes minutes — too long for the suite.)
-    const random = seeded(20261129);
+    const random = mulberry32(20261129);
     ddbProxy.fault = () => {
       const x = random();
       return x < 0.25 ? THROTTLE : x < 0.25 + 1 / 14 ? DDB_500 : undefined;
