@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { CATALOGERS, catalogerFingerprint } from './catalog/catalogers';
 import { catalogLayer, catalogWants, overlayInventories, type LayerInventory } from './catalog/inventory';
-import { detectOs, osWants, type OsInfo } from './catalog/os';
+import { detectOs, osWants } from './catalog/os';
 import { applyDistro } from './catalog/os/distro';
 import type { Cataloger } from './catalog/types';
 import { CompressionError, LimitExceededError, ManifestError, TarFormatError, TrustError, UnsupportedMediaTypeError } from './errors';
@@ -12,7 +12,9 @@ import { checkFingerprint } from './checks/fingerprint';
 import type { Check, CheckFile, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
 import { readVerifiedLayer } from './inspect-image';
 import type { Limits } from './limits';
-import { formatPlatform, type Digest, type Finding, type Package, type Platform, type Unknown } from './model';
+import { formatPlatform, type Digest, type FeedInfo, type Finding, type Inventory, type LayerScan, type Package, type Platform, type Unknown } from './model';
+
+export type { FeedInfo, Inventory, LayerScan } from './model';
 import { aggregateVerdict, baselineVerdict } from './policy/baseline';
 import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
@@ -68,32 +70,6 @@ export interface AdvisorySource {
   readonly schemes: SchemeRegistry;
   /** The feeds behind the store (source, last sync, newest record), reported with every scan. */
   readonly feeds: readonly FeedInfo[];
-}
-
-/** One feed as a scan report names it. */
-export interface FeedInfo {
-  readonly source: string;
-  readonly syncedAt?: string;
-  /** Newest `modified` of its records. */
-  readonly modified?: string;
-  readonly records?: number;
-}
-
-/** How one layer was handled. */
-export interface LayerScan {
-  readonly digest: Digest;
-  /** True when the layer's result came from the cache and its blob was not downloaded. */
-  readonly cached: boolean;
-  /** Packages this layer's own files declare (before the overlay). */
-  readonly packages: number;
-}
-
-/** The inventory of a file tree: what a container started from it would have installed. */
-export interface Inventory {
-  readonly os?: OsInfo;
-  readonly packages: readonly Package[];
-  /** Files that could not be read (layer entries, catalogers), with their place. */
-  readonly unknowns: readonly Unknown[];
 }
 
 /** The result for one platform image (one manifest digest). */

@@ -4,3 +4,6 @@ export * from './oci';
 export * from './platform';
 export * from './package';
 export * from './finding';
+export * from './os';
+export * from './unknown';
+export * from './scan';

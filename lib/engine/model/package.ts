@@ -41,9 +41,4 @@ export interface Package {
   readonly cataloger: PluginId;
 }
 
-/** Input a cataloger could not read, recorded with its place instead of aborting the scan (Syft's "unknowns"). */
-export interface Unknown {
-  readonly layer: string;
-  readonly path: string;
-  readonly reason: string;
-}
+export type { Unknown } from './unknown';

@@ -3,7 +3,7 @@
  * "already done" rule for at-least-once deliveries, bounded concurrency.
  */
 import { pluginsOf } from '../record-scan';
-import type { FeedInfo } from '../scan-image';
+import type { FeedInfo } from '../model';
 import { instantNanos } from '../verdicts/order';
 import type { StoredVerdict } from '../verdicts/port';
 import { sameScanPlugins } from '../reevaluate';

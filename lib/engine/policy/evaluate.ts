@@ -1,5 +1,5 @@
 import type { Finding, FindingType, Severity, Verdict } from '../model';
-import type { FeedInfo } from '../scan-image';
+import type { FeedInfo } from '../model';
 import { baselineVerdict } from './baseline';
 import { imageRepository, matchesPackage, matchesRepository } from './patterns';
 import { exceptionExpiry, policyHash, type ExceptionScope, type Policy, type PolicyAction, type PolicyException, type PolicyRules } from './schema';

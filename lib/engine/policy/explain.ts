@@ -1,6 +1,6 @@
 import { TrustError } from '../errors';
 import type { Finding, VerdictStatus } from '../model';
-import type { FeedInfo } from '../scan-image';
+import type { FeedInfo } from '../model';
 import { evaluatePolicyDetailed, type ExceptionUse, type FindingDecisionKind, type PolicyRuleName, type PolicyVerdict } from './evaluate';
 import { policyHash, type Policy, type PolicyException } from './schema';
 

@@ -5,7 +5,7 @@
  * ./memory-store.ts in process memory. It will be re-exported from ../ports.ts.
  */
 import type { Digest, Finding, Severity, VerdictStatus } from '../model';
-import type { Inventory, LayerScan } from '../scan-image';
+import type { Inventory, LayerScan } from '../model';
 
 /** One rule that decided a verdict, with the ids of the findings that made it fire. */
 export interface StoredVerdictReason {

@@ -1,20 +1,11 @@
+import type { OsInfo } from '../../model/os';
 /**
  * Operating-system detection from the release files of an image's root filesystem. Primary source is
  * os-release(5) (`/etc/os-release`, falling back to `/usr/lib/os-release`); older or minimal images are
  * recognised by `/etc/alpine-release`, `/etc/redhat-release` and `/etc/debian_version`.
  */
 
-/** The detected distribution. */
-export interface OsInfo {
-  /** os-release `ID` (lower-case, e.g. `debian`, `alpine`, `ubuntu`, `rhel`). */
-  readonly id: string;
-  /** os-release `VERSION_ID` (e.g. `12`, `3.19.1`, `22.04`, `9.3`); empty for rolling releases without one. */
-  readonly versionId: string;
-  readonly versionCodename?: string;
-  readonly prettyName?: string;
-  /** The file the answer came from. */
-  readonly source: string;
-}
+export type { OsInfo } from '../../model/os';
 
 /** Release files, in the order they are consulted. */
 export const OS_RELEASE_FILES = ['/etc/os-release', '/usr/lib/os-release', '/etc/alpine-release', '/etc/redhat-release', '/etc/debian_version'] as const;
