@@ -185,13 +185,15 @@ async function judgeInventory(ref: string, digest: Digest, platform: string, inv
   const packages: readonly Package[] = inv.packages;
   const vulns = await matchAll(packages, opts);
   const findings: Finding[] = [...vulns.findings, ...(inv.findings ?? [])];
+  // The stored unknowns are judged again: what the scan could not examine is still unexamined.
+  const unknowns = [...inv.unknowns, ...vulns.unknowns];
   const verdict = evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {
-    ref, digest, ...(indexDigest ? { indexDigest } : {}), findings, feeds: opts.advisories.feeds, now,
+    ref, digest, ...(indexDigest ? { indexDigest } : {}), findings, unknowns, feeds: opts.advisories.feeds, now,
   });
   return {
     platform, manifestDigest: digest, configDigest: digest,
     ...(inv.os ? { os: inv.os } : {}),
-    packages, unknowns: [...inv.unknowns, ...vulns.unknowns], layers: inv.layers ?? [],
+    packages, unknowns, layers: inv.layers ?? [],
     findings, verdict,
   };
 }

@@ -197,7 +197,7 @@ async function checkImage(ctx: ImageCheckContext, checks: readonly Check[]): Pro
       findings.push(...r.findings);
       unknowns.push(...r.unknowns);
     } catch (err) {
-      unknowns.push({ layer: ctx.manifestDigest, path: '/', reason: `${c.name}@${c.version} failed: ${(err as Error).message}` });
+      unknowns.push({ layer: ctx.manifestDigest, path: '/', reason: `${c.name}@${c.version} failed: ${(err as Error).message}`, class: 'scanner-unavailable', consumer: c.name });
     }
   }
   return { findings, unknowns };
@@ -264,9 +264,9 @@ async function vulnerabilities(packages: readonly Package[], advisories: Advisor
  * Step 4 of DESIGN.md "The data's way": the policy turns findings and feed ages into the verdict; the
  * baseline (unscannable, malware) can never be lifted by it.
  */
-function judge(ref: string, digest: Digest, findings: readonly Finding[], opts: Pick<ScanOptions, 'policy' | 'now' | 'advisories'>, indexDigest?: Digest): Verdict {
+function judge(ref: string, digest: Digest, findings: readonly Finding[], unknowns: readonly Unknown[], opts: Pick<ScanOptions, 'policy' | 'now' | 'advisories'>, indexDigest?: Digest): Verdict {
   return evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {
-    ref, digest, ...(indexDigest ? { indexDigest } : {}), findings, feeds: opts.advisories?.feeds ?? [], now: opts.now?.() ?? new Date(),
+    ref, digest, ...(indexDigest ? { indexDigest } : {}), findings, unknowns, feeds: opts.advisories?.feeds ?? [], now: opts.now?.() ?? new Date(),
   });
 }
 
@@ -280,11 +280,12 @@ async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts
     const vulns = await vulnerabilities(inventory.packages, opts.advisories);
     const checked = await checkImage({ config: image.config, tree, layers: layers.map((l) => l.digest), manifestDigest: image.manifestDigest }, opts.checks ?? []);
     const findings = [...vulns.findings, ...layerFindings, ...checked.findings];
-    return { ...head, ...inventory, unknowns: [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns], layers: scans, findings, verdict: judge(source.name, image.manifestDigest, findings, opts, indexDigest) };
+    const unknowns = [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns];
+    return { ...head, ...inventory, unknowns, layers: scans, findings, verdict: judge(source.name, image.manifestDigest, findings, unknowns, opts, indexDigest) };
   } catch (e) {
     if (!isUnscannable(e)) throw e;
     const findings = [unscannableFinding(e)];
-    return { ...head, packages: [], unknowns: [], layers: [], findings, verdict: judge(source.name, image.manifestDigest, findings, opts, indexDigest) };
+    return { ...head, packages: [], unknowns: [], layers: [], findings, verdict: judge(source.name, image.manifestDigest, findings, [], opts, indexDigest) };
   }
 }
 
@@ -324,12 +325,12 @@ export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<
   // A directory has no image config: only the content checks apply.
   const checked = await checkLayer(layer, (opts.checks ?? []).filter((c) => c.kind === 'file'));
   const findings = [...vulns.findings, ...checked.findings];
-  const unknowns = [...vulns.unknowns, ...checked.unknowns];
-  const verdict = judge(ref, layer.digest, findings, opts);
+  const unknowns = [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns];
+  const verdict = judge(ref, layer.digest, findings, unknowns, opts);
   const image: ImageScan = {
     platform: 'unknown', manifestDigest: layer.digest, configDigest: layer.digest,
     ...inventory,
-    unknowns: [...inventory.unknowns, ...unknowns],
+    unknowns,
     layers: [{ digest: layer.digest, cached: false, packages: inv.packages.length }],
     findings, verdict,
   };

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option } from 'commander';
 import { parsePolicy, type Policy } from '../../engine/policy/schema';
 import { resolveLimits, type Limits } from '../../engine/limits';
-import { parsePlatform, shortDigest, type Digest, type Finding, type Platform } from '../../engine/model';
+import { hidesContent, parsePlatform, shortDigest, unknownClass, type Digest, type Finding, type Platform } from '../../engine/model';
 import { scanImage, type AdvisorySource, type ScanOptions, type ScanResult } from '../../engine/scan-image';
 import { advisoriesForScan } from '../advisories';
 import type { LayerCache } from '../../engine/ports';
@@ -93,8 +93,12 @@ export function renderScanTable(r: ScanResult, opts: { packages?: boolean; paint
     }
     out += renderFindings(img.findings);
     if (img.unknowns.length > 0) {
-      out += `\nUnknowns ${img.unknowns.length} (files that could not be read)\n`;
-      for (const u of img.unknowns.slice(0, 20)) out += `  ${u.path} (layer ${shortDigest(u.layer as Digest)}): ${u.reason}\n`;
+      // Worst first: what could hide content or packages before the notes.
+      const byClass = new Map<string, number>();
+      for (const u of img.unknowns) byClass.set(unknownClass(u), (byClass.get(unknownClass(u)) ?? 0) + 1);
+      out += `\nUnknowns ${img.unknowns.length} (not examined: ${[...byClass].map(([c, n]) => `${c} ${n}`).join(', ')})\n`;
+      const sorted = [...img.unknowns].sort((a, b) => Number(!hidesContent(a)) - Number(!hidesContent(b)));
+      for (const u of sorted.slice(0, 20)) out += `  [${unknownClass(u)}${u.consumer ? `, ${u.consumer}` : ''}] ${u.path} (layer ${shortDigest(u.layer as Digest)}): ${u.reason}\n`;
       if (img.unknowns.length > 20) out += `  … ${img.unknowns.length - 20} more (see --format json)\n`;
     }
   }

@@ -1,4 +1,4 @@
-import type { Finding, Severity } from '../../engine/model';
+import { hidesContent, unknownClass, type Finding, type Severity } from '../../engine/model';
 import type { ScanResult } from '../../engine/scan-image';
 
 /** SARIF levels by severity (SARIF 2.1.0 §3.27.10 `level`): critical and high fail a code-scanning gate. */
@@ -32,18 +32,39 @@ export function toSarif(r: ScanResult, opts: { toolVersion: string }): Record<st
       ...(/^(CVE|GHSA|GO|PYSEC|RUSTSEC)-/.test(f.id) ? { helpUri: `https://osv.dev/vulnerability/${encodeURIComponent(f.id)}` } : {}),
     });
   }
+  // What the scan could not examine is a result too (rule `unknown:<class>`): a gate reading only
+  // the SARIF must see why an image with no findings is still not trusted. Notes hide nothing.
+  const unknowns: { id: string; path: string; layer: string; reason: string; consumer?: string }[] = [];
+  const seenUnknown = new Set<string>();
+  for (const img of r.images) {
+    for (const u of img.unknowns) {
+      if (!hidesContent(u)) continue;
+      const id = `unknown:${unknownClass(u)}`;
+      const key = `${id}\0${u.layer}\0${u.path}\0${u.reason}`;
+      if (seenUnknown.has(key)) continue;
+      seenUnknown.add(key);
+      unknowns.push({ id, path: u.path, layer: u.layer, reason: u.reason, ...(u.consumer ? { consumer: u.consumer } : {}) });
+      if (!rules.has(id)) rules.set(id, { id, shortDescription: { text: `not examined: ${unknownClass(u)}` }, properties: { tags: ['unscannable', 'security'] } });
+    }
+  }
   return {
     $schema: 'https://json.schemastore.org/sarif-2.1.0.json',
     version: '2.1.0',
     runs: [{
       tool: { driver: { name: 'trustctl', version: opts.toolVersion, informationUri: 'https://github.com/ossf/osv-schema', rules: [...rules.values()] } },
-      results: findings.map((f) => ({
+      results: findings.map((f): Record<string, unknown> => ({
         ruleId: f.id,
         level: LEVEL[f.severity],
         message: { text: f.message },
         ...(f.path ? { locations: [{ physicalLocation: { artifactLocation: { uri: `image://${r.ref.replace(/^[a-z-]+:/, '')}${f.path}` } } }] } : {}),
         properties: { type: f.type, severity: f.severity, ...(f.package ? { package: f.package } : {}), ...(f.fixedIn ? { fixedIn: f.fixedIn } : {}), ...(f.layer ? { layer: f.layer } : {}) },
-      })),
+      })).concat(unknowns.map((u): Record<string, unknown> => ({
+        ruleId: u.id,
+        level: 'error' as const,
+        message: { text: u.reason },
+        ...(u.path.startsWith('/') ? { locations: [{ physicalLocation: { artifactLocation: { uri: `image://${r.ref.replace(/^[a-z-]+:/, '')}${u.path}` } } }] } : {}),
+        properties: { type: 'unknown', severity: 'unknown', layer: u.layer, ...(u.consumer ? { consumer: u.consumer } : {}) },
+      }))),
     }],
   };
 }

@@ -103,7 +103,8 @@ function aliasGroups(hits: readonly { record: OsvRecord }[]): number[][] {
 /** Matches one package against the records the store holds for it. */
 export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'lookup'>, schemes: SchemeRegistry): Promise<{ findings: VulnerabilityFinding[]; unknowns: Unknown[] }> {
   const at = p.locations[0] ?? { layer: '', path: '' };
-  const unknown = (reason: string): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}` });
+  // Not matched = no vulnerability data for it; a range that cannot be evaluated could hide one (parse-error).
+  const unknown = (reason: string, cls: Unknown['class'] = 'no-vulnerability-data'): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}`, class: cls, consumer: 'matcher' });
   const keys = lookupKeys(p);
   if (typeof keys === 'string') return { findings: [], unknowns: [unknown(keys)] };
   const unknowns: Unknown[] = [];
@@ -124,7 +125,7 @@ export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'looku
           hits.push({ record, affected, hit: r.hit, key });
           break;
         }
-        for (const problem of r.problems) unknowns.push(unknown(`${record.id}: ${problem}`));
+        for (const problem of r.problems) unknowns.push(unknown(`${record.id}: ${problem}`, 'parse-error'));
       }
     }
   }

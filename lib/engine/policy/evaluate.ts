@@ -1,5 +1,4 @@
-import type { Finding, FindingType, Severity, Verdict } from '../model';
-import type { FeedInfo } from '../model';
+import { hidesContent, unknownClass, UNKNOWN_CLASSES, type FeedInfo, type Finding, type FindingType, type Severity, type Unknown, type UnknownClass, type Verdict } from '../model';
 import { baselineVerdict } from './baseline';
 import { imageRepository, matchesPackage, matchesRepository } from './patterns';
 import { exceptionExpiry, policyHash, type ExceptionScope, type Policy, type PolicyAction, type PolicyException, type PolicyRules } from './schema';
@@ -16,6 +15,9 @@ import { BASE_IMAGE_IDS, SEVERITIES, secretCategory } from './vocabulary';
  * 2. the finding's rule (`vulnerabilities`, `secrets`, `misconfig`, `baseImage`) decides quarantine,
  *    warn or ignore; a finding type this engine does not know quarantines (fail closed);
  * 3. the first in-scope, unexpired exception that matches lifts that decision (`excepted`).
+ * Then the unknowns — what the scan could not examine (lib/engine/model/unknown.ts): every class but
+ * `note` quarantines with rule `unscannable` (issue 13: an image is only as trusted as what was looked
+ * at), unless an in-scope, unexpired exception names that class (`unknown:`, optionally `consumer:`).
  * Then, per image: `registries` (where it comes from) and `feeds` (how current the data is).
  * The image is quarantined when any reason remains; warnings never change the status.
  */
@@ -70,6 +72,8 @@ export interface PolicyVerdict extends Verdict {
   readonly exceptionsUnused: readonly ExceptionUse[];
   /** In scope for this image but expired: they no longer apply (`findings`: what they would cover). */
   readonly exceptionsExpired: readonly ExceptionUse[];
+  /** Unknowns by class (every class, zero included) and how many of them an exception accepted. */
+  readonly unknowns: Readonly<Record<UnknownClass, { readonly total: number; readonly excepted: number }>>;
 }
 
 /** What the evaluation needs about one image. */
@@ -85,6 +89,11 @@ export interface PolicyInput {
   readonly feeds: readonly FeedInfo[];
   /** The evaluation's clock: exception expiry, feed staleness, advisory grace period. */
   readonly now: Date;
+  /**
+   * What the scan could not examine. Absent is read as none — callers that scanned must pass them
+   * (scan-image.ts, reevaluate.ts do): an unknown that never reaches the policy is a false TRUSTED.
+   */
+  readonly unknowns?: readonly Unknown[];
 }
 
 /** The decision about one finding, with the rule and the sentence that explain it. */
@@ -218,7 +227,7 @@ function inScope(scope: ExceptionScope, input: PolicyInput): boolean {
 
 /** True when the exception names this finding: its id (or an alias) and/or its package, all that it names. */
 function exceptionMatches(e: PolicyException, f: Finding): boolean {
-  if (e.finding === undefined && e.package === undefined) return false;
+  if (e.unknown !== undefined || (e.finding === undefined && e.package === undefined)) return false;
   if (e.finding !== undefined) {
     const want = e.finding.toLowerCase();
     if (f.id.toLowerCase() !== want && !(f.aliases ?? []).some((a) => a.toLowerCase() === want)) return false;
@@ -228,6 +237,34 @@ function exceptionMatches(e: PolicyException, f: Finding): boolean {
 
 function unique(ids: readonly string[]): string[] {
   return [...new Set(ids)];
+}
+
+/** True when the exception accepts this unknown: its class, and its consumer when it names one. */
+function exceptionCoversUnknown(e: PolicyException, u: Unknown): boolean {
+  return e.unknown !== undefined && e.unknown === unknownClass(u) && (e.consumer === undefined || e.consumer === u.consumer);
+}
+
+/** The id an unknown class is reported under in reasons and exception uses (`unknown:cut-by-cap`). */
+export function unknownId(c: UnknownClass): string {
+  return `unknown:${c}`;
+}
+
+/**
+ * Whether what a consumer did not examine could hide a quarantine under these rules. Only the image
+ * checks whose rules this policy sets to warn or ignore everywhere (misconfig, base-image) can hide
+ * no more than a warning; every other consumer — catalogers, the matcher, malware, secrets, the
+ * layer reader, one this engine does not know — could hide a quarantine.
+ */
+function canQuarantine(rules: PolicyRules, consumer: string | undefined): boolean {
+  if (consumer === 'misconfig') return Object.values(rules.misconfig.bySeverity).includes('quarantine') || Object.values(rules.misconfig.byId).includes('quarantine');
+  if (consumer === 'base-image') return rules.baseImage.untrusted === 'quarantine' || rules.baseImage.outdated === 'quarantine';
+  return true;
+}
+
+/** `/usr/bin/x (layer sha256:abcd…, clamd): clamd did not answer` — one unknown in a message. */
+function describeUnknown(u: Unknown): string {
+  const who = [u.layer ? `layer ${u.layer.slice(0, 19)}…` : '', u.consumer ?? ''].filter(Boolean).join(', ');
+  return `${u.path || '/'}${who ? ` (${who})` : ''}: ${u.reason}`;
 }
 
 /** `CVE-2024-1 in pkg:npm/x@1.0.0 (high, fixed in 1.0.1)`, `aws-access-key-id at /app/.env`. */
@@ -348,6 +385,52 @@ export function evaluatePolicyDetailed(policy: Policy, input: PolicyInput): { ve
     (g.decision === 'quarantine' ? reasons : warnings).push({ rule: g.rule, message: `${g.headline}: ${listing(g.findings)}`, findings: unique(g.findings.map((f) => f.id)) });
   }
 
+  // Unknowns: what was not examined quarantines, class by class, unless an exception accepts it.
+  const unknownCounts = Object.fromEntries(UNKNOWN_CLASSES.map((c) => [c, { total: 0, excepted: 0 }])) as Record<UnknownClass, { total: number; excepted: number }>;
+  const unexamined = new Map<UnknownClass, Unknown[]>();
+  const lesser: Unknown[] = [];
+  for (const u of input.unknowns ?? []) {
+    const c = unknownClass(u);
+    unknownCounts[c].total++;
+    if (!hidesContent(u)) continue;
+    for (const x of exceptions) if (x.inScope && x.expired && exceptionCoversUnknown(x.exception, u)) x.wouldApply.push(unknownId(c));
+    const e = active.find((x) => exceptionCoversUnknown(x.exception, u));
+    if (e) {
+      e.applied.push(unknownId(c));
+      unknownCounts[c].excepted++;
+      continue;
+    }
+    if (!canQuarantine(policy.rules, u.consumer)) {
+      // What a check that can only warn under this policy did not examine hides at most a warning.
+      lesser.push(u);
+      continue;
+    }
+    const list = unexamined.get(c) ?? [];
+    list.push(u);
+    unexamined.set(c, list);
+  }
+  for (const c of UNKNOWN_CLASSES) {
+    const list = unexamined.get(c);
+    if (!list) continue;
+    const consumers = unique(list.map((u) => u.consumer ?? '').filter(Boolean));
+    const shown = list.slice(0, MAX_LISTED).map(describeUnknown).join('; ');
+    const more = list.length > MAX_LISTED ? `; and ${list.length - MAX_LISTED} more` : '';
+    reasons.push({
+      rule: 'unscannable',
+      message: `${c}: ${list.length} thing${list.length === 1 ? '' : 's'} not examined${consumers.length ? ` (${consumers.join(', ')})` : ''}, never trusted unless an exception accepts \`unknown: ${c}\`: ${shown}${more}`,
+      findings: [unknownId(c)],
+    });
+  }
+
+  if (lesser.length > 0) {
+    const classes = unique(lesser.map((u) => unknownClass(u)));
+    warnings.push({
+      rule: 'unscannable',
+      message: `${lesser.length} thing${lesser.length === 1 ? '' : 's'} not examined by checks that only warn under this policy: ${lesser.slice(0, MAX_LISTED).map(describeUnknown).join('; ')}${lesser.length > MAX_LISTED ? `; and ${lesser.length - MAX_LISTED} more` : ''}`,
+      findings: classes.map((c) => unknownId(c as UnknownClass)),
+    });
+  }
+
   const registry = registryReason(policy.rules, input.ref);
   if (registry) reasons.push(registry);
   const feed = feedReason(policy.rules, input.feeds, now);
@@ -371,6 +454,7 @@ export function evaluatePolicyDetailed(policy: Policy, input: PolicyInput): { ve
     exceptionsApplied: exceptions.filter((e) => e.applied.length > 0).map((e) => use(e, e.applied)),
     exceptionsUnused: exceptions.filter((e) => e.inScope && !e.expired && e.applied.length === 0).map((e) => use(e, [])),
     exceptionsExpired: exceptions.filter((e) => e.inScope && e.expired).map((e) => use(e, e.wouldApply)),
+    unknowns: unknownCounts,
   };
   return { verdict, decisions };
 }

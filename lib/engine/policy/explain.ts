@@ -1,6 +1,5 @@
 import { TrustError } from '../errors';
-import type { Finding, VerdictStatus } from '../model';
-import type { FeedInfo } from '../model';
+import type { FeedInfo, Finding, Unknown, VerdictStatus } from '../model';
 import { evaluatePolicyDetailed, type ExceptionUse, type FindingDecisionKind, type PolicyRuleName, type PolicyVerdict } from './evaluate';
 import { policyHash, type Policy, type PolicyException } from './schema';
 
@@ -17,8 +16,10 @@ export interface PolicyTestReport {
   /** One platform: its findings. Several: the union (each platform's own are in `platforms`). */
   readonly findings: readonly Finding[];
   /** Present for a multi-platform image: each platform's digest and findings. */
-  readonly platforms?: readonly { readonly platform: string; readonly digest: string; readonly findings: readonly Finding[] }[];
+  readonly platforms?: readonly { readonly platform: string; readonly digest: string; readonly findings: readonly Finding[]; readonly unknowns?: readonly Unknown[] }[];
   readonly feeds?: readonly FeedInfo[];
+  /** What the scan could not examine (judged like the scan judged it; absent in very old reports). */
+  readonly unknowns?: readonly Unknown[];
 }
 
 /** A report that does not have the shape of a `trustctl scan --format json` document. */
@@ -99,6 +100,18 @@ function checkFindings(v: unknown, path: string): Finding[] {
   });
 }
 
+/** Unknowns as the report lists them: layer, path, reason strings, a class and consumer when present. */
+function checkUnknowns(v: unknown, path: string): Unknown[] | undefined {
+  if (v === undefined) return undefined;
+  if (!Array.isArray(v)) fail(path, 'must be a list');
+  return v.map((u, i) => {
+    if (!isObj(u)) fail(`${path}[${i}]`, 'must be an object');
+    for (const k of ['layer', 'path', 'reason']) if (typeof u[k] !== 'string') fail(`${path}[${i}].${k}`, 'must be a string');
+    for (const k of ['class', 'consumer']) if (u[k] !== undefined && typeof u[k] !== 'string') fail(`${path}[${i}].${k}`, 'must be a string');
+    return u as unknown as Unknown;
+  });
+}
+
 function checkReport(report: unknown): PolicyTestReport {
   if (!isObj(report)) fail('the document', 'must be an object');
   const image = report.image;
@@ -111,7 +124,8 @@ function checkReport(report: unknown): PolicyTestReport {
     if (!Array.isArray(report.platforms)) fail('platforms', 'must be a list');
     platforms = report.platforms.map((p, i) => {
       if (!isObj(p) || typeof p.platform !== 'string' || typeof p.digest !== 'string') fail(`platforms[${i}]`, 'must have platform and digest strings');
-      return { platform: p.platform, digest: p.digest, findings: checkFindings(p.findings, `platforms[${i}].findings`) };
+      const unknowns = checkUnknowns(p.unknowns, `platforms[${i}].unknowns`);
+      return { platform: p.platform, digest: p.digest, findings: checkFindings(p.findings, `platforms[${i}].findings`), ...(unknowns ? { unknowns } : {}) };
     });
   }
   let feeds: FeedInfo[] | undefined;
@@ -121,9 +135,11 @@ function checkReport(report: unknown): PolicyTestReport {
     }
     feeds = report.feeds as FeedInfo[];
   }
+  const unknowns = checkUnknowns(report.unknowns, 'unknowns');
   return {
     image: { ref: image.ref, digest: image.digest, ...(typeof image.platform === 'string' || image.platform === null ? { platform: image.platform } : {}) },
     findings,
+    ...(unknowns ? { unknowns } : {}),
     ...(platforms ? { platforms } : {}),
     ...(feeds ? { feeds } : {}),
   };
@@ -151,11 +167,11 @@ export function explainPolicy(policy: Policy, report: unknown, opts: { readonly 
   const now = opts.now ?? new Date();
   const feeds = r.feeds ?? [];
   const targets = r.platforms && r.platforms.length > 0
-    ? r.platforms.map((p) => ({ platform: p.platform as string | null, digest: p.digest, indexDigest: r.image.digest, findings: p.findings }))
-    : [{ platform: r.image.platform ?? null, digest: r.image.digest, indexDigest: undefined, findings: r.findings }];
+    ? r.platforms.map((p) => ({ platform: p.platform as string | null, digest: p.digest, indexDigest: r.image.digest, findings: p.findings, unknowns: p.unknowns ?? [] }))
+    : [{ platform: r.image.platform ?? null, digest: r.image.digest, indexDigest: undefined, findings: r.findings, unknowns: r.unknowns ?? [] }];
   const images: ImageExplanation[] = targets.map((t) => {
     const { verdict, decisions } = evaluatePolicyDetailed(policy, {
-      ref: r.image.ref, digest: t.digest, ...(t.indexDigest !== undefined ? { indexDigest: t.indexDigest } : {}), findings: t.findings, feeds, now,
+      ref: r.image.ref, digest: t.digest, ...(t.indexDigest !== undefined ? { indexDigest: t.indexDigest } : {}), findings: t.findings, unknowns: t.unknowns, feeds, now,
     });
     const findings = decisions.map((d): FindingExplanation => ({
       index: d.index,

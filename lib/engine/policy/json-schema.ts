@@ -1,6 +1,7 @@
 import {
   ACTIONS, MISCONFIG_RULE_IDS, POLICY_API_VERSION, SECRET_CATEGORY_NAMES, SECRET_RULE_IDS, SEVERITIES,
 } from './vocabulary';
+import { UNKNOWN_CLASSES } from '../model';
 
 /**
  * JSON Schemas (draft-07, what editors' YAML language servers read) of the policy file and of a
@@ -31,10 +32,15 @@ const DEFINITIONS = {
   },
   exception: {
     type: 'object',
-    description: 'A time-boxed, owned acceptance of a finding or a package for some images. Never lifts unscannable or malware.',
+    description: 'A time-boxed, owned acceptance of a finding, a package, or a class of unknown (what a scan could not examine) for some images. Never lifts malware or a scan that could not be read to the end.',
     additionalProperties: false,
     required: ['scope', 'reason', 'expires'],
-    anyOf: [{ required: ['finding'] }, { required: ['package'] }],
+    anyOf: [
+      { required: ['finding'], not: { required: ['unknown'] } },
+      { required: ['package'], not: { required: ['unknown'] } },
+      { required: ['unknown'], not: { anyOf: [{ required: ['finding'] }, { required: ['package'] }] } },
+    ],
+    dependencies: { consumer: ['unknown'] },
     properties: {
       scope: {
         description: 'Which images: exactly one of digest, repository, all.',
@@ -46,6 +52,11 @@ const DEFINITIONS = {
       },
       finding: { type: 'string', minLength: 1, maxLength: 256, description: 'A finding id or alias (CVE-…, GHSA-…, TC-MC-001, a secret rule id).' },
       package: { type: 'string', minLength: 1, maxLength: 1024, description: 'A purl (pkg:type/[namespace/]name[@version]; no version = every version) or a package name.' },
+      unknown: {
+        enum: UNKNOWN_CLASSES.filter((c) => c !== 'note'),
+        description: 'A class of unknown accepted for the images in scope (cut-by-cap, scanner-unavailable, …): what the scan could not examine, relaxed with a reason and an expiry.',
+      },
+      consumer: { type: 'string', minLength: 1, maxLength: 256, description: 'With unknown: only unknowns of this cataloger or check (clamd, dpkg, …).' },
       owner: { type: 'string', minLength: 1, maxLength: 256 },
       reason: { type: 'string', minLength: 1, maxLength: 4096, pattern: '\\S' },
       expires: {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LineCounter, isMap, isPair, isScalar, isSeq, parseDocument } from 'yaml';
 import { TrustError } from '../errors';
-import { isDigest, type Severity } from '../model';
+import { isDigest, UNKNOWN_CLASSES, type Severity, type UnknownClass } from '../model';
 import { parsePurl, repositoryPatternProblem } from './patterns';
 import {
   ACTIONS, MISCONFIG_RULE_IDS, POLICY_API_VERSION, SECRET_CATEGORY_NAMES, SECRET_RULE_IDS, SEVERITIES, type PolicyAction,
@@ -141,6 +141,14 @@ export interface PolicyException {
   readonly finding?: string;
   /** A package: a purl (the version is optional; qualifiers are ignored) or a name. */
   readonly package?: string;
+  /**
+   * A class of unknown (`cut-by-cap`, `scanner-unavailable`, …; lib/engine/model/unknown.ts) this
+   * exception accepts for the images in scope — how a team relaxes completeness, owned and time-boxed
+   * like any other exception. Alone, or with `consumer` (the plug-in that needed what was not examined).
+   */
+  readonly unknown?: UnknownClass;
+  /** With `unknown`: only unknowns of this consumer (`clamd`, `dpkg`, …). */
+  readonly consumer?: string;
   readonly owner?: string;
   readonly reason: string;
   /** `YYYY-MM-DD` (the exception ends at 00:00 UTC that day) or an RFC 3339 date-time with offset. */
@@ -508,7 +516,7 @@ export function exceptionExpiry(expires: string): Date | undefined {
   return Number.isNaN(t.getTime()) ? undefined : t;
 }
 
-const EXCEPTION_KEYS = ['scope', 'finding', 'package', 'owner', 'reason', 'expires'];
+const EXCEPTION_KEYS = ['scope', 'finding', 'package', 'unknown', 'consumer', 'owner', 'reason', 'expires'];
 
 function readScope(r: Reader, v: unknown, path: readonly Seg[]): ExceptionScope | undefined {
   const m = r.map(v, path, ['digest', 'repository', 'all']);
@@ -532,7 +540,15 @@ function readException(r: Reader, v: unknown, path: readonly Seg[], origin: { so
   if (!m) return undefined;
   const before = r.issues.length;
   const scope = m.scope === undefined || m.scope === null ? undefined : readScope(r, m.scope, [...path, 'scope']);
-  if (m.finding === undefined && m.package === undefined) r.fail([...path, 'finding'], 'an exception names a finding id and/or a package', 'parent');
+  if (m.finding === undefined && m.package === undefined && m.unknown === undefined) r.fail([...path, 'finding'], 'an exception names a finding id and/or a package, or an unknown class', 'parent');
+  let unknown: UnknownClass | undefined;
+  if (m.unknown !== undefined) {
+    if (m.finding !== undefined || m.package !== undefined) r.fail([...path, 'unknown'], 'an exception for an unknown class names no finding or package');
+    else if (typeof m.unknown !== 'string' || !(UNKNOWN_CLASSES as readonly string[]).includes(m.unknown) || m.unknown === 'note') {
+      r.fail([...path, 'unknown'], `must be one of ${UNKNOWN_CLASSES.filter((c) => c !== 'note').join(', ')} (got ${kindOf(m.unknown)})`);
+    } else unknown = m.unknown as UnknownClass;
+  }
+  const consumer = m.consumer === undefined ? undefined : m.unknown === undefined ? r.fail([...path, 'consumer'], 'consumer narrows an `unknown` exception: name the unknown class too') : r.string(m.consumer, [...path, 'consumer'], 256);
   const finding = m.finding === undefined ? undefined : r.string(m.finding, [...path, 'finding'], 256);
   let pkg: string | undefined;
   if (m.package !== undefined) {
@@ -550,6 +566,8 @@ function readException(r: Reader, v: unknown, path: readonly Seg[], origin: { so
     scope,
     ...(finding !== undefined ? { finding } : {}),
     ...(pkg !== undefined ? { package: pkg } : {}),
+    ...(unknown !== undefined ? { unknown } : {}),
+    ...(consumer !== undefined ? { consumer } : {}),
     ...(owner !== undefined ? { owner } : {}),
     reason,
     expires,

@@ -1,4 +1,4 @@
-import type { Finding } from '../../../lib/engine/model';
+import type { Finding, Unknown } from '../../../lib/engine/model';
 import { baselineVerdict, DEFAULT_POLICY, evaluatePolicy, evaluatePolicyDetailed, type Policy, type PolicyInput, type PolicyVerdict } from '../../../lib/engine/policy';
 import type { FeedInfo } from '../../../lib/engine/scan-image';
 import {
@@ -209,6 +209,61 @@ describe('evaluatePolicy: exceptions', () => {
     const p = policyOf('', exception('scope: { all: true }\npackage: lodash'));
     const v = judge(p, [finding('malware', 'Trojan.X', { severity: 'critical', package: 'pkg:npm/lodash@4.17.20' })]);
     expect(v.status).toBe('quarantined');
+  });
+});
+
+describe('evaluatePolicy: unknowns (what the scan could not examine)', () => {
+  const L = 'sha256:' + 'ab'.repeat(32);
+  const u = (cls: Unknown['class'], consumer?: string, path = '/var/lib/dpkg/status'): Unknown => ({ layer: L, path, reason: 'not examined', ...(cls ? { class: cls } : {}), ...(consumer ? { consumer } : {}) });
+  const exception = (fields: string, expires = '2025-07-01'): string => `- ${fields.trim().split('\n').join('\n  ')}\n  reason: clamd cannot take files this large; hashes and signatures still run\n  owner: team-sec\n  expires: ${expires}`;
+
+  /** [name, rules, exceptions, unknowns, outcome, applied, expired] */
+  const CASES: readonly (readonly [string, string, string, readonly Unknown[], string, number[], number[]])[] = [
+    ['no unknowns', '', '', [], 'trusted', [], []],
+    ['a note hides nothing', '', '', [u('note')], 'trusted', [], []],
+    ['cut-by-cap quarantines', '', '', [u('cut-by-cap', 'dpkg')], 'quarantined:unscannable', [], []],
+    ['body-not-read quarantines', '', '', [u('body-not-read', 'malware')], 'quarantined:unscannable', [], []],
+    ['unsupported-entry quarantines', '', '', [u('unsupported-entry')], 'quarantined:unscannable', [], []],
+    ['parse-error quarantines', '', '', [u('parse-error', 'npm')], 'quarantined:unscannable', [], []],
+    ['scanner-unavailable quarantines', '', '', [u('scanner-unavailable', 'clamd')], 'quarantined:unscannable', [], []],
+    ['no-vulnerability-data quarantines', '', '', [u('no-vulnerability-data', 'matcher')], 'quarantined:unscannable', [], []],
+    ['runtime-refuses quarantines', '', '', [u('runtime-refuses')], 'quarantined:unscannable', [], []],
+    ['an unknown without a class fails closed (parse-error)', '', '', [u(undefined)], 'quarantined:unscannable', [], []],
+    ['a class from a newer scanner fails closed', '', '', [{ ...u('note'), class: 'gremlins' as Unknown['class'] }], 'quarantined:unscannable', [], []],
+    ['an exception for the class lifts it', '', exception('scope: { all: true }\nunknown: scanner-unavailable'), [u('scanner-unavailable', 'clamd')], 'trusted', [0], []],
+    ['an exception for the class and its consumer', '', exception('scope: { all: true }\nunknown: scanner-unavailable\nconsumer: clamd'), [u('scanner-unavailable', 'clamd')], 'trusted', [0], []],
+    ['an exception for another consumer does not', '', exception('scope: { all: true }\nunknown: scanner-unavailable\nconsumer: dpkg'), [u('scanner-unavailable', 'clamd')], 'quarantined:unscannable', [], []],
+    ['an exception for another class does not', '', exception('scope: { all: true }\nunknown: cut-by-cap'), [u('scanner-unavailable', 'clamd')], 'quarantined:unscannable', [], []],
+    ['an expired exception does not', '', exception('scope: { all: true }\nunknown: scanner-unavailable', '2025-05-01'), [u('scanner-unavailable', 'clamd')], 'quarantined:unscannable', [], [0]],
+    ['an exception out of scope does not', '', exception(`scope: { digest: ${OTHER_DIGEST} }\nunknown: scanner-unavailable`), [u('scanner-unavailable', 'clamd')], 'quarantined:unscannable', [], []],
+    ['one class excepted, another still quarantines', '', exception('scope: { all: true }\nunknown: scanner-unavailable'), [u('scanner-unavailable', 'clamd'), u('cut-by-cap', 'dpkg')], 'quarantined:unscannable', [0], []],
+    ['a finding exception never lifts an unknown', '', exception('scope: { all: true }\nfinding: cut-by-cap'), [u('cut-by-cap')], 'quarantined:unscannable', [], []],
+    ['misconfig unknowns only warn while misconfig only warns', '', '', [u('body-not-read', 'misconfig', '/etc/passwd')], 'trusted+warn:unscannable', [], []],
+    ['misconfig unknowns quarantine when misconfig can', 'misconfig: { byId: { TC-MC-001: quarantine } }', '', [u('body-not-read', 'misconfig', '/etc/passwd')], 'quarantined:unscannable', [], []],
+    ['base-image unknowns quarantine when baseImage can', 'baseImage: { untrusted: quarantine }', '', [u('parse-error', 'base-image', 'config:rootfs.diff_ids')], 'quarantined:unscannable', [], []],
+  ];
+  it.each(CASES)('%s', (_name, rules, exceptions, unknowns, want, applied, expired) => {
+    const v = judge(policyOf(rules, exceptions), [], { unknowns });
+    expect(outcome(v)).toBe(want);
+    expect(v.exceptionsApplied.map((e) => e.index)).toEqual(applied);
+    expect(v.exceptionsExpired.map((e) => e.index)).toEqual(expired);
+  });
+
+  it('one reason per class, naming the consumers, the places and the exception that would lift it', () => {
+    const many = Array.from({ length: 12 }, (_, i) => u('scanner-unavailable', 'clamd', `/bin/f${i}`));
+    const v = judge(DEFAULT_POLICY, [], { unknowns: [...many, u('cut-by-cap', 'dpkg')] });
+    expect(v.reasons.map((r) => [r.rule, r.findings])).toEqual([['unscannable', ['unknown:cut-by-cap']], ['unscannable', ['unknown:scanner-unavailable']]]);
+    expect(v.reasons[1].message).toMatch(/^scanner-unavailable: 12 things not examined \(clamd\), never trusted unless an exception accepts `unknown: scanner-unavailable`: \/bin\/f0 .*; and 2 more$/);
+    expect(v.unknowns['scanner-unavailable']).toEqual({ total: 12, excepted: 0 });
+    expect(v.unknowns.note).toEqual({ total: 0, excepted: 0 });
+  });
+
+  it('the exception machinery validates unknown exceptions like any other', () => {
+    expect(() => policyOf('', exception('scope: { all: true }\nunknown: note'))).toThrow(/unknown.*must be one of cut-by-cap/);
+    expect(() => policyOf('', exception('scope: { all: true }\nunknown: everything'))).toThrow(/must be one of/);
+    expect(() => policyOf('', exception('scope: { all: true }\nunknown: cut-by-cap\nfinding: CVE-1'))).toThrow(/names no finding or package/);
+    expect(() => policyOf('', exception('scope: { all: true }\nconsumer: clamd\nfinding: CVE-1'))).toThrow(/consumer narrows an `unknown` exception/);
+    expect(() => policyOf('', '- scope: { all: true }\n  unknown: cut-by-cap\n  expires: 2025-07-01')).toThrow(/reason/);
   });
 });
 

@@ -133,7 +133,7 @@ export function createBaseImageCheck(catalog: BaseImageCatalog): ImageCheck {
     try {
       records = await catalog.entries();
     } catch (err) {
-      unknowns.push({ layer: ctx.manifestDigest, path: 'config:rootfs.diff_ids', reason: `${BASE_IMAGE_CHECK_NAME}: the base-image catalog could not be read, so the base image is not vetted: ${(err as Error).message}` });
+      unknowns.push({ layer: ctx.manifestDigest, path: 'config:rootfs.diff_ids', reason: `${BASE_IMAGE_CHECK_NAME}: the base-image catalog could not be read, so the base image is not vetted: ${(err as Error).message}`, class: 'parse-error', consumer: BASE_IMAGE_CHECK_NAME });
       return { findings: [], unknowns };
     }
     const diffIds = ctx.config.rootfs?.diff_ids ?? [];

@@ -90,7 +90,7 @@ export function createMisconfigCheck(opts: MisconfigCheckOptions = {}): ImageChe
       history,
       historyLayer,
       setuidAllowList: allowSet,
-      unknown: (path, reason, layer) => unknowns.push({ layer: layer ?? ctx.manifestDigest, path, reason: `${MISCONFIG_CHECK_NAME} ${rule.id}: ${reason}` }),
+      unknown: (path, reason, layer) => unknowns.push({ layer: layer ?? ctx.manifestDigest, path, reason: `${MISCONFIG_CHECK_NAME} ${rule.id}: ${reason}`, class: 'body-not-read', consumer: MISCONFIG_CHECK_NAME }),
     });
     for (const rule of MISCONFIG_RULES) {
       let hits;
@@ -98,7 +98,7 @@ export function createMisconfigCheck(opts: MisconfigCheckOptions = {}): ImageChe
         hits = rule.evaluate(ruleCtx(rule));
       } catch (err) {
         // A rule must not abort the others, nor pass silently.
-        unknowns.push({ layer: ctx.manifestDigest, path: '/', reason: `${MISCONFIG_CHECK_NAME} ${rule.id} failed: ${(err as Error).message}` });
+        unknowns.push({ layer: ctx.manifestDigest, path: '/', reason: `${MISCONFIG_CHECK_NAME} ${rule.id} failed: ${(err as Error).message}`, class: 'parse-error', consumer: MISCONFIG_CHECK_NAME });
         continue;
       }
       for (const h of hits.slice(0, max)) {

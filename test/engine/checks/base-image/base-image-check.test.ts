@@ -180,7 +180,7 @@ describe('base-image check on built images', () => {
     const broken: BaseImageCatalog = { entries: () => Promise.reject(new Error('registry unreachable')) };
     const { result } = await runOnBuilt(appOnDebian, createBaseImageCheck(broken));
     expect(result.findings).toEqual([]);
-    expect(result.unknowns).toEqual([{ layer: appOnDebian.root.digest, path: 'config:rootfs.diff_ids', reason: expect.stringContaining('registry unreachable') }]);
+    expect(result.unknowns).toEqual([{ layer: appOnDebian.root.digest, path: 'config:rootfs.diff_ids', reason: expect.stringContaining('registry unreachable'), class: 'parse-error', consumer: 'base-image' }]);
   });
 
   it('is an image check named base-image that wants no file body', () => {

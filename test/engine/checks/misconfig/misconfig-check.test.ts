@@ -219,7 +219,7 @@ describe('the misconfiguration check', () => {
     const built = buildImage(image([], { config: { User: 'app' } }));
     const { result } = await runOnBuilt(built, createMisconfigCheck(), { ...DEFAULT_LIMITS, maxFileReadBytes: 16 });
     expect(result.findings.filter((f) => f.id === 'TC-MC-001')).toEqual([]);
-    expect(result.unknowns).toEqual([{ layer: built.root.digest, path: 'config:User', reason: expect.stringContaining('was not read whole') }]);
+    expect(result.unknowns).toEqual([{ layer: built.root.digest, path: 'config:User', reason: expect.stringContaining('was not read whole'), class: 'body-not-read', consumer: 'misconfig' }]);
   });
 
   it('caps the findings of one rule and says how many more there were', async () => {
