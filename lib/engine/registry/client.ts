@@ -260,13 +260,7 @@ export class RegistryClient {
   /** A backoff that the deadline cuts short (a `Retry-After: 30` must not outlive the scan). */
   private async pause(ms: number, signal: AbortSignal | undefined, url: URL): Promise<void> {
     throwIfDeadlinePassed(signal, describeUrl(url));
-    if (!signal) return this.retry.sleep(ms);
-    let onAbort: (() => void) | undefined;
-    try {
-      await Promise.race([this.retry.sleep(ms), new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
-    } finally {
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
+    await this.retry.sleep(ms, signal);
     throwIfDeadlinePassed(signal, describeUrl(url));
   }
 

@@ -59,8 +59,11 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
   /** Largest wait a `Retry-After` header can ask for, in ms. Default 30000. */
   readonly maxRetryAfterMs?: number;
-  /** How to wait (tests record the delays instead of sleeping). */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How to wait (tests record the delays instead of sleeping). The default ends early, without an
+   * error, when `signal` (the scan's deadline) fires, and leaves no timer behind.
+   */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Random source in [0, 1) for the jitter. */
   readonly random?: () => number;
 }
@@ -71,7 +74,17 @@ export const DEFAULT_RETRY: Required<RetryOptions> = {
   baseDelayMs: 200,
   maxDelayMs: 5000,
   maxRetryAfterMs: 30_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
   random: Math.random,
 };
 
