@@ -14,6 +14,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { AwsPipeline, lazily, readPipelineConfig } from '../../lib/aws/pipeline-ports';
 import { pipelineLogger } from '../../lib/aws/pipeline-logging';
 import { describeError } from '../../lib/engine/pipeline/common';
+import { DEADLINE_SAFETY_MARGIN_MS } from '../../lib/engine/registry/deadline';
 import { parseQueueMessage, type QueueMessage } from '../../lib/engine/pipeline/messages';
 import { reevaluate } from '../../lib/engine/pipeline/rescan';
 import { scanPushed } from '../../lib/engine/pipeline/scan';
@@ -24,9 +25,20 @@ const processor = new BatchProcessor(EventType.SQS);
 /** A Lambda's longest run: the claim lease when no context tells the remaining time. */
 const MAX_RUN_MS = 15 * 60_000;
 
+/**
+ * The deadline of a scan starting now: the invocation's remaining time less
+ * {@link DEADLINE_SAFETY_MARGIN_MS} to record the verdict and answer the batch (RELIABILITY.md 60).
+ */
+export function scanDeadlineMs(context?: Pick<Context, 'getRemainingTimeInMillis'>): number {
+  return Math.max(0, (context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS) - DEADLINE_SAFETY_MARGIN_MS);
+}
+
 /** Handles one batch of SQS records; returns the failed ones for SQS to redeliver. */
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
-  const ports = await pipeline().scanPorts({ claimLeaseMs: () => context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS });
+  const ports = {
+    ...(await pipeline().scanPorts({ claimLeaseMs: () => context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS })),
+    scanDeadlineMs: () => scanDeadlineMs(context),
+  };
   const handle = async (record: SQSRecord): Promise<void> => {
     const messageId = record.messageId;
     let message: QueueMessage;

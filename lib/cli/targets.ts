@@ -26,10 +26,13 @@ export function isArchiveTarget(target: string): boolean {
   return ARCHIVE_PREFIXES.some((p) => target.startsWith(p));
 }
 
-/** Opens what the user named: an archive on disk, or an image in a registry (credentials from the Docker config / env). */
-export async function openTarget(target: string, opts: { limits: Limits; credentials?: CredentialProvider }): Promise<ImageSource> {
+/**
+ * Opens what the user named: an archive on disk, or an image in a registry (credentials from the
+ * Docker config / env). `signal` is the scan's deadline: registry requests and body reads stop with it.
+ */
+export async function openTarget(target: string, opts: { limits: Limits; credentials?: CredentialProvider; signal?: AbortSignal }): Promise<ImageSource> {
   if (isArchiveTarget(target)) return openArchiveSource(target, opts.limits);
   const ref = parseImageRef(target);
   const client = new RegistryClient({ registry: ref.registry, limits: opts.limits, credentials: opts.credentials ?? cliCredentialProvider() });
-  return new RegistrySource(client, ref);
+  return new RegistrySource(client, ref, opts.signal ? { signal: opts.signal } : {});
 }

@@ -119,3 +119,34 @@ export class ImmutableTagError extends TrustError {
     super('IMMUTABLE_TAG', message, options);
   }
 }
+
+/**
+ * The scan's overall deadline passed (`trustctl scan --timeout`, or the Lambda's remaining time in the
+ * pipeline) before the image was read to the end. Not a property of the image: the scan is abandoned
+ * and no verdict is recorded (CLI exit 2; the pipeline's message is retried) — RELIABILITY.md 60.
+ */
+export class ScanTimeoutError extends TrustError {
+  constructor(
+    /** What set the deadline, e.g. `--timeout 30m` or `the Lambda's remaining time`. */
+    readonly deadline: string,
+    /** What was being read when it passed, if anything. */
+    readonly during?: string,
+  ) {
+    super('SCAN_TIMEOUT', `the scan's deadline passed (${deadline})${during ? ` while reading ${during}` : ''}: the scan was abandoned, no verdict`);
+  }
+}
+
+/**
+ * One download stalled (no bytes for the idle timeout) or crawled (below the minimum transfer rate
+ * over the rate window): a registry trickling a manifest, a blob or a token must not hold a scan
+ * (RELIABILITY.md 60). Like any transport failure it aborts the scan without a verdict.
+ */
+export class TransferTimeoutError extends TrustError {
+  constructor(
+    /** `idle`: nothing arrived for `idleTimeoutMs`; `slow`: below `minBytesPerSecond` over the window. */
+    readonly reason: 'idle' | 'slow',
+    message: string,
+  ) {
+    super('TRANSFER_TIMEOUT', message);
+  }
+}

@@ -31,6 +31,8 @@ import { parseImageRef } from '../../engine/model/image-ref';
 import { paintFor, type Paint } from '../format/colour';
 import { scanProgressBar } from '../progress';
 import { notifyScan } from '../notify';
+import { formatDuration, parseDuration } from '../../engine/duration';
+import { DEFAULT_SCAN_TIMEOUT_MS, startDeadline, withDeadline } from '../../engine/registry/deadline';
 
 /** Output formats of `trustctl scan` implemented so far (DESIGN.md "Contracts"). */
 export const SCAN_FORMATS = ['table', 'json', 'sarif', 'cyclonedx', 'spdx'] as const;
@@ -138,14 +140,39 @@ export async function checksFromOptions(opts: { blocklist: string[]; malwareRule
   return allChecks({ ...(signatures ? { signatures } : {}), ...(clamd ? { clamd } : {}), ...(baseImages ? { baseImages } : {}) });
 }
 
-/** Runs the scan of any target the CLI accepts: `dir:<path>` or an image. */
-export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy; onProgress?: ScanOptions['onProgress'] }): Promise<ScanResult> {
-  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks, ...(opts.policy ? { policy: opts.policy } : {}) });
-  const source = await openTarget(target, { limits: opts.limits });
+/** `--timeout 30m`: a duration as the rest of the CLI spells them (engine/duration.ts), more than zero. */
+export function parseTimeoutOption(value: string): number {
+  let ms: number;
   try {
-    return await scanImage(source, opts);
+    ms = parseDuration(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  if (ms <= 0) throw new InvalidArgumentError('--timeout must be more than 0');
+  return ms;
+}
+
+/**
+ * Runs the scan of any target the CLI accepts: `dir:<path>` or an image. An image is read under the
+ * overall deadline `timeoutMs` (default {@link DEFAULT_SCAN_TIMEOUT_MS}; RELIABILITY.md 60): every
+ * request and body read of the source is abandoned when it passes, and a scan that finishes after it
+ * is not used either — ScanTimeoutError, no verdict.
+ */
+export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy; onProgress?: ScanOptions['onProgress']; timeoutMs?: number }): Promise<ScanResult> {
+  if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks, ...(opts.policy ? { policy: opts.policy } : {}) });
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS;
+  const deadline = startDeadline(timeoutMs, `--timeout ${formatDuration(timeoutMs)}`);
+  try {
+    const source = await openTarget(target, { limits: opts.limits, signal: deadline.signal });
+    try {
+      const result = await scanImage(withDeadline(source, deadline.signal), opts);
+      deadline.check();
+      return result;
+    } finally {
+      await source.close?.();
+    }
   } finally {
-    await source.close?.();
+    deadline.clear();
   }
 }
 
@@ -204,8 +231,9 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
     .option('--no-progress', 'no progress bar on stderr (it is shown only when stderr is a terminal)')
+    .option('--timeout <duration>', `the whole scan of an image must finish within this (e.g. 90s, 30m, 1h); past it: exit 2, no verdict (default ${formatDuration(DEFAULT_SCAN_TIMEOUT_MS)})`, parseTimeoutOption)
     .addOption(limitOption())
-    .action(async (target: string, opts: { format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { timeout?: number; format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
       if (opts.tag && !opts.record) throw new UsageError('--tag writes the recorded verdict: it cannot be used with --no-record');
       if (opts.tag && (isArchiveTarget(target) || target.startsWith('dir:'))) {
@@ -218,7 +246,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
       const bar = scanProgressBar(ctx.io.stderr, opts.progress);
       let result: ScanResult;
       try {
-        result = await scanTarget(target, { limits, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+        result = await scanTarget(target, { limits, timeoutMs: opts.timeout, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
       } finally {
         bar.stop();
         await adv.close();

@@ -146,6 +146,12 @@ export interface ScanPorts extends EvaluationPorts {
    * worker's claim lapses before SQS makes its message visible again. Default 15 minutes.
    */
   readonly claimLeaseMs?: () => number;
+  /**
+   * How long one scan may take, in ms, asked when it starts: the invocation's remaining time less a
+   * safety margin (lambdas/scan-worker). Past it the scan is abandoned without a verdict and the
+   * message retried (RELIABILITY.md 60). Without it, only the per-read idle and rate guards apply.
+   */
+  readonly scanDeadlineMs?: () => number;
 }
 
 /** What the fan-out of a verdict change needs. */

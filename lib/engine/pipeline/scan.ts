@@ -11,6 +11,8 @@ import { formatImageRef, type Descriptor, type Digest, type ImageRef, type Verdi
 import { policyHash } from '../policy/schema';
 import { feedRevisionOf, type RecordedVerdict } from '../record-scan';
 import { recordScanWithIndex } from '../reevaluate';
+import { formatDuration } from '../duration';
+import { startDeadline, withDeadline, type Deadline } from '../registry/deadline';
 import { RegistrySource } from '../registry/registry-source';
 import type { ImageSource, ManifestBytes } from '../registry/source';
 import { scanImage } from '../scan-image';
@@ -69,6 +71,8 @@ function renamed(source: ImageSource, name: string): ImageSource {
  * scan (platforms, then an index's aggregate, with the index record — lib/engine/reevaluate.ts).
  * Registry and store errors propagate: the message is retried (RELIABILITY.md 18: no verdict from a
  * download that failed); an image that cannot be read to the end is recorded as quarantined by the scan itself.
+ * The scan runs under `ports.scanDeadlineMs` (the Lambda's remaining time less a margin): past it,
+ * ScanTimeoutError — nothing recorded, the message retried (RELIABILITY.md 60).
  */
 export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<ScanOutcome> {
   const log = ports.logger ?? SILENT_LOGGER;
@@ -94,9 +98,12 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
 
   const ref: ImageRef = { registry: target.registry, repository: target.repository, digest, ...(target.tag ? { tag: target.tag } : {}) };
   const name = formatImageRef(ref);
+  const deadlineMs = ports.scanDeadlineMs?.();
+  const deadline: Deadline | undefined = deadlineMs === undefined ? undefined : startDeadline(deadlineMs, `the pipeline's scan deadline of ${formatDuration(Math.max(0, Math.round(deadlineMs)))}`);
   try {
     const client = ports.registry.client(target.registry);
-    const source = renamed(new RegistrySource(client, { ...ref, registry: client.registry }), name);
+    const registrySource = new RegistrySource(client, { ...ref, registry: client.registry }, deadline ? { signal: deadline.signal } : {});
+    const source = renamed(deadline ? withDeadline(registrySource, deadline.signal) : registrySource, name);
     let layersRead = 0;
     let layersCached = 0;
     const result = await scanImage(source, {
@@ -109,6 +116,8 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
       advisories: { store: ports.advisories.store, schemes: ports.advisories.schemes, feeds },
       onProgress: (p) => (p.cached ? layersCached++ : layersRead++),
     });
+    // Past the deadline the invocation may be killed while recording: leave it to the retry.
+    deadline?.check();
     const recorded = await recordScanWithIndex(ports.store, result, { plugins, evaluatedAt: clock().toISOString() });
     log.info('scanned', { digest, ref: name, verdict: result.verdict.status, layersRead, layersCached, written: recorded.filter((r) => r.written).length });
     // The claim is kept until its lease lapses: a duplicate that read the store before our write finds it held.
@@ -119,6 +128,8 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
       await ports.claims.release(key).catch((e: unknown) => log.warn('scan claim not released', { digest, error: describeError(e) }));
     }
     throw err;
+  } finally {
+    deadline?.clear();
   }
 }
 

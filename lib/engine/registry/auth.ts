@@ -1,6 +1,6 @@
 import { AuthError } from '../errors';
 import type { HttpRequest, HttpResult } from './http';
-import { describeUrl, isLoopbackHost, readBodyCapped } from './http';
+import { DEFAULT_READ_GUARDS, type ReadGuards, describeUrl, isLoopbackHost, readBodyCapped } from './http';
 import type { CredentialProvider, Credentials } from './source';
 
 /**
@@ -106,8 +106,8 @@ interface CachedToken {
 /** How the registry wants to be authenticated, learnt from its first challenge. */
 type Mode = { kind: 'anonymous' } | { kind: 'basic'; header: string } | { kind: 'bearer'; realm: URL; service?: string };
 
-/** Sends a request (with redirects and retries) giving `authorization` only to `origin`. */
-export type AuthSender = (req: HttpRequest, authorization?: { origin: string; value: string }) => Promise<HttpResult>;
+/** Sends a request (with redirects and retries) giving `authorization` only to `origin`, under the scan's deadline. */
+export type AuthSender = (req: HttpRequest, authorization?: { origin: string; value: string }, signal?: AbortSignal) => Promise<HttpResult>;
 
 /** Options of {@link RegistryAuth}. */
 export interface RegistryAuthOptions {
@@ -121,6 +121,8 @@ export interface RegistryAuthOptions {
   readonly send: AuthSender;
   /** Bytes of a token response we read at most. */
   readonly maxTokenResponseBytes: number;
+  /** Idle timeout and minimum rate of the token response (a trickling token service must not hold a scan). */
+  readonly readGuards?: ReadGuards;
   readonly now?: () => number;
 }
 
@@ -166,9 +168,9 @@ export class RegistryAuth {
    * Before a request: when the registry is known to want Bearer tokens and none is cached for
    * `scope`, fetch one now rather than collect another 401 first (as containerd's docker resolver does).
    */
-  async prepare(scope: string): Promise<void> {
+  async prepare(scope: string, signal?: AbortSignal): Promise<void> {
     if (this.mode.kind === 'bearer' && this.authorizationFor(scope) === undefined) {
-      await this.fetchTokenOnce(scope, [scope]);
+      await this.fetchTokenOnce(scope, [scope], signal);
     }
   }
 
@@ -177,7 +179,7 @@ export class RegistryAuth {
    * asks for (Basic credentials, or a Bearer token for the challenge's scope). Throws {@link AuthError}
    * when there is nothing we may send.
    */
-  async handleChallenge(header: string | null, scope: string): Promise<void> {
+  async handleChallenge(header: string | null, scope: string, signal?: AbortSignal): Promise<void> {
     const challenges = parseWwwAuthenticate(header ?? '');
     const bearer = challenges.find((c) => c.scheme === 'bearer');
     const basic = challenges.find((c) => c.scheme === 'basic');
@@ -186,7 +188,7 @@ export class RegistryAuth {
       this.mode = { kind: 'bearer', realm, service: bearer.params.service };
       this.tokens.delete(scope);
       const scopes = bearer.params.scope ? bearer.params.scope.split(' ').filter(Boolean) : [scope];
-      await this.fetchTokenOnce(scope, scopes);
+      await this.fetchTokenOnce(scope, scopes, signal);
       return;
     }
     if (basic) {
@@ -233,16 +235,19 @@ export class RegistryAuth {
     }
   }
 
-  /** One token request per scope at a time: concurrent 401s share it. */
-  private fetchTokenOnce(key: string, scopes: readonly string[]): Promise<void> {
+  /**
+   * One token request per scope at a time: concurrent 401s share it (under the first caller's
+   * deadline; the idle timeout and minimum rate bound it for everyone).
+   */
+  private fetchTokenOnce(key: string, scopes: readonly string[], signal?: AbortSignal): Promise<void> {
     const running = this.inflight.get(key);
     if (running) return running;
-    const p = this.fetchToken(key, scopes).finally(() => this.inflight.delete(key));
+    const p = this.fetchToken(key, scopes, signal).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
 
-  private async fetchToken(key: string, scopes: readonly string[]): Promise<void> {
+  private async fetchToken(key: string, scopes: readonly string[], signal?: AbortSignal): Promise<void> {
     if (this.mode.kind !== 'bearer') return;
     const { realm, service } = this.mode;
     const creds = await this.getCredentials();
@@ -265,7 +270,7 @@ export class RegistryAuth {
       }
       req = { method: 'GET', url };
     }
-    const result = await this.opts.send(req, authorization);
+    const result = await this.opts.send(req, authorization, signal);
     const { response } = result;
     if (response.status === 401 || response.status === 403) {
       await response.body?.cancel().catch(() => undefined);
@@ -275,7 +280,11 @@ export class RegistryAuth {
       await response.body?.cancel().catch(() => undefined);
       throw new AuthError(`token service for ${this.opts.registry} answered HTTP ${response.status}`);
     }
-    const body = await readBodyCapped(response, this.opts.maxTokenResponseBytes, 'maxManifestBytes', 'token response');
+    const body = await readBodyCapped(response, this.opts.maxTokenResponseBytes, 'maxManifestBytes', `token response for ${this.opts.registry}`, {
+      guards: this.opts.readGuards ?? DEFAULT_READ_GUARDS,
+      from: describeUrl(realm),
+      ...(signal ? { signal } : {}),
+    });
     let doc: Record<string, unknown>;
     try {
       doc = JSON.parse(body.toString('utf8')) as Record<string, unknown>;

@@ -1,6 +1,5 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import {
   AuthError,
   DigestMismatchError,
@@ -10,6 +9,7 @@ import {
   NotFoundError,
   RedirectError,
   RegistryError,
+  ScanTimeoutError,
   SizeMismatchError,
   TrustError,
 } from '../errors';
@@ -17,7 +17,9 @@ import type { Limits } from '../limits';
 import { type Descriptor, type Digest, MANIFEST_ACCEPT, digestOf, isDigest, isRepository, isTag, parseDigest, sha256Digest } from '../model';
 import { RegistryAuth } from './auth';
 import {
+  DEFAULT_READ_GUARDS,
   DEFAULT_RETRY,
+  GuardedBody,
   type HttpRequest,
   type HttpResult,
   type RetryOptions,
@@ -28,8 +30,10 @@ import {
   isRetryableNetworkError,
   isRetryableStatus,
   parseRetryAfter,
+  type ReadGuards,
   readBodyCapped,
   sendFollowingRedirects,
+  throwIfDeadlinePassed,
 } from './http';
 import type { CredentialProvider, ManifestBytes } from './source';
 import { VerifyingStream, checkDeclaredSize, verifyBytes } from './verify';
@@ -51,10 +55,20 @@ export interface RegistryClientOptions {
   /** Milliseconds to wait for the response headers of one request. Default 60 000. */
   readonly headersTimeoutMs?: number;
   /**
-   * Milliseconds a blob body may stay silent while we are ready to read it before the download is
-   * aborted (a stalled server must not hang a scan). Default 60 000.
+   * Idle timeout and minimum transfer rate of every body read — manifests, indexes, configs, blobs,
+   * token and error responses (RELIABILITY.md 60). Defaults: {@link DEFAULT_READ_GUARDS}.
    */
-  readonly bodyIdleTimeoutMs?: number;
+  readonly readGuards?: Partial<ReadGuards>;
+}
+
+/** Per-call options of the reads a scan makes. */
+export interface ReadOptions {
+  /**
+   * The scan's overall deadline (deadline.ts `startDeadline`): when it fires, the request or the body
+   * being read is abandoned with its {@link ScanTimeoutError}. Per call, because a client is shared
+   * between scans in the pipeline.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What HEAD on a manifest tells: enough to know what a tag points at without downloading it. */
@@ -68,6 +82,25 @@ export interface ManifestHead {
 type Access = 'pull' | 'push';
 
 const ERROR_BODY_MAX = 64 * 1024;
+
+/**
+ * A Readable over a guarded body. `_read` is called only when the consumer wants more, so a read —
+ * and the time it waits — is pending only while we are ready for bytes: backpressure from a slow
+ * consumer never counts as a slow registry. Destroying the stream cancels the body (closes the socket).
+ */
+function guardedReadable(body: GuardedBody): Readable {
+  return new Readable({
+    read() {
+      body.read().then(
+        (chunk) => this.push(chunk === undefined ? null : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
+        (err: unknown) => this.destroy(err as Error),
+      );
+    },
+    destroy(err, callback) {
+      body.cancel().then(() => callback(err), () => callback(err));
+    },
+  });
+}
 
 /** Docker Hub's registry API lives on another host than its reference name (distribution/reference). */
 function apiHost(registry: string): string {
@@ -106,11 +139,13 @@ function sanitize(s: string, max = 300): string {
   return s.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
 }
 
-async function readErrorBody(res: Response): Promise<RegistryErrorBody> {
+async function readErrorBody(res: Response, guards: ReadGuards, signal?: AbortSignal): Promise<RegistryErrorBody> {
   let raw: Buffer;
   try {
-    raw = await readBodyCapped(res, ERROR_BODY_MAX, 'maxManifestBytes', 'error body');
-  } catch {
+    raw = await readBodyCapped(res, ERROR_BODY_MAX, 'maxManifestBytes', 'error body', { guards, signal });
+  } catch (err) {
+    // The status says what went wrong; an unreadable error body only loses its detail. The deadline does not.
+    if (err instanceof ScanTimeoutError) throw err;
     return { codes: [], text: '' };
   }
   const text = raw.toString('utf8');
@@ -159,7 +194,7 @@ export class RegistryClient {
   private readonly retry: Required<RetryOptions>;
   private readonly userAgent: string;
   private readonly headersTimeoutMs: number;
-  private readonly bodyIdleTimeoutMs: number;
+  private readonly guards: ReadGuards;
 
   constructor(opts: RegistryClientOptions) {
     const host = apiHost(opts.registry);
@@ -177,14 +212,15 @@ export class RegistryClient {
     this.retry = { ...DEFAULT_RETRY, ...(opts.retries ?? {}) };
     this.userAgent = opts.userAgent ?? 'trustctl/0.1';
     this.headersTimeoutMs = opts.headersTimeoutMs ?? 60_000;
-    this.bodyIdleTimeoutMs = opts.bodyIdleTimeoutMs ?? 60_000;
+    this.guards = { ...DEFAULT_READ_GUARDS, ...(opts.readGuards ?? {}) };
     this.auth = new RegistryAuth({
       registry: opts.registry,
       origin,
       credentials: opts.credentials,
       insecure: opts.insecure ?? false,
       maxTokenResponseBytes: Math.min(opts.limits.maxManifestBytes, 1024 * 1024),
-      send: (req, authorization) => this.sendWithRetries(req, (u) => (authorization && u.origin === authorization.origin ? authorization.value : undefined)),
+      readGuards: this.guards,
+      send: (req, authorization, signal) => this.sendWithRetries(req, (u) => (authorization && u.origin === authorization.origin ? authorization.value : undefined), signal),
     });
   }
 
@@ -196,15 +232,15 @@ export class RegistryClient {
    * Sends with redirects and bounded retries: 429 (after `Retry-After`, capped), 502/503/504 and
    * connection resets are tried again with exponential backoff and full jitter; nothing else is.
    */
-  private async sendWithRetries(req: HttpRequest, authorizationFor: (u: URL) => string | undefined): Promise<HttpResult> {
+  private async sendWithRetries(req: HttpRequest, authorizationFor: (u: URL) => string | undefined, signal?: AbortSignal): Promise<HttpResult> {
     for (let attempt = 0; ; attempt++) {
       const last = attempt + 1 >= this.retry.maxAttempts;
       let result: HttpResult;
       try {
-        result = await sendFollowingRedirects(req, { authorizationFor, userAgent: this.userAgent, headersTimeoutMs: this.headersTimeoutMs });
+        result = await sendFollowingRedirects(req, { authorizationFor, userAgent: this.userAgent, headersTimeoutMs: this.headersTimeoutMs, ...(signal ? { signal } : {}) });
       } catch (err) {
         if (!last && isRetryableNetworkError(err)) {
-          await this.retry.sleep(backoffDelay(attempt, this.retry));
+          await this.pause(backoffDelay(attempt, this.retry), signal, req.url);
           continue;
         }
         if (err instanceof TrustError) throw err;
@@ -214,11 +250,18 @@ export class RegistryClient {
       if (!last && isRetryableStatus(response.status)) {
         const after = response.status === 429 ? parseRetryAfter(response.headers.get('retry-after'), this.retry.maxRetryAfterMs) : undefined;
         await discardBody(response);
-        await this.retry.sleep(after ?? backoffDelay(attempt, this.retry));
+        await this.pause(after ?? backoffDelay(attempt, this.retry), signal, req.url);
         continue;
       }
       return result;
     }
+  }
+
+  /** A backoff that the deadline cuts short (a `Retry-After: 30` must not outlive the scan). */
+  private async pause(ms: number, signal: AbortSignal | undefined, url: URL): Promise<void> {
+    throwIfDeadlinePassed(signal, describeUrl(url));
+    await this.retry.sleep(ms, signal);
+    throwIfDeadlinePassed(signal, describeUrl(url));
   }
 
   /**
@@ -226,22 +269,27 @@ export class RegistryClient {
    * registry's origin only; a 401 from the registry is answered once by authenticating (RFC 7235),
    * a second 401 is the caller's to report.
    */
-  private async request(req: HttpRequest, repo: string, access: Access): Promise<HttpResult> {
+  private async request(req: HttpRequest, repo: string, access: Access, signal?: AbortSignal): Promise<HttpResult> {
     const scope = `repository:${repo}:${access === 'push' ? 'pull,push' : 'pull'}`;
-    await this.auth.prepare(scope);
+    await this.auth.prepare(scope, signal);
     const origin = this.origin.origin;
     const authFor = (u: URL): string | undefined => (u.origin === origin ? this.auth.authorizationFor(scope) : undefined);
-    const first = await this.sendWithRetries(req, authFor);
+    const first = await this.sendWithRetries(req, authFor, signal);
     if (first.response.status !== 401 || first.url.origin !== origin) return first;
     const challenge = first.response.headers.get('www-authenticate');
     await discardBody(first.response);
-    await this.auth.handleChallenge(challenge, scope);
-    return this.sendWithRetries(req, authFor);
+    await this.auth.handleChallenge(challenge, scope, signal);
+    return this.sendWithRetries(req, authFor, signal);
+  }
+
+  /** The guards of one body read from this registry. */
+  private guard(signal?: AbortSignal): { guards: ReadGuards; from: string; signal?: AbortSignal } {
+    return { guards: this.guards, from: this.registry, ...(signal ? { signal } : {}) };
   }
 
   /** Turns an unexpected response into the right error of the tree; always throws. */
-  private async fail(res: Response, what: string): Promise<never> {
-    const body = await readErrorBody(res);
+  private async fail(res: Response, what: string, signal?: AbortSignal): Promise<never> {
+    const body = await readErrorBody(res, this.guards, signal);
     const detail = body.text ? `: ${body.text}` : '';
     if (res.status === 401 || res.status === 403) throw new AuthError(`${what}: ${this.registry} refused access (HTTP ${res.status})${detail}`);
     if (res.status === 404) throw new NotFoundError(`${what}: not found in ${this.registry}${detail}`);
@@ -253,15 +301,16 @@ export class RegistryClient {
    * `Accept: MANIFEST_ACCEPT` — the distribution registry answers 404 for an OCI manifest when the
    * OCI type is not accepted. Reads at most `limits.maxManifestBytes` (RELIABILITY.md 20). By digest the
    * bytes must hash to it; by tag the digest is computed from the bytes and must equal
-   * `Docker-Content-Digest` when the registry sends one.
+   * `Docker-Content-Digest` when the registry sends one. The body is read under the idle timeout,
+   * minimum rate and `opts.signal` deadline (RELIABILITY.md 60).
    */
-  async getManifest(repo: string, reference: string): Promise<ManifestBytes> {
+  async getManifest(repo: string, reference: string, opts: ReadOptions = {}): Promise<ManifestBytes> {
     assertRepository(repo);
     const ref = parseReference(reference);
     const what = `manifest ${repo}:${ref.kind === 'digest' ? ref.digest : ref.tag}`;
-    const { response } = await this.request({ method: 'GET', url: this.url(`/v2/${repo}/manifests/${reference}`), headers: { Accept: MANIFEST_ACCEPT } }, repo, 'pull');
-    if (response.status !== 200) return this.fail(response, what);
-    const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', what);
+    const { response } = await this.request({ method: 'GET', url: this.url(`/v2/${repo}/manifests/${reference}`), headers: { Accept: MANIFEST_ACCEPT } }, repo, 'pull', opts.signal);
+    if (response.status !== 200) return this.fail(response, what, opts.signal);
+    const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', what, this.guard(opts.signal));
     let digest: Digest;
     if (ref.kind === 'digest') {
       verifyBytes(bytes, ref.digest, undefined, what);
@@ -292,7 +341,7 @@ export class RegistryClient {
       const url: URL = this.url(next);
       const { response } = await this.request({ method: 'GET', url, headers: { Accept: 'application/json' } }, repo, 'pull');
       if (response.status !== 200) return this.fail(response, `tags of ${repo}`);
-      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', `tags of ${repo}`);
+      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', `tags of ${repo}`, this.guard());
       let doc: { tags?: unknown };
       try {
         doc = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
@@ -330,20 +379,20 @@ export class RegistryClient {
    * HEAD a manifest: what a tag or digest points at, or `undefined` when it does not exist. Falls back
    * to GET when the registry sends no `Docker-Content-Digest` (it is optional in the spec).
    */
-  async headManifest(repo: string, reference: string): Promise<ManifestHead | undefined> {
+  async headManifest(repo: string, reference: string, opts: ReadOptions = {}): Promise<ManifestHead | undefined> {
     assertRepository(repo);
     const ref = parseReference(reference);
     const what = `manifest ${repo}:${reference}`;
-    const { response } = await this.request({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${reference}`), headers: { Accept: MANIFEST_ACCEPT } }, repo, 'pull');
+    const { response } = await this.request({ method: 'HEAD', url: this.url(`/v2/${repo}/manifests/${reference}`), headers: { Accept: MANIFEST_ACCEPT } }, repo, 'pull', opts.signal);
     await discardBody(response);
     if (response.status === 404) return undefined;
-    if (response.status !== 200) return this.fail(response, what);
+    if (response.status !== 200) return this.fail(response, what, opts.signal);
     const header = response.headers.get('docker-content-digest');
     const len = response.headers.get('content-length');
     if (header !== null && isDigest(header) && (ref.kind === 'tag' || header === ref.digest)) {
       return { digest: header, mediaType: contentType(response) ?? '', ...(len && /^\d+$/.test(len) ? { size: Number(len) } : {}) };
     }
-    const m = await this.getManifest(repo, reference);
+    const m = await this.getManifest(repo, reference, opts);
     return { digest: m.digest, mediaType: m.mediaType, size: m.bytes.length };
   }
 
@@ -352,43 +401,27 @@ export class RegistryClient {
    * the descriptor (at the first extra byte), shorter, or hashes to another digest (RELIABILITY.md 18).
    * A declared size over `limits.maxBlobBytes` is refused before any request. Redirects to storage are
    * followed without credentials (case 22). Descriptor `urls` (foreign layers) are never fetched.
+   * The body is read under the idle timeout, minimum rate and `opts.signal` deadline (RELIABILITY.md
+   * 60); time the consumer spends not reading (backpressure) does not count against the registry.
    */
-  async openBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>): Promise<Readable> {
+  async openBlob(repo: string, desc: Pick<Descriptor, 'digest' | 'size'>, opts: ReadOptions = {}): Promise<Readable> {
     assertRepository(repo);
     const digest = parseDigest(desc.digest, 'blob digest');
     checkDeclaredSize(desc, this.limits.maxBlobBytes, 'maxBlobBytes');
     const what = `blob ${digest}`;
-    const { response } = await this.request({ method: 'GET', url: this.url(`/v2/${repo}/blobs/${digest}`) }, repo, 'pull');
-    if (response.status !== 200) return this.fail(response, what);
+    const { response } = await this.request({ method: 'GET', url: this.url(`/v2/${repo}/blobs/${digest}`) }, repo, 'pull', opts.signal);
+    if (response.status !== 200) return this.fail(response, what, opts.signal);
     const len = response.headers.get('content-length');
     if (len !== null && /^\d+$/.test(len) && Number(len) !== desc.size) {
       await discardBody(response);
       throw new SizeMismatchError(desc.size, Number(len), what);
     }
     if (!response.body) throw new RegistryError(`${what}: response has no body`);
-    const source = Readable.fromWeb(response.body as unknown as NodeReadableStream<Uint8Array>);
+    const source = guardedReadable(new GuardedBody(response, { ...this.guard(opts.signal), what }));
     const verifier = new VerifyingStream({ digest, size: desc.size }, what);
     // pipeline propagates a transport error into the verifier, and a consumer's destroy() back to the socket.
     pipeline(source, verifier, () => undefined);
-    this.watchIdle(source, verifier, what);
     return verifier;
-  }
-
-  /**
-   * Aborts a body that sends nothing for `bodyIdleTimeoutMs` while we are ready for more. Time the
-   * consumer spends not reading (backpressure) does not count: a slow scanner is not a stalled server.
-   */
-  private watchIdle(source: Readable, verifier: VerifyingStream, what: string): void {
-    const timer = setTimeout(() => {
-      if (source.isPaused() || verifier.writableNeedDrain || verifier.readableLength >= verifier.readableHighWaterMark) {
-        timer.refresh();
-        return;
-      }
-      source.destroy(new RegistryError(`${what}: no data from ${this.registry} for ${this.bodyIdleTimeoutMs} ms`));
-    }, this.bodyIdleTimeoutMs);
-    timer.unref();
-    source.on('data', () => timer.refresh());
-    source.once('close', () => clearTimeout(timer));
   }
 
   /** HEAD a blob (distribution-spec "Checking if content exists in the registry"). */
@@ -461,7 +494,7 @@ export class RegistryClient {
     const { response } = await this.request({ method: 'PUT', url: this.url(`/v2/${repo}/manifests/${reference}`), headers: { 'Content-Type': mediaType }, body: bytes }, repo, 'push');
     if (response.status < 200 || response.status > 299) {
       if (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 403 && response.status !== 404) {
-        const body = await readErrorBody(response);
+        const body = await readErrorBody(response, this.guards);
         if (isImmutableTagFailure(body)) throw new ImmutableTagError(`${what}: the tag is immutable in ${this.registry} (${body.text})`);
         throw new RegistryError(`${what}: ${this.registry} answered HTTP ${response.status}${body.text ? `: ${body.text}` : ''}`, response.status);
       }

@@ -1,4 +1,4 @@
-import { LimitExceededError, RedirectError, RegistryError } from '../errors';
+import { LimitExceededError, RedirectError, RegistryError, ScanTimeoutError, TransferTimeoutError, TrustError } from '../errors';
 
 /**
  * The HTTP layer under the registry client: one request with manual redirects, bounded retries, and
@@ -59,8 +59,11 @@ export interface RetryOptions {
   readonly maxDelayMs?: number;
   /** Largest wait a `Retry-After` header can ask for, in ms. Default 30000. */
   readonly maxRetryAfterMs?: number;
-  /** How to wait (tests record the delays instead of sleeping). */
-  readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How to wait (tests record the delays instead of sleeping). The default ends early, without an
+   * error, when `signal` (the scan's deadline) fires, and leaves no timer behind.
+   */
+  readonly sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Random source in [0, 1) for the jitter. */
   readonly random?: () => number;
 }
@@ -71,7 +74,17 @@ export const DEFAULT_RETRY: Required<RetryOptions> = {
   baseDelayMs: 200,
   maxDelayMs: 5000,
   maxRetryAfterMs: 30_000,
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
   random: Math.random,
 };
 
@@ -136,6 +149,8 @@ export interface SendOptions {
   readonly maxRedirects?: number;
   /** Milliseconds to wait for response headers of one hop. */
   readonly headersTimeoutMs: number;
+  /** The scan's overall deadline (see deadline.ts): aborts the request while it waits for headers. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -153,12 +168,18 @@ export async function sendFollowingRedirects(req: HttpRequest, opts: SendOptions
     const auth = opts.authorizationFor(url);
     if (auth) headers.Authorization = auth;
     if (body === undefined) delete headers['Content-Type'];
+    throwIfDeadlinePassed(opts.signal, describeUrl(url));
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), opts.headersTimeoutMs);
+    // The deadline's listener lives only while we wait for headers: the body is read by a
+    // GuardedBody, which watches the deadline itself (no listener piles up on a long-lived signal).
+    const onDeadline = (): void => controller.abort();
+    opts.signal?.addEventListener('abort', onDeadline, { once: true });
     let response: Response;
     try {
       response = await fetch(url, { method, headers, body, redirect: 'manual', signal: controller.signal });
     } catch (err) {
+      throwIfDeadlinePassed(opts.signal, describeUrl(url));
       // The cause carries a code so that the retry policy treats a silent server like a reset connection.
       if (controller.signal.aborted) {
         throw new RegistryError(`no response headers from ${describeUrl(url)} within ${opts.headersTimeoutMs} ms`, undefined, { cause: Object.assign(new Error('headers timeout'), { code: 'HEADERS_TIMEOUT' }) });
@@ -166,6 +187,7 @@ export async function sendFollowingRedirects(req: HttpRequest, opts: SendOptions
       throw err;
     } finally {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', onDeadline);
     }
     if (!REDIRECT_STATUSES.has(response.status)) return { response, url };
     // Free the connection: a redirect's body is never read.
@@ -182,26 +204,169 @@ export async function sendFollowingRedirects(req: HttpRequest, opts: SendOptions
 }
 
 /**
+ * Guards on every body we read (RELIABILITY.md 60): a registry that trickles a manifest, a blob or a
+ * token response must not hold a scan. Only time spent *waiting for the server* counts — while the
+ * consumer is busy (backpressure: a slow scanner is not a slow registry) no read is pending.
+ *
+ * - `idleTimeoutMs`: one read may wait this long for its next bytes;
+ * - `minBytesPerSecond` over `rateWindowMs`: once a body has been waited on for a whole window, the
+ *   bytes of the last window of waiting must average at least this rate. The window is also the grace
+ *   period: small bodies and slow starts (TCP slow start, a cold CDN edge) are never judged. The
+ *   defaults (1 KiB/s over 30 s) are far below any working registry or CDN (MB/s) and far above a
+ *   trickle (1 byte/s); what still passes them is bounded by the scan's overall deadline.
+ */
+export interface ReadGuards {
+  /** Milliseconds a read may wait for the next bytes. Default 60 000. */
+  readonly idleTimeoutMs: number;
+  /** Minimum average rate over the window, bytes per second; 0 turns the check off. Default 1024. */
+  readonly minBytesPerSecond: number;
+  /** Milliseconds of waiting the rate is averaged over (and the grace before it is checked). Default 30 000. */
+  readonly rateWindowMs: number;
+}
+
+/** The defaults of {@link ReadGuards}. */
+export const DEFAULT_READ_GUARDS: ReadGuards = { idleTimeoutMs: 60_000, minBytesPerSecond: 1024, rateWindowMs: 30_000 };
+
+/** Throws the deadline's {@link ScanTimeoutError} when `signal` has fired. */
+export function throwIfDeadlinePassed(signal: AbortSignal | undefined, during?: string): void {
+  if (signal?.aborted) throw deadlineError(signal, during);
+}
+
+/** The error a fired deadline signal stands for: its reason when that is ours, else a generic one. */
+export function deadlineError(signal: AbortSignal, during?: string): TrustError {
+  const reason: unknown = signal.reason;
+  if (reason instanceof ScanTimeoutError) return during && !reason.during ? new ScanTimeoutError(reason.deadline, during) : reason;
+  if (reason instanceof TrustError) return reason;
+  return new ScanTimeoutError('aborted', during);
+}
+
+/** What one `read()` of a body's reader resolves with. */
+type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
+
+/** Options of {@link GuardedBody}. */
+export interface GuardOptions {
+  readonly guards?: ReadGuards;
+  /** The scan's overall deadline. */
+  readonly signal?: AbortSignal;
+  /** What is read, for messages (`manifest team/app:1.0`). */
+  readonly what: string;
+  /** Who sends it, for messages (`127.0.0.1:5000`). */
+  readonly from?: string;
+}
+
+/**
+ * Pull-based reads of a response body under {@link ReadGuards} and the deadline: every `read()` races
+ * the server against the idle timer and the deadline, and the bytes per time spent waiting are
+ * checked over a sliding window. On any failure the body is cancelled (the connection is closed).
+ */
+export class GuardedBody {
+  private readonly reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  private readonly guards: ReadGuards;
+  /** Cumulative (waited ms, bytes) after each read, the oldest within one window of waiting kept. */
+  private samples: [number, number][] = [[0, 0]];
+  private waited = 0;
+  private bytes = 0;
+  private finished = false;
+
+  constructor(response: Response, private readonly opts: GuardOptions) {
+    this.reader = response.body?.getReader();
+    this.guards = opts.guards ?? DEFAULT_READ_GUARDS;
+  }
+
+  /** The next chunk, or `undefined` at the end of the body. */
+  async read(): Promise<Uint8Array | undefined> {
+    if (!this.reader || this.finished) return undefined;
+    const { signal, what } = this.opts;
+    if (signal?.aborted) {
+      await this.cancel();
+      throw deadlineError(signal, what);
+    }
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    let result: ReadResult;
+    try {
+      result = await new Promise<ReadResult>((resolve, reject) => {
+        timer = setTimeout(() => reject(new TransferTimeoutError('idle', `${what}: no data${this.fromText()} for ${this.guards.idleTimeoutMs} ms`)), this.guards.idleTimeoutMs);
+        // The pending read (a socket) keeps the process alive, not its watchdog.
+        timer.unref();
+        if (signal) {
+          onAbort = () => reject(deadlineError(signal, what));
+          signal.addEventListener('abort', onAbort, { once: true });
+        }
+        this.reader!.read().then(resolve, reject);
+      });
+    } catch (err) {
+      await this.cancel();
+      if (signal?.aborted) throw deadlineError(signal, what);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+    if (result.done) {
+      this.finished = true;
+      return undefined;
+    }
+    this.waited += performance.now() - started;
+    this.bytes += result.value.byteLength;
+    this.checkRate();
+    return result.value;
+  }
+
+  /** Over one whole window of waiting, the bytes of the last window must reach the minimum rate. */
+  private checkRate(): void {
+    const { minBytesPerSecond, rateWindowMs } = this.guards;
+    if (minBytesPerSecond <= 0) return;
+    this.samples.push([this.waited, this.bytes]);
+    const from = this.waited - rateWindowMs;
+    while (this.samples.length > 1 && this.samples[1][0] <= from) this.samples.shift();
+    const [t0, b0] = this.samples[0];
+    const span = this.waited - t0;
+    if (span < rateWindowMs) return;
+    const rate = ((this.bytes - b0) * 1000) / span;
+    if (rate < minBytesPerSecond) {
+      void this.cancel();
+      throw new TransferTimeoutError(
+        'slow',
+        `${this.opts.what}: ${this.bytes - b0} bytes${this.fromText()} in ${Math.round(span)} ms of waiting (${rate.toFixed(1)} B/s), below the minimum ${minBytesPerSecond} B/s`,
+      );
+    }
+  }
+
+  private fromText(): string {
+    return this.opts.from ? ` from ${this.opts.from}` : '';
+  }
+
+  /** Stops reading and closes the body; safe to call more than once. */
+  async cancel(): Promise<void> {
+    this.finished = true;
+    await this.reader?.cancel().catch(() => undefined);
+  }
+}
+
+/**
  * Reads a response body into memory, refusing more than `max` bytes: a declared Content-Length over
  * the cap is refused before reading, and a body that streams past it (or never ends) is cancelled at
- * the first chunk over the cap, so at most `max` + one chunk is ever read (RELIABILITY.md 20).
+ * the first chunk over the cap, so at most `max` + one chunk is ever read (RELIABILITY.md 20). Every
+ * read is guarded by `guard` (idle timeout, minimum rate, deadline — RELIABILITY.md 60).
  */
-export async function readBodyCapped(response: Response, max: number, limit: string, what: string): Promise<Buffer> {
+export async function readBodyCapped(response: Response, max: number, limit: string, what: string, guard: Omit<GuardOptions, 'what'> = {}): Promise<Buffer> {
   const declared = response.headers.get('content-length');
   if (declared !== null && /^\d+$/.test(declared) && Number(declared) > max) {
     await response.body?.cancel().catch(() => undefined);
     throw new LimitExceededError(limit, max, `${what} declares ${declared} bytes`);
   }
   if (!response.body) return Buffer.alloc(0);
-  const reader = response.body.getReader();
+  const body = new GuardedBody(response, { ...guard, what });
   const chunks: Buffer[] = [];
   let n = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
+    const value = await body.read();
+    if (value === undefined) break;
     n += value.byteLength;
     if (n > max) {
-      await reader.cancel().catch(() => undefined);
+      await body.cancel();
       throw new LimitExceededError(limit, max, `${what} is larger than allowed (read ${n} bytes before stopping)`);
     }
     chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));

@@ -98,10 +98,12 @@ export function parseImageConfig(bytes: Buffer, what: string): ImageConfig {
 export const CONFIG_TYPES: readonly string[] = [MediaType.OciConfig, MediaType.DockerConfig];
 
 /**
- * True for index entries that are not runnable images: BuildKit attestation manifests
- * (`vnd.docker.reference.type: attestation-manifest`, platform unknown/unknown) — they must not be
- * chosen as a platform nor counted as images (case 21, attestation floods).
+ * True for index entries that are not runnable images: BuildKit attestation manifests, which carry
+ * platform `unknown/unknown` — no node has that platform, so no runtime selects them (case 21,
+ * attestation floods). The `vnd.docker.reference.type: attestation-manifest` annotation alone decides
+ * nothing: skopeo and containerd choose entries by platform, so an entry labelled attestation with a
+ * real platform is pulled and run, and must be judged (RELIABILITY.md 59).
  */
 export function isAttestation(d: Descriptor): boolean {
-  return d.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || (d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown');
+  return d.platform?.os === 'unknown' && d.platform?.architecture === 'unknown';
 }

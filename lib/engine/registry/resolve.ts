@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { LimitExceededError, ManifestError, NotFoundError, UnsupportedMediaTypeError } from '../errors';
 import type { Limits } from '../limits';
-import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, type Platform, formatPlatform, platformMatches } from '../model';
+import { type Descriptor, type Digest, type ImageConfig, type ImageManifest, INDEX_TYPES, type Platform, formatPlatform, platformMatches } from '../model';
 import { CONFIG_TYPES, isAttestation, manifestKind, parseImageConfig, parseImageIndex, parseImageManifest } from './manifest';
 import type { ImageSource, ManifestBytes } from './source';
 
@@ -64,10 +64,55 @@ async function loadImage(source: ImageSource, m: ManifestBytes, limits: Limits, 
 }
 
 /**
+ * How many index documents may stand on the way from the root to an image manifest, the root
+ * included. image-index.md allows an index to list indexes; real multi-platform images use one level
+ * (a few registries wrap it in a second). Deeper nesting is refused as unscannable — never flattened
+ * partially, never dropped: a node could pull an image from the part we did not look at
+ * (RELIABILITY.md 59).
+ */
+export const MAX_INDEX_DEPTH = 4;
+
+/** True for an index entry that names another index (OCI image index or Docker manifest list). */
+function isIndexEntry(d: Descriptor, parentMediaType: string): boolean {
+  return d.mediaType === parentMediaType || INDEX_TYPES.includes(d.mediaType) || d.mediaType.endsWith('index.v1+json') || d.mediaType.endsWith('list.v2+json');
+}
+
+/**
+ * Every image entry reachable from the index `m`, depth-first in document order. Only true
+ * attestation manifests (platform `unknown/unknown`) are left out; nested indexes are followed to
+ * {@link MAX_INDEX_DEPTH}, beyond which the whole target is unscannable. The entries visited across
+ * all levels are bounded by `maxIndexManifests` (a fan-out of nested indexes is a bomb too), and each
+ * nested index is read once.
+ */
+async function flattenIndex(source: ImageSource, m: ManifestBytes, limits: Limits, depth: number, seen: Set<Digest>, out: Descriptor[], visited: { n: number }): Promise<void> {
+  for (const d of parseImageIndex(m, limits).manifests) {
+    if (++visited.n > limits.maxIndexManifests) {
+      throw new LimitExceededError('maxIndexManifests', limits.maxIndexManifests, `index ${m.digest} and the indexes it lists name more manifests than allowed`);
+    }
+    if (isAttestation(d)) continue;
+    if (!isIndexEntry(d, m.mediaType)) {
+      out.push(d);
+      continue;
+    }
+    if (depth + 1 > MAX_INDEX_DEPTH) {
+      throw new LimitExceededError('maxIndexDepth', MAX_INDEX_DEPTH, `index ${d.digest} is nested more than ${MAX_INDEX_DEPTH} indexes deep: the images below it cannot be examined`);
+    }
+    if (seen.has(d.digest)) continue;
+    seen.add(d.digest);
+    const nested = await source.getManifest(d.digest);
+    const doc = JSON.parse(nested.bytes.toString('utf8')) as Record<string, unknown>;
+    if (manifestKind(nested, doc) !== 'index') throw new ManifestError(`index ${m.digest} lists ${d.digest} as an index, but it is an image manifest`);
+    await flattenIndex(source, nested, limits, depth + 1, seen, out, visited);
+  }
+}
+
+/**
  * Resolves what a source names to image manifests and configs (OCI image-spec image-index.md):
  * an index yields the entries for `platform` (or, without one, every listed platform — each gets its
- * own verdict, the index an aggregate), skipping attestation manifests; nested indexes are followed
- * one level deep. Every document is verified against its digest by the source.
+ * own verdict, the index an aggregate). Only true attestation manifests (platform `unknown/unknown`)
+ * are skipped: an entry with a real platform is an image a node may pull, whatever its annotations.
+ * Nested indexes are followed to {@link MAX_INDEX_DEPTH} (RELIABILITY.md 59). Every document is
+ * verified against its digest by the source.
  */
 export async function resolveImage(source: ImageSource, opts: { limits: Limits; platform?: Platform }): Promise<ResolvedTarget> {
   const { limits, platform } = opts;
@@ -81,19 +126,7 @@ export async function resolveImage(source: ImageSource, opts: { limits: Limits; 
     return { rootDigest: root.digest, rootMediaType: root.mediaType, isIndex: false, availablePlatforms: [image.platform], images: [image] };
   }
   const entries: Descriptor[] = [];
-  for (const d of parseImageIndex(root, limits).manifests) {
-    if (isAttestation(d)) continue;
-    if (d.mediaType === root.mediaType || d.mediaType.endsWith('index.v1+json') || d.mediaType.endsWith('list.v2+json')) {
-      // A nested index (allowed by image-index.md): flatten one level, never recursively (bounded fan-out).
-      const nested = await source.getManifest(d.digest);
-      for (const n of parseImageIndex(nested, limits).manifests) if (!isAttestation(n) && !n.mediaType.includes('index')) entries.push(n);
-    } else {
-      entries.push(d);
-    }
-    if (entries.length > limits.maxIndexManifests) {
-      throw new LimitExceededError('maxIndexManifests', limits.maxIndexManifests, `index ${root.digest} lists more images than allowed`);
-    }
-  }
+  await flattenIndex(source, root, limits, 1, new Set([root.digest]), entries, { n: 0 });
   const availablePlatforms = entries.filter((d) => d.platform).map((d) => d.platform as Platform);
   const chosen = platform ? entries.filter((d) => d.platform && platformMatches(platform, d.platform)) : entries;
   if (chosen.length === 0) {

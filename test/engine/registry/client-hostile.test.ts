@@ -10,6 +10,7 @@ import {
   RedirectError,
   RegistryError,
   SizeMismatchError,
+  TransferTimeoutError,
 } from '../../../lib/engine/errors';
 import { DEFAULT_LIMITS, type Limits } from '../../../lib/engine/limits';
 import { type Digest, MediaType, sha256Digest } from '../../../lib/engine/model';
@@ -121,9 +122,9 @@ describe('blobs: verified while streaming (RELIABILITY.md 18)', () => {
       res.writeHead(200, { 'Content-Length': String(GOOD.length) });
       res.write(GOOD.subarray(0, 5)); // …and nothing more
     });
-    const { client } = clientFor(server, { bodyIdleTimeoutMs: 200 });
+    const { client } = clientFor(server, { readGuards: { idleTimeoutMs: 200 } });
     const result = await drainCounting(await client.openBlob('team/app', { digest: GOOD_DIGEST, size: GOOD.length }));
-    expect(result.error).toBeInstanceOf(RegistryError);
+    expect(result.error).toBeInstanceOf(TransferTimeoutError);
     expect(String((result.error as Error).message)).toMatch(/no data/);
     expect(result.delivered).toBe(5);
   });

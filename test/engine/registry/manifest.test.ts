@@ -79,10 +79,16 @@ describe('manifest validation (RELIABILITY.md 21, 23)', () => {
     expect(() => parseImageManifest(m, DEFAULT_LIMITS)).toThrow(UnsupportedMediaTypeError);
   });
 
-  it('recognises BuildKit attestation manifests', () => {
-    const d = { ...good, digest: good.digest as Digest };
-    expect(isAttestation({ ...d, annotations: { 'vnd.docker.reference.type': 'attestation-manifest' } })).toBe(true);
-    expect(isAttestation({ ...d, platform: { os: 'unknown', architecture: 'unknown' } })).toBe(true);
-    expect(isAttestation({ ...d, platform: { os: 'linux', architecture: 'amd64' } })).toBe(false);
+  const attestationLabel = { 'vnd.docker.reference.type': 'attestation-manifest' };
+  it.each([
+    { name: 'BuildKit attestation (label, platform unknown/unknown)', platform: { os: 'unknown', architecture: 'unknown' }, annotations: attestationLabel, skipped: true },
+    { name: 'platform unknown/unknown without the label', platform: { os: 'unknown', architecture: 'unknown' }, skipped: true },
+    // RELIABILITY.md 59: skopeo and containerd select by platform; the label does not stop a node pulling it.
+    { name: 'labelled attestation with a real platform', platform: { os: 'linux', architecture: 'amd64' }, annotations: attestationLabel, skipped: false },
+    { name: 'labelled attestation without a platform', annotations: attestationLabel, skipped: false },
+    { name: 'a plain platform image', platform: { os: 'linux', architecture: 'amd64' }, skipped: false },
+  ])('isAttestation: $name → $skipped', ({ platform, annotations, skipped }) => {
+    const d = { ...good, digest: good.digest as Digest, ...(platform ? { platform } : {}), ...(annotations ? { annotations } : {}) };
+    expect(isAttestation(d)).toBe(skipped);
   });
 });
