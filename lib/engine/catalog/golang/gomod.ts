@@ -145,6 +145,6 @@ export function parseGoMod(text: string, options: GoModOptions = {}): GoModEntry
     const v = toolchain ? canonicalGo(toolchain) : goVer ? canonicalGo(goVer) : undefined;
     if (v) out.push({ name: 'stdlib', version: v, relationship: 'direct' });
   }
-  out.push(...pkgs.values());
+  for (const p of pkgs.values()) out.push(p);
   return out;
 }

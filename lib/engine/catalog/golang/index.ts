@@ -71,7 +71,7 @@ export const goBinaryCataloger: Cataloger = {
         continue;
       }
       if ('error' in r) { unknowns.push({ layer: f.layer, path: f.path, reason: r.error }); continue; }
-      packages.push(...buildInfoPackages(r.info, { layer: f.layer, path: f.path }, GO_BINARY_ID));
+      for (const p of buildInfoPackages(r.info, { layer: f.layer, path: f.path }, GO_BINARY_ID)) packages.push(p);
       if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'binary truncated at the read limit (build info was read)' });
     }
     return { packages, unknowns };

@@ -116,8 +116,8 @@ export function createRpmCataloger(opts: RpmCatalogerOptions = {}): Cataloger {
       for (const f of files) {
         if (!isRpmDbPath(f.path)) continue;
         const r = catalogRpmDb(f, opts);
-        packages.push(...r.packages);
-        unknowns.push(...r.unknowns);
+        for (const p of r.packages) packages.push(p);
+        for (const u of r.unknowns) unknowns.push(u);
       }
       return { packages, unknowns };
     },
