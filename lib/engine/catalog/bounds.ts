@@ -1,3 +1,4 @@
+import { parse as parseToml } from 'smol-toml';
 import { LimitExceededError } from '../errors';
 
 /**
@@ -200,4 +201,15 @@ export function checkJson(text: string, what: string): void {
 export function parseJsonBounded(text: string, what: string): unknown {
   checkJson(text, what);
   return JSON.parse(text) as unknown;
+}
+
+/**
+ * TOML within `PARSE_BOUNDS`: size, line length (smol-toml's dotted keys are quadratic in their
+ * depth) and inline nesting (smol-toml's own `maxDepth`, a `TomlError` → parse-error; the block
+ * nesting of TOML tables is bounded by the line length).
+ */
+export function parseTomlBounded(text: string, what: string): Record<string, unknown> {
+  checkTextSize(text.length, what);
+  checkLineLengths(text, what, 'maxTomlLineChars');
+  return parseToml(text, { maxDepth: PARSE_BOUNDS.maxNestingDepth }) as Record<string, unknown>;
 }
