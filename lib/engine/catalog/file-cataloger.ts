@@ -1,14 +1,33 @@
-import type { Package, PluginId, Unknown } from '../model';
+import type { Package, PluginId, Unknown, UnknownClass } from '../model';
+import { isBoundError } from './bounds';
 import type { CatalogFile, CatalogResult, Cataloger } from './types';
 
 /** A package as a cataloger's format maps it; {@link fileCataloger} adds `locations` and `cataloger`. */
 export type PackageFields = Omit<Package, 'locations' | 'cataloger'>;
 
+/** A record a parse could not use, with the class its unknown gets (a bare string is a `parse-error`). */
+export interface ParseProblem {
+  readonly reason: string;
+  readonly class: UnknownClass;
+}
+
 /** A parse that keeps going past bad records: the items it could use and a note for each record it could not. */
 export interface ParsedFile<T> {
   readonly items: readonly T[];
-  /** One per unusable record/line; each becomes an {@link Unknown} (see {@link FileCatalogerSpec.problemReason}). */
-  readonly problems: readonly string[];
+  /**
+   * One per unusable record/line; each becomes an {@link Unknown} (see {@link FileCatalogerSpec.problemReason}),
+   * of class `parse-error` unless the problem names another.
+   */
+  readonly problems: readonly (string | ParseProblem)[];
+}
+
+/**
+ * The class of the unknown for an error a parser threw: `cut-by-cap` when a bound of
+ * {@link PARSE_BOUNDS} (or any other cap, a `LimitExceededError`) was hit, else `parse-error` — a
+ * stack overflow, a `SyntaxError`, a format error: the file could not be read, and could hide packages.
+ */
+export function classOfParseFailure(e: unknown): UnknownClass {
+  return isBoundError(e) ? 'cut-by-cap' : 'parse-error';
 }
 
 /**
@@ -49,7 +68,8 @@ function isParsedFile<T>(r: readonly T[] | ParsedFile<T>): r is ParsedFile<T> {
  * The one per-file loop of package catalogers (Syft's catalogers, Trivy's analyzers): each wanted file
  * is parsed on its own, its items become packages located at {layer, path} and attributed to this
  * plug-in, and a file that is truncated, has bad records, or cannot be parsed at all becomes an
- * {@link Unknown} with its place — never an exception that would abort the scan.
+ * {@link Unknown} with its place, its class (`cut-by-cap` for a cut body or a hit parse bound,
+ * `parse-error` otherwise) and this plug-in as consumer — never an exception that would abort the scan.
  *
  * Per file, unknowns come in this order: truncation (policies `skip`/`parse`), parse failure, or
  * truncation (policy `parse-then-note`) followed by the parse's problems. Packages keep the parser's order.
@@ -65,17 +85,22 @@ export function fileCataloger<T>(spec: FileCatalogerSpec<T>): Cataloger {
       const unknowns: Unknown[] = [];
       for (const f of files) {
         if (spec.onlyWanted && !spec.wants(f.path)) continue;
-        const unknown = (reason: string): void => { unknowns.push({ layer: f.layer, path: f.path, reason }); };
+        const unknown = (reason: string, cls: UnknownClass): void => {
+          unknowns.push({ layer: f.layer, path: f.path, reason, class: cls, consumer: spec.name });
+        };
         const policy = f.truncated ? spec.truncated?.policy : undefined;
         if (policy === 'skip' || policy === 'parse') {
-          unknown(spec.truncated!.reason(f));
+          unknown(spec.truncated!.reason(f), 'cut-by-cap');
           if (policy === 'skip') continue;
         }
         try {
           const parsed = spec.parse(f);
           const { items, problems } = isParsedFile(parsed) ? parsed : { items: parsed, problems: [] };
-          if (policy === 'parse-then-note') unknown(spec.truncated!.reason(f));
-          for (const p of problems) unknown(spec.problemReason ? spec.problemReason(p, f) : p);
+          if (policy === 'parse-then-note') unknown(spec.truncated!.reason(f), 'cut-by-cap');
+          for (const p of problems) {
+            const { reason, class: cls } = typeof p === 'string' ? { reason: p, class: 'parse-error' as const } : p;
+            unknown(spec.problemReason ? spec.problemReason(reason, f) : reason, cls);
+          }
           const seen = spec.dedupeKey ? new Set<string>() : undefined;
           for (const item of items) {
             if (seen) {
@@ -87,7 +112,7 @@ export function fileCataloger<T>(spec: FileCatalogerSpec<T>): Cataloger {
             if (pkg) packages.push({ ...pkg, locations: [{ layer: f.layer, path: f.path }], cataloger: plugin });
           }
         } catch (e) {
-          unknown(spec.unreadableReason(e, f));
+          unknown(spec.unreadableReason(e, f), classOfParseFailure(e));
         }
       }
       return { packages, unknowns };

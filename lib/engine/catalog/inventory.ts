@@ -1,6 +1,6 @@
 import type { FileTree } from '../layers/file-tree';
 import type { LayerResult } from '../layers/layer-reader';
-import type { Digest, Package, Unknown } from '../model';
+import { UNKNOWN_CLASSES, type Digest, type Package, type Unknown } from '../model';
 import { CATALOGERS } from './catalogers';
 import type { CatalogFile, Cataloger } from './types';
 
@@ -20,6 +20,36 @@ export function catalogWants(catalogers: readonly Cataloger[] = CATALOGERS): (pa
   return (path) => catalogers.some((c) => c.wants(path));
 }
 
+/**
+ * One cataloger over its files, never throwing: a cataloger must not throw (see {@link Cataloger}), but
+ * if one does — a bug, a stack overflow, an out-of-range allocation — its files become unknowns of
+ * class `parse-error` (they could hold packages we did not report) and the other catalogers still
+ * run. Every unknown it returns carries a class (one it did not set is `parse-error`: fail closed)
+ * and a consumer (the cataloger, when it named none).
+ */
+export function runCataloger(c: Cataloger, files: readonly CatalogFile[]): { packages: Package[]; unknowns: Unknown[] } {
+  let packages: Package[];
+  let unknowns: readonly Unknown[];
+  try {
+    const r = c.catalog(files);
+    packages = r.packages;
+    unknowns = r.unknowns;
+  } catch (e) {
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    return {
+      packages: [],
+      unknowns: files.map((f) => ({ layer: f.layer, path: f.path, reason: `cataloger ${c.name} failed: ${why}`, class: 'parse-error', consumer: c.name })),
+    };
+  }
+  return {
+    packages,
+    unknowns: unknowns.map((u) => {
+      const known = u.class !== undefined && (UNKNOWN_CLASSES as readonly string[]).includes(u.class);
+      return known && u.consumer !== undefined ? u : { ...u, class: known ? u.class : 'parse-error', consumer: u.consumer ?? c.name };
+    }),
+  };
+}
+
 /** Runs each cataloger over the bodies it wanted from one layer (files in path order). */
 export function catalogLayer(layer: LayerResult, catalogers: readonly Cataloger[] = CATALOGERS): LayerInventory {
   const files: CatalogFile[] = [];
@@ -32,9 +62,10 @@ export function catalogLayer(layer: LayerResult, catalogers: readonly Cataloger[
   for (const c of catalogers) {
     const mine = files.filter((f) => c.wants(f.path));
     if (mine.length === 0) continue;
-    const r = c.catalog(mine);
-    packages.push(...r.packages);
-    unknowns.push(...r.unknowns);
+    const r = runCataloger(c, mine);
+    // One at a time: spreading a few hundred thousand arguments overflows the stack.
+    for (const p of r.packages) packages.push(p);
+    for (const u of r.unknowns) unknowns.push(u);
   }
   return { layer: layer.digest, packages, unknowns };
 }

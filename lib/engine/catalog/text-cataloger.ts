@@ -1,5 +1,6 @@
 import type { Package } from '../model';
 import type { Cataloger } from './types';
+import { checkTextSize } from './bounds';
 import { fileCataloger } from './file-cataloger';
 
 /** What {@link textCataloger} needs to know about one file format. */
@@ -9,7 +10,10 @@ export interface TextCatalogerSpec<T> {
   /** The format's name in unknown reasons, e.g. `composer.lock`. */
   readonly what: string;
   readonly wants: (path: string) => boolean;
-  /** Parses the file's text (a leading UTF-8 BOM already removed); may throw on bad input. */
+  /**
+   * Parses the file's text (a leading UTF-8 BOM already removed; at most `PARSE_BOUNDS.maxTextBytes`);
+   * may throw on bad input, and throws a `LimitExceededError` when a parse bound is hit.
+   */
   readonly parse: (text: string) => readonly T[];
   /** One parsed item as a package (locations and cataloger are filled in here). */
   readonly toPackage: (item: T) => Omit<Package, 'locations' | 'cataloger'>;
@@ -32,7 +36,10 @@ export function textCataloger<T>(spec: TextCatalogerSpec<T>): Cataloger {
     version: spec.version,
     wants: spec.wants,
     truncated: { policy: spec.truncated, reason: () => `${spec.what} truncated at the read limit; ${note}` },
-    parse: (f) => spec.parse(f.body.toString('utf8').replace(/^\uFEFF/, '')),
+    parse: (f) => {
+      checkTextSize(f.body.length, spec.what);
+      return spec.parse(f.body.toString('utf8').replace(/^\uFEFF/, ''));
+    },
     unreadableReason: (e) => `${spec.what}: ${(e as Error).message}`,
     toPackage: (item) => spec.toPackage(item),
   });

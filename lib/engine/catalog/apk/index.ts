@@ -1,3 +1,4 @@
+import { boundedLines, checkTextSize } from '../bounds';
 import { fileCataloger } from '../file-cataloger';
 import { purl } from '../purl';
 import type { Cataloger } from '../types';
@@ -21,7 +22,8 @@ export interface ApkParseResult {
  * Parses `/lib/apk/db/installed` (apk-tools "installed database", the same `K:value` record format as
  * APKINDEX, https://wiki.alpinelinux.org/wiki/Apk_spec): one line per field with a one-letter key,
  * records separated by a blank line. Used keys: `P` name, `V` version, `A` architecture, `o` origin.
- * File-list keys (`F`, `R`, `Z`, `a`, `M`) and the rest are ignored.
+ * File-list keys (`F`, `R`, `Z`, `a`, `M`) and the rest are ignored. Throws a `LimitExceededError` for
+ * a text or a line past `PARSE_BOUNDS`.
  */
 export function parseApkInstalled(text: string): ApkParseResult {
   const entries: ApkEntry[] = [];
@@ -40,9 +42,9 @@ export function parseApkInstalled(text: string): ApkParseResult {
     }
     rec = undefined;
   };
-  const lines = text.split(/\r?\n/);
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+  checkTextSize(text.length, 'apk database');
+  for (const [line, no] of boundedLines(text, 'apk database')) {
+    const i = no - 1;
     if (line.trim() === '') { flush(); continue; }
     if (line.length < 2 || line[1] !== ':') { problems.push(`line ${i + 1}: not a "K:value" line`); continue; }
     if (!rec) { rec = new Map(); start = i + 1; }

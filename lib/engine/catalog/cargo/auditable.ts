@@ -1,4 +1,5 @@
 import { inflateSync } from 'node:zlib';
+import { PARSE_BOUNDS, parseBoundError, parseJsonBounded } from '../bounds';
 import type { Crate } from './cargo-lock';
 
 /**
@@ -16,19 +17,28 @@ export interface AuditableCrate extends Crate {
   readonly root: boolean;
 }
 
-/** Upper bound for the inflated JSON (cargo-auditable's own reader defaults to 8 MiB). */
-const MAX_INFLATED = 8 * 1024 * 1024;
-
 /**
  * Decodes the `.dep-v0` section contents (zlib-compressed JSON).
- * @throws Error when the payload does not inflate or is not the documented JSON shape.
+ * @throws Error when the payload does not inflate or is not the documented JSON shape, and a
+ * `LimitExceededError` when it inflates past `PARSE_BOUNDS.maxAuditableBytes` or its JSON past the
+ * depth/size bounds.
  */
 export function parseAuditableDepV0(section: Buffer): AuditableCrate[] {
+  let text: string;
+  try {
+    text = inflateSync(section, { maxOutputLength: PARSE_BOUNDS.maxAuditableBytes }).toString('utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw parseBoundError('maxAuditableBytes', `.dep-v0 inflates past ${PARSE_BOUNDS.maxAuditableBytes} bytes`);
+    }
+    throw new Error(`.dep-v0: ${(e as Error).message}`);
+  }
   let json: unknown;
   try {
-    json = JSON.parse(inflateSync(section, { maxOutputLength: MAX_INFLATED }).toString('utf8'));
+    json = parseJsonBounded(text, '.dep-v0');
   } catch (e) {
-    throw new Error(`.dep-v0: ${(e as Error).message}`);
+    if (e instanceof SyntaxError) throw new Error(`.dep-v0: ${e.message}`);
+    throw e;
   }
   const pkgs = (json as { packages?: unknown })?.packages;
   if (!Array.isArray(pkgs)) throw new Error('.dep-v0: no `packages` array');

@@ -1,4 +1,4 @@
-import { parse as parseToml } from 'smol-toml';
+import { parseTomlBounded } from '../bounds';
 
 /** One crate from a Cargo.lock or a cargo-auditable manifest. */
 export interface Crate {
@@ -16,7 +16,7 @@ export interface Crate {
  * @throws Error on invalid TOML or a `[[package]]` without a string name/version.
  */
 export function parseCargoLock(text: string): Crate[] {
-  const doc = parseToml(text) as { package?: unknown };
+  const doc = parseTomlBounded(text, 'Cargo.lock') as { package?: unknown };
   if (doc.package === undefined) return [];
   if (!Array.isArray(doc.package)) throw new Error('Cargo.lock: `package` is not an array of tables');
   return doc.package.map((p: unknown, i: number) => {

@@ -29,7 +29,8 @@ export const cargoLockCataloger: Cataloger = fileCataloger<Crate>({
  * files directly inside a `bin`/`sbin` directory (the path is all `wants` sees); files that are not
  * ELF or carry no `.dep-v0` section are silently not Rust-auditable binaries. Build-time crates
  * (`kind: "build"`) are not reported: they ran in build scripts and are not linked into the binary.
- * A truncated body whose section table lies beyond the read limit cannot be checked and is skipped.
+ * A truncated ELF body in which no `.dep-v0` was found could not be checked: an unknown of class
+ * `cut-by-cap` (it could be a Rust binary whose crates we did not see).
  */
 export const cargoAuditableCataloger: Cataloger = fileCataloger<AuditableCrate>({
   name: 'cargo-auditable',
@@ -37,7 +38,9 @@ export const cargoAuditableCataloger: Cataloger = fileCataloger<AuditableCrate>(
   wants: (path: string) => /\/s?bin\/[^/]+$/.test(path),
   parse: (f) => {
     const section = findElfSection(f.body, '.dep-v0');
-    return section ? parseAuditableDepV0(section) : [];
+    if (section) return parseAuditableDepV0(section);
+    const elf = f.body.length >= 4 && f.body.readUInt32BE(0) === 0x7f454c46;
+    return { items: [], problems: f.truncated && elf ? [{ reason: 'ELF binary truncated at the read limit: its .dep-v0 section could not be looked for', class: 'cut-by-cap' as const }] : [] };
   },
   unreadableReason: (e) => (e as Error).message,
   toPackage: (c) => (c.kind === 'runtime' ? toPackage(c) : undefined),

@@ -1,3 +1,5 @@
+import { parseJsonBounded } from '../bounds';
+
 /** One package from a composer.lock. */
 export interface ComposerPackage {
   /** `vendor/project`, as Packagist names it. */
@@ -15,7 +17,7 @@ export interface ComposerPackage {
  * @throws Error when the text is not JSON or not a composer.lock object.
  */
 export function parseComposerLock(text: string): ComposerPackage[] {
-  const doc = JSON.parse(text) as unknown;
+  const doc = parseJsonBounded(text, 'composer.lock');
   if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new Error('composer.lock is not a JSON object');
   const d = doc as { packages?: unknown; 'packages-dev'?: unknown };
   if (d.packages === undefined && d['packages-dev'] === undefined) throw new Error('composer.lock has neither `packages` nor `packages-dev`');
@@ -40,7 +42,7 @@ export function parseComposerLock(text: string): ComposerPackage[] {
  * @throws Error when the text is not JSON or neither shape.
  */
 export function parseComposerInstalled(text: string): ComposerPackage[] {
-  const doc = JSON.parse(text) as unknown;
+  const doc = parseJsonBounded(text, 'installed.json');
   let list: unknown;
   let devNames = new Set<string>();
   if (Array.isArray(doc)) list = doc;

@@ -1,3 +1,5 @@
+import { parseJsonBounded } from '../bounds';
+
 /** One library from a .NET dependency manifest or NuGet lock file. */
 export interface DotnetLibrary {
   readonly name: string;
@@ -34,7 +36,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
  * @throws Error when the text is not JSON or `libraries` is not an object.
  */
 export function parseDepsJson(text: string): DotnetLibrary[] {
-  const doc = JSON.parse(text) as unknown;
+  const doc = parseJsonBounded(text, 'deps.json');
   if (!isObject(doc)) throw new Error('deps.json is not a JSON object');
   const libs = doc.libraries;
   if (libs === undefined) return [];
@@ -65,7 +67,7 @@ export function parseDepsJson(text: string): DotnetLibrary[] {
  * @throws Error when the text is not JSON or `dependencies` is not an object.
  */
 export function parseNugetLock(text: string): DotnetLibrary[] {
-  const doc = JSON.parse(text) as unknown;
+  const doc = parseJsonBounded(text, 'packages.lock.json');
   if (!isObject(doc)) throw new Error('packages.lock.json is not a JSON object');
   if (!isObject(doc.dependencies)) throw new Error('packages.lock.json: `dependencies` is not an object');
   const seen = new Map<string, DotnetLibrary>();

@@ -6,6 +6,8 @@
  * case-insensitive. Lines starting with `#` are comments (deb822(5)).
  */
 
+import { boundedLines, checkTextSize } from '../bounds';
+
 /** One stanza: field names lower-cased, values trimmed; continuation lines joined with `\n`. */
 export interface Stanza {
   readonly fields: ReadonlyMap<string, string>;
@@ -19,21 +21,24 @@ export interface StanzaParseResult {
   readonly problems: string[];
 }
 
-/** Splits control-file text into stanzas; malformed lines are reported in `problems` and skipped. */
-export function parseStanzas(text: string): StanzaParseResult {
+/**
+ * Splits control-file text into stanzas; malformed lines are reported in `problems` and skipped.
+ * Throws a `LimitExceededError` for a text or a line past `PARSE_BOUNDS`.
+ */
+export function parseStanzas(text: string, what = 'control file'): StanzaParseResult {
+  checkTextSize(text.length, what);
   const stanzas: Stanza[] = [];
   const problems: string[] = [];
   let fields: Map<string, string> | undefined;
   let start = 0;
   let last: string | undefined;
-  const lines = text.split(/\r?\n/);
   const flush = (): void => {
     if (fields && fields.size > 0) stanzas.push({ fields, line: start });
     fields = undefined;
     last = undefined;
   };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i];
+  for (const [line, no] of boundedLines(text, what)) {
+    const i = no - 1;
     if (line.trim() === '') { flush(); continue; }
     if (line.startsWith('#')) continue;
     if (line.startsWith(' ') || line.startsWith('\t')) {

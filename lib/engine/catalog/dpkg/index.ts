@@ -47,7 +47,7 @@ export function parseSourceField(value: string): { name: string; version?: strin
  * stanza whose Status is installed. Stanzas without Package or Version are reported as problems.
  */
 export function parseDpkgStatus(text: string, options: DpkgParseOptions = {}): DpkgParseResult {
-  const { stanzas, problems } = parseStanzas(text);
+  const { stanzas, problems } = parseStanzas(text, 'dpkg database');
   const entries: DpkgEntry[] = [];
   for (const s of stanzas) {
     const status = s.fields.get('status');

@@ -1,11 +1,17 @@
+import { boundedLines } from '../bounds';
+
 /** A gem read from a gemspec or Gemfile.lock. */
 export interface Gem {
   readonly name: string;
   readonly version: string;
 }
 
-/** `<recv>.<field> = "v"` / `'v'` / `%q{v}` (the last is what RubyGems 1.x wrote into stubs). */
-const STRING_ASSIGN = (field: string, prefix = '') => new RegExp(`^\\s*\\w+\\.${field}\\s*=\\s*${prefix}(?:["']([^"'\\s]+)["']|%q\\{([^}\\s]+)\\})`, 'm');
+/**
+ * `<recv>.<field> = "v"` / `'v'` / `%q{v}` (the last is what RubyGems 1.x wrote into stubs), matched
+ * on one line. (Matched over the whole text with `^\s*` and the `m` flag, `\s*` crossed line ends:
+ * quadratic in a run of blank lines — 40 k newlines ≈ 5 s.)
+ */
+const STRING_ASSIGN = (field: string, prefix = '') => new RegExp(`^[ \\t]*\\w+\\.${field}[ \\t]*=[ \\t]*${prefix}(?:["']([^"'\\s]+)["']|%q\\{([^}\\s]+)\\})`);
 
 /**
  * Reads name and version from an installed gem's `specifications/<name>-<version>.gemspec`: the
@@ -15,8 +21,15 @@ const STRING_ASSIGN = (field: string, prefix = '') => new RegExp(`^\\s*\\w+\\.${
  * @throws Error when either assignment is missing.
  */
 export function parseGemspec(text: string): Gem {
-  const name = STRING_ASSIGN('name').exec(text);
-  const version = STRING_ASSIGN('version', '(?:Gem::Version\\.new\\(\\s*)?').exec(text);
+  const nameRe = STRING_ASSIGN('name');
+  const versionRe = STRING_ASSIGN('version', '(?:Gem::Version\\.new\\([ \\t]*)?');
+  let name: RegExpExecArray | null = null;
+  let version: RegExpExecArray | null = null;
+  for (const [line] of boundedLines(text, 'gemspec')) {
+    name ??= nameRe.exec(line);
+    version ??= versionRe.exec(line);
+    if (name && version) break;
+  }
   if (!name) throw new Error('gemspec has no `.name = "…"` assignment');
   if (!version) throw new Error('gemspec has no `.version = "…"` assignment');
   return { name: (name[1] ?? name[2])!, version: (version[1] ?? version[2])! };
@@ -33,7 +46,7 @@ export function parseGemfileLock(text: string): Gem[] {
   const out: Gem[] = [];
   const seen = new Set<string>();
   let inSource = false;
-  for (const line of text.split(/\r?\n/)) {
+  for (const [line] of boundedLines(text, 'Gemfile.lock')) {
     if (/^\S/.test(line)) { inSource = /^(GEM|GIT|PATH)\s*$/.test(line); continue; }
     if (!inSource) continue;
     const m = /^ {4}([^\s(]+) \(([^)\s]+)\)\s*$/.exec(line);

@@ -8,6 +8,8 @@
  * right-hand side removes the module); `exclude` and `retract` are ignored.
  */
 
+import { boundedLines, checkTextSize } from '../bounds';
+
 /** Options, named as in the corpus `expected.json` `options`. */
 export interface GoModOptions {
   /** Apply `replace` directives (default true). */
@@ -58,7 +60,8 @@ function tokenize(line: string): { tokens: string[]; comment: string } {
 function directives(text: string): Directive[] {
   const out: Directive[] = [];
   let block: string | undefined;
-  for (const line of text.split('\n')) {
+  checkTextSize(text.length, 'go.mod');
+  for (const [line] of boundedLines(text, 'go.mod', 'lf')) {
     const { tokens, comment } = tokenize(line);
     if (block !== undefined) {
       if (tokens.length === 1 && tokens[0] === ')') { block = undefined; continue; }
@@ -145,6 +148,6 @@ export function parseGoMod(text: string, options: GoModOptions = {}): GoModEntry
     const v = toolchain ? canonicalGo(toolchain) : goVer ? canonicalGo(goVer) : undefined;
     if (v) out.push({ name: 'stdlib', version: v, relationship: 'direct' });
   }
-  out.push(...pkgs.values());
+  for (const p of pkgs.values()) out.push(p);
   return out;
 }

@@ -1,4 +1,5 @@
 import type { Location, Package, PluginId, Unknown } from '../../model';
+import { classOfParseFailure } from '../file-cataloger';
 import { purl } from '../purl';
 import type { CatalogFile, CatalogResult, Cataloger } from '../types';
 import { goVersionToSemver, isElf, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
@@ -67,12 +68,12 @@ export const goBinaryCataloger: Cataloger = {
       if (!isElf(f.body)) continue;
       const r = readGoBuildInfo(f.body);
       if (r === null) {
-        if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'ELF file truncated before any Go build info was found' });
+        if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'ELF file truncated before any Go build info was found', class: 'cut-by-cap', consumer: GO_BINARY_ID.name });
         continue;
       }
-      if ('error' in r) { unknowns.push({ layer: f.layer, path: f.path, reason: r.error }); continue; }
-      packages.push(...buildInfoPackages(r.info, { layer: f.layer, path: f.path }, GO_BINARY_ID));
-      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'binary truncated at the read limit (build info was read)' });
+      if ('error' in r) { unknowns.push({ layer: f.layer, path: f.path, reason: r.error, class: 'parse-error', consumer: GO_BINARY_ID.name }); continue; }
+      for (const p of buildInfoPackages(r.info, { layer: f.layer, path: f.path }, GO_BINARY_ID)) packages.push(p);
+      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'binary truncated at the read limit (build info was read)', class: 'cut-by-cap', consumer: GO_BINARY_ID.name });
     }
     return { packages, unknowns };
   },
@@ -100,9 +101,9 @@ export function createGoModCataloger(options: GoModOptions = {}): Cataloger {
           for (const e of parseGoMod(f.body.toString('utf8'), options)) {
             if (e.relationship !== 'root' && e.version) packages.push(goPackage(e.name, e.version, { layer: f.layer, path: f.path }, id));
           }
-          if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'go.mod truncated at the read limit' });
+          if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'go.mod truncated at the read limit', class: 'cut-by-cap', consumer: id.name });
         } catch (e) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: (e as Error).message });
+          unknowns.push({ layer: f.layer, path: f.path, reason: (e as Error).message, class: classOfParseFailure(e), consumer: id.name });
         }
       }
       return { packages, unknowns };

@@ -1,4 +1,6 @@
 import { unzipSync, type UnzipFileInfo } from 'fflate';
+import type { UnknownClass } from '../../model';
+import { isBoundError, PARSE_BOUNDS, parseBoundError } from '../bounds';
 import { manifestValue, parseManifest } from './manifest';
 import { parsePomProperties } from './pom-properties';
 
@@ -9,6 +11,9 @@ import { parsePomProperties } from './pom-properties';
  * `BOOT-INF/lib/*.jar`, `WEB-INF/lib/*.jar`, ear `lib/*.jar` or any other `*.jar|war|ear` entry) —
  * and zip bombs are refused before inflating by summing the central directory's declared sizes
  * (fflate inflates into a buffer of the declared size, so a lying header cannot grow past it).
+ * Every bound (`PARSE_BOUNDS`: depth, inflated bytes, entries, compression ratio, text size) that
+ * stops the walk is reported as a problem of class `cut-by-cap`: what was not opened could hold
+ * packages.
  */
 
 /** Limits for {@link walkJavaArchive}. */
@@ -17,10 +22,23 @@ export interface JavaArchiveLimits {
   readonly maxDepth: number;
   /** Total declared uncompressed bytes that may be inflated for one outer archive, nested included. */
   readonly maxInflatedBytes: number;
+  /** Central-directory entries read for one outer archive, nested included (default `PARSE_BOUNDS.maxArchiveEntries`). */
+  readonly maxEntries?: number;
 }
 
-/** Defaults: depth 3, 256 MiB inflated per outer archive. */
-export const DEFAULT_JAVA_ARCHIVE_LIMITS: JavaArchiveLimits = { maxDepth: 3, maxInflatedBytes: 256 * 1024 * 1024 };
+/** Defaults from {@link PARSE_BOUNDS}: depth 3, 256 MiB inflated, 1 M entries per outer archive. */
+export const DEFAULT_JAVA_ARCHIVE_LIMITS: JavaArchiveLimits = {
+  maxDepth: PARSE_BOUNDS.maxArchiveDepth,
+  maxInflatedBytes: PARSE_BOUNDS.maxArchiveInflatedBytes,
+  maxEntries: PARSE_BOUNDS.maxArchiveEntries,
+};
+
+/** Something in an archive that was not read: where (archive chain, outer first), why, and the unknown's class. */
+export interface JavaArchiveProblem {
+  readonly archive: readonly string[];
+  readonly reason: string;
+  readonly class: UnknownClass;
+}
 
 /** A Maven artifact found in an archive. */
 export interface JavaArtifact {
@@ -36,7 +54,7 @@ export interface JavaArtifact {
 /** Result of walking one archive: artifacts and per-archive problems (never thrown). */
 export interface JavaArchiveResult {
   readonly artifacts: JavaArtifact[];
-  readonly problems: { archive: readonly string[]; reason: string }[];
+  readonly problems: JavaArchiveProblem[];
 }
 
 const POM_PROPS = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
@@ -61,11 +79,17 @@ function fromManifest(text: string, fileName: string): { groupId: string; artifa
   return { groupId, artifactId, version };
 }
 
+/** Entries smaller than this are not held to {@link PARSE_BOUNDS.maxCompressionRatio} (tiny entries compress oddly). */
+const RATIO_FLOOR = 64 * 1024;
+
 /** Walks a jar/war/ear (and its nested archives) for Maven artifacts. Never throws. */
 export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArchiveLimits = DEFAULT_JAVA_ARCHIVE_LIMITS): JavaArchiveResult {
   const artifacts: JavaArtifact[] = [];
-  const problems: { archive: readonly string[]; reason: string }[] = [];
+  const problems: JavaArchiveProblem[] = [];
+  const maxEntries = limits.maxEntries ?? PARSE_BOUNDS.maxArchiveEntries;
   let budget = limits.maxInflatedBytes;
+  let entries = 0;
+  const problem = (archive: readonly string[], reason: string, cls: UnknownClass): void => { problems.push({ archive, reason, class: cls }); };
 
   const visit = (data: Uint8Array, chain: readonly string[], depth: number): void => {
     const wanted: UnzipFileInfo[] = [];
@@ -74,21 +98,40 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
       // First pass: the filter sees the central directory; nothing is inflated.
       unzipSync(data, {
         filter: (f) => {
-          if (f.compression !== 0 && f.compression !== 8) return false;
-          if (POM_PROPS.test(f.name) || f.name === MANIFEST || (NESTED.test(f.name) && depth < limits.maxDepth)) wanted.push(f);
+          if (++entries > maxEntries) throw parseBoundError('maxArchiveEntries', `archive holds more than ${maxEntries} entries, nested archives included`, maxEntries);
+          const isNested = NESTED.test(f.name);
+          if (!POM_PROPS.test(f.name) && f.name !== MANIFEST && !isNested) return false;
+          if (isNested && depth >= limits.maxDepth) {
+            problem(chain, `${f.name}: nested archive at depth ${depth + 1}, below the ${limits.maxDepth}-level nesting bound (PARSE_BOUNDS.maxArchiveDepth); not opened`, 'cut-by-cap');
+            return false;
+          }
+          if (f.compression !== 0 && f.compression !== 8) {
+            problem(chain, `${f.name}: compression method ${f.compression} is not supported (only stored and deflate); not read`, 'unsupported-entry');
+            return false;
+          }
+          if (f.compression === 8 && f.originalSize > RATIO_FLOOR && f.originalSize > PARSE_BOUNDS.maxCompressionRatio * Math.max(f.size, 1)) {
+            problem(chain, `${f.name}: declares ${f.originalSize} bytes from ${f.size} compressed, a ratio over ${PARSE_BOUNDS.maxCompressionRatio} (PARSE_BOUNDS.maxCompressionRatio, zip bomb guard); not inflated`, 'cut-by-cap');
+            return false;
+          }
+          if (!isNested && f.originalSize > PARSE_BOUNDS.maxArchiveTextBytes) {
+            problem(chain, `${f.name}: ${f.originalSize} bytes, over ${PARSE_BOUNDS.maxArchiveTextBytes} (PARSE_BOUNDS.maxArchiveTextBytes); not read`, 'cut-by-cap');
+            return false;
+          }
+          wanted.push(f);
           return false;
         },
       });
       const declared = wanted.reduce((n, f) => n + f.originalSize, 0);
       if (declared > budget) {
-        problems.push({ archive: chain, reason: `archive entries declare ${declared} uncompressed bytes, over the ${limits.maxInflatedBytes}-byte inflate budget (zip bomb guard)` });
+        problem(chain, `archive entries declare ${declared} uncompressed bytes, over the ${limits.maxInflatedBytes}-byte inflate budget (PARSE_BOUNDS.maxArchiveInflatedBytes, zip bomb guard)`, 'cut-by-cap');
         return;
       }
       budget -= declared;
       const names = new Set(wanted.map((f) => f.name));
       files = unzipSync(data, { filter: (f) => names.has(f.name) && (f.compression === 0 || f.compression === 8) });
     } catch (e) {
-      problems.push({ archive: chain, reason: `unreadable zip archive: ${(e as Error).message}` });
+      if (isBoundError(e)) problem(chain, e.message, 'cut-by-cap');
+      else problem(chain, `unreadable zip archive: ${(e as Error).message}`, 'parse-error');
       return;
     }
     const dec = new TextDecoder('utf-8');
@@ -100,22 +143,31 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
           artifacts.push({ groupId: p.groupId, artifactId: p.artifactId, version: p.version, archive: chain, source: 'pom.properties' });
           found++;
         } else {
-          problems.push({ archive: chain, reason: `${name}: missing groupId, artifactId or version` });
+          problem(chain, `${name}: missing groupId, artifactId or version`, 'parse-error');
         }
       } catch (e) {
-        problems.push({ archive: chain, reason: `${name}: ${(e as Error).message}` });
+        problem(chain, `${name}: ${(e as Error).message}`, isBoundError(e) ? 'cut-by-cap' : 'parse-error');
       }
     }
     const mf = files[MANIFEST];
     if (!found && mf) {
-      const a = fromManifest(dec.decode(mf), chain[chain.length - 1]!);
-      if (a) artifacts.push({ ...a, archive: chain, source: 'MANIFEST.MF' });
+      try {
+        const a = fromManifest(dec.decode(mf), chain[chain.length - 1]!);
+        if (a) artifacts.push({ ...a, archive: chain, source: 'MANIFEST.MF' });
+      } catch (e) {
+        problem(chain, `${MANIFEST}: ${(e as Error).message}`, isBoundError(e) ? 'cut-by-cap' : 'parse-error');
+      }
     }
     for (const name of Object.keys(files).filter((n) => NESTED.test(n)).sort()) {
       visit(files[name]!, [...chain, name], depth + 1);
     }
   };
 
-  visit(body, [path], 0);
+  try {
+    visit(body, [path], 0);
+  } catch (e) {
+    // A bug or a stack overflow in a nested walk: the archive was not fully read.
+    problem([path], `archive walk failed: ${(e as Error).message}`, isBoundError(e) ? 'cut-by-cap' : 'parse-error');
+  }
   return { artifacts, problems };
 }

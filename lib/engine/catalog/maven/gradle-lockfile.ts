@@ -5,6 +5,8 @@
  * coordinates are skipped; a module used only by `test*` configurations is a dev dependency.
  */
 
+import { boundedLines, checkTextSize } from '../bounds';
+
 /** One locked module. */
 export interface GradleLockEntry {
   readonly name: string;
@@ -13,19 +15,20 @@ export interface GradleLockEntry {
   readonly line: number;
 }
 
-/** Parses gradle.lockfile text. Never throws. */
+/** Parses gradle.lockfile text. Throws only a `LimitExceededError` past `PARSE_BOUNDS` (text size, line length). */
 export function parseGradleLockfile(text: string): GradleLockEntry[] {
   const out: GradleLockEntry[] = [];
-  text.split(/\r\n|\n|\r/).forEach((raw, i) => {
+  checkTextSize(text.length, 'gradle.lockfile');
+  for (const [raw, lineNo] of boundedLines(text, 'gradle.lockfile', 'any')) {
     const line = raw.trim();
-    if (!line || line.startsWith('#')) return;
+    if (!line || line.startsWith('#')) continue;
     const parts = line.split(':');
-    if (parts.length !== 3) return;
+    if (parts.length !== 3) continue;
     const eq = parts[2]!.indexOf('=');
     const version = eq < 0 ? parts[2]! : parts[2]!.slice(0, eq);
     const confs = eq < 0 ? [] : parts[2]!.slice(eq + 1).split(',').map((c) => c.trim()).filter(Boolean);
-    if (!parts[0] || !parts[1] || !version) return;
-    out.push({ name: `${parts[0]}:${parts[1]}`, version, dev: confs.length > 0 && confs.every((c) => c.startsWith('test')), line: i + 1 });
-  });
+    if (!parts[0] || !parts[1] || !version) continue;
+    out.push({ name: `${parts[0]}:${parts[1]}`, version, dev: confs.length > 0 && confs.every((c) => c.startsWith('test')), line: lineNo });
+  }
   return out;
 }

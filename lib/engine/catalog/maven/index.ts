@@ -1,4 +1,6 @@
-import type { Package, PluginId, Unknown } from '../../model';
+import type { Package, PluginId, Unknown, UnknownClass } from '../../model';
+import { checkTextSize } from '../bounds';
+import { classOfParseFailure } from '../file-cataloger';
 import { purl } from '../purl';
 import type { CatalogFile, CatalogResult, Cataloger } from '../types';
 import { DEFAULT_JAVA_ARCHIVE_LIMITS, walkJavaArchive, type JavaArchiveLimits } from './archive';
@@ -32,7 +34,8 @@ export function createJavaArchiveCataloger(limits: JavaArchiveLimits = DEFAULT_J
       const packages: Package[] = [];
       const unknowns: Unknown[] = [];
       for (const f of files) {
-        if (f.truncated) { unknowns.push({ layer: f.layer, path: f.path, reason: 'archive truncated at the read limit: zip central directory unavailable' }); continue; }
+        const unknown = (reason: string, cls: UnknownClass): void => { unknowns.push({ layer: f.layer, path: f.path, reason, class: cls, consumer: id.name }); };
+        if (f.truncated) { unknown('archive truncated at the read limit: zip central directory unavailable', 'cut-by-cap'); continue; }
         const r = walkJavaArchive(f.body, f.path, limits);
         const seen = new Set<string>();
         for (const a of r.artifacts) {
@@ -42,10 +45,10 @@ export function createJavaArchiveCataloger(limits: JavaArchiveLimits = DEFAULT_J
           try {
             packages.push(mavenPackage(a.groupId, a.artifactId, a.version, f.layer, f.path, id));
           } catch (e) {
-            unknowns.push({ layer: f.layer, path: f.path, reason: `${key}: ${(e as Error).message}` });
+            unknown(`${key}: ${(e as Error).message}`, 'parse-error');
           }
         }
-        for (const p of r.problems) unknowns.push({ layer: f.layer, path: f.path, reason: `${p.archive.slice(1).concat('').join(': ')}${p.reason}` });
+        for (const p of r.problems) unknown(`${p.archive.slice(1).concat('').join(': ')}${p.reason}`, p.class);
       }
       return { packages, unknowns };
     },
@@ -65,15 +68,24 @@ export const gradleLockfileCataloger: Cataloger = {
     const unknowns: Unknown[] = [];
     const id: PluginId = { name: 'gradle-lockfile', version: '1' };
     for (const f of files) {
-      for (const e of parseGradleLockfile(f.body.toString('utf8'))) {
+      const unknown = (reason: string, cls: UnknownClass): void => { unknowns.push({ layer: f.layer, path: f.path, reason, class: cls, consumer: id.name }); };
+      let entries: ReturnType<typeof parseGradleLockfile>;
+      try {
+        checkTextSize(f.body.length, 'gradle.lockfile');
+        entries = parseGradleLockfile(f.body.toString('utf8'));
+      } catch (err) {
+        unknown(`gradle.lockfile: ${(err as Error).message}`, classOfParseFailure(err));
+        continue;
+      }
+      for (const e of entries) {
         const [g, a] = e.name.split(':') as [string, string];
         try {
           packages.push(mavenPackage(g, a, e.version, f.layer, f.path, id));
         } catch (err) {
-          unknowns.push({ layer: f.layer, path: f.path, reason: `line ${e.line}: ${(err as Error).message}` });
+          unknown(`line ${e.line}: ${(err as Error).message}`, 'parse-error');
         }
       }
-      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'gradle.lockfile truncated at the read limit' });
+      if (f.truncated) unknown('gradle.lockfile truncated at the read limit', 'cut-by-cap');
     }
     return { packages, unknowns };
   },

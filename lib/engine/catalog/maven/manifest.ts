@@ -9,6 +9,8 @@
  * the corpus `leading-space` case expects the trim).
  */
 
+import { boundedLines } from '../bounds';
+
 /** One header of a manifest section, in file order. */
 export interface ManifestKeyValue {
   readonly key: string;
@@ -21,11 +23,11 @@ export interface JavaManifest {
   readonly sections: ManifestKeyValue[][];
 }
 
-/** Parses MANIFEST.MF text (CRLF, LF or CR line ends). Never throws. */
+/** Parses MANIFEST.MF text (CRLF, LF or CR line ends). Throws only a `LimitExceededError` for a line past `PARSE_BOUNDS.maxLineChars`. */
 export function parseManifest(text: string): JavaManifest {
   const sections: { key: string; value: string }[][] = [];
   let lastKey = '';
-  for (const line of text.split(/\r\n|\n|\r/)) {
+  for (const [line] of boundedLines(text, 'MANIFEST.MF', 'any')) {
     if (line === '') { lastKey = ''; continue; } // section separator; no continuation after it
     if (line[0] === ' ') {
       if (!lastKey) continue;

@@ -5,6 +5,8 @@
  * ends at the first `=` or `:`, key and value are whitespace-trimmed.
  */
 
+import { boundedLines } from '../bounds';
+
 /** Parsed pom.properties: the coordinates, `name`, and every other key under `extra`. */
 export interface PomProperties {
   readonly groupId: string;
@@ -17,7 +19,7 @@ export interface PomProperties {
 /** Parses pom.properties text; throws `Error` on a non-comment line with no delimiter. */
 export function parsePomProperties(text: string): PomProperties {
   const props: Record<string, string> = {};
-  for (const line of text.split(/\r\n|\n|\r/)) {
+  for (const [line] of boundedLines(text, 'pom.properties', 'any')) {
     const t = line.trim();
     if (!t || t.startsWith('#') || t.startsWith('!')) continue;
     const idx = line.search(/[=:]/);

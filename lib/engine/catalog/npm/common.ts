@@ -1,4 +1,5 @@
 import type { PluginId } from '../../model';
+import { checkTextSize } from '../bounds';
 import { fileCataloger } from '../file-cataloger';
 import { purl } from '../purl';
 import type { Cataloger } from '../types';
@@ -33,8 +34,9 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Decodes a file body as UTF-8, dropping a byte-order mark. */
-export function bodyText(body: Buffer): string {
+/** Decodes a file body as UTF-8, dropping a byte-order mark; refuses a body over `PARSE_BOUNDS.maxTextBytes`. */
+export function bodyText(body: Buffer, what = 'file'): string {
+  checkTextSize(body.length, what);
   const s = body.toString('utf8');
   return s.charCodeAt(0) === 0xfeff ? s.slice(1) : s;
 }
@@ -42,8 +44,8 @@ export function bodyText(body: Buffer): string {
 /**
  * Builds a {@link Cataloger} from a pure parse function (via {@link fileCataloger}): every wanted file is
  * parsed on its own, entries become {@link Package}s located at {layer, path}, exact duplicates
- * (name@version) within one file collapse to one, and any parse failure or truncated body becomes an
- * {@link Unknown} (a cataloger never throws).
+ * (name@version) within one file collapse to one, and any parse failure, hit parse bound or truncated
+ * body becomes an {@link Unknown} (a cataloger never throws).
  */
 export function makeNpmCataloger(id: PluginId, wants: (path: string) => boolean, parse: (text: string, path: string) => NpmEntry[]): Cataloger {
   return fileCataloger<NpmEntry>({
@@ -51,7 +53,7 @@ export function makeNpmCataloger(id: PluginId, wants: (path: string) => boolean,
     version: id.version,
     wants,
     truncated: { policy: 'parse', reason: () => `${id.name}: file truncated at the read limit; parsed what was there` },
-    parse: (f) => parse(bodyText(f.body), f.path),
+    parse: (f) => parse(bodyText(f.body, id.name), f.path),
     unreadableReason: (e) => `${id.name}: ${e instanceof Error ? e.message : String(e)}`,
     dedupeKey: (e) => `${e.name}@${e.version}`,
     toPackage: (e) => ({ ecosystem: 'npm', name: e.name, version: e.version, purl: npmPurl(e.name, e.version) }),

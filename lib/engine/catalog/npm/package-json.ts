@@ -1,3 +1,4 @@
+import { parseJsonBounded } from '../bounds';
 import { type NpmEntry, isRecord, makeNpmCataloger } from './common';
 import type { Cataloger } from '../types';
 
@@ -7,7 +8,7 @@ import type { Cataloger } from '../types';
  * input that is not a JSON object, or whose name/version are present but not strings.
  */
 export function parsePackageJson(text: string): NpmEntry[] {
-  const doc: unknown = JSON.parse(text);
+  const doc = parseJsonBounded(text, 'package.json');
   if (!isRecord(doc)) throw new Error('package.json: top level is not a JSON object');
   const { name, version } = doc;
   if (name !== undefined && typeof name !== 'string') throw new Error('package.json: "name" is not a string');

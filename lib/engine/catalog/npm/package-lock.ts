@@ -1,3 +1,4 @@
+import { parseJsonBounded } from '../bounds';
 import { type NpmEntry, baseName, isRecord, makeNpmCataloger, splitAtVersion } from './common';
 import type { Cataloger } from '../types';
 
@@ -14,10 +15,11 @@ import type { Cataloger } from '../types';
  *
  * Dev dependencies are included and flagged (`dev: true`): they are installed unless `--omit=dev`.
  * Entries without a version (e.g. a linked workspace without `version`) are not packages we can
- * identify and are dropped. Throws on input that is not a lockfile object.
+ * identify and are dropped. Throws on input that is not a lockfile object, and a `LimitExceededError`
+ * past `PARSE_BOUNDS` (depth, size).
  */
 export function parsePackageLock(text: string): NpmEntry[] {
-  const doc: unknown = JSON.parse(text);
+  const doc = parseJsonBounded(text, 'package-lock');
   if (!isRecord(doc)) throw new Error('package-lock: top level is not a JSON object');
   const out: NpmEntry[] = [];
   if (isRecord(doc.packages)) {

@@ -1,4 +1,4 @@
-import { parseAllDocuments } from 'yaml';
+import { parseYamlBounded } from '../bounded-yaml';
 import { type NpmEntry, baseName, isRecord, makeNpmCataloger, splitAtVersion } from './common';
 import type { Cataloger } from '../types';
 
@@ -36,13 +36,10 @@ function fromKey(key: string, v5: boolean): { name: string; version: string } | 
  * v9 no longer records them. In a multi-document file (pnpm 11 writes its own `packageManagerDependencies`
  * document first) only the last document — the project's lockfile — is read.
  * Entries without a derivable version (e.g. a v9 `file:` folder with no `version`) are dropped.
+ * The YAML is read within `PARSE_BOUNDS` (documents, tokens, nesting, aliases: {@link parseYamlBounded}).
  */
 export function parsePnpmLock(text: string): NpmEntry[] {
-  const docs = parseAllDocuments(text);
-  if (!Array.isArray(docs) || docs.length === 0) throw new Error('pnpm-lock: no YAML document');
-  const last = docs[docs.length - 1];
-  if (last.errors.length) throw new Error(`pnpm-lock: ${last.errors[0].message}`);
-  const doc: unknown = last.toJS();
+  const doc = parseYamlBounded(text, 'pnpm-lock', 'last');
   if (!isRecord(doc)) throw new Error('pnpm-lock: top level is not a mapping');
   const lv = parseFloat(String(doc.lockfileVersion ?? ''));
   if (!Number.isFinite(lv)) throw new Error('pnpm-lock: no lockfileVersion');

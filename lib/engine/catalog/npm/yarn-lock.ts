@@ -1,4 +1,5 @@
-import { parse as parseYaml } from 'yaml';
+import { parseYamlBounded } from '../bounded-yaml';
+import { boundedLines } from '../bounds';
 import { type NpmEntry, baseName, isRecord, makeNpmCataloger, splitAtVersion } from './common';
 import type { Cataloger } from '../types';
 
@@ -34,9 +35,7 @@ function descriptors(key: string): string[] {
 export function parseYarnV1(text: string): NpmEntry[] {
   const out: NpmEntry[] = [];
   let current: string | undefined;
-  let lineNo = 0;
-  for (const line of text.split(/\r?\n/)) {
-    lineNo++;
+  for (const [line, lineNo] of boundedLines(text, 'yarn.lock v1')) {
     if (line === '' || line.startsWith('#')) continue;
     if (!/^\s/.test(line)) {
       if (!line.endsWith(':')) throw new Error(`yarn.lock v1: line ${lineNo}: expected an entry key ending in ":"`);
@@ -60,7 +59,7 @@ export function parseYarnV1(text: string): NpmEntry[] {
  * are registry packages; `workspace:`, `patch:`, `file:`, `link:`, `portal:` and VCS ones are skipped.
  */
 export function parseYarnBerry(text: string): NpmEntry[] {
-  const doc: unknown = parseYaml(text);
+  const doc = parseYamlBounded(text, 'yarn.lock (berry)', 'single');
   if (!isRecord(doc)) throw new Error('yarn.lock (berry): top level is not a mapping');
   const out: NpmEntry[] = [];
   for (const [key, raw] of Object.entries(doc)) {

@@ -1,4 +1,4 @@
-import { parse as parseToml } from 'smol-toml';
+import { boundedLines, checkTextSize, PARSE_BOUNDS, parseBoundError, parseJsonBounded, parseTomlBounded } from '../bounds';
 import { normalizePythonName } from './metadata';
 
 /** A pinned Python dependency from a lock or requirements file. */
@@ -11,7 +11,7 @@ export interface PythonPin {
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function tomlPackages(text: string, what: string): PythonPin[] {
-  const doc = parseToml(text) as { package?: unknown };
+  const doc = parseTomlBounded(text, what) as { package?: unknown };
   if (doc.package === undefined) return [];
   if (!Array.isArray(doc.package)) throw new Error(`${what}: \`package\` is not an array of tables`);
   const out: PythonPin[] = [];
@@ -48,7 +48,7 @@ export function parseUvLock(text: string): PythonPin[] {
  * @throws Error when the text is not JSON or not an object with `default`/`develop`.
  */
 export function parsePipfileLock(text: string): PythonPin[] {
-  const doc = JSON.parse(text) as unknown;
+  const doc = parseJsonBounded(text, 'Pipfile.lock');
   if (!isObject(doc) || (!isObject(doc.default) && !isObject(doc.develop))) throw new Error('Pipfile.lock has neither `default` nor `develop`');
   const out: PythonPin[] = [];
   for (const section of [doc.default, doc.develop]) {
@@ -74,20 +74,34 @@ const PIN = /^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*===?\s*([0-9A-Za-z!
  * requirement (e.g. template syntax) are ignored, as pip would fail on them rather than install.
  */
 export function parseRequirementsTxt(body: Buffer | string): PythonPin[] {
+  checkTextSize(body.length, 'requirements.txt');
   let text: string;
   if (typeof body === 'string') text = body;
   else if (body[0] === 0xff && body[1] === 0xfe) text = body.subarray(2).toString('utf16le');
   else if (body[0] === 0xfe && body[1] === 0xff) text = Buffer.from(body.subarray(2)).swap16().toString('utf16le');
   else text = body.toString('utf8');
-  text = text.replace(/^\uFEFF/, '').replace(/\\\r?\n/g, ' ');
+  text = text.replace(/^\uFEFF/, '');
+  // Physical lines are bounded, and so is a logical line joined from continuations (`\\` at the
+  // end of a line joins the next, pip's req_file.join_lines).
   const out: PythonPin[] = [];
-  for (const raw of text.split(/\r?\n/)) {
+  const take = (raw: string): void => {
     let line = raw.replace(/#.*$/, '');
     line = line.replace(/\s--?[A-Za-z][\w-]*(?:[= ]\S+)?/g, ' ').split(';')[0]!.trim();
-    if (!line || line.startsWith('-')) continue;
+    if (!line || line.startsWith('-')) return;
     line = line.replace(/\[[^\]]*\]/, '');
     const m = PIN.exec(line);
     if (m) out.push({ name: normalizePythonName(m[1]!), version: m[2]! });
+  };
+  let pending = '';
+  for (const [physical, no] of boundedLines(text, 'requirements.txt')) {
+    if (physical.endsWith('\\')) {
+      pending += physical.slice(0, -1) + ' ';
+      if (pending.length > PARSE_BOUNDS.maxLineChars) throw parseBoundError('maxLineChars', `requirements.txt: continued line ending at line ${no} is over ${PARSE_BOUNDS.maxLineChars} characters`);
+      continue;
+    }
+    take(pending + physical);
+    pending = '';
   }
+  if (pending) take(pending);
   return out;
 }

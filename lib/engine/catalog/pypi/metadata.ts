@@ -8,6 +8,8 @@
  * Only `Name` and `Version` (both mandatory since Metadata-Version 1.0) are read.
  */
 
+import { boundedLines } from '../bounds';
+
 /** A distribution read from core metadata. */
 export interface PythonDistribution {
   /** PEP 503 normalised name (what OSV and PyPI's simple index match on). */
@@ -33,7 +35,7 @@ export function normalizePythonName(name: string): string {
 export function parseCoreMetadataHeaders(text: string): Map<string, string[]> {
   const fields = new Map<string, string[]>();
   let last: { key: string; idx: number } | undefined;
-  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+  for (const [raw] of boundedLines(text.replace(/^\uFEFF/, ''), 'core metadata')) {
     if (raw.trim() === '') break; // PEP 566: the body (description) follows the first blank line
     if (/^[ \t]/.test(raw) && last) {
       const values = fields.get(last.key)!;

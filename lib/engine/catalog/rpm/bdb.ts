@@ -36,12 +36,14 @@ export function readBdbBlobs(buf: Buffer): BlobsResult {
   const pageCount = Math.min(lastPage + 1, pagesInFile);
   const page = (n: number): Buffer | undefined => (n < pagesInFile ? buf.subarray(n * pageSize, (n + 1) * pageSize) : undefined);
 
+  // Overflow pages belong to one item each: a page met twice (a loop, or two items sharing a chain)
+  // is refused, so the bytes assembled never exceed the file's (N items × one long chain would).
+  const seen = new Set<number>();
   const readOverflow = (first: number, length: number): Buffer => {
     const parts: Buffer[] = [];
     let got = 0;
-    const seen = new Set<number>();
     for (let n = first; n !== 0;) {
-      if (seen.has(n)) fail(`overflow chain loops at page ${n}`);
+      if (seen.has(n)) fail(`overflow page ${n} is used twice (a loop or a shared chain)`);
       seen.add(n);
       const p = page(n);
       if (!p) fail(`overflow page ${n} outside file`);

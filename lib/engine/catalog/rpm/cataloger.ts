@@ -1,4 +1,5 @@
-import type { Package, Unknown } from '../../model';
+import type { Package, Unknown, UnknownClass } from '../../model';
+import { classOfParseFailure } from '../file-cataloger';
 import { purl } from '../purl';
 import type { Cataloger, CatalogFile, CatalogResult } from '../types';
 import { isBdbHash, readBdbBlobs } from './bdb';
@@ -59,8 +60,10 @@ export function catalogRpmDb(file: CatalogFile, opts: RpmCatalogerOptions = {}):
   const packages: Package[] = [];
   const headers: RpmHeader[] = [];
   const unknowns: Unknown[] = [];
-  const unknown = (reason: string): void => { unknowns.push({ layer: file.layer, path: file.path, reason }); };
-  if (file.truncated) unknown('rpm database truncated at the read limit; packages past the cut are missing');
+  const unknown = (reason: string, cls: UnknownClass = 'parse-error'): void => {
+    unknowns.push({ layer: file.layer, path: file.path, reason, class: cls, consumer: RPM_CATALOGER_NAME });
+  };
+  if (file.truncated) unknown('rpm database truncated at the read limit; packages past the cut are missing', 'cut-by-cap');
   const keep = (h: RpmHeader): void => {
     // gpg-pubkey "packages" are imported signing keys, not software (skipped by go-rpmdb users, syft, trivy).
     if (h.name === 'gpg-pubkey') return;
@@ -68,7 +71,13 @@ export function catalogRpmDb(file: CatalogFile, opts: RpmCatalogerOptions = {}):
     packages.push(toPackage(h, file, opts));
   };
   if (file.path === MANIFEST_PATH) {
-    const m = parseRpmManifest(file.body.toString('utf8'));
+    let m: ReturnType<typeof parseRpmManifest>;
+    try {
+      m = parseRpmManifest(file.body.toString('utf8'));
+    } catch (e) {
+      unknown(`rpm manifest unreadable: ${(e as Error).message}`, classOfParseFailure(e));
+      return { packages, unknowns, headers };
+    }
     for (const err of m.errors) unknown(`rpm manifest: ${err}`);
     m.headers.forEach(keep);
     return { packages, unknowns, headers };
@@ -77,7 +86,7 @@ export function catalogRpmDb(file: CatalogFile, opts: RpmCatalogerOptions = {}):
   try {
     res = readRpmDbBlobs(file.body);
   } catch (e) {
-    unknown(`rpm database unreadable: ${(e as Error).message}`);
+    unknown(`rpm database unreadable: ${(e as Error).message}`, classOfParseFailure(e));
     return { packages, unknowns, headers };
   }
   for (const err of res.errors) unknown(`rpm database: ${err}`);
@@ -86,7 +95,7 @@ export function catalogRpmDb(file: CatalogFile, opts: RpmCatalogerOptions = {}):
     try {
       h = parseRpmHeader(blob);
     } catch (e) {
-      unknown(`rpm header #${i}: ${(e as Error).message}`);
+      unknown(`rpm header #${i}: ${(e as Error).message}`, classOfParseFailure(e));
       continue;
     }
     keep(h);
@@ -116,8 +125,8 @@ export function createRpmCataloger(opts: RpmCatalogerOptions = {}): Cataloger {
       for (const f of files) {
         if (!isRpmDbPath(f.path)) continue;
         const r = catalogRpmDb(f, opts);
-        packages.push(...r.packages);
-        unknowns.push(...r.unknowns);
+        for (const p of r.packages) packages.push(p);
+        for (const u of r.unknowns) unknowns.push(u);
       }
       return { packages, unknowns };
     },

@@ -1,15 +1,18 @@
+import { boundedLines, checkTextSize } from '../bounds';
 import type { RpmHeader } from './header';
 
 /**
  * CBL-Mariner / Azure Linux distroless rpm manifest (`/var/lib/rpmmanifest/container-manifest-2`):
  * one package per line, tab-separated NAME, VERSION-RELEASE, INSTALLTIME, BUILDTIME, VENDOR, EPOCH,
  * SIZE, ARCH, EPOCHNUM, SOURCERPM (as anchore/syft's parse_rpm_manifest reads it). Bad lines are
- * returned as errors with their line number.
+ * returned as errors with their line number; a text or line past `PARSE_BOUNDS` throws a `LimitExceededError`.
  */
 export function parseRpmManifest(text: string): { headers: RpmHeader[]; errors: string[] } {
   const headers: RpmHeader[] = [];
   const errors: string[] = [];
-  for (const [i, raw] of text.split('\n').entries()) {
+  checkTextSize(text.length, 'rpm manifest');
+  for (const [raw, no] of boundedLines(text, 'rpm manifest', 'lf')) {
+    const i = no - 1;
     const line = raw.replace(/\r$/, '');
     if (line.trim() === '') continue;
     const f = line.split('\t');

@@ -30,6 +30,9 @@ export function readNdbBlobs(buf: Buffer): BlobsResult {
   const slotCount = slotPages * (PAGE_SIZE / SLOT_SIZE) - 2;
   const errors: string[] = [];
   const blobs: Buffer[] = [];
+  // A legitimate database has one blob per slot; slots sharing a blob would parse the same (up to
+  // 1 MiB, 65535-tag) header again for each of up to 524 k slots — time quadratic in the file.
+  const used = new Set<number>();
   for (let i = 0; i < slotCount; i++) {
     const s = 32 + i * SLOT_SIZE;
     if (s + SLOT_SIZE > buf.length) { errors.push(`NDB slot table truncated at slot ${i}`); break; }
@@ -38,6 +41,8 @@ export function readNdbBlobs(buf: Buffer): BlobsResult {
     if (pkgIndex === 0) continue;
     const blobAt = buf.readUInt32LE(s + 8) * BLOB_HEAD;
     if (blobAt + BLOB_HEAD > buf.length) { errors.push(`NDB package ${pkgIndex}: blob offset ${blobAt} outside file`); continue; }
+    if (used.has(blobAt)) { errors.push(`NDB package ${pkgIndex}: blob at ${blobAt} already belongs to another slot`); continue; }
+    used.add(blobAt);
     if (buf.readUInt32LE(blobAt) !== BLOB_MAGIC) { errors.push(`NDB package ${pkgIndex}: bad blob magic`); continue; }
     if (buf.readUInt32LE(blobAt + 4) !== pkgIndex) { errors.push(`NDB package ${pkgIndex}: blob belongs to package ${buf.readUInt32LE(blobAt + 4)}`); continue; }
     const len = buf.readUInt32LE(blobAt + 12);

@@ -23,6 +23,11 @@ class Reader {
   readonly pageSize: number;
   readonly usable: number;
   readonly pageCount: number;
+  /**
+   * Overflow pages already read, for the whole file: each belongs to one cell, so a page met twice (a
+   * loop, or cells sharing a chain) is refused and the bytes assembled never exceed the file's.
+   */
+  private readonly overflowSeen = new Set<number>();
   constructor(readonly buf: Buffer) {
     if (buf.length < 100 || !isSqlite(buf)) fail('not an SQLite 3 database (bad magic)');
     const ps = buf.readUInt16BE(16);
@@ -88,10 +93,10 @@ class Reader {
     if (b + local + 4 > U) fail('overflow pointer overruns the page');
     const parts: Buffer[] = [p.subarray(b, b + local)];
     let got = local;
-    const seen = new Set<number>();
+    const seen = this.overflowSeen;
     for (let n = p.readUInt32BE(b + local); got < size;) {
       if (n === 0) fail(`overflow chain ends after ${got} of ${size} bytes`);
-      if (seen.has(n)) fail(`overflow chain loops at page ${n}`);
+      if (seen.has(n)) fail(`overflow page ${n} is used twice (a loop or a shared chain)`);
       seen.add(n);
       const o = this.page(n);
       const take = Math.min(size - got, U - 4);

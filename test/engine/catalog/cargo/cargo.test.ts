@@ -92,6 +92,6 @@ describe('cargo-auditable .dep-v0 (no corpus fixture: built from the format desc
     ]);
     expect(r.packages.map((p) => p.purl)).toEqual(['pkg:cargo/app@0.1.0', 'pkg:cargo/serde@1.0.200']);
     expect(r.packages[0]?.cataloger).toEqual({ name: 'cargo-auditable', version: '1.0.0' });
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/local/bin/broken', reason: expect.stringContaining('.dep-v0') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/local/bin/broken', reason: expect.stringContaining('.dep-v0'), class: 'parse-error', consumer: 'cargo-auditable' }]);
   });
 });

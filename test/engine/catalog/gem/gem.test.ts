@@ -55,6 +55,6 @@ describe('gem catalogers', () => {
       { path: '/g/specifications/bad.gemspec', layer: LAYER, body: Buffer.from('garbage'), truncated: false },
     ]);
     expect(r.packages).toEqual([{ ecosystem: 'RubyGems', name: 'rake', version: '13.0.3', purl: 'pkg:gem/rake@13.0.3', locations: [{ layer: LAYER, path: '/g/specifications/rake-13.0.3.gemspec' }], cataloger: { name: 'gem-spec', version: '1.0.0' } }]);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/g/specifications/bad.gemspec', reason: expect.stringContaining('name') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/g/specifications/bad.gemspec', reason: expect.stringContaining('name'), class: 'parse-error', consumer: 'gem-spec' }]);
   });
 });

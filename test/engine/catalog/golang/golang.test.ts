@@ -69,7 +69,7 @@ describe('go.mod: corpus pkgdb/golang', () => {
   it('turns garbage into an unknown, never throws', () => {
     const r = goModCataloger.catalog([{ path: '/x/go.mod', layer: LAYER, body: Buffer.from('\x00\x01garbage ((('), truncated: false }]);
     expect(r.packages).toEqual([]);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/x/go.mod', reason: expect.stringContaining('module') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/x/go.mod', reason: expect.stringContaining('module'), class: 'parse-error', consumer: 'go-mod' }]);
   });
 });
 
@@ -206,9 +206,9 @@ describe('Go build info', () => {
     const body = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), Buffer.alloc(9), inlineBlob('go1.22.5', MODINFO)]);
     const r = goBinaryCataloger.catalog([{ path: '/usr/bin/x', layer: LAYER, body, truncated: true }]);
     expect(r.packages).toHaveLength(5);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/bin/x', reason: expect.stringContaining('truncated') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/bin/x', reason: expect.stringContaining('truncated'), class: 'cut-by-cap', consumer: 'go-binary' }]);
     const none = goBinaryCataloger.catalog([{ path: '/usr/bin/y', layer: LAYER, body: Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), truncated: true }]);
-    expect(none).toEqual({ packages: [], unknowns: [{ layer: LAYER, path: '/usr/bin/y', reason: expect.stringContaining('truncated') }] });
+    expect(none).toEqual({ packages: [], unknowns: [{ layer: LAYER, path: '/usr/bin/y', reason: expect.stringContaining('truncated'), class: 'cut-by-cap', consumer: 'go-binary' }] });
   });
 
   it('wants binaries in bin directories and app roots, not libraries or text', () => {

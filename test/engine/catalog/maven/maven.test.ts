@@ -125,7 +125,7 @@ describe('Java archives', () => {
     expect(bomb.length).toBeLessThan(20_000);
     const r = createJavaArchiveCataloger({ maxDepth: 3, maxInflatedBytes: 1024 * 1024 }).catalog([{ path: '/x.jar', layer: LAYER, body: Buffer.from(bomb), truncated: false }]);
     expect(r.packages).toEqual([]);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/x.jar', reason: expect.stringContaining('zip bomb') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/x.jar', reason: expect.stringContaining('zip bomb'), class: 'cut-by-cap', consumer: 'java-archive' }]);
   });
 
   it('a header that under-declares its size cannot inflate past the declared size', () => {
@@ -157,7 +157,7 @@ describe('Java archives', () => {
     const jar = zipSync({ 'META-INF/maven/a/b/pom.properties': pom('a', 'b', '1'), 'WEB-INF/lib/broken.jar': strToU8('garbage') });
     const r = javaArchiveCataloger.catalog([{ path: '/w.war', layer: LAYER, body: Buffer.from(jar), truncated: false }]);
     expect(r.packages.map((p) => p.name)).toEqual(['a:b']);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/w.war', reason: expect.stringMatching(/^WEB-INF\/lib\/broken\.jar: unreadable zip/) }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/w.war', reason: expect.stringMatching(/^WEB-INF\/lib\/broken\.jar: unreadable zip/), class: 'parse-error', consumer: 'java-archive' }]);
   });
 
   it('malformed pom.properties → unknown', () => {

@@ -60,6 +60,6 @@ describe('pypiMetadataCataloger', () => {
       locations: [{ layer: LAYER, path: '/site-packages/Unidecode-0.4.1.dist-info/METADATA' }],
       cataloger: { name: 'pypi-metadata', version: '1.0.0' },
     }]);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/site-packages/bad.dist-info/METADATA', reason: expect.stringContaining('no Name') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/site-packages/bad.dist-info/METADATA', reason: expect.stringContaining('no Name'), class: 'parse-error', consumer: 'pypi-metadata' }]);
   });
 });

@@ -49,7 +49,7 @@ describe('rpm databases: hostile input becomes unknowns', () => {
     const db = buildNdb([buildHeader(HELLO), buildHeader({ [RPMTAG.NAME]: 'gpg-pubkey', [RPMTAG.VERSION]: 'fd431d51', [RPMTAG.RELEASE]: '4ae0493b' }), Buffer.from('garbage!garbage!')]);
     const r = catalogRpmDb(file(db));
     expect(r.packages.map((p) => [p.name, p.version, p.sourceName, p.sourceVersion])).toEqual([['hello', '1.0-2.fc40', 'hello-world', '1.0-2.fc40']]);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/var/lib/rpm/Packages.db', reason: expect.stringMatching(/^rpm header #2: /) }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/var/lib/rpm/Packages.db', reason: expect.stringMatching(/^rpm header #2: /), class: 'parse-error', consumer: 'rpm-db' }]);
   });
 
   it.each([
