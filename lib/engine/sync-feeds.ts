@@ -73,8 +73,11 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
   const results: FeedSyncResult[] = [];
   // Every source this sync will read is on record from the start: one it never reaches (the sync was
   // killed before) shows as not complete in `feeds status`, rather than not at all.
+  const fresh = new Set<string>();
   for (const src of sources) {
-    if ((await store.getFeedState(src.source)) === undefined) await store.putFeedState(src.source, { syncedAt: '', records: 0, status: 'in-progress' });
+    if ((await store.getFeedState(src.source)) !== undefined) continue;
+    await store.putFeedState(src.source, { syncedAt: '', records: 0, status: 'in-progress' });
+    fresh.add(src.source);
   }
   for (const src of sources) {
     const t0 = Date.now();
@@ -91,7 +94,7 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
         opts.onProgress?.(r);
         continue;
       }
-      const resumed = state?.status === 'in-progress' || state?.status === 'failed';
+      const resumed = !fresh.has(src.source) && (state?.status === 'in-progress' || state?.status === 'failed');
       startedAt = now();
       await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt, pending: fingerprint });
 

@@ -1,0 +1,142 @@
+/**
+ * `trustctl feeds sync` killed for real (SIGKILL, in a child process) in the middle of an export:
+ * `feeds status` shows which sources are complete and which are not, a scan's coverage treats the
+ * incomplete ones as no data, and the next sync resumes exactly them (issue 13, "Feeds that know what
+ * they don't know"). The middle export comes from a local HTTP server that sends half of the real
+ * PyPI export and then holds the connection, so the kill always lands mid-read.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { storedFeeds } from '../../lib/engine/advisories/feed-state';
+import { uncoveredPackages } from '../../lib/engine/match/coverage';
+import type { Ecosystem, FeedInfo, Package } from '../../lib/engine/model';
+import { EmbeddedAdvisoryStore } from '../../lib/local/advisory-store';
+import { trustctl } from '../helpers/cli';
+import { SHARED } from '../helpers/corpus';
+
+const REPO = resolve(__dirname, '..', '..');
+const GO = join(SHARED, 'feeds', 'osv', 'Go', 'all.zip');
+const NPM = join(SHARED, 'feeds', 'osv', 'npm', 'all.zip');
+const PYPI_BYTES = readFileSync(join(SHARED, 'feeds', 'osv', 'PyPI', 'all.zip'));
+
+/** Serves the PyPI export; while `stall` is set, a GET sends half the body and then nothing. */
+class ExportServer {
+  stall = true;
+  readonly stalled: Promise<void>;
+  private onStalled!: () => void;
+  private readonly sockets = new Set<Socket>();
+  private readonly server: Server;
+  url = '';
+
+  constructor() {
+    this.stalled = new Promise((r) => (this.onStalled = r));
+    this.server = createServer((req, res: ServerResponse) => {
+      const head = { 'content-type': 'application/zip', 'content-length': String(PYPI_BYTES.length), etag: '"pypi-rev-1"' };
+      if (req.method === 'HEAD') return void res.writeHead(200, head).end();
+      res.writeHead(200, head);
+      if (!this.stall) return void res.end(PYPI_BYTES);
+      res.write(PYPI_BYTES.subarray(0, PYPI_BYTES.length >> 1), () => this.onStalled());
+    });
+    this.server.on('connection', (s: Socket) => {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/PyPI/all.zip`;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+const LAYER = 'sha256:' + 'b'.repeat(64);
+const pkg = (ecosystem: Ecosystem, name: string, path: string): Package => ({
+  ecosystem, name, version: '1.0.0', purl: `pkg:${ecosystem.toLowerCase()}/${name}@1.0.0`, locations: [{ layer: LAYER, path }], cataloger: { name: 'test', version: '1' },
+});
+/** An inventory with one package of each ecosystem the three exports cover. */
+const INVENTORY = [
+  pkg('Go', 'golang.org/x/net', '/usr/local/bin/app'),
+  pkg('PyPI', 'requests', '/usr/lib/python3/dist-packages/requests-2.0.dist-info/METADATA'),
+  pkg('npm', 'lodash', '/app/node_modules/lodash/package.json'),
+];
+const uncovered = (feeds: FeedInfo[]): string[] => uncoveredPackages(INVENTORY, feeds).map((u) => /no vulnerability data for (\S+?):/.exec(u.reason)![1]);
+
+async function feedsIn(dir: string): Promise<FeedInfo[]> {
+  const s = await EmbeddedAdvisoryStore.open(dir, { readOnly: true });
+  try {
+    return await storedFeeds(s);
+  } finally {
+    await s.close();
+  }
+}
+
+describe('trustctl feeds sync killed midway (SIGKILL), then feeds status and a resumed sync', () => {
+  let tmp: string;
+  let server: ExportServer;
+  let child: ChildProcess | undefined;
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'trustctl-feeds-kill-'));
+    server = new ExportServer();
+    await server.start();
+  });
+  afterAll(async () => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await server.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it('status names the incomplete sources, coverage treats them as no data, and the next sync finishes only them', async () => {
+    const data = join(tmp, 'advisories');
+    const args = ['feeds', 'sync', '--feed', GO, '--feed', server.url, '--feed', NPM, '--data-dir', data];
+    let out = '';
+    let err = '';
+    child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bin', 'trustctl.ts'), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((r) => child!.on('exit', (_code, sig) => r(sig)));
+    // The child has finished Go and is halfway through the PyPI export: kill it there, no cleanup.
+    await Promise.race([server.stalled, exited.then(() => Promise.reject(new Error(`the sync ended before the stall: ${out} ${err}`)))]);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    expect(out).toMatch(/osv:Go: \d+ read/);
+
+    // Status: Go complete; the PyPI URL and npm (never reached) not complete; exit 1 says so.
+    const status = await trustctl('feeds', 'status', '--data-dir', data);
+    expect(status.code).toBe(1);
+    const line = (source: string) => status.out.split('\n').find((l) => l.startsWith(source)) ?? '';
+    expect(line('osv:Go')).toMatch(/ complete /);
+    expect(line(server.url)).toMatch(/INCOMPLETE/);
+    expect(line('osv:npm')).toMatch(/INCOMPLETE/);
+    expect(status.out).toMatch(/2 feeds are not complete: .*Run `trustctl feeds sync`/);
+    const json = JSON.parse((await trustctl('feeds', 'status', '--data-dir', data, '--json')).out) as { feeds: FeedInfo[] };
+    expect(json.feeds.map((f) => [f.source, f.status])).toEqual([[server.url, 'in-progress'], ['osv:Go', 'complete'], ['osv:npm', 'in-progress']]);
+    expect(json.feeds.find((f) => f.source === server.url)).toMatchObject({ pending: 'etag:"pypi-rev-1"' });
+    expect(json.feeds.find((f) => f.source === server.url)?.ecosystems).toBeUndefined();
+
+    // A scan judged against this store: PyPI and npm have no vulnerability data; Go is covered.
+    expect(uncovered(await feedsIn(data))).toEqual(['PyPI', 'npm']);
+
+    // Resume: Go is not read again, PyPI and npm are read and complete.
+    server.stall = false;
+    const resumed = await trustctl(...args);
+    expect({ code: resumed.code, err: resumed.err }).toEqual({ code: 0, err: '' });
+    expect(resumed.out).toMatch(/osv:Go: unchanged since the last complete sync/);
+    expect(resumed.out).toContain(`${server.url}: resumed, `);
+    expect(resumed.out).toMatch(/osv:npm: resumed, \d+ read/);
+    const after = await trustctl('feeds', 'status', '--data-dir', data, '--json');
+    expect(after.code).toBe(0);
+    const feeds = (JSON.parse(after.out) as { feeds: FeedInfo[] }).feeds;
+    expect(feeds.map((f) => [f.source, f.status, f.ecosystems])).toEqual([[server.url, 'complete', ['PyPI']], ['osv:Go', 'complete', ['Go']], ['osv:npm', 'complete', ['npm']]]);
+    expect(feeds.find((f) => f.source === server.url)?.revision).toBe('etag:"pypi-rev-1"');
+    expect(uncovered(feeds)).toEqual([]);
+  }, 120_000);
+});
