@@ -7,58 +7,22 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { storedFeeds } from '../../lib/engine/advisories/feed-state';
 import { uncoveredPackages } from '../../lib/engine/match/coverage';
-import type { Ecosystem, FeedInfo, Package } from '../../lib/engine/model';
+import { parseDigest, type Ecosystem, type FeedInfo, type Package } from '../../lib/engine/model';
 import { EmbeddedAdvisoryStore } from '../../lib/local/advisory-store';
 import { trustctl } from '../helpers/cli';
 import { SHARED } from '../helpers/corpus';
+import { StallingExportServer } from '../helpers/export-server';
 
 const REPO = resolve(__dirname, '..', '..');
 const GO = join(SHARED, 'feeds', 'osv', 'Go', 'all.zip');
 const NPM = join(SHARED, 'feeds', 'osv', 'npm', 'all.zip');
 const PYPI_BYTES = readFileSync(join(SHARED, 'feeds', 'osv', 'PyPI', 'all.zip'));
 
-/** Serves the PyPI export; while `stall` is set, a GET sends half the body and then nothing. */
-class ExportServer {
-  stall = true;
-  readonly stalled: Promise<void>;
-  private onStalled!: () => void;
-  private readonly sockets = new Set<Socket>();
-  private readonly server: Server;
-  url = '';
-
-  constructor() {
-    this.stalled = new Promise((r) => (this.onStalled = r));
-    this.server = createServer((req, res: ServerResponse) => {
-      const head = { 'content-type': 'application/zip', 'content-length': String(PYPI_BYTES.length), etag: '"pypi-rev-1"' };
-      if (req.method === 'HEAD') return void res.writeHead(200, head).end();
-      res.writeHead(200, head);
-      if (!this.stall) return void res.end(PYPI_BYTES);
-      res.write(PYPI_BYTES.subarray(0, PYPI_BYTES.length >> 1), () => this.onStalled());
-    });
-    this.server.on('connection', (s: Socket) => {
-      this.sockets.add(s);
-      s.on('close', () => this.sockets.delete(s));
-    });
-  }
-
-  async start(): Promise<void> {
-    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/PyPI/all.zip`;
-  }
-
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server.close(() => r()));
-  }
-}
-
-const LAYER = 'sha256:' + 'b'.repeat(64);
+const LAYER = parseDigest('sha256:' + 'b'.repeat(64));
 const pkg = (ecosystem: Ecosystem, name: string, path: string): Package => ({
   ecosystem, name, version: '1.0.0', purl: `pkg:${ecosystem.toLowerCase()}/${name}@1.0.0`, locations: [{ layer: LAYER, path }], cataloger: { name: 'test', version: '1' },
 });
@@ -81,12 +45,11 @@ async function feedsIn(dir: string): Promise<FeedInfo[]> {
 
 describe('trustctl feeds sync killed midway (SIGKILL), then feeds status and a resumed sync', () => {
   let tmp: string;
-  let server: ExportServer;
+  let server: StallingExportServer;
   let child: ChildProcess | undefined;
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'trustctl-feeds-kill-'));
-    server = new ExportServer();
-    await server.start();
+    server = await new StallingExportServer(PYPI_BYTES, '"pypi-rev-1"').start();
   });
   afterAll(async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');

@@ -9,11 +9,11 @@ import { storedFeeds } from '../../../lib/engine/advisories/feed-state';
 import { MemoryAdvisoryStore } from '../../../lib/engine/advisories/memory-store';
 import { coveringEcosystems, uncoveredPackages } from '../../../lib/engine/match/coverage';
 import { MATCHER } from '../../../lib/engine/match/matcher';
-import type { Ecosystem, FeedInfo, Package } from '../../../lib/engine/model';
+import { parseDigest, type Ecosystem, type FeedInfo, type Package } from '../../../lib/engine/model';
 import { syncFeeds } from '../../../lib/engine/sync-feeds';
 import { SHARED } from '../../helpers/corpus';
 
-const LAYER = 'sha256:' + 'a'.repeat(64);
+const LAYER = parseDigest('sha256:' + 'a'.repeat(64));
 
 function pkg(ecosystem: Ecosystem, name: string, path: string, extra: Partial<Package> = {}): Package {
   return {
