@@ -108,3 +108,19 @@ describe('trustctl feeds sync killed midway (SIGKILL), then feeds status and a r
     expect(uncovered(feeds)).toEqual([]);
   }, 120_000);
 });
+
+describe('trustctl feeds status', () => {
+  it.each([
+    { name: 'a store never synced', json: false, code: 1, out: /No feed has been synced into this store/ },
+    { name: 'a store never synced, as JSON', json: true, code: 1, out: /"feeds": \[\]/ },
+  ])('$name: exit $code', async ({ json, code, out }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'trustctl-feeds-status-'));
+    try {
+      const r = await trustctl('feeds', 'status', '--data-dir', join(dir, 'none'), ...(json ? ['--json'] : []));
+      expect(r.code).toBe(code);
+      expect(r.out).toMatch(out);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -73,7 +73,7 @@ export function registerFeeds(program: Command, ctx: CliContext): void {
     });
   feeds
     .command('status')
-    .description('what the embedded store holds, per feed: complete or not, revision, ecosystems covered')
+    .description('what the embedded store holds, per feed: complete or not, revision, ecosystems covered (exit 1 when no feed is synced or one is not complete)')
     .option('--data-dir <dir>', 'the store (default as for sync)')
     .option('--json', 'print the feeds as JSON')
     .action(async (opts: { dataDir?: string; json?: boolean }) => {
@@ -87,12 +87,13 @@ export function registerFeeds(program: Command, ctx: CliContext): void {
           const rows = list.map((f) => [f.source, statusCell(f), f.syncedAt ?? '-', f.revision ?? '-', String(f.records ?? '-'), ecosystemsCell(f)]);
           ctx.io.stdout.write(renderTable(['feed', 'status', 'synced', 'revision', 'records read', 'ecosystems'], rows));
           ctx.io.stdout.write(`Advisories in the store: ${await store.count()}\n`);
+          if (list.length === 0) ctx.io.stdout.write('No feed has been synced into this store: every ecosystem has no vulnerability data. Run `trustctl feeds sync`.\n');
           if (incomplete.length > 0) {
             ctx.io.stdout.write(`${incomplete.length} feed${incomplete.length === 1 ? ' is' : 's are'} not complete: ${incomplete.map((f) => f.source).join(', ')}. Run \`trustctl feeds sync\` to finish ${incomplete.length === 1 ? 'it' : 'them'}.\n`);
           }
         }
-        // Scripts can tell a store that vouches for its feeds from one that does not.
-        if (incomplete.length > 0) ctx.exitCode = ExitCode.Quarantined;
+        // Scripts can tell a store that vouches for its feeds (exit 0) from one that does not (exit 1).
+        if (list.length === 0 || incomplete.length > 0) ctx.exitCode = ExitCode.Quarantined;
       } finally {
         await store.close();
       }
