@@ -68,6 +68,9 @@ describe('trustctl feeds sync killed midway (SIGKILL), then feeds status and a r
     const exited = new Promise<NodeJS.Signals | null>((r) => child!.on('exit', (_code, sig) => r(sig)));
     // The child has finished Go and is halfway through the PyPI export: kill it there, no cleanup.
     await Promise.race([server.stalled, exited.then(() => Promise.reject(new Error(`the sync ended before the stall: ${out} ${err}`)))]);
+    // While the writer lives, status says the source is being synced, by whom.
+    const live = await trustctl('feeds', 'status', '--data-dir', data);
+    expect(live.out.split('\n').find((l) => l.startsWith(server.url))).toContain(`INCOMPLETE (being synced: pid ${child.pid}`);
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     const goRead = Number(/osv:Go: (\d+) read/.exec(out)?.[1]);
@@ -82,8 +85,8 @@ describe('trustctl feeds sync killed midway (SIGKILL), then feeds status and a r
     expect(status.code).toBe(1);
     const line = (source: string) => status.out.split('\n').find((l) => l.startsWith(source)) ?? '';
     expect(line('osv:Go')).toMatch(/ complete /);
-    expect(line(server.url)).toMatch(/INCOMPLETE/);
-    expect(line('osv:npm')).toMatch(/INCOMPLETE/);
+    expect(line(server.url)).toMatch(/INCOMPLETE \(sync interrupted\)/);
+    expect(line('osv:npm')).toMatch(/INCOMPLETE \(sync interrupted\)/);
     expect(status.out).toMatch(/2 feeds are not complete: .*Run `trustctl feeds sync`/);
     const json = JSON.parse((await trustctl('feeds', 'status', '--data-dir', data, '--json')).out) as { feeds: FeedInfo[] };
     expect(json.feeds.map((f) => [f.source, f.status])).toEqual([[server.url, 'in-progress'], ['osv:Go', 'complete'], ['osv:npm', 'in-progress']]);

@@ -1,8 +1,9 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { storedFeeds } from '../../engine/advisories/feed-state';
 import type { FeedInfo } from '../../engine/model';
 import { syncFeeds } from '../../engine/sync-feeds';
-import { defaultAdvisoryDir, EmbeddedAdvisoryStore } from '../../local/advisory-store';
+import { ADVISORY_LOCK_FILE, defaultAdvisoryDir, EmbeddedAdvisoryStore, lockHolder } from '../../local/advisory-store';
 import { DEFAULT_FEEDS, feedSources } from '../advisories';
 import { ExitCode } from '../exit-codes';
 import { renderTable } from '../format/table';
@@ -17,13 +18,13 @@ function ecosystemsCell(f: FeedInfo): string {
   return e.length <= 4 ? e.join(' ') : `${e.slice(0, 3).join(' ')} +${e.length - 3} more`;
 }
 
-/** What the status column says: complete, or what is wrong and what to do. */
-function statusCell(f: FeedInfo): string {
+/** What the status column says: complete, or what is wrong. `running`: a live writer holds the store's lock. */
+function statusCell(f: FeedInfo, running: string | undefined): string {
   switch (f.status) {
     case 'complete':
       return 'complete';
     case 'in-progress':
-      return 'INCOMPLETE (sync interrupted or running)';
+      return running ? `INCOMPLETE (being synced: ${running})` : 'INCOMPLETE (sync interrupted)';
     case 'failed':
       return `FAILED: ${(f.error ?? '').slice(0, 80)}`;
     default:
@@ -84,7 +85,9 @@ export function registerFeeds(program: Command, ctx: CliContext): void {
         if (opts.json) {
           ctx.io.stdout.write(`${JSON.stringify({ feeds: list, records: await store.count() }, null, 2)}\n`);
         } else {
-          const rows = list.map((f) => [f.source, statusCell(f), f.syncedAt ?? '-', f.revision ?? '-', String(f.records ?? '-'), ecosystemsCell(f)]);
+          const holder = lockHolder(join(store.dir, ADVISORY_LOCK_FILE));
+          const running = holder?.alive ? `pid ${holder.pid}${holder.since ? ` since ${holder.since}` : ''}` : undefined;
+          const rows = list.map((f) => [f.source, statusCell(f, running), f.syncedAt ?? '-', f.revision ?? '-', String(f.records ?? '-'), ecosystemsCell(f)]);
           ctx.io.stdout.write(renderTable(['feed', 'status', 'synced', 'revision', 'records read', 'ecosystems'], rows));
           ctx.io.stdout.write(`Advisories in the store: ${await store.count()}\n`);
           if (list.length === 0) ctx.io.stdout.write('No feed has been synced into this store: every ecosystem has no vulnerability data. Run `trustctl feeds sync`.\n');
