@@ -19,7 +19,7 @@ import type { OsvRecord } from '../engine/advisories/osv';
 import { TrustError } from '../engine/errors';
 import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, backoff, forEachLimit, pkSkTable, querySortKeys } from './dynamodb-table';
 export { MAX_ITEM_BYTES } from './dynamodb-table';
-import type { AdvisoryStore, FeedState } from '../engine/ports';
+import type { AdvisoryStore, FeedState, FeedStatus } from '../engine/ports';
 
 /*
  * Single-table design (the CDK stack mirrors {@link tableDefinition}). Every item has a string
@@ -29,7 +29,8 @@ import type { AdvisoryStore, FeedState } from '../engine/ports';
  * |---|---|---|---|
  * | record (one per advisory id) | `REC#<id>` | `REC` | `body` (B: gzip of the record's JSON), `modified` (S, as given), `modifiedAt` (N: the instant in ns since the epoch), `pkgs` (SS: package keys of its `affected[]`), `drop` (SS: package keys whose index items are still to be deleted) |
  * | index (one per package × id) | `PKG#["<ecosystem>","<normalised name>"]` | `ADV#<id>` | `modifiedAt` (N: the newest revision that claimed it) |
- * | feed state (one per source) | `FEED#<source>` | `FEED` | `syncedAt`, `records`, `modified`?, `fingerprint`? |
+ * | feed state (one per source) | `FEED#<source>` | `FEED` | `syncedAt`, `records`, `modified`?, `fingerprint`?, `status`?, `ecosystems`? (L of S), `startedAt`?, `pending`?, `error`? |
+ * | feed list | `FEEDS` | `FEEDS` | `sources` (SS: every source with a state) |
  * | record counter shard | `COUNT#<0..15>` | `COUNT` | `n` (N) |
  *
  * The package key is a JSON array, not `<ecosystem>#<name>`: ecosystems (`Packagist:https://…`) and
@@ -151,6 +152,9 @@ interface Meta {
 
 const recordKey = (id: string): Item => ({ [A_PK]: { S: `REC#${id}` }, [A_SK]: { S: 'REC' } });
 const feedKey = (source: string): Item => ({ [A_PK]: { S: `FEED#${source}` }, [A_SK]: { S: 'FEED' } });
+/** The item listing every source with a state (a string set), so that listing needs no table scan. */
+const FEED_LIST_KEY: Item = { [A_PK]: { S: 'FEEDS' }, [A_SK]: { S: 'FEEDS' } };
+const FEED_STATUSES: readonly FeedStatus[] = ['complete', 'in-progress', 'failed'];
 const counterKey = (shard: number): Item => ({ [A_PK]: { S: `COUNT#${shard}` }, [A_SK]: { S: 'COUNT' } });
 /** The partition key of a package: `(ecosystem, name)` exactly as given (callers and {@link packageKeysOf} normalise). */
 const packageKey = (ecosystem: string, name: string): string => `PKG#${JSON.stringify([ecosystem, name])}`;
@@ -326,18 +330,30 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: feedKey(source), ConsistentRead: true }));
       const it = out.Item;
       if (!it) return undefined;
+      const status = FEED_STATUSES.find((s) => s === it.status?.S);
+      const ecosystems = it.ecosystems?.L?.map((v) => v.S);
       return {
         ...(it.modified?.S !== undefined ? { modified: it.modified.S } : {}),
         ...(it.fingerprint?.S !== undefined ? { fingerprint: it.fingerprint.S } : {}),
         syncedAt: it.syncedAt?.S ?? '',
         records: Number(it.records?.N ?? '0'),
+        ...(status ? { status } : {}),
+        // A list with anything but strings is not a coverage to trust: dropped, the source covers nothing.
+        ...(ecosystems && ecosystems.every((e): e is string => typeof e === 'string') ? { ecosystems } : {}),
+        ...(it.startedAt?.S !== undefined ? { startedAt: it.startedAt.S } : {}),
+        ...(it.pending?.S !== undefined ? { pending: it.pending.S } : {}),
+        ...(it.error?.S !== undefined ? { error: it.error.S } : {}),
       };
     } catch (err) {
       throw wrap(err, `getFeedState(${JSON.stringify(source)})`);
     }
   }
 
-  /** Replaces the state item of `source`. */
+  /**
+   * Replaces the state item of `source` and adds the source to the feed list ({@link listFeeds}), in
+   * one transaction. Records are written item by item (a sync cannot commit thousands in one
+   * transaction): the state's `status` is what tells a complete source from a partly written one.
+   */
   async putFeedState(source: string, state: FeedState): Promise<void> {
     const item: Item = {
       ...feedKey(source),
@@ -345,12 +361,32 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       records: { N: String(state.records) },
       ...(state.modified !== undefined ? { modified: { S: state.modified } } : {}),
       ...(state.fingerprint !== undefined ? { fingerprint: { S: state.fingerprint } } : {}),
+      ...(state.status !== undefined ? { status: { S: state.status } } : {}),
+      ...(state.ecosystems !== undefined ? { ecosystems: { L: state.ecosystems.map((e) => ({ S: e })) } } : {}),
+      ...(state.startedAt !== undefined ? { startedAt: { S: state.startedAt } } : {}),
+      ...(state.pending !== undefined ? { pending: { S: state.pending } } : {}),
+      ...(state.error !== undefined ? { error: { S: state.error } } : {}),
     };
     try {
       // A whole-item put: fields absent from `state` disappear from the stored state too.
-      await this.client.send(new PutItemCommand({ TableName: this.table, Item: item }));
+      await this.client.send(new TransactWriteItemsCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: item } },
+          { Update: { TableName: this.table, Key: FEED_LIST_KEY, UpdateExpression: 'ADD sources :s', ExpressionAttributeValues: { ':s': { SS: [source] } } } },
+        ],
+      }));
     } catch (err) {
       throw wrap(err, `putFeedState(${JSON.stringify(source)})`);
+    }
+  }
+
+  /** Every source with a feed state, sorted (for `feeds status` and the feeds a scan names). */
+  async listFeeds(): Promise<readonly string[]> {
+    try {
+      const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: FEED_LIST_KEY, ConsistentRead: true }));
+      return [...(out.Item?.sources?.SS ?? [])].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    } catch (err) {
+      throw wrap(err, 'listFeeds()');
     }
   }
 

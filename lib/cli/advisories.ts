@@ -1,5 +1,5 @@
-import type { AdvisoryStore } from '../engine/ports';
 import { openFeed } from '../engine/advisories/feed';
+import { feedInfoOf, storedFeeds } from '../engine/advisories/feed-state';
 import { MemoryAdvisoryStore } from '../engine/advisories/memory-store';
 import type { AdvisorySource, FeedInfo } from '../engine/scan-image';
 import { syncFeeds, type FeedSourceLike } from '../engine/sync-feeds';
@@ -20,15 +20,16 @@ export async function feedSources(specs: readonly string[]): Promise<FeedSourceL
   return out;
 }
 
-/** What a scan matches against: exactly the `--feed`s given (read into memory for this scan), else the embedded store. */
+/**
+ * What a scan matches against: exactly the `--feed`s given (read into memory for this scan), else the
+ * embedded store. `feeds` names every source with its status, revision and covered ecosystems, so the
+ * scan can tell which ecosystems of its inventory no complete source covers (match/coverage.ts).
+ */
 export async function advisoriesForScan(feeds: readonly string[], dataDir?: string): Promise<{ advisories?: AdvisorySource; close(): Promise<void> }> {
   if (feeds.length > 0) {
     const store = new MemoryAdvisoryStore();
     const results = await syncFeeds(await feedSources(feeds), store);
-    const info: FeedInfo[] = await Promise.all(results.map(async (r) => {
-      const st = await store.getFeedState(r.source);
-      return { source: r.source, ...(st ? { syncedAt: st.syncedAt, records: st.records, ...(st.modified ? { modified: st.modified } : {}) } : {}) };
-    }));
+    const info: FeedInfo[] = await Promise.all(results.map(async (r) => feedInfoOf(r.source, await store.getFeedState(r.source))));
     return { advisories: { store, schemes: SCHEMES, feeds: info }, close: async () => undefined };
   }
   const dir = dataDir ?? defaultAdvisoryDir();
@@ -42,10 +43,7 @@ export async function advisoriesForScan(feeds: readonly string[], dataDir?: stri
     await store.close();
     return { close: async () => undefined };
   }
-  const feedsInfo: FeedInfo[] = [];
-  for (const source of (await (store as AdvisoryStore).listFeeds?.()) ?? []) {
-    const st = await store.getFeedState(source);
-    if (st) feedsInfo.push({ source, syncedAt: st.syncedAt, records: st.records, ...(st.modified ? { modified: st.modified } : {}) });
-  }
+  // Every source with a state, complete or not: coverage (match/coverage.ts) tells them apart.
+  const feedsInfo = await storedFeeds(store);
   return { advisories: { store, schemes: SCHEMES, feeds: feedsInfo }, close: () => store.close() };
 }

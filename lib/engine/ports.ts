@@ -55,14 +55,50 @@ export interface AdvisoryStore {
   count(): Promise<number>;
 }
 
-/** What a feed sync remembers about one source between runs. */
+/**
+ * Where a source's sync stands (issue 13, "Feeds that know what they don't know"):
+ * - `complete`: the last read of the export finished and its records are committed with this state;
+ * - `in-progress`: a sync started reading a revision and has not finished (running, or killed: the next
+ *   sync resumes it);
+ * - `failed`: the last read stopped with an error (`error`); the next sync tries again.
+ */
+export type FeedStatus = 'complete' | 'in-progress' | 'failed';
+
+/**
+ * What a feed sync remembers about one source between runs. `fingerprint`, `modified`, `records`,
+ * `syncedAt` and `ecosystems` describe the last *complete* read of the source (carried over unchanged
+ * while a later read is in progress or failed); `status`, `startedAt`, `pending` and `error` describe
+ * the latest attempt.
+ */
 export interface FeedState {
   /** Newest `modified` of the records taken from this source (RFC 3339). */
   readonly modified?: string;
-  /** Size and mtime (file) or ETag / Last-Modified (https) of the export last read: unchanged → skipped. */
+  /**
+   * The revision of the export last read completely: size and mtime (file) or ETag / Last-Modified
+   * (https). Unchanged and `complete` → the export is not read again.
+   */
   readonly fingerprint?: string;
+  /** When the last complete read finished (or was last confirmed unchanged); `''` when it never completed. */
   readonly syncedAt: string;
+  /** Records taken in the last complete read. */
   readonly records: number;
+  /**
+   * The latest attempt's status. Absent in states written before statuses existed: then nothing is
+   * known about the ecosystems covered, the source covers nothing and the next sync reads it in full.
+   */
+  readonly status?: FeedStatus;
+  /**
+   * The OSV ecosystems (`affected[].package.ecosystem` as records spell them: `PyPI`, `Debian:12`,
+   * `Alpine:v3.19`) of the records this source has delivered up to its last complete read, sorted.
+   * Absent when the source never completed a read.
+   */
+  readonly ecosystems?: readonly string[];
+  /** When the latest attempt started (in-progress, failed). */
+  readonly startedAt?: string;
+  /** The revision (fingerprint) the latest in-progress or failed attempt was reading. */
+  readonly pending?: string;
+  /** Why the latest attempt failed. */
+  readonly error?: string;
 }
 
 /** The verdict store port and its records (lib/engine/verdicts/port.ts): one verdict per digest, with history. */

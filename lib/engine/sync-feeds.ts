@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { readOsvZip } from './advisories/feed';
 import type { OsvRecord } from './advisories/osv';
-import type { AdvisoryStore } from './ports';
+import type { AdvisoryStore, FeedState } from './ports';
 
 /** One OSV export to read: a file, a folder's `<Ecosystem>/all.zip`, or a URL (advisories/feed.ts `openFeed`). */
 export interface FeedSourceLike {
@@ -15,71 +15,146 @@ export interface FeedSourceLike {
 /** What one sync did with one source. */
 export interface FeedSyncResult {
   readonly source: string;
-  /** True when the export's fingerprint had not changed: nothing was read. */
+  /** True when the export's fingerprint had not changed since its last complete read: nothing was read. */
   readonly unchanged: boolean;
-  /** Records read that were newer than the last sync. */
+  /** True when this run finished a read that an earlier, interrupted or failed sync had started. */
+  readonly resumed?: boolean;
+  /** Records read that were newer than the last complete sync. */
   readonly read: number;
   /** Ids whose stored record changed (new or newer): the advisories to re-judge digests against. */
   readonly changed: readonly string[];
   /** Records skipped as malformed, with the reason (RELIABILITY.md 45). */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
+  /** The OSV ecosystems the source covers after this run (its records' `affected[].package.ecosystem`), sorted. */
+  readonly ecosystems: readonly string[];
+  /** Set when the source could not be synced (only with `keepGoing`; otherwise the error is thrown). Its state says `failed`. */
+  readonly error?: string;
   readonly ms: number;
+}
+
+/** Options of {@link syncFeeds}. */
+export interface SyncFeedsOptions {
+  readonly now?: () => Date;
+  readonly onProgress?: (r: FeedSyncResult) => void;
+  /** Read every export in full, even if unchanged since its last complete read. */
+  readonly force?: boolean;
+  /**
+   * Go on with the next source when one fails (its state is recorded as `failed`, its result carries
+   * `error`). Default false: the first failure is recorded, then thrown.
+   */
+  readonly keepGoing?: boolean;
 }
 
 const BATCH = 500;
 
+const errorText = (err: unknown): string => (err instanceof Error ? err.message : String(err)).slice(0, 1000);
+
 /**
- * Brings a store up to date with OSV exports (DESIGN.md "Re-verify": `feed-sync`), incrementally: an
- * export whose fingerprint is unchanged is not opened; otherwise only records `modified` after the
- * newest one already taken from that source are parsed and upserted (the store keeps the newest
- * revision of each id anyway, so reading too much is harmless and reading too little is not possible).
- * A malformed record is skipped with its reason and the sync goes on.
+ * Brings a store up to date with OSV exports (DESIGN.md "Re-verify": `feed-sync`), one source at a
+ * time, each committed as a unit (issue 13, "Feeds that know what they don't know"):
+ *
+ * 1. an export whose fingerprint equals the one of its last *complete* read is not opened;
+ * 2. otherwise the source's state is set to `in-progress` (committed before any record is read, so a
+ *    sync killed midway — `kill -9`, Ctrl-C, a Lambda timeout — is visible in `trustctl feeds status`
+ *    and never taken for a complete source), keeping the fields of its last complete read;
+ * 3. records `modified` after the newest one of the last complete read are parsed and upserted (the
+ *    store keeps the newest revision of each id anyway, so reading too much is harmless and reading too
+ *    little is not possible), collecting the ecosystems they name;
+ * 4. the state becomes `complete` with the new fingerprint, record count and ecosystems — for the
+ *    embedded store, in the same commit as the records (its `putFeedState` commits both together).
+ *
+ * The next sync resumes an `in-progress` or `failed` source from its last complete read and leaves
+ * complete unchanged ones alone. A state written before statuses existed (no `ecosystems`) is read in
+ * full, since only a full read tells which ecosystems the export covers. A malformed record is skipped
+ * with its reason and the sync goes on; an export that cannot be read marks the source `failed`.
  */
-export async function syncFeeds(
-  sources: readonly FeedSourceLike[],
-  store: AdvisoryStore,
-  opts: { now?: () => Date; onProgress?: (r: FeedSyncResult) => void; force?: boolean } = {},
-): Promise<FeedSyncResult[]> {
+export async function syncFeeds(sources: readonly FeedSourceLike[], store: AdvisoryStore, opts: SyncFeedsOptions = {}): Promise<FeedSyncResult[]> {
+  const now = (): string => (opts.now?.() ?? new Date()).toISOString();
   const results: FeedSyncResult[] = [];
+  // Every source this sync will read is on record from the start: one it never reaches (the sync was
+  // killed before) shows as not complete in `feeds status`, rather than not at all.
+  const fresh = new Set<string>();
+  for (const src of sources) {
+    if ((await store.getFeedState(src.source)) !== undefined) continue;
+    await store.putFeedState(src.source, { syncedAt: '', records: 0, status: 'in-progress' });
+    fresh.add(src.source);
+  }
   for (const src of sources) {
     const t0 = Date.now();
-    const fingerprint = await src.fingerprint();
-    const state = await store.getFeedState(src.source);
-    if (!opts.force && state?.fingerprint === fingerprint) {
-      const r = { source: src.source, unchanged: true, read: 0, changed: [], skipped: [], ms: Date.now() - t0 };
+    let state: FeedState | undefined;
+    let fingerprint: string | undefined;
+    let startedAt: string | undefined;
+    try {
+      state = await store.getFeedState(src.source);
+      fingerprint = await src.fingerprint();
+      const known = state?.ecosystems !== undefined && state.status !== undefined;
+      if (!opts.force && known && state!.status === 'complete' && state!.fingerprint === fingerprint) {
+        const r: FeedSyncResult = { source: src.source, unchanged: true, read: 0, changed: [], skipped: [], ecosystems: state!.ecosystems ?? [], ms: Date.now() - t0 };
+        results.push(r);
+        opts.onProgress?.(r);
+        continue;
+      }
+      const resumed = !fresh.has(src.source) && (state?.status === 'in-progress' || state?.status === 'failed');
+      startedAt = now();
+      await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt, pending: fingerprint });
+
+      // Incremental only on top of a complete read whose ecosystems are known (the records before `since` are not parsed again).
+      const since = opts.force || !known ? undefined : state?.modified;
+      const ecosystems = new Set<string>(opts.force || !known ? [] : state?.ecosystems ?? []);
+      const skipped: { id: string; reason: string }[] = [];
+      const changed: string[] = [];
+      let read = 0;
+      let newest = since;
+      let batch: OsvRecord[] = [];
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        changed.push(...(await store.upsert(batch)));
+        batch = [];
+      };
+      const stream = await src.open();
+      try {
+        for await (const rec of readOsvZip(stream, { ...(since ? { since } : {}), onSkip: (id: string, reason: string) => skipped.push({ id, reason }) })) {
+          read++;
+          if (!newest || Date.parse(rec.modified) > Date.parse(newest)) newest = rec.modified;
+          for (const a of rec.affected) ecosystems.add(a.ecosystem);
+          batch.push(rec);
+          if (batch.length >= BATCH) await flush();
+        }
+        await flush();
+      } finally {
+        stream.destroy();
+      }
+      const covered = [...ecosystems].sort();
+      await store.putFeedState(src.source, {
+        fingerprint, syncedAt: now(), records: read, ...(newest ? { modified: newest } : {}), status: 'complete', ecosystems: covered,
+      });
+      const r: FeedSyncResult = { source: src.source, unchanged: false, ...(resumed ? { resumed } : {}), read, changed, skipped, ecosystems: covered, ms: Date.now() - t0 };
       results.push(r);
       opts.onProgress?.(r);
-      continue;
+    } catch (err) {
+      // Recorded so that `feeds status` and every scan see the source as not complete. If the store
+      // itself is what failed, this may fail too: the original error is the one that matters.
+      await store.putFeedState(src.source, {
+        ...lastComplete(state), status: 'failed', startedAt: startedAt ?? now(), ...(fingerprint ? { pending: fingerprint } : {}), error: errorText(err),
+      }).catch(() => undefined);
+      if (!opts.keepGoing) throw err;
+      const r: FeedSyncResult = { source: src.source, unchanged: false, read: 0, changed: [], skipped: [], ecosystems: [], error: errorText(err), ms: Date.now() - t0 };
+      results.push(r);
+      opts.onProgress?.(r);
     }
-    const since = opts.force ? undefined : state?.modified;
-    const skipped: { id: string; reason: string }[] = [];
-    const changed: string[] = [];
-    let read = 0;
-    let newest = state?.modified;
-    let batch: OsvRecord[] = [];
-    const flush = async (): Promise<void> => {
-      if (batch.length === 0) return;
-      changed.push(...(await store.upsert(batch)));
-      batch = [];
-    };
-    const stream = await src.open();
-    try {
-      for await (const rec of readOsvZip(stream, { since, onSkip: (id: string, reason: string) => skipped.push({ id, reason }) })) {
-        read++;
-        if (!newest || Date.parse(rec.modified) > Date.parse(newest)) newest = rec.modified;
-        batch.push(rec);
-        if (batch.length >= BATCH) await flush();
-      }
-      await flush();
-    } finally {
-      stream.destroy();
-    }
-    await store.putFeedState(src.source, {
-      fingerprint, syncedAt: (opts.now?.() ?? new Date()).toISOString(), records: read, ...(newest ? { modified: newest } : {}),
-    });
-    const r = { source: src.source, unchanged: false, read, changed, skipped, ms: Date.now() - t0 };
-    results.push(r);
-    opts.onProgress?.(r);
   }
   return results;
+}
+
+/** The fields of a state that describe its last complete read (kept while a later read runs or after it failed). */
+function lastComplete(state: FeedState | undefined): FeedState {
+  if (!state) return { syncedAt: '', records: 0 };
+  // A state from before statuses (no ecosystems) vouches for nothing: keep its timestamps, not a coverage.
+  const { fingerprint, modified, syncedAt, records, ecosystems } = state;
+  return {
+    syncedAt, records,
+    ...(fingerprint !== undefined ? { fingerprint } : {}),
+    ...(modified !== undefined ? { modified } : {}),
+    ...(ecosystems !== undefined && state.status !== undefined ? { ecosystems } : {}),
+  };
 }

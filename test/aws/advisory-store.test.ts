@@ -3,9 +3,10 @@
  * `@aws-sdk/client-dynamodb`, on real OSV records from ../shared/corpus/osv and ../shared/feeds/osv.
  * Every test gets its own table, so tests do not see each other's records.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   type BatchGetItemCommandInput,
   CreateTableCommand,
@@ -31,6 +32,11 @@ import {
 import { SHARED, corpusBytes } from '../helpers/corpus';
 import { corpusRecord, toOsvRecord } from '../helpers/osv';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { StallingExportServer } from '../helpers/export-server';
+import { openFeed } from '../../lib/engine/advisories/feed';
+import { storedFeeds } from '../../lib/engine/advisories/feed-state';
+import type { FeedState } from '../../lib/engine/ports';
+import { syncFeeds } from '../../lib/engine/sync-feeds';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -519,4 +525,57 @@ describe('feed state', () => {
     // Feed state items are not records.
     expect(await store.count()).toBe(0);
   });
+});
+
+describe('feed status, ecosystems and the feed list (issue 13)', () => {
+  it.each<{ name: string; state: FeedState }>([
+    { name: 'complete with ecosystems', state: { fingerprint: 'etag:"a"', modified: '2026-11-28T10:00:00Z', syncedAt: '2026-11-29T03:00:00.000Z', records: 3, status: 'complete', ecosystems: ['Debian:11', 'Debian:12'] } },
+    { name: 'complete with no ecosystems (an empty export)', state: { fingerprint: 'etag:"b"', syncedAt: '2026-11-29T03:00:00.000Z', records: 0, status: 'complete', ecosystems: [] } },
+    { name: 'in-progress after a complete read', state: { fingerprint: 'etag:"a"', syncedAt: '2026-11-29T03:00:00.000Z', records: 3, status: 'in-progress', ecosystems: ['npm'], startedAt: '2026-11-30T03:00:00.000Z', pending: 'etag:"c"' } },
+    { name: 'failed first sync', state: { syncedAt: '', records: 0, status: 'failed', startedAt: '2026-11-30T03:00:00.000Z', pending: 'etag:"c"', error: 'truncated zip' } },
+  ])('round-trips: $name', async ({ state }) => {
+    const { store } = await freshStore();
+    await store.putFeedState('osv:X', state);
+    expect(await store.getFeedState('osv:X')).toEqual(state);
+  });
+
+  it('listFeeds names every source with a state, sorted, once', async () => {
+    const { store } = await freshStore();
+    expect(await store.listFeeds()).toEqual([]);
+    for (const s of ['osv:npm', 'https://x/Debian/all.zip', 'osv:npm', 'osv:Go']) await store.putFeedState(s, { syncedAt: '', records: 0, status: 'in-progress' });
+    expect(await store.listFeeds()).toEqual(['https://x/Debian/all.zip', 'osv:Go', 'osv:npm']);
+    expect(await store.count()).toBe(0);
+  });
+
+  it('a sync killed midway (SIGKILL in a child process) leaves the source in-progress, covering nothing; the next sync resumes only it', async () => {
+    const { store, table } = await freshStore();
+    const hackage = join(SHARED, 'feeds', 'osv', 'Hackage', 'all.zip');
+    const server = await new StallingExportServer(readFileSync(join(SHARED, 'feeds', 'osv', 'npm', 'all.zip')), '"npm-rev-1"', '/npm/all.zip').start();
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'sync-child.ts'), ddb.endpoint, table, hackage, server.url], { cwd: resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
+      await Promise.race([server.stalled, exited.then(() => Promise.reject(new Error(`the sync ended before the stall: ${out} ${err}`)))]);
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+
+      const killed = await storedFeeds(store);
+      expect(killed.map((f) => [f.source, f.status, f.ecosystems])).toEqual([[server.url, 'in-progress', undefined], ['osv:Hackage', 'complete', ['Hackage']]]);
+      expect(killed[0]).toMatchObject({ pending: 'etag:"npm-rev-1"' });
+
+      server.stall = false;
+      const results = await syncFeeds([...(await openFeed(hackage)), ...(await openFeed(server.url))], store);
+      expect(results.map((r) => [r.source, r.unchanged, r.resumed ?? false])).toEqual([['osv:Hackage', true, false], [server.url, false, true]]);
+      const done = await storedFeeds(store);
+      expect(done.map((f) => [f.source, f.status, f.ecosystems, f.revision])).toEqual([
+        [server.url, 'complete', ['npm'], 'etag:"npm-rev-1"'],
+        ['osv:Hackage', 'complete', ['Hackage'], (await (await openFeed(hackage))[0].fingerprint())],
+      ]);
+    } finally {
+      await server.stop();
+    }
+  }, 120_000);
 });

@@ -2,6 +2,7 @@
  * Small pieces the flows share: the feeds as a verdict names them, the plug-ins of an evaluation, the
  * "already done" rule for at-least-once deliveries, bounded concurrency.
  */
+import { feedInfoOf as feedInfoFromState } from '../advisories/feed-state';
 import { pluginsOf } from '../record-scan';
 import type { FeedInfo } from '../model';
 import { instantNanos } from '../verdicts/order';
@@ -10,15 +11,13 @@ import { sameScanPlugins } from '../reevaluate';
 import type { AdvisoryPort, EvaluationPorts } from './ports';
 
 /**
- * The configured feeds with their last sync (the advisory store's feed state), as every verdict names
- * them. A feed that never synced is listed without `syncedAt`: the policy's `feeds` rule sees it as
- * stale (DESIGN.md "Fail closed": stale data must not look fresh).
+ * The configured feeds with their last sync (the advisory store's feed state: status, revision,
+ * ecosystems covered), as every verdict names them. A feed that never synced is listed without
+ * `syncedAt` or `ecosystems`: the policy's `feeds` rule sees it as stale and it covers no ecosystem
+ * (DESIGN.md "Fail closed": missing or partial data must not look complete).
  */
 export async function feedInfoOf(advisories: Pick<AdvisoryPort, 'store' | 'sources'>): Promise<FeedInfo[]> {
-  return Promise.all(advisories.sources.map(async (source): Promise<FeedInfo> => {
-    const st = await advisories.store.getFeedState(source);
-    return { source, ...(st ? { syncedAt: st.syncedAt, records: st.records, ...(st.modified ? { modified: st.modified } : {}) } : {}) };
-  }));
+  return Promise.all(advisories.sources.map(async (source): Promise<FeedInfo> => feedInfoFromState(source, await advisories.store.getFeedState(source))));
 }
 
 /** The plug-ins of an evaluation made with these ports (record-scan.ts {@link pluginsOf}). */

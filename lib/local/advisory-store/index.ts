@@ -6,4 +6,4 @@ export { ADVISORY_INDEX_FILE, ADVISORY_LOCK_FILE, EmbeddedAdvisoryStore, default
 export { INDEX_LAYOUT_VERSION } from './index-file';
 export type { EmbeddedAdvisoryStoreOptions, EmbeddedAdvisoryStoreStats } from './store';
 export { AdvisoryStoreClosedError, AdvisoryStoreCorruptError, AdvisoryStoreLockedError, AdvisoryStoreReadOnlyError } from './errors';
-export { StoreLock } from './lock';
+export { lockHolder, StoreLock } from './lock';

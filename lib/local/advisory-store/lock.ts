@@ -38,6 +38,17 @@ function ownerAlive(o: LockOwner): boolean {
   }
 }
 
+/**
+ * Who holds the lock file `file`, if anyone, and whether that holder may still be running (a dead
+ * holder's lock is what a killed writer leaves). For `trustctl feeds status`: a source marked
+ * in-progress is being synced right now only while a live writer holds the lock.
+ */
+export function lockHolder(file: string): { readonly pid: number; readonly host: string; readonly since: string; readonly alive: boolean } | undefined {
+  const text = readOrUndefined(file);
+  const o = text === undefined ? undefined : parseOwner(text);
+  return o ? { pid: o.pid, host: o.host, since: typeof o.since === 'string' ? o.since : '', alive: ownerAlive(o) } : undefined;
+}
+
 /** How old an unreadable lock file must be to count as garbage rather than as a lock being written. */
 const GARBAGE_LOCK_AGE_MS = 10_000;
 
