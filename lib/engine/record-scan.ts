@@ -103,13 +103,15 @@ export function verdictEvaluations(result: ScanResult, opts: RecordOptions): Ver
 
 /**
  * The inventory kept for re-evaluation: packages, OS, unknowns, layers, and the findings that do not
- * come from advisories (a re-evaluation matches the packages again and must not count old matches).
+ * come from advisories (a re-evaluation matches the packages again and must not count old matches);
+ * likewise the matcher's unknowns (no vulnerability data, ranges it could not order) are left out —
+ * the re-evaluation asks the feeds again, and a feed synced since then must be able to lift them.
  */
 export function storedInventoryOf(image: ImageScan): StoredInventory {
   const findings: Finding[] = image.findings.filter((f) => f.type !== 'vulnerability' && f.id !== NO_VULNERABILITY_DATA.id);
   return {
     ...(image.os ? { os: image.os } : {}),
-    packages: image.packages, unknowns: image.unknowns, findings, layers: image.layers,
+    packages: image.packages, unknowns: image.unknowns.filter((u) => u.consumer !== MATCHER.name), findings, layers: image.layers,
   };
 }
 

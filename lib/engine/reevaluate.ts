@@ -16,6 +16,7 @@
 import type { Digest, Finding, Package, Unknown } from './model';
 import { isDigest } from './model';
 import { matchPackage, matchPackages, MATCHER, type SchemeRegistry, type VulnerabilityFinding } from './match/matcher';
+import { uncoveredPackages } from './match/coverage';
 import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
 import type { Policy } from './policy/schema';
@@ -129,9 +130,14 @@ export class MatchCache {
 /** Packages × advisories, through the batch's {@link MatchCache} when there is one. */
 async function matchAll(packages: readonly Package[], opts: ReevaluateOptions): Promise<{ findings: VulnerabilityFinding[]; unknowns: Unknown[] }> {
   const cache = opts.matchCache;
-  if (!cache) return matchPackages(packages, opts.advisories.store, opts.advisories.schemes);
+  // RELIABILITY.md 55: asked again on every evaluation, so that a feed synced since the scan lifts it.
+  const uncovered = uncoveredPackages(packages, opts.advisories.feeds);
+  if (!cache) {
+    const r = await matchPackages(packages, opts.advisories.store, opts.advisories.schemes);
+    return { findings: r.findings, unknowns: [...r.unknowns, ...uncovered] };
+  }
   const findings: VulnerabilityFinding[] = [];
-  const unknowns: Unknown[] = [];
+  const unknowns: Unknown[] = [...uncovered];
   for (const p of packages) {
     const key = MatchCache.keyOf(p);
     const r = cache.settled(key) ?? (await cache.match(p, key, opts.advisories.store, opts.advisories.schemes));
@@ -186,7 +192,7 @@ async function judgeInventory(ref: string, digest: Digest, platform: string, inv
   const vulns = await matchAll(packages, opts);
   const findings: Finding[] = [...vulns.findings, ...(inv.findings ?? [])];
   // The stored unknowns are judged again: what the scan could not examine is still unexamined.
-  const unknowns = [...inv.unknowns, ...vulns.unknowns];
+  const unknowns = [...inv.unknowns.filter((u) => u.consumer !== MATCHER.name), ...vulns.unknowns];
   const verdict = evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {
     ref, digest, ...(indexDigest ? { indexDigest } : {}), findings, unknowns, feeds: opts.advisories.feeds, now,
   });

@@ -22,6 +22,7 @@ import type { Policy } from './policy/schema';
 import type { Verdict } from './model';
 import type { AdvisoryStore, LayerCache } from './ports';
 import { matchPackages, type SchemeRegistry } from './match/matcher';
+import { uncoveredPackages } from './match/coverage';
 import { resolveImage, type ResolvedImage } from './registry/resolve';
 import type { ImageSource } from './registry/source';
 
@@ -257,7 +258,9 @@ export const NO_VULNERABILITY_DATA: Finding = {
 /** Step 3 of DESIGN.md "The data's way": packages × advisories. */
 async function vulnerabilities(packages: readonly Package[], advisories: AdvisorySource | undefined): Promise<{ findings: Finding[]; unknowns: Unknown[] }> {
   if (!advisories) return { findings: [NO_VULNERABILITY_DATA], unknowns: [] };
-  return matchPackages(packages, advisories.store, advisories.schemes);
+  const matched = await matchPackages(packages, advisories.store, advisories.schemes);
+  // RELIABILITY.md 55: an ecosystem no complete feed covers was not asked, which is not "no vulnerabilities".
+  return { findings: matched.findings, unknowns: [...matched.unknowns, ...uncoveredPackages(packages, advisories.feeds)] };
 }
 
 /**

@@ -90,9 +90,13 @@ describe('trustctl scan', () => {
     expect(r.out).toMatch(/\[unscannable\] NO_VULNERABILITY_DATA: .*feeds sync/);
   });
 
-  it('--feed matches against exactly the given export for this scan; the table lists the vulnerabilities', async () => {
+  it('--feed matches against exactly the given export for this scan; the table lists the vulnerabilities; what it does not cover is never clean (RELIABILITY.md 55)', async () => {
     const r = await trustctl('scan', sample(), '--cache-dir', cacheDir, '--feed', GO_FEED, '--data-dir', join(dir, 'empty-store'), '--platform', 'linux/amd64');
-    expect(r.code).toBe(0);
+    // The sample also holds Debian packages, which the Go export does not speak for.
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/\[unscannable\] no-vulnerability-data: \d+ things? not examined/);
+    expect(r.out).toMatch(/no vulnerability data for Debian:12/);
+    expect(r.out).not.toMatch(/no vulnerability data for Go\b/);
     expect(r.out).toMatch(/Vulnerabilities \d+ \(/);
     expect(r.out).toMatch(/SEVERITY\s+ID\s+PACKAGE\s+INSTALLED\s+FIXED IN/);
   });
@@ -157,8 +161,10 @@ describe('trustctl scan', () => {
     mkdirSync(join(root, 'app'), { recursive: true });
     writeFileSync(join(root, 'app', 'Cargo.lock'), 'version = 3\n\n[[package]]\nname = "serde"\nversion = "1.0.197"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n');
     const r = await trustctl('scan', `dir:${root}`, '--format', 'json', '--data-dir', dataDir);
-    expect(r.code).toBe(0);
+    // The store holds the Debian and Go exports only: the crates.io package was not asked about.
+    expect(r.code).toBe(1);
     const report = JSON.parse(r.out) as ScanReport;
+    expect(report.unknowns).toEqual([expect.objectContaining({ class: 'no-vulnerability-data', consumer: 'osv-matcher', path: '/app/Cargo.lock', reason: expect.stringMatching(/^no vulnerability data for crates\.io/) })]);
     expect(report.packages.map((p) => p.purl)).toEqual(['pkg:cargo/serde@1.0.197']);
     expect(report.packages[0].locations[0].path).toBe('/app/Cargo.lock');
   });

@@ -12,7 +12,7 @@ import { packageKey } from '../../lib/engine/verdicts/keys';
 const KEY = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW', 'QyNTUxOQAAACBVy2vB0dQ2xL5qXk3rA1mZ7tq9kDzrJQnAm9VhGZp8SgAAAJgR5Jt9EeSb', '-----END OPENSSH PRIVATE KEY-----', ''].join('\n');
 const LOCK = 'version = 3\n\n[[package]]\nname = "serde"\nversion = "1.0.197"\nsource = "registry+https://github.com/rust-lang/crates.io-index"\n';
 const checks = allChecks({});
-const advisories = { ...emptyAdvisories(), feeds: [{ source: 'crates.io', syncedAt: '2026-11-20T10:00:00Z', modified: '2026-11-19T00:00:00Z' }] };
+const advisories = { ...emptyAdvisories(), feeds: [{ ...emptyAdvisories().feeds[0], source: 'crates.io', syncedAt: '2026-11-20T10:00:00Z', modified: '2026-11-19T00:00:00Z' }] };
 const amd = buildImage({ platform: { os: 'linux', architecture: 'amd64' }, config: { User: '1000' }, layers: [{ entries: [{ path: 'app/Cargo.lock', body: LOCK }] }] });
 const arm = buildImage({ platform: { os: 'linux', architecture: 'arm64' }, config: { User: '1000' }, layers: [{ entries: [{ path: 'app/Cargo.lock', body: LOCK }, { path: 'id_rsa', body: KEY }] }] });
 const index = buildIndex([amd, arm]);

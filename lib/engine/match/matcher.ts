@@ -104,7 +104,7 @@ function aliasGroups(hits: readonly { record: OsvRecord }[]): number[][] {
 export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'lookup'>, schemes: SchemeRegistry): Promise<{ findings: VulnerabilityFinding[]; unknowns: Unknown[] }> {
   const at = p.locations[0] ?? { layer: '', path: '' };
   // Not matched = no vulnerability data for it; a range that cannot be evaluated could hide one (parse-error).
-  const unknown = (reason: string, cls: Unknown['class'] = 'no-vulnerability-data'): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}`, class: cls, consumer: 'matcher' });
+  const unknown = (reason: string, cls: Unknown['class'] = 'no-vulnerability-data'): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}`, class: cls, consumer: MATCHER.name });
   const keys = lookupKeys(p);
   if (typeof keys === 'string') return { findings: [], unknowns: [unknown(keys)] };
   const unknowns: Unknown[] = [];
