@@ -5,7 +5,7 @@ import { type EntryInfo, readLayer } from '../../../lib/engine/layers/layer-read
 import { resolveLimits } from '../../../lib/engine/limits';
 import { MediaType, sha256Digest } from '../../../lib/engine/model';
 import { END_OF_ARCHIVE, type TarEntry, buildTar, entryBytes, pad, paxHeader, rawHeader } from '../../../lib/local/builder/tar-writer';
-import { layerDigest, readTar } from './helpers';
+import { layerDigest, readTar, streamOf } from './helpers';
 
 const MiB = 1024 * 1024;
 
@@ -179,25 +179,25 @@ describe('readLayer: capturing wanted bodies', () => {
     ]);
   });
 
-  it('bodies over maxFileReadBytes are cut and flagged truncated', async () => {
-    const r = await readTar(buildTar([{ path: 'big', body: Buffer.alloc(5000, 1) }, { path: 'small', body: 'ok' }]), { wants: () => true, limits: { maxFileReadBytes: 1000 } });
+  it('bodies over maxCatalogFileBytes are cut, flagged truncated, and recorded as cut-by-cap with the consumer', async () => {
+    const r = await readLayer(streamOf(buildTar([{ path: 'big', body: Buffer.alloc(5000, 1) }, { path: 'small', body: 'ok' }])), {
+      layerDigest: layerDigest(), mediaType: MediaType.OciLayer, limits: resolveLimits({ maxCatalogFileBytes: 1000 }), wants: () => true, wantedBy: () => 'dpkg',
+    });
     expect(r.entries.get('/big')?.body?.length).toBe(1000);
     expect(r.entries.get('/big')?.truncated).toBe(true);
     expect(r.entries.get('/small')?.truncated).toBeUndefined();
     expect(r.entries.get('/small')?.body?.toString()).toBe('ok');
+    expect(r.unknowns).toEqual([{ layer: layerDigest(), path: '/big', reason: expect.stringContaining('maxCatalogFileBytes=1000'), class: 'cut-by-cap', consumer: 'dpkg' }]);
   });
 
-  it('maxReadBytesPerLayer cuts later bodies and records it', async () => {
+  it('no budget is shared across a layer: every wanted body is captured whole however many there are (issue 13 item 2)', async () => {
     const r = await readTar(buildTar([{ path: 'a', body: Buffer.alloc(600, 1) }, { path: 'b', body: Buffer.alloc(600, 2) }, { path: 'c', body: 'c' }]), {
       wants: () => true,
-      limits: { maxReadBytesPerLayer: 1000 },
+      limits: { maxCatalogFileBytes: 1000 },
     });
-    expect(r.entries.get('/a')?.body?.length).toBe(600);
-    expect(r.entries.get('/b')?.body?.length).toBe(400);
-    expect(r.entries.get('/b')?.truncated).toBe(true);
-    expect(r.entries.get('/c')?.body?.length).toBe(0);
-    expect(r.capturedBytes).toBe(1000);
-    expect(r.unknowns.map((u) => u.path)).toEqual(['/b', '/c']);
+    expect(['/a', '/b', '/c'].map((p) => [r.entries.get(p)?.body?.length, r.entries.get(p)?.truncated])).toEqual([[600, undefined], [600, undefined], [1, undefined]]);
+    expect(r.capturedBytes).toBe(1201);
+    expect(r.unknowns).toEqual([]);
   });
 });
 
@@ -230,18 +230,23 @@ describe('case 16: a multi-GB file streams through with flat memory', () => {
         this.push(out);
       },
     });
+    let streamed = 0;
     const before = process.memoryUsage().rss;
     let peak = before;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
     const r = await readLayer(src, {
       layerDigest: layerDigest(),
       mediaType: MediaType.OciLayer,
-      limits: resolveLimits({ maxFileReadBytes: MiB }),
+      limits: resolveLimits({ maxCatalogFileBytes: MiB }),
       wants: () => true,
+      consumers: [{ name: 'counter', file: () => ({ write: (c: Buffer) => void (streamed += c.length), end: () => undefined }) }],
     }).finally(() => clearInterval(timer));
     peak = Math.max(peak, process.memoryUsage().rss);
     expect(r.entries.get('/huge.bin')).toMatchObject({ size, truncated: true });
     expect(r.entries.get('/huge.bin')?.body?.length).toBe(MiB);
+    // A streaming consumer saw every byte of it, in flat memory.
+    expect(streamed).toBe(size + 'still here'.length);
+    expect(r.coverage).toMatchObject({ regularFiles: 2, regularFileBytes: size + 10, filesExaminedInFull: 2, consumers: { counter: { files: 2, bytes: size + 10 } } });
     expect(r.entries.get('/after')?.body?.toString()).toBe('still here');
     expect(r.uncompressedBytes).toBe(size + 512 + tail.length);
     expect(r.diffId).toBe(`sha256:${hash.digest('hex')}`);

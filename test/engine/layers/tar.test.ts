@@ -323,7 +323,7 @@ describe('tar formats built by hand', () => {
       const e = r.entries.get('/huge.img');
       expect(e).toMatchObject({ type: 'file', size: 2 ** 40, sparse: true, truncated: true });
       expect(e?.body).toBeUndefined();
-      expect(r.unknowns).toEqual([{ layer: layerDigest(), path: '/huge.img', reason: 'sparse file body not captured' }]);
+      expect(r.unknowns).toEqual([{ layer: layerDigest(), path: '/huge.img', reason: 'sparse file body not captured', class: 'body-not-read', consumer: 'catalogers' }]);
       expect(r.entries.get('/after')?.body?.toString()).toBe('ok');
     });
 
