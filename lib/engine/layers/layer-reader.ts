@@ -192,17 +192,13 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     entries.set(path, e);
     if (type !== 'file' || !wants || !wants(path, e)) return 0;
     e.wanted = true;
-    if (h.sparse) {
-      e.truncated = true;
-      unknown(path, 'sparse file body not captured');
-      return 0;
-    }
-    let n = Math.min(h.size, limits.maxFileReadBytes);
+    // Sparse files are captured as their logical content (holes as zeros), as the runtime writes them.
+    let n = Math.min(h.realSize, limits.maxFileReadBytes);
     if (captured + n > limits.maxReadBytesPerLayer) {
       n = Math.max(0, limits.maxReadBytesPerLayer - captured);
       unknown(path, `body cut by maxReadBytesPerLayer=${limits.maxReadBytesPerLayer}`);
     }
-    if (n < h.size) e.truncated = true;
+    if (n < h.realSize) e.truncated = true;
     captured += n;
     if (n === 0) {
       e.body = Buffer.alloc(0);
