@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Limits } from '../limits';
 import type { Digest } from '../model';
+import type { UnknownClass } from '../model/unknown';
 import { type Compression, decodeLayer } from './decompress';
 import { ROOT, baseName, canonicalPath, joinPath, parentPath } from './paths';
 import { type TarHeader, TarParser } from './tar';
@@ -63,6 +64,8 @@ export interface LayerUnknown {
   readonly layer: string;
   readonly path: string;
   readonly reason: string;
+  /** Why it was not examined (lib/engine/model/unknown.ts); absent is judged as `parse-error`. */
+  readonly class?: UnknownClass;
 }
 
 /** Everything one pass over a layer produced. */
@@ -88,6 +91,8 @@ export interface LayerResult {
   readonly opaqueDirs: readonly string[];
   /** Bytes of bodies captured for consumers. */
   readonly capturedBytes: number;
+  /** Hardlink targets the runtime will look for in lower layers (tar.ts `lowerLinks`); FileTree.squash checks them. */
+  readonly lowerLinks?: readonly string[];
   readonly unknowns: LayerUnknown[];
 }
 
@@ -269,6 +274,7 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     whiteouts: [...whiteouts],
     opaqueDirs: [...opaqueDirs],
     capturedBytes: captured,
+    lowerLinks: parser.lowerLinks,
     unknowns,
   };
 }

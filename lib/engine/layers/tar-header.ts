@@ -243,24 +243,28 @@ function utf8SeqLen(b: Uint8Array, i: number): number {
  * @returns the value, or `undefined` where Go sets ErrHeader. Values beyond ±2^53 are `undefined`
  *   too (Go accepts them; nothing that large can be extracted, so refusing is the runtime's outcome).
  */
-export function goNumeric(b: Buffer, at: number, len: number): number | undefined {
+export function goNumeric(b: Buffer, at: number, len: number, wide = false): number | undefined {
   const first = b[at];
   if (first & 0x80) {
     const inv = first & 0x40 ? 0xff : 0;
-    let v = 0;
+    let v = 0n;
     for (let i = 0; i < len; i++) {
       let c = b[at + i] ^ inv;
       if (i === 0) c &= 0x7f;
-      v = v * 256 + c;
-      if (v > Number.MAX_SAFE_INTEGER) return undefined;
+      if (v >> 56n > 0n) return undefined; // Go: more than 63 bits
+      v = (v << 8n) | BigInt(c);
     }
-    return inv ? -v - 1 : v;
+    if (v >> 63n > 0n) return undefined;
+    const signed = inv ? -v - 1n : v;
+    if (signed <= BigInt(Number.MAX_SAFE_INTEGER) && signed >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(signed);
+    // Go accepts it; `wide` callers (mode, ids, times, device numbers) only need its low bits.
+    return wide ? Number(BigInt.asIntN(32, signed)) : undefined;
   }
-  return goOctal(b, at, len);
+  return goOctal(b, at, len, wide);
 }
 
 /** Go's `parser.parseOctal`: trim `" \0"` both sides, cut at the first NUL, then base-8 digits only. */
-export function goOctal(b: Buffer, at: number, len: number): number | undefined {
+export function goOctal(b: Buffer, at: number, len: number, wide = false): number | undefined {
   let s = at;
   let e = at + len;
   while (s < e && (b[s] === 0x20 || b[s] === 0)) s++;
@@ -275,7 +279,9 @@ export function goOctal(b: Buffer, at: number, len: number): number | undefined 
     if (c < 0x30 || c > 0x37) return undefined;
     v = v * 8 + (c - 0x30);
   }
-  return v > Number.MAX_SAFE_INTEGER ? undefined : v;
+  if (e - s > 22 || (e - s === 22 && b[s] > 0x31)) return undefined; // ParseUint: beyond 64 bits
+  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  return wide ? Number(BigInt.asIntN(32, BigInt(`0o${b.toString('latin1', s, e)}`))) : undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { LimitExceededError, TarFormatError } from '../errors';
 import type { Limits } from '../limits';
+import { RuntimeModel } from './runtime-model';
 import { BLOCK, checksumMatches, decodeName, goNumeric, goOctal, goParseInt, goParsePax } from './tar-header';
 
 export { decodeBytes } from './tar-header';
@@ -124,7 +125,11 @@ function headerOnly(typeflag: string): boolean {
  * {@link LimitExceededError}; once one is thrown the parser must be discarded.
  */
 export class TarParser {
-  /** Members seen (extended headers and the volume label are not members). */
+  /** Hardlink targets this layer expects from lower layers (see RuntimeModel.lowerLinks). */
+  get lowerLinks(): readonly string[] {
+    return this.model?.lowerLinks ?? [];
+  }
+  /** Members seen (extended headers are not members). */
   entryCount = 0;
   /** True once the end-of-archive marker was read. */
   get ended(): boolean {
@@ -164,6 +169,8 @@ export class TarParser {
   private mapBlocks: Buffer[] | undefined;
   private mapFill = 0;
   private holeBytes = 0;
+  /** The runtime reads the current file's body: Go's sparse data checks apply. */
+  private strict = true;
   // Old GNU sparse: the member waiting for its extension blocks.
   private pendingSparse: TarHeader | undefined;
   private pendingMap: number[] = [];
@@ -174,7 +181,16 @@ export class TarParser {
   private paxLocal: Map<string, string> | undefined;
   private paxGlobalBytes = 0;
 
-  constructor(private readonly limits: TarLimits, private readonly handler: TarHandler) {}
+  private readonly model: RuntimeModel | undefined;
+
+  /**
+   * @param options.runtime - refuse (TarFormatError) what containerd's applier refuses (see
+   *   runtime-model.ts); on by default — a layer the runtime will not apply is never judged. Off
+   *   only to list archives that are not layers.
+   */
+  constructor(private readonly limits: TarLimits, private readonly handler: TarHandler, options: { readonly runtime?: boolean } = {}) {
+    this.model = options.runtime === false ? undefined : new RuntimeModel();
+  }
 
   /** Parses one chunk. The chunk is not retained after the call returns. */
   write(chunk: Buffer): void {
@@ -273,9 +289,11 @@ export class TarParser {
     let gid = num(b, at + 116, 8, 'gid', pos);
     let mtime = num(b, at + 136, 12, 'mtime', pos);
     let prefix = '';
+    let devOk = true;
     if (ustar || gnu) {
-      num(b, at + 329, 8, 'devmajor', pos);
-      num(b, at + 337, 8, 'devminor', pos);
+      const major = num(b, at + 329, 8, 'devmajor', pos);
+      const minor = num(b, at + 337, 8, 'devminor', pos);
+      devOk = major >= 0 && major <= 0xffffffff && minor >= 0 && minor <= 0xffffffff;
     }
     if (star) {
       prefix = decodeName(b, at + 345, 131);
@@ -435,12 +453,17 @@ export class TarParser {
       if (map) validateSparse(map, realSize, pos);
     }
     const h: TarHeader = { name, linkname, kind, typeflag, size: bodySize, realSize, sparse: map !== undefined || map1, mode, uid, gid, mtime, pax: extra, offset: pos };
+    // containerd `handleTarTypeBlockCharFifo`: a device number that does not fit 32 bits.
+    if (!devOk && this.model && (typeflag === '3' || typeflag === '4' || typeflag === '6')) {
+      throw new TarFormatError(`the container runtime refuses this layer: device number out of range (member ${JSON.stringify(name)})`, pos);
+    }
     this.member(h, map, map1);
   }
 
   private member(h: TarHeader, map: number[] | undefined, map1: boolean): void {
     checkNameBytes(h.name, this.limits, h.offset);
     checkNameBytes(h.linkname, this.limits, h.offset);
+    this.strict = this.model ? this.model.member(h) : true;
     const want = Math.max(0, Math.min(this.handler.onEntry(h), h.realSize));
     if (h.kind === 'file') {
       this.file = h;
@@ -543,7 +566,11 @@ export class TarParser {
         this.emit(chunk, a, b);
         return;
       }
-      if (this.seg >= segs.length) throw new TarFormatError('sparse file has more data than its map', (this.file as TarHeader).offset);
+      if (this.seg >= segs.length) {
+        // Go errUnrefData, raised only when the body is read; an unread member just skips it.
+        if (this.strict) throw new TarFormatError('sparse file has more data than its map', (this.file as TarHeader).offset);
+        return;
+      }
       const n = Math.min(this.segLeft, b - a);
       this.emit(chunk, a, a + n);
       a += n;
@@ -630,8 +657,8 @@ export class TarParser {
     const h = this.file;
     if (h === undefined) return;
     if (this.mapBlocks !== undefined) throw new TarFormatError('GNU sparse 1.0 map cut short', h.offset);
-    if (this.segs !== undefined && this.seg < this.segs.length) {
-      throw new TarFormatError('sparse file has less data than its map', h.offset);
+    if (this.segs !== undefined && this.seg < this.segs.length && this.strict) {
+      throw new TarFormatError('sparse file has less data than its map', h.offset); // Go errMissData
     }
     this.hole(h.realSize);
     this.file = this.segs = undefined;
@@ -660,15 +687,9 @@ export class TarParser {
         if (this.paxGlobalBytes > this.limits.maxHeaderBytes) {
           throw new LimitExceededError('maxHeaderBytes', this.limits.maxHeaderBytes, 'global pax headers too large');
         }
-        const m = goParsePax(cap);
-        if (m === undefined) throw new TarFormatError('malformed pax record', pos);
-        // Go merges the records into the g header itself (a bad uid/size/time refuses it), returns
-        // it as a header of its own, and forgets the pending x/L/K state; containerd ignores it.
-        for (const [k, v] of m) {
-          if (v === '') continue;
-          if (k === 'uid' || k === 'gid' || k === 'size') paxInt(v, k, pos);
-          else if (k === 'mtime' || k === 'atime' || k === 'ctime') paxTime(v, k, pos);
-        }
+        if (goParsePax(cap) === undefined) throw new TarFormatError('malformed pax record', pos);
+        // Go merges the records into the g header itself (ignoring mergePAX's error), returns it
+        // as a header of its own and forgets the pending x/L/K state; containerd ignores it.
         this.metaRun = 0;
         this.longName = this.longLink = this.paxLocal = undefined;
         return;
@@ -679,7 +700,8 @@ export class TarParser {
 }
 
 function num(b: Buffer, at: number, len: number, field: string, pos: number): number {
-  const v = goNumeric(b, at, len);
+  // Only sizes and offsets must be exact; other fields are used for their low bits, or not at all.
+  const v = goNumeric(b, at, len, !/size|sparse/.test(field));
   if (v === undefined) throw new TarFormatError(`tar header ${field} field is not a number`, pos);
   return v;
 }

@@ -17,13 +17,14 @@ import { base256, gnuLong, layerDigest, readTar, rechecksum } from './helpers';
 function parse(buf: Buffer, chunk = 1 << 16, limits = DEFAULT_LIMITS, want = 0): { headers: TarHeader[]; bodies: Map<string, Buffer>; parser: TarParser } {
   const headers: TarHeader[] = [];
   const bodies = new Map<string, Buffer>();
+  // Format tests: the runtime model (runtime-model.ts, tested below) is off here.
   const parser = new TarParser(limits, {
     onEntry: (h) => {
       headers.push(h);
       return want;
     },
     onBody: (h, b) => bodies.set(h.name, b),
-  });
+  }, { runtime: false });
   for (let i = 0; i < buf.length; i += chunk) parser.write(buf.subarray(i, i + chunk));
   parser.end();
   return { headers, bodies, parser };
@@ -338,7 +339,7 @@ describe('tar formats built by hand', () => {
       const tb = base256(0x80, [0x01, 0, 0, 0, 0, 0]); // 2^40
       const tar = Buffer.concat([sparseHeader(tb, 512), Buffer.alloc(512, 0x41), ...entryBytes({ path: 'after', body: 'ok' }), END_OF_ARCHIVE]);
       let data = 0;
-      const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0, onData: (_h, c) => (data += c.length) });
+      const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0, onData: (_h, c) => (data += c.length) }, { runtime: false });
       expectTarError(() => {
         parser.write(tar);
         parser.end();
@@ -409,7 +410,7 @@ describe('onData / onEnd: the logical content of every regular file (RELIABILITY
         },
         onEnd: (h) => ends.push(h.name),
         onBody: (h, b) => captured.set(h.name, b),
-      });
+      }, { runtime: false }); // old GNU S: containerd refuses it (tested below), Go reads it
       for (let i = 0; i < buf.length; i += chunk) parser.write(buf.subarray(i, i + chunk));
       parser.end();
       for (const f of ['plain', 'empty', 'sparse.img', 'all-hole.img']) {
@@ -431,5 +432,62 @@ describe('onData / onEnd: the logical content of every regular file (RELIABILITY
     expect(e?.truncated).toBeUndefined();
     expect(sha(e?.body ?? Buffer.alloc(0))).toBe(sha(readFileSync(join(dir, 'root', 'sparse.img'))));
     expect(r.unknowns).toEqual([]);
+  });
+});
+
+describe('what containerd\'s applier refuses, we refuse (runtime-model.ts; RELIABILITY.md 54, 58)', () => {
+  const f = (name: string, typeflag = '0', extra: Partial<Parameters<typeof rawHeader>[0]> = {}): Buffer => rawHeader({ name, typeflag, size: 0, ...extra });
+  it.each([
+    ['old GNU sparse S ("unhandled tar header type")', [f('s', 'S')]],
+    ['contiguous file 7', [f('c', '7')]],
+    ['GNU volume label V', [f('label', 'V')]],
+    ['an unknown typeflag', [f('z', 'Z')]],
+    ['whiteout of "."', [f('d/.wh..')]],
+    ['whiteout of ".." at the top level', [f('.wh...')]],
+    ['a member beneath a file of the same layer (ENOTDIR)', [f('a'), f('a/b')]],
+    ['a member beneath a symlink to a file of the same layer', [f('t'), f('l', '2', { linkname: 't' }), f('l/x')]],
+    ['a symlink with an empty target', [f('l', '2', { linkname: '' })]],
+    ['a hardlink to a directory', [f('d', '5'), f('h', '1', { linkname: 'd' })]],
+    ['a hardlink to itself', [f('a'), f('a', '1', { linkname: 'a' })]],
+  ])('refused: %s', (_name, members) => {
+    const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+    expectTarError(() => {
+      parser.write(Buffer.concat([...members, END_OF_ARCHIVE]));
+      parser.end();
+    });
+  });
+
+  it.each([
+    ['an unknown typeflag on a name that resolves to the root (containerd skips it)', [f('a/..', 'Z')]],
+    ['an unknown typeflag on a whiteout name', [f('d/.wh.x', 'Z')]],
+    ['a member beneath a directory that replaced a file', [f('a'), f('a', '5'), f('a/b')]],
+    ['a hardlink into a symlinked directory of the same layer', [f('d', '5'), f('d/t'), f('l', '2', { linkname: 'd' }), f('h', '1', { linkname: 'l/t' })]],
+    ['a g header with a uid that is not a number (Go ignores mergePAX errors on g)', [globalPax({ uid: 'x' }), f('a')]],
+  ])('accepted: %s', (_name, members) => {
+    const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+    parser.write(Buffer.concat([...members, END_OF_ARCHIVE]));
+    parser.end();
+    expect(parser.ended).toBe(true);
+  });
+
+  it('a sparse map the data does not fill is refused only when the runtime reads the body', () => {
+    const sparse = (name: string): Buffer => Buffer.concat([
+      paxHeader({ 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.size': '100', 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': '0,10' }),
+      rawHeader({ name, typeflag: '0', size: 20 }), Buffer.alloc(20, 0x41), pad(20),
+    ]);
+    const run = (name: string): void => {
+      const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+      parser.write(Buffer.concat([sparse(name), END_OF_ARCHIVE]));
+      parser.end();
+    };
+    expectTarError(() => run('file')); // Go errUnrefData while containerd copies it
+    expect(() => run('d/.wh.file')).not.toThrow(); // a whiteout: never read
+  });
+
+  it('the hardlink targets a layer expects from lower layers are listed for FileTree.squash', () => {
+    const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+    parser.write(Buffer.concat([f('a'), f('h1', '1', { linkname: 'a' }), f('h2', '1', { linkname: './lower/x' }), END_OF_ARCHIVE]));
+    parser.end();
+    expect(parser.lowerLinks).toEqual(['/lower/x']);
   });
 });
