@@ -127,6 +127,8 @@ export interface LayerResult {
   readonly opaqueDirs: readonly string[];
   /** Bytes of bodies captured for catalogers (and release files, image checks). */
   readonly capturedBytes: number;
+  /** Hardlink targets the runtime will look for in lower layers (tar.ts `lowerLinks`); FileTree.squash checks them. */
+  readonly lowerLinks?: readonly string[];
   readonly unknowns: LayerUnknown[];
   /** What the pass examined (absent on results built by hand in tests, and on records of older versions). */
   readonly coverage?: LayerCoverage;
@@ -322,8 +324,8 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
         catalogers.files--;
         unknown(c.entry.path, c.entry.sparse ? 'sparse file body not captured' : 'body not delivered by the tar reader', 'body-not-read', opts.wantedBy?.(c.entry.path) ?? 'catalogers');
       } else if (c.captureSize >= 0) {
-        const cap = c.capture ?? Buffer.alloc(0);
-        c.entry.body = c.fill === cap.length ? cap : cap.subarray(0, c.fill);
+        const kept = c.capture ?? Buffer.alloc(0);
+        c.entry.body = c.fill === kept.length ? kept : kept.subarray(0, c.fill);
         captured += c.fill;
         catalogers.bytes += c.fill;
         if (c.fill < c.size) c.entry.truncated = true;
@@ -393,7 +395,7 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     }
     const type = kindToType(h.kind);
     if (path === ROOT && type !== 'dir') {
-      unknown(h.name, `a ${type} entry names the image root`, 'runtime-refuses');
+      unknown(h.name, `a ${type} entry names the image root`, 'unsupported-entry');
       if (isFile) startBody(undefined, path, info(), h.realSize);
       return 0;
     }
@@ -435,14 +437,14 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
   const hardlink = (e: LayerEntry, rawTarget: string, prev: LayerEntry | undefined): void => {
     const target = canonicalPath(rawTarget);
     if (target === undefined || target === ROOT) {
-      unknown(e.path, 'hardlink with an empty or invalid target', 'runtime-refuses');
+      unknown(e.path, 'hardlink with an empty or invalid target', 'unsupported-entry');
       return;
     }
     (e as { linkname?: string }).linkname = target;
     let t = target === e.path ? prev : entries.get(target);
     if (t?.type === 'hardlink') t = t.linkTarget;
     if (t !== undefined && t.type !== 'file') {
-      unknown(e.path, `hardlink to a ${t.type} (${target}) refused`, 'runtime-refuses');
+      unknown(e.path, `hardlink to a ${t.type} (${target}) refused`, 'unsupported-entry');
       return;
     }
     entries.set(e.path, e);
@@ -475,7 +477,7 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
   });
   parser.end();
   if (cur) endBody();
-  if (parser.trailingData) unknown('', 'non-zero data after the end-of-archive marker', 'runtime-refuses');
+  if (parser.trailingData) unknown('', 'non-zero data after the end-of-archive marker', 'unsupported-entry');
   const consumerCoverage: Record<string, ConsumerCoverage> = { catalogers };
   for (const [k, v] of perConsumer) consumerCoverage[k] = v;
   return {
@@ -491,6 +493,7 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     whiteouts: [...whiteouts],
     opaqueDirs: [...opaqueDirs],
     capturedBytes: captured,
+    lowerLinks: parser.lowerLinks,
     unknowns,
     coverage: {
       members: parser.entryCount, regularFiles, regularFileBytes, hardlinks,
