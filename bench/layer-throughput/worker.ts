@@ -7,7 +7,7 @@
  *   worker.ts scan <file> <mediaType>    what a cache miss costs in `trustctl scan`: the reader, every cataloger,
  *                                        and the layer record gzipped as the file cache writes it
  *   worker.ts checks <file> <mediaType>  the same plus every check of checks.ts (malware with the built-in
- *                                        signatures, secrets) over the bodies they ask for
+ *                                        signatures, secrets) streaming every body as it passes
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
@@ -18,7 +18,7 @@ import { CATALOGERS } from '../../lib/engine/catalog/catalogers';
 import { catalogLayer } from '../../lib/engine/catalog/inventory';
 import { osWants } from '../../lib/engine/catalog/os';
 import { toLayerRecord } from '../../lib/engine/layers/layer-record';
-import { checkLayer, scanWants } from '../../lib/engine/scan-image';
+import { captureRules, openFileChecks } from '../../lib/engine/scan-image';
 import { allChecks } from '../../lib/engine/checks/checks';
 import { readLayer } from '../../lib/engine/layers/layer-reader';
 import { createDecompressor } from '../../lib/engine/layers/decompress';
@@ -41,14 +41,18 @@ async function main(): Promise<void> {
   } else if (mode === 'scan' || mode === 'checks') {
     const limits = resolveLimits({ maxLayerBytes: 64 * 1024 ** 3, maxEntries: 10_000_000 });
     const checks = mode === 'checks' ? allChecks() : [];
+    const layerDigest = `sha256:${'0'.repeat(64)}` as Digest;
+    const runs = openFileChecks(layerDigest, checks);
     const r = await readLayer(createReadStream(file, { highWaterMark: 1 << 20 }), {
-      layerDigest: `sha256:${'0'.repeat(64)}` as Digest,
+      layerDigest,
       mediaType,
       limits,
-      wants: scanWants(CATALOGERS, checks),
+      ...captureRules(CATALOGERS, checks),
+      consumers: runs.consumers,
     });
     const inv = catalogLayer(r);
-    const checked = await checkLayer(r, checks);
+    const checked = await runs.finish();
+    out.examinedBytes = r.coverage?.bytesExaminedInFull ?? 0;
     out.findings = checked.findings.length;
     out.checkUnknowns = checked.unknowns.length;
     out.captured = r.capturedBytes;

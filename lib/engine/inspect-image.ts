@@ -53,13 +53,15 @@ export async function readVerifiedLayer(
   image: ResolvedImage,
   i: number,
   limits: Limits,
-  wants?: ReadLayerOptions['wants'],
+  read?: ReadLayerOptions['wants'] | Omit<ReadLayerOptions, 'layerDigest' | 'mediaType' | 'limits'>,
 ): Promise<LayerResult> {
   const desc = image.manifest.layers[i];
   const stream = await source.openBlob(desc);
   let result: LayerResult;
   try {
-    result = await readLayer(stream, { layerDigest: desc.digest, mediaType: desc.mediaType, limits, wants });
+    // `read`: the bodies to capture, or every reader option (streaming consumers, extractors…).
+    const extra = typeof read === 'function' ? { wants: read } : (read ?? {});
+    result = await readLayer(stream, { ...extra, layerDigest: desc.digest, mediaType: desc.mediaType, limits });
   } finally {
     stream.destroy();
   }

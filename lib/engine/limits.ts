@@ -27,10 +27,14 @@ export interface Limits {
   readonly maxPathBytes: number;
   /** Bytes of one PAX or GNU long-name extended header (case 13). */
   readonly maxHeaderBytes: number;
-  /** Bytes of one file body kept in memory for a cataloger or check (bodies beyond are truncated & flagged). */
-  readonly maxFileReadBytes: number;
-  /** Bytes of all file bodies kept in memory for one layer. */
-  readonly maxReadBytesPerLayer: number;
+  /**
+   * Bytes of one file a cataloger needs whole (a package database, a manifest, a lockfile, a small
+   * binary): a hostile-size cap, not a budget. A longer file is read up to it and recorded as an
+   * `Unknown` of class `cut-by-cap` with the cataloger as its consumer — which quarantines. Content
+   * checks (malware, secrets) never hold bodies: they see every byte as it streams by, whatever the
+   * size (issue 13, "No shared budget between catalogers and checks").
+   */
+  readonly maxCatalogFileBytes: number;
   /** zstd window size we agree to allocate (zstd's own default cap is 128 MiB, `--long=27`). */
   readonly maxZstdWindowBytes: number;
   /** Symlink hops when resolving a path in the virtual tree (cycles, case 7). */
@@ -53,8 +57,7 @@ export const DEFAULT_LIMITS: Limits = Object.freeze({
   maxPathDepth: 256,
   maxPathBytes: 4 * KiB,
   maxHeaderBytes: 1 * MiB,
-  maxFileReadBytes: 64 * MiB,
-  maxReadBytesPerLayer: 256 * MiB,
+  maxCatalogFileBytes: 256 * MiB,
   maxZstdWindowBytes: 128 * MiB,
   maxSymlinkHops: 40,
 });

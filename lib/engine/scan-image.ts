@@ -7,9 +7,10 @@ import type { Cataloger } from './catalog/types';
 import { CompressionError, LimitExceededError, ManifestError, TarFormatError, TrustError, UnsupportedMediaTypeError } from './errors';
 import { FileTree } from './layers/file-tree';
 import { fromLayerRecord, LAYER_RECORD_VERSION, toLayerRecord } from './layers/layer-record';
-import type { EntryInfo, LayerResult } from './layers/layer-reader';
+import { fillHardlinkTargets, missingHardlinkTargets, type BodyConsumer, type EntryInfo, type LayerResult, type ReadLayerOptions } from './layers/layer-reader';
+import { BuildInfoExtractor, GO_WHOLE_BINARY_BYTES } from './catalog/golang/buildinfo';
 import { checkFingerprint } from './checks/fingerprint';
-import type { Check, CheckFile, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
+import type { Check, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
 import { readVerifiedLayer } from './inspect-image';
 import type { Limits } from './limits';
 import { formatPlatform, type Digest, type FeedInfo, type Finding, type Inventory, type LayerScan, type Package, type Platform, type Unknown } from './model';
@@ -144,47 +145,109 @@ export function inventoryOf(layers: readonly LayerResult[], inventories: readonl
   };
 }
 
-/** The predicate handed to the layer reader: files some cataloger or check wants, plus the release files. */
+/**
+ * The predicate handed to the layer reader for bodies captured whole: files some cataloger wants,
+ * the release files, and what image checks read from the tree. Content checks capture nothing: they
+ * stream ({@link openFileChecks}).
+ */
 export function scanWants(catalogers: readonly Cataloger[], checks: readonly Check[] = []): (path: string, info?: EntryInfo) => boolean {
   const cat = catalogWants(catalogers);
   const keep = keptBodies(checks);
-  const files = checks.filter((c): c is FileCheck => c.kind === 'file');
-  return (path, info) => osWants(path) || cat(path) || (info !== undefined && (keep(path, info) || files.some((c) => c.wants(path, info))));
+  return (path, info) => osWants(path) || cat(path) || (info !== undefined && keep(path, info));
 }
 
 /** Bodies the layer record keeps for the overlay: release files and what image checks read from the tree. */
-function keptBodies(checks: readonly Check[]): (path: string, info: EntryInfo) => boolean {
+export function keptBodies(checks: readonly Check[]): (path: string, info: EntryInfo) => boolean {
   const image = checks.filter((c): c is ImageCheck => c.kind === 'image' && c.wants !== undefined);
   return (path, info) => osWants(path) || image.some((c) => c.wants!(path, info));
 }
 
-/** The captured files of one layer that a file check asked for, as the check is handed them. */
-export function filesForCheck(layer: LayerResult, check: FileCheck): CheckFile[] {
-  const files: CheckFile[] = [];
-  for (const e of layer.entries.values()) {
-    if (e.body && (e.type === 'file' || e.type === 'hardlink') && check.wants(e.path, e)) files.push({ path: e.path, layer: e.layer, info: e, body: e.body, truncated: e.truncated === true });
-  }
-  return files;
+/**
+ * Everything the layer reader needs to serve the catalogers: the bodies to capture whole, the Go
+ * binaries too large to hold (their build info is found as they stream by: {@link BuildInfoExtractor}),
+ * and who wanted a path (the consumer of a `cut-by-cap` unknown).
+ */
+export function captureRules(catalogers: readonly Cataloger[], checks: readonly Check[] = []): Required<Pick<ReadLayerOptions, 'wants' | 'wantedBy'>> & Pick<ReadLayerOptions, 'extract'> {
+  const wants = scanWants(catalogers, checks);
+  const go = catalogers.find((c) => c.name === 'go-binary');
+  return {
+    wants,
+    wantedBy: (path) => catalogers.filter((c) => c.wants(path)).map((c) => c.name).join(',') || (osWants(path) ? 'os-release' : 'image-checks'),
+    ...(go ? { extract: (path: string, info: EntryInfo) => (info.size > GO_WHOLE_BINARY_BYTES && go.wants(path) && !osWants(path) ? new BuildInfoExtractor(info.size) : undefined) } : {}),
+  };
 }
 
-/** Runs every file check over the bodies it wanted from one layer (RELIABILITY.md 10: deleted later or not). */
-export async function checkLayer(layer: LayerResult, checks: readonly Check[]): Promise<CheckResult> {
-  const findings: Finding[] = [];
-  const unknowns: Unknown[] = [];
-  for (const c of checks) {
-    if (c.kind !== 'file') continue;
-    const files = filesForCheck(layer, c);
-    if (files.length === 0) continue;
-    try {
-      const r = await c.scan(files);
-      findings.push(...r.findings);
-      unknowns.push(...r.unknowns);
-    } catch (err) {
-      // A check must not abort the scan, nor let its files pass as clean.
-      unknowns.push({ layer: layer.digest, path: '/', reason: `${c.name}@${c.version} failed: ${(err as Error).message}` });
+/** One layer's pass of every file check, as the reader's streaming consumers. */
+export interface FileCheckRuns {
+  readonly consumers: readonly BodyConsumer[];
+  /** Every check's findings and unknowns once the layer was read to the end. */
+  finish(): Promise<CheckResult>;
+  /** The layer could not be read: release what the checks hold. */
+  abort(): void;
+}
+
+/**
+ * Opens every file check on one layer: each becomes a {@link BodyConsumer} of the reader, so every
+ * regular-file member's bytes pass through it as they stream (RELIABILITY.md 10, 53).
+ */
+export function openFileChecks(layer: Digest, checks: readonly Check[]): FileCheckRuns {
+  const runs = checks.filter((c): c is FileCheck => c.kind === 'file').map((check) => ({ check, run: check.openLayer(layer) }));
+  return {
+    consumers: runs.map(({ check, run }) => ({ name: check.name, file: (path: string, info: EntryInfo) => run.file(path, info) })),
+    async finish() {
+      const findings: Finding[] = [];
+      const unknowns: Unknown[] = [];
+      for (const { check, run } of runs) {
+        try {
+          const r = await run.finish();
+          findings.push(...r.findings);
+          unknowns.push(...r.unknowns);
+        } catch (err) {
+          // A check must not abort the scan, nor let its files pass as clean.
+          unknowns.push({ layer, path: '/', reason: `${check.name}@${check.version} failed: ${(err as Error).message}`, class: 'scanner-unavailable', consumer: check.name });
+        }
+      }
+      return { findings, unknowns };
+    },
+    abort() {
+      for (const { run } of runs) run.abort();
+    },
+  };
+}
+
+/**
+ * Reads one layer of a registry image: catalogers' bodies captured, every file check streamed, and —
+ * when a wanted hardlink's same-layer target was not captured (`/var/lib/dpkg/status` linked to
+ * `/x`) — a second pass over the blob for those targets' bytes. A wanted hardlink to a lower layer's
+ * file is a `body-not-read` unknown: catalogers work per layer and never see those bytes.
+ */
+async function readLayerForScan(source: ImageSource, image: ResolvedImage, i: number, limits: Limits, catalogers: readonly Cataloger[], checks: readonly Check[]): Promise<{ result: LayerResult; checked: CheckResult }> {
+  const desc = image.manifest.layers[i];
+  const rules = captureRules(catalogers, checks);
+  const runs = openFileChecks(desc.digest, checks);
+  let result: LayerResult;
+  try {
+    result = await readVerifiedLayer(source, image, i, limits, { ...rules, consumers: runs.consumers });
+  } catch (e) {
+    runs.abort();
+    throw e;
+  }
+  const missing = missingHardlinkTargets(result);
+  if (missing.size > 0) {
+    const again = await readVerifiedLayer(source, image, i, limits, { captureMembers: missing });
+    fillHardlinkTargets(result, again.capturedMembers ?? new Map(), limits.maxCatalogFileBytes, rules.wantedBy);
+  }
+  noteLowerHardlinks(result, rules.wantedBy);
+  return { result, checked: await runs.finish() };
+}
+
+/** Wanted hardlinks to a lower layer's file: their bytes are not in this layer (see {@link readLayerForScan}). */
+export function noteLowerHardlinks(l: LayerResult, wantedBy: (path: string) => string): void {
+  for (const e of l.entries.values()) {
+    if (e.type === 'hardlink' && e.wanted && !e.linkTarget && !e.body) {
+      l.unknowns.push({ layer: l.digest, path: e.path, reason: `hardlink to ${e.linkname} in a lower layer: the cataloger does not see its bytes`, class: 'body-not-read', consumer: wantedBy(e.path) });
     }
   }
-  return { findings, unknowns };
 }
 
 /** Runs every image check over the squashed tree and the config. */
@@ -209,7 +272,6 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
   const checks = opts.checks ?? [];
   const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
   if (total > limits.maxImageBytes) throw new LimitExceededError('maxImageBytes', limits.maxImageBytes, `image ${image.manifestDigest} layers total ${total} bytes`);
-  const wants = scanWants(catalogers, checks);
   const keep = keptBodies(checks);
   const layerFindings: Finding[] = [];
   const layers: LayerResult[] = [];
@@ -235,9 +297,8 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
       progress(i, true);
       continue;
     }
-    const result = await readVerifiedLayer(source, image, i, limits, wants);
+    const { result, checked } = await readLayerForScan(source, image, i, limits, catalogers, checks);
     const inv = catalogLayer(result, catalogers);
-    const checked = await checkLayer(result, checks);
     const unknowns = [...inv.unknowns, ...checked.unknowns];
     await cache?.put(key, { record: toLayerRecord(result, (p) => { const e = result.entries.get(p); return e !== undefined && keep(p, e); }), packages: inv.packages, unknowns, findings: [...checked.findings] });
     layers.push(result);
@@ -317,16 +378,16 @@ export async function scanImage(source: ImageSource, opts: ScanOptions): Promise
 
 /**
  * Scans a tree that was read some other way than from a registry — a directory on disk (`dir:`
- * target) — as one platform-less image whose digest is its only layer's.
+ * target) — as one platform-less image whose digest is its only layer's. `checked` is what the file
+ * checks found while the tree was read ({@link openFileChecks}).
  */
-export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks' | 'policy' | 'now'>): Promise<ScanResult> {
+export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<ScanOptions, 'limits' | 'catalogers' | 'advisories' | 'checks' | 'policy' | 'now'>, checked: CheckResult = { findings: [], unknowns: [] }): Promise<ScanResult> {
   const catalogers = opts.catalogers ?? CATALOGERS;
   const inv = catalogLayer(layer, catalogers);
   const tree = FileTree.squash([layer], opts.limits);
   const inventory = inventoryOf([layer], [inv], tree);
   const vulns = await vulnerabilities(inventory.packages, opts.advisories);
-  // A directory has no image config: only the content checks apply.
-  const checked = await checkLayer(layer, (opts.checks ?? []).filter((c) => c.kind === 'file'));
+  // A directory has no image config: only the content checks apply; they ran as it was read (`checked`).
   const findings = [...vulns.findings, ...checked.findings];
   const unknowns = [...inventory.unknowns, ...vulns.unknowns, ...checked.unknowns];
   const verdict = judge(ref, layer.digest, findings, unknowns, opts);

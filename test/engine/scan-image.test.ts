@@ -119,7 +119,7 @@ describe('scanImage', () => {
 
   it.each([
     ['a cataloger version', { catalogers: CATALOGERS.map((c, i) => (i === 0 ? { ...c, wants: c.wants, catalog: c.catalog, version: `${c.version}+1` } : c)) }, {}],
-    ['a read limit', {}, { maxFileReadBytes: 1024 }],
+    ['a read limit', {}, { maxCatalogFileBytes: 1024 }],
   ])('a change of %s changes the layer-cache key', (_n, cat, lim) => {
     const d = buildImage({ layers: [baseLayer(debian)] }).images[0].layers[0].descriptor.digest;
     const before = layerCacheKey(d, DEFAULT_LIMITS, CATALOGERS);

@@ -81,10 +81,11 @@ describe('dir: targets', () => {
     expect(r.images[0].findings[0]).toMatchObject({ type: 'unscannable', id: 'LIMIT_EXCEEDED' });
   });
 
-  it('cuts a wanted file at maxFileReadBytes and says so', async () => {
-    const layer = await readDirectoryLayer(root, { limits: resolveLimits({ maxFileReadBytes: 10 }), wants: (p) => p === '/var/lib/dpkg/status' });
+  it('cuts a wanted file at maxCatalogFileBytes and says so: a cut-by-cap unknown naming the cataloger', async () => {
+    const layer = await readDirectoryLayer(root, { limits: resolveLimits({ maxCatalogFileBytes: 10 }), wants: (p) => p === '/var/lib/dpkg/status', wantedBy: () => 'dpkg' });
     expect(layer.entries.get('/var/lib/dpkg/status')).toMatchObject({ truncated: true });
     expect(layer.entries.get('/var/lib/dpkg/status')?.body?.length).toBe(10);
+    expect(layer.unknowns).toEqual([{ layer: layer.digest, path: '/var/lib/dpkg/status', reason: expect.stringContaining('maxCatalogFileBytes=10'), class: 'cut-by-cap', consumer: 'dpkg' }]);
   });
 
   it.each([

@@ -1,5 +1,6 @@
 import type { Limits } from '../limits';
 import type { Digest } from '../model';
+import type { UnknownClass } from '../model/unknown';
 import type { EntryInfo, LayerEntry, LayerResult, LayerUnknown } from './layer-reader';
 import { ROOT, baseName, canonicalPath, joinPath, parentPath, pathComponents } from './paths';
 
@@ -173,6 +174,18 @@ export class FileTree {
 
   private apply(l: LayerResult, li: number): void {
     const by = l.digest;
+    // containerd links each hardlink when it meets it: a target this layer had not written yet
+    // must be a non-directory of the lower layers, or the whole apply fails.
+    // The target's parent is resolved through the lower layers' symlinks (hardlinkRootPath).
+    for (const t of l.lowerLinks ?? []) {
+      const dir = this.walk(parentPath(t), true);
+      const n = dir === LOOP ? undefined : this.nodes.get(joinPath(dir.path, baseName(t)));
+      if (!n || n.type === 'dir') this.unknown(by, t, `a hardlink names ${t}, which no earlier member or lower layer holds as a file`, 'runtime-refuses');
+    }
+    // The runtime creates the parent directories of whiteouts and opaque markers (containerd
+    // mkparent runs before the whiteout is recognised).
+    for (const p of l.opaqueDirs) if (p !== ROOT) this.ensureDir(p, li, by);
+    for (const p of l.whiteouts) if (parentPath(p) !== ROOT) this.ensureDir(parentPath(p), li, by);
     // Whiteouts and opaque markers only act on lower layers (layer.md), so they go first.
     for (const p of l.opaqueDirs) this.clearChildren(p, li, 'opaque', by);
     for (const p of l.whiteouts) {
@@ -190,7 +203,8 @@ export class FileTree {
       const n = this.nodes.get(e.linkname ?? '');
       const t = n?.type === 'file' ? n.entryRef : n?.type === 'hardlink' ? n.target : undefined;
       if (t) lowerTargets.set(e, t);
-      else this.unknown(by, e.path, `hardlink target ${e.linkname} is not a file in this or a lower layer`);
+      // containerd links before the layer's later members exist: nothing to link to fails the apply.
+      else this.unknown(by, e.path, `hardlink target ${e.linkname} is not a file in this or a lower layer`, 'runtime-refuses');
     }
     for (const e of l.entries.values()) this.insert(e, li, lowerTargets.get(e) ?? e.linkTarget);
   }
@@ -253,6 +267,14 @@ export class FileTree {
       this.addKid(parentPath(missing[i]), missing[i]);
     }
     return under;
+  }
+
+  /** An implicit directory at `p` (and its parents) unless something is already there. */
+  private ensureDir(p: string, li: number, layer: Digest): void {
+    if (this.nodes.has(p)) return;
+    const under = this.ensureParents(p, li, layer);
+    this.nodes.set(p, dirNode(p, li, layer, under));
+    this.addKid(parentPath(p), p);
   }
 
   private addKid(dir: string, p: string): void {
@@ -372,11 +394,11 @@ export class FileTree {
     return { path: cur, node };
   }
 
-  private unknown(layer: string, path: string, reason: string): void {
+  private unknown(layer: string, path: string, reason: string, cls?: UnknownClass): void {
     const k = `${layer}\0${path}\0${reason}`;
     if (this.unknownKeys.has(k)) return;
     this.unknownKeys.add(k);
-    this.unknowns.push({ layer, path, reason });
+    this.unknowns.push(cls ? { layer, path, reason, class: cls } : { layer, path, reason });
   }
 }
 

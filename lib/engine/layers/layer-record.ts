@@ -1,12 +1,12 @@
 import type { Compression } from './decompress';
-import type { EntryType, LayerEntry, LayerResult, LayerUnknown } from './layer-reader';
+import type { EntryType, LayerCoverage, LayerEntry, LayerResult, LayerUnknown } from './layer-reader';
 import type { Digest } from '../model';
 
 /**
  * Version of the {@link LayerRecord} shape; part of every layer-cache key, so a change of shape
  * never reads an old record.
  */
-export const LAYER_RECORD_VERSION = 1;
+export const LAYER_RECORD_VERSION = 2;
 
 /**
  * One entry as the cache keeps it: `[path, type, size, mode, uid, gid, mtime, linkname, typeflag,
@@ -40,6 +40,8 @@ export interface LayerRecord {
   readonly opaqueDirs: readonly string[];
   readonly unknowns: readonly LayerUnknown[];
   readonly entries: readonly EntryRecord[];
+  /** What the pass that made the record examined (version 2 on). */
+  readonly coverage?: LayerCoverage;
 }
 
 /** The cacheable form of a layer result; bodies survive only for paths `keepBody` accepts. */
@@ -59,6 +61,7 @@ export function toLayerRecord(l: LayerResult, keepBody: (path: string) => boolea
     compression: l.compression, declaredCompression: l.declaredCompression,
     compressedBytes: l.compressedBytes, uncompressedBytes: l.uncompressedBytes, entryCount: l.entryCount,
     whiteouts: [...l.whiteouts], opaqueDirs: [...l.opaqueDirs], unknowns: [...l.unknowns], entries,
+    ...(l.coverage ? { coverage: l.coverage } : {}),
   };
 }
 
@@ -89,5 +92,6 @@ export function fromLayerRecord(r: LayerRecord): LayerResult {
     compression: r.compression, declaredCompression: r.declaredCompression,
     compressedBytes: r.compressedBytes, uncompressedBytes: r.uncompressedBytes, entryCount: r.entryCount,
     entries, whiteouts: r.whiteouts, opaqueDirs: r.opaqueDirs, capturedBytes, unknowns: [...r.unknowns],
+    ...(r.coverage ? { coverage: r.coverage } : {}),
   };
 }

@@ -232,3 +232,107 @@ function utf8SeqLen(b: Uint8Array, i: number): number {
   if (n === 0 || i + n > b.length) return 0;
   return isUtf8(b.subarray(i, i + n)) ? n : 0;
 }
+
+/**
+ * A numeric header field read exactly as Go's archive/tar reads it (`parser.parseNumeric` in
+ * archive/tar/strconv.go), because containerd — which builds the container's file system — reads
+ * layers with it: base-256 when the first byte has bit 0x80 (bit 0x40 set = negative, two's
+ * complement; more than 63 bits is an error), else octal text with spaces and NULs trimmed on both
+ * sides and cut at the first inner NUL (`"12\0x"` is 12).
+ *
+ * @returns the value, or `undefined` where Go sets ErrHeader. Values beyond ±2^53 are `undefined`
+ *   too (Go accepts them; nothing that large can be extracted, so refusing is the runtime's outcome).
+ */
+export function goNumeric(b: Buffer, at: number, len: number, wide = false): number | undefined {
+  const first = b[at];
+  if (first & 0x80) {
+    const inv = first & 0x40 ? 0xff : 0;
+    let v = 0n;
+    for (let i = 0; i < len; i++) {
+      let c = b[at + i] ^ inv;
+      if (i === 0) c &= 0x7f;
+      if (v >> 56n > 0n) return undefined; // Go: more than 63 bits
+      v = (v << 8n) | BigInt(c);
+    }
+    if (v >> 63n > 0n) return undefined;
+    const signed = inv ? -v - 1n : v;
+    if (signed <= BigInt(Number.MAX_SAFE_INTEGER) && signed >= BigInt(Number.MIN_SAFE_INTEGER)) return Number(signed);
+    // Go accepts it; `wide` callers (mode, ids, times, device numbers) only need its low bits.
+    return wide ? Number(BigInt.asIntN(32, signed)) : undefined;
+  }
+  return goOctal(b, at, len, wide);
+}
+
+/** Go's `parser.parseOctal`: trim `" \0"` both sides, cut at the first NUL, then base-8 digits only. */
+export function goOctal(b: Buffer, at: number, len: number, wide = false): number | undefined {
+  let s = at;
+  let e = at + len;
+  while (s < e && (b[s] === 0x20 || b[s] === 0)) s++;
+  while (e > s && (b[e - 1] === 0x20 || b[e - 1] === 0)) e--;
+  if (s === e) return 0;
+  const nul = b.indexOf(0, s);
+  if (nul >= 0 && nul < e) e = nul;
+  if (s === e) return undefined; // ParseUint("") fails
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = b[i];
+    if (c < 0x30 || c > 0x37) return undefined;
+    v = v * 8 + (c - 0x30);
+  }
+  if (e - s > 22 || (e - s === 22 && b[s] > 0x31)) return undefined; // ParseUint: beyond 64 bits
+  if (v <= Number.MAX_SAFE_INTEGER) return v;
+  return wide ? Number(BigInt.asIntN(32, BigInt(`0o${b.toString('latin1', s, e)}`))) : undefined;
+}
+
+/**
+ * Go's `strconv.ParseInt(s, 10, 64)` for the decimal numbers of pax records and sparse maps: an
+ * optional sign, then ASCII digits, within int64.
+ *
+ * @returns the value, or `undefined` where Go fails (or beyond ±2^53, see {@link goNumeric})
+ */
+export function goParseInt(s: string): number | undefined {
+  if (!/^[+-]?[0-9]+$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * pax extended header records parsed exactly as Go's archive/tar does (`parsePAX` and
+ * `parsePAXRecord`): the whole body must be records (no NUL padding), a length is `ParseInt`
+ * decimal ≥ 5, a key is non-empty without `=`, `path`/`linkpath`/`uname`/`gname` values and other
+ * keys carry no NUL. Later records replace earlier ones; GNU sparse 0.0 `GNU.sparse.offset` /
+ * `GNU.sparse.numbytes` pairs are folded into `GNU.sparse.map` (in order, no commas) as Go does.
+ * Empty values are kept (they mean "keep the ustar field").
+ *
+ * @returns the records, or `undefined` where Go returns ErrHeader
+ */
+export function goParsePax(buf: Buffer): Map<string, string> | undefined {
+  const m = new Map<string, string>();
+  const sparse: string[] = [];
+  let i = 0;
+  while (i < buf.length) {
+    const sp = buf.indexOf(0x20, i);
+    if (sp < 0) return undefined;
+    const n = goParseInt(buf.toString('latin1', i, sp));
+    if (n === undefined || n < 5 || n > buf.length - i) return undefined;
+    const end = i + n; // record is [i, end), its last byte the newline
+    if (end - 1 <= sp || buf[end - 1] !== 0x0a) return undefined;
+    const eq = buf.indexOf(0x3d, sp + 1);
+    if (eq < 0 || eq >= end - 1) return undefined;
+    const kb = buf.subarray(sp + 1, eq);
+    const vb = buf.subarray(eq + 1, end - 1);
+    const key = decodeBytes(buf, sp + 1, eq);
+    if (key === '') return undefined;
+    const nameKey = key === 'path' || key === 'linkpath' || key === 'uname' || key === 'gname';
+    if (nameKey ? vb.includes(0) : kb.includes(0)) return undefined;
+    const value = decodeBytes(buf, eq + 1, end - 1);
+    if (key === 'GNU.sparse.offset' || key === 'GNU.sparse.numbytes') {
+      const expectOffset = sparse.length % 2 === 0;
+      if ((key === 'GNU.sparse.offset') !== expectOffset || value.includes(',')) return undefined;
+      sparse.push(value);
+    } else m.set(key, value);
+    i = end;
+  }
+  if (sparse.length > 0) m.set('GNU.sparse.map', sparse.join(','));
+  return m;
+}

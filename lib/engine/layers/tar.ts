@@ -1,6 +1,7 @@
 import { LimitExceededError, TarFormatError } from '../errors';
 import type { Limits } from '../limits';
-import { BLOCK, HEADER_ONLY, decodeName, parseNumber, parsePax, verifyChecksum } from './tar-header';
+import { RuntimeModel } from './runtime-model';
+import { BLOCK, checksumMatches, decodeName, goNumeric, goOctal, goParseInt, goParsePax } from './tar-header';
 
 export { decodeBytes } from './tar-header';
 
@@ -12,16 +13,29 @@ export { decodeBytes } from './tar-header';
  * arithmetic inside the chunks we are handed, without copying; only wanted bodies (up to a cap) are
  * copied out. Headers are parsed in place when a chunk holds a whole block.
  *
- * Formats (GNU tar manual, "Basic Tar Format" / "GNU tar formats"; POSIX.1-2001 pax):
- * - v7 / ustar / POSIX: `prefix` (offset 345) + `/` + `name` when the magic is `ustar\0`;
- * - GNU: long names `L`, long link names `K`, base-256 numbers, old sparse `S` with extension blocks;
- * - pax: `x` (next member) and `g` (all later members) records; `path`, `linkpath`, `size`, `uid`,
- *   `gid`, `mtime` are applied, other records are kept in a small map; GNU sparse 0.x/1.0 keys.
+ * The archive is read exactly as Go's archive/tar reads it (`Reader.Next` in archive/tar/reader.go,
+ * Go 1.19 as Debian ships it), because containerd, moby, CRI-O and umoci build the container's file
+ * system with that reader (RELIABILITY.md 49–51, 54, 58; test/engine/layers/differential.test.ts
+ * checks it against a Go witness):
+ * - a header is accepted when its checksum matches (unsigned or signed sum); every numeric field of
+ *   every header — extended ones included — must parse (Go `parseNumeric`: base-256, or octal text
+ *   trimmed of spaces/NULs and cut at the first inner NUL);
+ * - `prefix` + `/` + `name` for ustar (`ustar\0`) and star headers; GNU headers (`ustar  \0`) have
+ *   none, except when their atime/ctime fields do not parse (pre-Go 1.8 writers, Go issue 12594);
+ * - pax `x`: the LAST `x` before a member is its record set (an `x` replaces, never merges); `g`
+ *   (global) records are never applied to any member (Go returns them as a header of their own,
+ *   containerd logs and ignores it); a record with an empty value keeps the ustar field;
+ * - name precedence: ustar name, then pax `path`, then a non-empty GNU long name `L` (the long name
+ *   wins over pax), then `GNU.sparse.name` for pax sparse files;
+ * - sparse files in every form Go supports — old GNU `S` (with extension blocks), pax 0.0
+ *   (`GNU.sparse.offset`/`numbytes`), 0.1 (`GNU.sparse.map`) and 1.0 (map at the start of the
+ *   body) — are materialised: {@link TarHandler.onData} sees the logical file, holes as zeros. A
+ *   map Go rejects, or data that does not fill the map exactly, is a {@link TarFormatError};
+ * - a zero block followed by a non-zero block, a truncated member, a bad checksum: refused;
+ *   data after the two end-of-archive blocks is never read (only flagged in {@link trailingData}).
  *
- * Which types carry a body follows Go's archive/tar (`isHeaderOnlyType`): links, devices, FIFOs and
- * directories never do, whatever their size field says. containerd, which builds the container's
- * file system, uses Go's reader; reading the same bytes the same way leaves no room for an entry
- * that the runtime sees but the scanner does not.
+ * Which types carry a body follows Go's `isHeaderOnlyType`: links, devices, FIFOs and directories
+ * (including an old `\0` regular file whose name ends in `/`) never do, whatever their size says.
  */
 
 /** Kind of a tar member after format details are folded away. */
@@ -36,9 +50,9 @@ export interface TarHeader {
   readonly kind: TarEntryKind;
   /** The typeflag byte as a character (`0`, `5`, `S`, …; NUL for old regular files). */
   readonly typeflag: string;
-  /** Body bytes in the archive. */
+  /** Body bytes in the archive (for a pax 1.0 sparse file, its map blocks included). */
   readonly size: number;
-  /** Size of the file it stands for: differs from `size` only for sparse files. */
+  /** Bytes of the file it stands for (the logical size): differs from `size` only for sparse files. */
   readonly realSize: number;
   /** True for GNU sparse files (old `S` or pax GNU.sparse.*): the body is not the file's bytes. */
   readonly sparse: boolean;
@@ -47,7 +61,7 @@ export interface TarHeader {
   readonly gid: number;
   /** Seconds since the epoch (may be negative in GNU base-256). */
   readonly mtime: number;
-  /** pax records other than the ones folded into the fields above (`x` and `g` merged). */
+  /** pax records of the member's `x` header other than the ones folded into the fields above. */
   readonly pax: Readonly<Record<string, string>> | undefined;
   /** Byte offset of the member's header block in the uncompressed stream. */
   readonly offset: number;
@@ -56,19 +70,31 @@ export interface TarHeader {
 /** What the parser calls back. */
 export interface TarHandler {
   /**
-   * Called once per member, in archive order. Returns how many leading body bytes to capture
-   * (0 — the usual answer — skips the body without copying it).
+   * Called once per member, in archive order. Returns how many leading bytes of the file's logical
+   * content to capture (0 — the usual answer — skips the body without copying it). Sparse files are
+   * captured as their logical content (holes as zeros), like {@link onData} sees them.
    */
   onEntry(header: TarHeader): number;
   /** Called after a member whose body was requested, with the captured bytes (a fresh buffer). */
   onBody?(header: TarHeader, body: Buffer): void;
+  /**
+   * Called, in order, with every byte of the logical content of every regular-file member (kind
+   * `file`): sparse files materialised, holes as zeros in chunks of at most 64 KiB; the chunks add
+   * up to `header.realSize`. A chunk may be a view into the input (or a shared zero buffer): copy
+   * what you keep.
+   */
+  onData?(header: TarHeader, chunk: Buffer): void;
+  /** Called after the last content byte of each regular-file member (also for empty ones). */
+  onEnd?(header: TarHeader): void;
 }
 
-/** The caps the parser enforces. */
-export type TarLimits = Pick<Limits, 'maxEntries' | 'maxPathBytes' | 'maxHeaderBytes'>;
+/** The caps the parser enforces. `maxLayerBytes` also bounds the zeros of sparse holes. */
+export type TarLimits = Pick<Limits, 'maxEntries' | 'maxPathBytes' | 'maxHeaderBytes'> & Partial<Pick<Limits, 'maxLayerBytes'>>;
 
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
-/** Extended headers (x, g, L, K) in a row before one member; real archives use at most three. */
+/** Shared zeros for sparse holes: never written to. */
+const HOLE = Buffer.alloc(64 * 1024);
+/** Extended headers (x, L, K) in a row before one member; real archives use at most three. */
 const MAX_META_RUN = 16;
 
 const enum State {
@@ -88,19 +114,31 @@ const enum Meta {
   LongLink,
 }
 
+/** Typeflags Go never reads a body for (`isHeaderOnlyType`). */
+function headerOnly(typeflag: string): boolean {
+  return typeflag >= '1' && typeflag <= '6';
+}
+
 /**
  * Push-style tar parser. Feed it with {@link write}, finish with {@link end}. Stream-level problems
  * (bad checksum, truncation, bad numbers, caps) throw {@link TarFormatError} /
  * {@link LimitExceededError}; once one is thrown the parser must be discarded.
  */
 export class TarParser {
-  /** Members seen (extended headers and the volume label are not members). */
+  /** Hardlink targets this layer expects from lower layers (see RuntimeModel.lowerLinks). */
+  get lowerLinks(): readonly string[] {
+    return this.model?.lowerLinks ?? [];
+  }
+  /** Members seen (extended headers are not members). */
   entryCount = 0;
   /** True once the end-of-archive marker was read. */
   get ended(): boolean {
     return this.state === State.Done;
   }
-  /** True when non-zero bytes followed the end-of-archive marker (ignored by tar; reported by callers). */
+  /**
+   * True when non-zero bytes followed the end-of-archive marker. Go's reader (and so the runtime)
+   * never reads them; callers report them as a note.
+   */
   trailingData = false;
 
   private state = State.Header;
@@ -110,22 +148,49 @@ export class TarParser {
   private hdrFill = 0;
   /** Body bytes (including padding) still to pass for the current member or extended header. */
   private remaining = 0;
-  private capture: Buffer | undefined;
-  private captureFill = 0;
-  private captureLeft = 0;
+  /** Of those, content bytes (without padding). */
+  private contentLeft = 0;
   private meta = Meta.None;
   private metaRun = 0;
-  private current: TarHeader | undefined;
+  private metaBuf: Buffer | undefined;
+  private metaFill = 0;
+  private metaPos = 0;
+  // The regular-file member whose content is passing.
+  private file: TarHeader | undefined;
+  private capture: Buffer | undefined;
+  private captureFill = 0;
+  /** Logical position in the file. */
+  private lpos = 0;
+  /** Sparse data regions `[offset, length, …]` (non-empty ones), or undefined for a dense file. */
+  private segs: number[] | undefined;
+  private seg = 0;
+  private segLeft = 0;
+  /** PAX 1.0: map blocks being read from the start of the body. */
+  private mapBlocks: Buffer[] | undefined;
+  private mapFill = 0;
+  private holeBytes = 0;
+  /** The runtime reads the current file's body: Go's sparse data checks apply. */
+  private strict = true;
+  // Old GNU sparse: the member waiting for its extension blocks.
   private pendingSparse: TarHeader | undefined;
+  private pendingMap: number[] = [];
   private sparseExtBlocks = 0;
   // Extended-header state for the next member.
   private longName: string | undefined;
   private longLink: string | undefined;
   private paxLocal: Map<string, string> | undefined;
-  private paxGlobal: Map<string, string> | undefined;
   private paxGlobalBytes = 0;
 
-  constructor(private readonly limits: TarLimits, private readonly handler: TarHandler) {}
+  private readonly model: RuntimeModel | undefined;
+
+  /**
+   * @param options.runtime - refuse (TarFormatError) what containerd's applier refuses (see
+   *   runtime-model.ts); on by default — a layer the runtime will not apply is never judged. Off
+   *   only to list archives that are not layers.
+   */
+  constructor(private readonly limits: TarLimits, private readonly handler: TarHandler, options: { readonly runtime?: boolean } = {}) {
+    this.model = options.runtime === false ? undefined : new RuntimeModel();
+  }
 
   /** Parses one chunk. The chunk is not retained after the call returns. */
   write(chunk: Buffer): void {
@@ -154,21 +219,24 @@ export class TarParser {
           }
           const pos = this.base + off - BLOCK;
           if (this.state === State.Header) this.header(block, at, pos);
-          else if (this.state === State.SparseExt) this.sparseExtension(block, at);
+          else if (this.state === State.SparseExt) this.sparseExtension(block, at, pos);
           else this.secondZero(block, at, pos);
           break;
         }
         case State.Body: {
           const n = Math.min(this.remaining, len - off);
-          if (this.captureLeft > 0) {
-            const c = Math.min(this.captureLeft, n);
-            chunk.copy(this.capture as Buffer, this.captureFill, off, off + c);
-            this.captureFill += c;
-            this.captureLeft -= c;
+          const c = Math.min(n, this.contentLeft);
+          if (c > 0) {
+            this.contentLeft -= c;
+            if (this.meta !== Meta.None) {
+              chunk.copy(this.metaBuf as Buffer, this.metaFill, off, off + c);
+              this.metaFill += c;
+            } else if (this.file) this.feed(chunk, off, off + c);
+            if (this.contentLeft === 0) this.contentDone();
           }
           off += n;
           this.remaining -= n;
-          if (this.remaining === 0) this.bodyDone();
+          if (this.remaining === 0) this.state = State.Header;
           break;
         }
         case State.Done: {
@@ -182,44 +250,74 @@ export class TarParser {
   }
 
   /**
-   * Declares the end of the stream. Ending at a block boundary without the end-of-archive marker, or
-   * after a single zero block, is accepted as GNU tar and Go's archive/tar accept it; ending inside a
-   * header or a body is a truncated archive (RELIABILITY.md 14).
+   * Declares the end of the stream, where Go's reader would: at a block boundary between members
+   * (with or without the end-of-archive marker, after one zero block, even after extended headers
+   * that then name nothing), and inside the padding after a member's content (Go reads padding with
+   * `tryReadFull` and takes its EOF as the end). Ending inside a header block or inside a member's
+   * content is a truncated archive (RELIABILITY.md 14, 54).
    */
   end(): void {
-    if (this.state === State.Done || this.state === State.Zero1) {
-      this.state = State.Done;
-      return;
-    }
-    if (this.state === State.Header && this.hdrFill === 0 && this.meta === Meta.None && !this.pendingExtended()) {
+    if (this.state === State.Done) return;
+    const atBoundary = (this.state === State.Header || this.state === State.Zero1) && this.hdrFill === 0;
+    const inPadding = this.state === State.Body && this.contentLeft === 0;
+    if (atBoundary || inPadding) {
       this.state = State.Done;
       return;
     }
     throw new TarFormatError('truncated tar archive: stream ended inside a member', this.base);
   }
 
-  private pendingExtended(): boolean {
-    return this.longName !== undefined || this.longLink !== undefined || this.paxLocal !== undefined;
-  }
-
   private header(b: Buffer, at: number, pos: number): void {
     if (b[at] === 0 && b.compare(ZERO_BLOCK, 0, BLOCK, at, at + BLOCK) === 0) {
-      if (this.pendingExtended()) throw new TarFormatError('extended header not followed by a member', pos);
+      // Go reads the next block; EOF there is a clean end even after extended headers (they are lost).
+      this.metaRun = 0;
+      this.longName = this.longLink = this.paxLocal = undefined;
       this.state = State.Zero1;
       return;
     }
-    verifyChecksum(b, at, pos);
-    const typeflag = String.fromCharCode(b[at + 156]);
-    const size = parseNumber(b, at + 124, 12, 'size', pos);
-    switch (typeflag) {
+    // Go `getFormat`: the checksum field is octal text matching the unsigned or signed sum.
+    const stored = goOctal(b, at + 148, 8);
+    if (stored === undefined || !checksumMatches(b, at, stored)) throw new TarFormatError('tar header checksum mismatch', pos);
+    const ustarMagic = b[at + 257] === 0x75 && b[at + 258] === 0x73 && b[at + 259] === 0x74 && b[at + 260] === 0x61 && b[at + 261] === 0x72;
+    const ustar = ustarMagic && b[at + 262] === 0;
+    const star = ustar && b[at + 508] === 0x74 && b[at + 509] === 0x61 && b[at + 510] === 0x72 && b[at + 511] === 0;
+    const gnu = ustarMagic && b[at + 262] === 0x20 && b[at + 263] === 0x20 && b[at + 264] === 0;
+    // Go `readHeader` parses every numeric field of every header; one bad field refuses it.
+    const size = num(b, at + 124, 12, 'size', pos);
+    let mode = num(b, at + 100, 8, 'mode', pos);
+    let uid = num(b, at + 108, 8, 'uid', pos);
+    let gid = num(b, at + 116, 8, 'gid', pos);
+    let mtime = num(b, at + 136, 12, 'mtime', pos);
+    let prefix = '';
+    let devOk = true;
+    if (ustar || gnu) {
+      const major = num(b, at + 329, 8, 'devmajor', pos);
+      const minor = num(b, at + 337, 8, 'devminor', pos);
+      devOk = major >= 0 && major <= 0xffffffff && minor >= 0 && minor <= 0xffffffff;
+    }
+    if (star) {
+      prefix = decodeName(b, at + 345, 131);
+      num(b, at + 476, 12, 'atime', pos);
+      num(b, at + 488, 12, 'ctime', pos);
+    } else if (ustar) {
+      prefix = decodeName(b, at + 345, 155);
+    } else if (gnu) {
+      // Pre-Go 1.8 writers put a prefix where GNU keeps atime/ctime (Go issue 12594).
+      const bad = (b[at + 345] !== 0 && goNumeric(b, at + 345, 12) === undefined) || (b[at + 357] !== 0 && goNumeric(b, at + 357, 12) === undefined);
+      if (bad) {
+        const s = decodeName(b, at + 345, 155);
+        if (!/[^\x00-\x7f]/.test(s)) prefix = s;
+      }
+    }
+    const rawType = String.fromCharCode(b[at + 156]);
+    // Go `handleRegularFile` on the raw header: a negative size is refused unless header-only.
+    if (size < 0 && !headerOnly(rawType)) throw new TarFormatError('negative tar size', pos);
+    switch (rawType) {
       case 'x':
       case 'g':
       case 'L':
       case 'K':
-        this.extendedHeader(typeflag, size, pos);
-        return;
-      case 'V': // GNU volume label: not a member; skip its (normally empty) body.
-        this.skipBody(size);
+        this.extendedHeader(rawType, size, pos);
         return;
       default:
         break;
@@ -228,26 +326,17 @@ export class TarParser {
     if (++this.entryCount > this.limits.maxEntries) {
       throw new LimitExceededError('maxEntries', this.limits.maxEntries, `tar has more than ${this.limits.maxEntries} entries`);
     }
-    // POSIX ustar magic `ustar\0` (GNU's is `ustar  \0` and has no prefix field).
-    const ustar = b[at + 257] === 0x75 && b[at + 258] === 0x73 && b[at + 259] === 0x74 && b[at + 260] === 0x61 && b[at + 261] === 0x72 && b[at + 262] === 0;
     let name = decodeName(b, at, 100);
-    if (ustar && b[at + 345] !== 0) name = `${decodeName(b, at + 345, 155)}/${name}`;
+    if (prefix !== '') name = `${prefix}/${name}`;
     let linkname = decodeName(b, at + 157, 100);
-    let mode = parseNumber(b, at + 100, 8, 'mode', pos);
-    let uid = parseNumber(b, at + 108, 8, 'uid', pos);
-    let gid = parseNumber(b, at + 116, 8, 'gid', pos);
-    let mtime = parseNumber(b, at + 136, 12, 'mtime', pos, true);
     let bodySize = size;
-    let realSize = size;
-    let sparse = false;
     let extra: Record<string, string> | undefined;
 
-    if (this.longName !== undefined) name = this.longName;
-    if (this.longLink !== undefined) linkname = this.longLink;
-    const pax = this.paxGlobal || this.paxLocal ? mergePax(this.paxGlobal, this.paxLocal) : undefined;
+    const pax = this.paxLocal;
     if (pax) {
+      // Go `mergePAX`.
       for (const [k, v] of pax) {
-        if (v === '') continue; // deleted by an x record: the ustar field stands
+        if (v === '') continue; // the ustar field stands
         switch (k) {
           case 'path':
             name = v;
@@ -256,42 +345,43 @@ export class TarParser {
             linkname = v;
             break;
           case 'size':
-            bodySize = realSize = paxNumber(v, k, pos);
+            bodySize = paxInt(v, k, pos);
             break;
           case 'uid':
-            uid = paxNumber(v, k, pos);
+            uid = paxInt(v, k, pos);
             break;
           case 'gid':
-            gid = paxNumber(v, k, pos);
+            gid = paxInt(v, k, pos);
             break;
           case 'mtime':
-            mtime = Math.trunc(Number(v)) || 0;
+            mtime = paxTime(v, k, pos);
+            break;
+          case 'atime':
+          case 'ctime':
+            paxTime(v, k, pos);
+            (extra ??= {})[k] = v;
             break;
           default:
             (extra ??= {})[k] = v;
         }
       }
-      // GNU sparse in pax form (GNU tar manual, "Storing Sparse Files"): 0.0/0.1 keep the name in
-      // `path`, 1.0 stores it in GNU.sparse.name and prepends a sparse map to the body.
-      if (extra && ('GNU.sparse.realsize' in extra || 'GNU.sparse.size' in extra || 'GNU.sparse.major' in extra)) {
-        sparse = true;
-        if (extra['GNU.sparse.name'] !== undefined) name = extra['GNU.sparse.name'];
-        const real = extra['GNU.sparse.realsize'] ?? extra['GNU.sparse.size'];
-        if (real !== undefined) realSize = paxNumber(real, 'GNU.sparse.realsize', pos);
-      }
     }
+    // A non-empty GNU long name / link wins over pax (Go applies them after mergePAX).
+    if (this.longName) name = this.longName;
+    if (this.longLink) linkname = this.longLink;
     this.longName = this.longLink = this.paxLocal = undefined;
-    checkNameBytes(name, this.limits, pos);
-    checkNameBytes(linkname, this.limits, pos);
 
     let kind: TarEntryKind;
-    switch (typeflag) {
+    let typeflag = rawType;
+    switch (rawType) {
       case '0':
       case '7': // contiguous file: a regular file everywhere but on Masscomp
+      case 'S':
         kind = 'file';
         break;
       case '\0': // old regular file; a trailing slash meant a directory (Go archive/tar TypeRegA)
         kind = name.endsWith('/') ? 'dir' : 'file';
+        if (kind === 'dir') typeflag = '5';
         break;
       case '1':
         kind = 'hardlink';
@@ -312,51 +402,96 @@ export class TarParser {
       case '6':
         kind = 'fifo';
         break;
-      case 'S': {
-        // Old GNU sparse (GNU tar manual, "Old GNU Format"): the size field counts the stored data
-        // only; the real size is at offset 483. The real size is metadata: nothing is preallocated
-        // (RELIABILITY.md 15). Extension blocks (isextended at 482) precede the data.
-        kind = 'file';
-        sparse = true;
-        if (!pax?.has('GNU.sparse.realsize')) realSize = parseNumber(b, at + 483, 12, 'sparse realsize', pos);
-        if (b[at + 482] !== 0) {
-          this.pendingSparse = { name, linkname, kind, typeflag, size: bodySize, realSize, sparse, mode, uid, gid, mtime, pax: extra, offset: pos };
-          this.sparseExtBlocks = 0;
-          this.state = State.SparseExt;
-          return;
-        }
-        break;
-      }
       default:
         kind = 'other';
     }
-    if (HEADER_ONLY.has(typeflag)) bodySize = 0;
-    if (kind !== 'file') realSize = bodySize;
-    mode &= 0o7777777;
-    this.member({ name, linkname, kind, typeflag, size: bodySize, realSize, sparse, mode, uid, gid, mtime, pax: extra, offset: pos });
+    if (headerOnly(typeflag)) bodySize = 0;
+    else if (bodySize < 0) throw new TarFormatError('negative tar size', pos);
+    mode = mode & 0o7777777;
+
+    // Sparse files (Go `handleSparseFile`).
+    let realSize = bodySize;
+    let map: number[] | undefined;
+    let map1 = false;
+    if (rawType === 'S') {
+      // Old GNU sparse (GNU tar manual, "Old GNU Format"): realsize at 483, four (offset, numbytes)
+      // pairs at 386, isextended at 482, then 512-byte extension blocks of 21 pairs before the data.
+      if (!gnu) throw new TarFormatError('old GNU sparse header without the GNU magic', pos);
+      realSize = num(b, at + 483, 12, 'sparse realsize', pos);
+      map = [];
+      readSparsePairs(b, at + 386, 4, map, pos);
+      if (b[at + 482] !== 0) {
+        this.pendingSparse = { name, linkname, kind, typeflag, size: bodySize, realSize, sparse: true, mode, uid, gid, mtime, pax: extra, offset: pos };
+        this.pendingMap = map;
+        this.sparseExtBlocks = 0;
+        this.state = State.SparseExt;
+        return;
+      }
+    } else if (pax) {
+      const major = pax.get('GNU.sparse.major') ?? '';
+      const minor = pax.get('GNU.sparse.minor') ?? '';
+      let version: '0' | '1' | undefined;
+      if (major === '0' && (minor === '0' || minor === '1')) version = '0';
+      else if (major === '1' && minor === '0') version = '1';
+      else if (major === '' && minor === '' && (pax.get('GNU.sparse.map') ?? '') !== '') version = '0';
+      if (version !== undefined) {
+        const sname = pax.get('GNU.sparse.name') ?? '';
+        if (sname !== '') name = sname;
+        const sz = pax.get('GNU.sparse.size') || pax.get('GNU.sparse.realsize') || '';
+        if (sz !== '') {
+          const n = goParseInt(sz);
+          if (n === undefined) throw new TarFormatError('GNU.sparse size is not a number', pos);
+          realSize = n;
+        }
+        if (headerOnly(typeflag)) throw new TarFormatError('sparse map on a header-only member', pos);
+        if (version === '1') map1 = true;
+        else map = sparseMap01(pax, pos);
+      }
+    }
+    if (map || map1) {
+      if (realSize < 0) throw new TarFormatError('negative sparse file size', pos);
+      if (map) validateSparse(map, realSize, pos);
+    }
+    const h: TarHeader = { name, linkname, kind, typeflag, size: bodySize, realSize, sparse: map !== undefined || map1, mode, uid, gid, mtime, pax: extra, offset: pos };
+    // containerd `handleTarTypeBlockCharFifo`: a device number that does not fit 32 bits.
+    if (!devOk && this.model && (typeflag === '3' || typeflag === '4' || typeflag === '6')) {
+      throw new TarFormatError(`the container runtime refuses this layer: device number out of range (member ${JSON.stringify(name)})`, pos);
+    }
+    this.member(h, map, map1);
   }
 
-  private member(h: TarHeader): void {
-    const want = Math.min(this.handler.onEntry(h), h.size);
-    if (want > 0 && !h.sparse) {
-      this.current = h;
-      this.capture = Buffer.allocUnsafe(want);
+  private member(h: TarHeader, map: number[] | undefined, map1: boolean): void {
+    checkNameBytes(h.name, this.limits, h.offset);
+    checkNameBytes(h.linkname, this.limits, h.offset);
+    this.strict = this.model ? this.model.member(h) : true;
+    const want = Math.max(0, Math.min(this.handler.onEntry(h), h.realSize));
+    if (h.kind === 'file') {
+      this.file = h;
+      this.capture = want > 0 ? Buffer.allocUnsafe(want) : undefined;
       this.captureFill = 0;
-      this.captureLeft = want;
+      this.lpos = 0;
+      this.segs = undefined;
+      this.mapBlocks = undefined;
+      if (map1) {
+        this.mapBlocks = [];
+        this.mapFill = 0;
+      } else if (map) this.startSegments(map);
     }
     this.skipBody(h.size);
   }
 
-  private sparseExtension(b: Buffer, at: number): void {
-    // Each extension block holds 21 (offset, numbytes) pairs and an isextended flag at 504.
+  /** Old GNU sparse extension block: 21 (offset, numbytes) pairs, isextended at 504. */
+  private sparseExtension(b: Buffer, at: number, pos: number): void {
     if (++this.sparseExtBlocks * BLOCK > this.limits.maxHeaderBytes) {
       throw new LimitExceededError('maxHeaderBytes', this.limits.maxHeaderBytes, 'GNU sparse map too large');
     }
+    readSparsePairs(b, at, 21, this.pendingMap, pos);
     if (b[at + 504] !== 0) return;
     const h = this.pendingSparse as TarHeader;
     this.pendingSparse = undefined;
     this.state = State.Header;
-    this.member(h);
+    validateSparse(this.pendingMap, h.realSize, h.offset);
+    this.member(h, this.pendingMap, false);
   }
 
   private secondZero(b: Buffer, at: number, pos: number): void {
@@ -376,55 +511,248 @@ export class TarParser {
       throw new LimitExceededError('maxHeaderBytes', this.limits.maxHeaderBytes, `extended header '${typeflag}' of ${size} bytes`);
     }
     this.meta = typeflag === 'x' ? Meta.PaxLocal : typeflag === 'g' ? Meta.PaxGlobal : typeflag === 'L' ? Meta.LongName : Meta.LongLink;
-    this.current = { name: '', linkname: '', kind: 'other', typeflag, size, realSize: size, sparse: false, mode: 0, uid: 0, gid: 0, mtime: 0, pax: undefined, offset: pos };
-    this.capture = Buffer.allocUnsafe(size);
-    this.captureFill = 0;
-    this.captureLeft = size;
+    this.metaBuf = Buffer.allocUnsafe(size);
+    this.metaFill = 0;
+    this.metaPos = pos;
     this.skipBody(size);
   }
 
   private skipBody(size: number): void {
     const padded = size + ((BLOCK - (size % BLOCK)) % BLOCK);
+    this.contentLeft = size;
+    this.state = State.Header;
     if (padded === 0) {
-      this.state = State.Header;
-      this.bodyDone();
+      this.contentDone();
       return;
     }
     this.remaining = padded;
     this.state = State.Body;
   }
 
-  private bodyDone(): void {
-    this.state = State.Header;
-    const cap = this.capture;
-    if (cap === undefined) return;
-    const h = this.current as TarHeader;
-    this.capture = this.current = undefined;
-    const meta = this.meta;
-    this.meta = Meta.None;
-    switch (meta) {
-      case Meta.None:
-        this.handler.onBody?.(h, cap);
+  // ---- regular-file content ----
+
+  private startSegments(map: number[]): void {
+    const segs: number[] = [];
+    for (let i = 0; i < map.length; i += 2) if (map[i + 1] > 0) segs.push(map[i], map[i + 1]);
+    this.segs = segs;
+    this.seg = 0;
+    if (segs.length > 0) {
+      this.hole(segs[0]);
+      this.segLeft = segs[1];
+    }
+  }
+
+  /** Physical content bytes [a, b) of the current regular file. */
+  private feed(chunk: Buffer, a: number, b: number): void {
+    while (a < b) {
+      const blocks = this.mapBlocks;
+      if (blocks !== undefined) {
+        // PAX 1.0: the map is read a block at a time (Go `readGNUSparseMap1x0`).
+        if (this.mapFill === 0) {
+          if ((blocks.length + 1) * BLOCK > this.limits.maxHeaderBytes) {
+            throw new LimitExceededError('maxHeaderBytes', this.limits.maxHeaderBytes, 'GNU sparse 1.0 map too large');
+          }
+          blocks.push(Buffer.alloc(BLOCK));
+        }
+        const n = Math.min(BLOCK - this.mapFill, b - a);
+        chunk.copy(blocks[blocks.length - 1], this.mapFill, a, a + n);
+        this.mapFill = (this.mapFill + n) % BLOCK;
+        a += n;
+        if (this.mapFill === 0) this.tryMap1();
+        continue;
+      }
+      const segs = this.segs;
+      if (segs === undefined) {
+        this.emit(chunk, a, b);
         return;
+      }
+      if (this.seg >= segs.length) {
+        // Go errUnrefData, raised only when the body is read; an unread member just skips it.
+        if (this.strict) throw new TarFormatError('sparse file has more data than its map', (this.file as TarHeader).offset);
+        return;
+      }
+      const n = Math.min(this.segLeft, b - a);
+      this.emit(chunk, a, a + n);
+      a += n;
+      this.segLeft -= n;
+      if (this.segLeft === 0) {
+        this.seg += 2;
+        if (this.seg < segs.length) {
+          this.hole(segs[this.seg]);
+          this.segLeft = segs[this.seg + 1];
+        }
+      }
+    }
+  }
+
+  /** After each map block: parse once there are enough newlines (1 + 2 × entries). */
+  private tryMap1(): void {
+    const h = this.file as TarHeader;
+    const text = Buffer.concat(this.mapBlocks as Buffer[]).toString('latin1');
+    const lines = text.split('\n');
+    if (lines.length < 2) return;
+    const count = goParseInt(lines[0]);
+    if (count === undefined || count < 0) throw new TarFormatError('bad GNU sparse 1.0 map', h.offset);
+    if (lines.length - 1 < 1 + 2 * count) return;
+    const map: number[] = [];
+    for (let i = 0; i < 2 * count; i++) {
+      const v = goParseInt(lines[1 + i]);
+      if (v === undefined) throw new TarFormatError('bad GNU sparse 1.0 map', h.offset);
+      map.push(v);
+    }
+    this.mapBlocks = undefined;
+    validateSparse(map, h.realSize, h.offset);
+    this.startSegments(map);
+  }
+
+  private emit(chunk: Buffer, a: number, b: number): void {
+    if (a === b) return;
+    const h = this.file as TarHeader;
+    this.handler.onData?.(h, chunk.subarray(a, b));
+    const cap = this.capture;
+    if (cap !== undefined && this.captureFill < cap.length) {
+      const n = Math.min(cap.length - this.captureFill, b - a);
+      chunk.copy(cap, this.captureFill, a, a + n);
+      this.captureFill += n;
+    }
+    this.lpos += b - a;
+  }
+
+  /** Zeros up to logical offset `to`. */
+  private hole(to: number): void {
+    let n = to - this.lpos;
+    if (n <= 0) return;
+    this.holeBytes += n;
+    const max = this.limits.maxLayerBytes;
+    if (max !== undefined && this.holeBytes > max) {
+      throw new LimitExceededError('maxLayerBytes', max, `sparse holes add up to more than ${max} bytes`);
+    }
+    const h = this.file as TarHeader;
+    const cap = this.capture;
+    if (cap !== undefined && this.captureFill < cap.length) {
+      const c = Math.min(cap.length - this.captureFill, n);
+      cap.fill(0, this.captureFill, this.captureFill + c);
+      this.captureFill += c;
+    }
+    if (this.handler.onData) {
+      while (n > 0) {
+        const c = Math.min(n, HOLE.length);
+        this.handler.onData(h, HOLE.subarray(0, c));
+        n -= c;
+      }
+    }
+    this.lpos = to;
+  }
+
+  /** The member's (or extended header's) content is complete; padding may follow. */
+  private contentDone(): void {
+    const meta = this.meta;
+    if (meta !== Meta.None) {
+      this.meta = Meta.None;
+      const buf = this.metaBuf as Buffer;
+      this.metaBuf = undefined;
+      this.extendedDone(meta, buf, this.metaPos);
+      return;
+    }
+    const h = this.file;
+    if (h === undefined) return;
+    if (this.mapBlocks !== undefined) throw new TarFormatError('GNU sparse 1.0 map cut short', h.offset);
+    if (this.segs !== undefined && this.seg < this.segs.length && this.strict) {
+      throw new TarFormatError('sparse file has less data than its map', h.offset); // Go errMissData
+    }
+    this.hole(h.realSize);
+    this.file = this.segs = undefined;
+    const cap = this.capture;
+    this.capture = undefined;
+    this.handler.onEnd?.(h);
+    if (cap !== undefined) this.handler.onBody?.(h, cap);
+  }
+
+  private extendedDone(meta: Meta, cap: Buffer, pos: number): void {
+    switch (meta) {
       case Meta.LongName:
         this.longName = decodeName(cap, 0, cap.length);
         return;
       case Meta.LongLink:
         this.longLink = decodeName(cap, 0, cap.length);
         return;
-      case Meta.PaxLocal:
-        this.paxLocal = parsePax(cap, h.offset, this.paxLocal, true);
+      case Meta.PaxLocal: {
+        const m = goParsePax(cap);
+        if (m === undefined) throw new TarFormatError('malformed pax record', pos);
+        this.paxLocal = m; // the last x header wins whole (Go: paxHdrs = parsePAX(tr))
         return;
+      }
       case Meta.PaxGlobal: {
         this.paxGlobalBytes += cap.length;
         if (this.paxGlobalBytes > this.limits.maxHeaderBytes) {
           throw new LimitExceededError('maxHeaderBytes', this.limits.maxHeaderBytes, 'global pax headers too large');
         }
-        this.paxGlobal = parsePax(cap, h.offset, this.paxGlobal, false);
+        if (goParsePax(cap) === undefined) throw new TarFormatError('malformed pax record', pos);
+        // Go merges the records into the g header itself (ignoring mergePAX's error), returns it
+        // as a header of its own and forgets the pending x/L/K state; containerd ignores it.
+        this.metaRun = 0;
+        this.longName = this.longLink = this.paxLocal = undefined;
         return;
       }
+      default:
     }
   }
+}
+
+function num(b: Buffer, at: number, len: number, field: string, pos: number): number {
+  // Only sizes and offsets must be exact; other fields are used for their low bits, or not at all.
+  const v = goNumeric(b, at, len, !/size|sparse/.test(field));
+  if (v === undefined) throw new TarFormatError(`tar header ${field} field is not a number`, pos);
+  return v;
+}
+
+function readSparsePairs(b: Buffer, at: number, n: number, into: number[], pos: number): void {
+  for (let i = 0; i < n; i++) {
+    const o = at + 24 * i;
+    if (b[o] === 0) break; // GNU and BSD tar stop here too
+    into.push(num(b, o, 12, 'sparse offset', pos), num(b, o + 12, 12, 'sparse numbytes', pos));
+  }
+}
+
+/** GNU sparse 0.0 (folded into a map by {@link goParsePax}) and 0.1: `GNU.sparse.map` + numblocks. */
+function sparseMap01(pax: Map<string, string>, pos: number): number[] {
+  const count = goParseInt(pax.get('GNU.sparse.numblocks') ?? '');
+  if (count === undefined || count < 0) throw new TarFormatError('bad GNU.sparse.numblocks', pos);
+  const raw = pax.get('GNU.sparse.map') ?? '';
+  const parts = raw === '' ? [] : raw.split(',');
+  if (parts.length !== 2 * count) throw new TarFormatError('GNU.sparse.map does not match numblocks', pos);
+  return parts.map((p) => {
+    const v = goParseInt(p);
+    if (v === undefined) throw new TarFormatError('bad GNU.sparse.map entry', pos);
+    return v;
+  });
+}
+
+/** Go `validateSparseEntries`: non-negative, inside the file, in order, not overlapping. */
+function validateSparse(map: number[], size: number, pos: number): void {
+  let preEnd = 0;
+  for (let i = 0; i < map.length; i += 2) {
+    const off = map[i];
+    const len = map[i + 1];
+    if (off < 0 || len < 0 || off + len > size || preEnd > off) throw new TarFormatError('invalid sparse map', pos);
+    preEnd = off + len;
+  }
+}
+
+function paxInt(v: string, key: string, pos: number): number {
+  const n = goParseInt(v);
+  if (n === undefined) throw new TarFormatError(`pax ${key} is not an integer: ${JSON.stringify(v.slice(0, 40))}`, pos);
+  return n;
+}
+
+/** Go `parsePAXTime`: `[-]seconds[.digits]`; returns whole seconds. */
+function paxTime(v: string, key: string, pos: number): number {
+  const dot = v.indexOf('.');
+  const secs = goParseInt(dot < 0 ? v : v.slice(0, dot));
+  if (secs === undefined || (dot >= 0 && !/^[0-9]*$/.test(v.slice(dot + 1)))) {
+    throw new TarFormatError(`pax ${key} is not a time: ${JSON.stringify(v.slice(0, 40))}`, pos);
+  }
+  return secs;
 }
 
 function isZero(b: Buffer, from: number, to: number): boolean {
@@ -441,19 +769,4 @@ function checkNameBytes(s: string, limits: TarLimits, pos: number): void {
   if (Buffer.byteLength(s) > limits.maxPathBytes) {
     throw new LimitExceededError('maxPathBytes', limits.maxPathBytes, `tar entry name of ${Buffer.byteLength(s)} bytes at byte ${pos}`);
   }
-}
-
-function paxNumber(v: string, key: string, pos: number): number {
-  if (!/^[0-9]{1,16}$/.test(v)) throw new TarFormatError(`pax ${key} is not a non-negative integer: ${JSON.stringify(v.slice(0, 40))}`, pos);
-  const n = Number(v);
-  if (n > Number.MAX_SAFE_INTEGER) throw new TarFormatError(`pax ${key} overflows 2^53`, pos);
-  return n;
-}
-
-function mergePax(global: Map<string, string> | undefined, local: Map<string, string> | undefined): Map<string, string> {
-  if (!global) return local as Map<string, string>;
-  if (!local) return global;
-  const m = new Map(global);
-  for (const [k, v] of local) m.set(k, v);
-  return m;
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { LimitExceededError } from '../../../lib/engine/errors';
+import { LimitExceededError, TarFormatError } from '../../../lib/engine/errors';
 import { type EntryInfo, readLayer } from '../../../lib/engine/layers/layer-reader';
 import { resolveLimits } from '../../../lib/engine/limits';
 import { MediaType, sha256Digest } from '../../../lib/engine/model';
 import { END_OF_ARCHIVE, type TarEntry, buildTar, entryBytes, pad, paxHeader, rawHeader } from '../../../lib/local/builder/tar-writer';
-import { layerDigest, readTar } from './helpers';
+import { layerDigest, readTar, streamOf } from './helpers';
 
 const MiB = 1024 * 1024;
 
@@ -39,12 +39,9 @@ describe('readLayer: entries and metadata', () => {
     expect(r.entryCount).toBe(2);
   });
 
-  it('records an unknown for an entry type we do not know and for a name with NUL (pax)', async () => {
-    const tar = Buffer.concat([rawHeader({ name: 'weird', typeflag: 'Z', size: 0 }), paxHeader({ path: 'a\0b' }), rawHeader({ name: 'x', typeflag: '0', size: 0 }), END_OF_ARCHIVE]);
-    const r = await readTar(tar);
-    expect(r.entries.get('/weird')).toMatchObject({ type: 'other', typeflag: 'Z' });
-    expect(r.unknowns.map((u) => u.reason)).toEqual(['unsupported tar entry type "Z"', 'entry name is empty or contains NUL']);
-    expect(r.entries.has('/x')).toBe(false);
+  it('an entry type containerd does not handle, or a pax path with NUL, refuses the layer (RELIABILITY.md 58)', async () => {
+    await expect(readTar(Buffer.concat([rawHeader({ name: 'weird', typeflag: 'Z', size: 0 }), END_OF_ARCHIVE]))).rejects.toThrow(/unhandled tar header type/);
+    await expect(readTar(Buffer.concat([paxHeader({ path: 'a\0b' }), rawHeader({ name: 'x', typeflag: '0', size: 0 }), END_OF_ARCHIVE]))).rejects.toThrow(TarFormatError);
   });
 
   it('records non-zero data hidden after the end-of-archive marker', async () => {
@@ -114,7 +111,6 @@ describe('readLayer: whiteouts (case 9)', () => {
     ['opaque marker after its siblings still applies', [{ path: 'd/', type: 'dir' }, { path: 'd/new', body: 'n' }, { path: 'd/.wh..wh..opq', body: '' }], [], ['/d'], ['/d', '/d/new'], 0],
     ['.wh..wh..opqX deletes nothing and is an unknown', [{ path: 'd/.wh..wh..opqX', body: '' }], [], [], [], 1],
     ['.wh..wh.other deletes nothing and is an unknown', [{ path: 'd/.wh..wh.plnk', body: '' }], [], [], [], 1],
-    ['.wh.. (whiteout of ..) deletes nothing', [{ path: 'd/.wh..', body: '' }], [], [], [], 1],
     ['a whiteout marker at the top level', [{ path: '.wh.opt', body: '' }], ['/opt'], [], [], 0],
     ['a whiteout named by a directory entry is still a marker', [{ path: 'x/.wh.y/', type: 'dir' }], ['/x/y'], [], [], 0],
   ])('%s', async (_name, entries, whiteouts, opaque, kept, unknowns) => {
@@ -143,10 +139,12 @@ describe('readLayer: hardlinks (case 5)', () => {
     expect(e?.body?.toString()).toBe(body);
   });
 
-  it('a hardlink to a directory is refused', async () => {
-    const r = await readTar(buildTar([{ path: 'd/', type: 'dir' }, { path: 'h', type: 'hardlink', linkname: 'd' }]));
-    expect(r.entries.has('/h')).toBe(false);
-    expect(r.unknowns.map((u) => u.reason)).toEqual(['hardlink to a dir (/d) refused']);
+  it('a hardlink to a directory: the runtime refuses the layer, so do we (RELIABILITY.md 58)', async () => {
+    await expect(readTar(buildTar([{ path: 'd/', type: 'dir' }, { path: 'h', type: 'hardlink', linkname: 'd' }]))).rejects.toThrow(TarFormatError);
+  });
+
+  it('.wh.. (whiteout of ..): containerd refuses the layer ("invalid whiteout name"), so do we', async () => {
+    await expect(readTar(buildTar([{ path: 'd/.wh..', body: '' }]))).rejects.toThrow(/invalid whiteout name/);
   });
 
   it('a later member with the target name does not change the link', async () => {
@@ -179,25 +177,25 @@ describe('readLayer: capturing wanted bodies', () => {
     ]);
   });
 
-  it('bodies over maxFileReadBytes are cut and flagged truncated', async () => {
-    const r = await readTar(buildTar([{ path: 'big', body: Buffer.alloc(5000, 1) }, { path: 'small', body: 'ok' }]), { wants: () => true, limits: { maxFileReadBytes: 1000 } });
+  it('bodies over maxCatalogFileBytes are cut, flagged truncated, and recorded as cut-by-cap with the consumer', async () => {
+    const r = await readLayer(streamOf(buildTar([{ path: 'big', body: Buffer.alloc(5000, 1) }, { path: 'small', body: 'ok' }])), {
+      layerDigest: layerDigest(), mediaType: MediaType.OciLayer, limits: resolveLimits({ maxCatalogFileBytes: 1000 }), wants: () => true, wantedBy: () => 'dpkg',
+    });
     expect(r.entries.get('/big')?.body?.length).toBe(1000);
     expect(r.entries.get('/big')?.truncated).toBe(true);
     expect(r.entries.get('/small')?.truncated).toBeUndefined();
     expect(r.entries.get('/small')?.body?.toString()).toBe('ok');
+    expect(r.unknowns).toEqual([{ layer: layerDigest(), path: '/big', reason: expect.stringContaining('maxCatalogFileBytes=1000'), class: 'cut-by-cap', consumer: 'dpkg' }]);
   });
 
-  it('maxReadBytesPerLayer cuts later bodies and records it', async () => {
+  it('no budget is shared across a layer: every wanted body is captured whole however many there are (issue 13 item 2)', async () => {
     const r = await readTar(buildTar([{ path: 'a', body: Buffer.alloc(600, 1) }, { path: 'b', body: Buffer.alloc(600, 2) }, { path: 'c', body: 'c' }]), {
       wants: () => true,
-      limits: { maxReadBytesPerLayer: 1000 },
+      limits: { maxCatalogFileBytes: 1000 },
     });
-    expect(r.entries.get('/a')?.body?.length).toBe(600);
-    expect(r.entries.get('/b')?.body?.length).toBe(400);
-    expect(r.entries.get('/b')?.truncated).toBe(true);
-    expect(r.entries.get('/c')?.body?.length).toBe(0);
-    expect(r.capturedBytes).toBe(1000);
-    expect(r.unknowns.map((u) => u.path)).toEqual(['/b', '/c']);
+    expect(['/a', '/b', '/c'].map((p) => [r.entries.get(p)?.body?.length, r.entries.get(p)?.truncated])).toEqual([[600, undefined], [600, undefined], [1, undefined]]);
+    expect(r.capturedBytes).toBe(1201);
+    expect(r.unknowns).toEqual([]);
   });
 });
 
@@ -230,18 +228,23 @@ describe('case 16: a multi-GB file streams through with flat memory', () => {
         this.push(out);
       },
     });
+    let streamed = 0;
     const before = process.memoryUsage().rss;
     let peak = before;
     const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
     const r = await readLayer(src, {
       layerDigest: layerDigest(),
       mediaType: MediaType.OciLayer,
-      limits: resolveLimits({ maxFileReadBytes: MiB }),
+      limits: resolveLimits({ maxCatalogFileBytes: MiB }),
       wants: () => true,
+      consumers: [{ name: 'counter', file: () => ({ write: (c: Buffer) => void (streamed += c.length), end: () => undefined }) }],
     }).finally(() => clearInterval(timer));
     peak = Math.max(peak, process.memoryUsage().rss);
     expect(r.entries.get('/huge.bin')).toMatchObject({ size, truncated: true });
     expect(r.entries.get('/huge.bin')?.body?.length).toBe(MiB);
+    // A streaming consumer saw every byte of it, in flat memory.
+    expect(streamed).toBe(size + 'still here'.length);
+    expect(r.coverage).toMatchObject({ regularFiles: 2, regularFileBytes: size + 10, filesExaminedInFull: 2, consumers: { counter: { files: 2, bytes: size + 10 } } });
     expect(r.entries.get('/after')?.body?.toString()).toBe('still here');
     expect(r.uncompressedBytes).toBe(size + 512 + tail.length);
     expect(r.diffId).toBe(`sha256:${hash.digest('hex')}`);

@@ -44,7 +44,7 @@ describe('layer records (the layer cache’s form of a layer)', () => {
   });
 
   it('keeps a truncated body marked as truncated', async () => {
-    const limits = { ...DEFAULT_LIMITS, maxFileReadBytes: 4 };
+    const limits = { ...DEFAULT_LIMITS, maxCatalogFileBytes: 4 };
     const tar = buildTar([{ path: 'etc/os-release', body: 'ID=debian\n' }]);
     const l = await readLayer(Readable.from([tar]), { layerDigest: sha256Digest(tar), mediaType: MediaType.OciLayer, limits, wants: keep });
     const r = fromLayerRecord(toLayerRecord(l, keep));

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { linkSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, mkdtempSync, rmSync, symlinkSync, writeFileSync, openSync, writeSync, closeSync, ftruncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,13 +17,14 @@ import { base256, gnuLong, layerDigest, readTar, rechecksum } from './helpers';
 function parse(buf: Buffer, chunk = 1 << 16, limits = DEFAULT_LIMITS, want = 0): { headers: TarHeader[]; bodies: Map<string, Buffer>; parser: TarParser } {
   const headers: TarHeader[] = [];
   const bodies = new Map<string, Buffer>();
+  // Format tests: the runtime model (runtime-model.ts, tested below) is off here.
   const parser = new TarParser(limits, {
     onEntry: (h) => {
       headers.push(h);
       return want;
     },
     onBody: (h, b) => bodies.set(h.name, b),
-  });
+  }, { runtime: false });
   for (let i = 0; i < buf.length; i += chunk) parser.write(buf.subarray(i, i + chunk));
   parser.end();
   return { headers, bodies, parser };
@@ -160,15 +162,28 @@ describe('tar formats built by hand', () => {
     expect(bodies.get(headers[0].name)?.toString()).toBe('0123456789');
   });
 
-  it('pax g records apply to every later member; an empty x value deletes the key', () => {
+  it('RELIABILITY.md 49: pax g records are never applied to a member (Go returns them as a header of their own)', () => {
     const buf = Buffer.concat([
-      globalPax({ path: 'global' }),
+      globalPax({ path: 'global', size: '1024' }),
       rawHeader({ name: 'one', typeflag: '0', size: 0 }),
       paxHeader({ path: '' }),
       rawHeader({ name: 'two', typeflag: '0', size: 0 }),
       END_OF_ARCHIVE,
     ]);
-    expect(parse(buf).headers.map((h) => h.name)).toEqual(['global', 'two']);
+    expect(parse(buf).headers.map((h) => [h.name, h.size])).toEqual([
+      ['one', 0],
+      ['two', 0],
+    ]);
+  });
+
+  it('RELIABILITY.md 50: a GNU long name wins over a pax path on the same member (Go applies L after mergePAX)', () => {
+    const buf = Buffer.concat([paxHeader({ path: 'from-pax' }), gnuLong('L', 'from-gnu'), rawHeader({ name: 'ustar', typeflag: '0', size: 0 }), END_OF_ARCHIVE]);
+    expect(parse(buf).headers.map((h) => h.name)).toEqual(['from-gnu']);
+  });
+
+  it('a second x header replaces the first one whole (Go: paxHdrs = parsePAX)', () => {
+    const buf = Buffer.concat([paxHeader({ path: 'first', uid: '7' }), paxHeader({ gid: '9' }), rawHeader({ name: 'ustar', typeflag: '0', size: 0 }), END_OF_ARCHIVE]);
+    expect(parse(buf).headers.map((h) => [h.name, h.uid, h.gid])).toEqual([['ustar', 0, 9]]);
   });
 
   it('old regular-file typeflag NUL with a trailing slash is a directory (Go archive/tar)', () => {
@@ -187,9 +202,9 @@ describe('tar formats built by hand', () => {
     ]);
   });
 
-  it('GNU volume label V is not an entry', () => {
+  it('GNU volume label V is a member of an unknown type (Go returns it; containerd refuses it)', () => {
     const buf = Buffer.concat([rawHeader({ name: 'label', typeflag: 'V', size: 0 }), rawHeader({ name: 'f', typeflag: '0', size: 0 }), END_OF_ARCHIVE]);
-    expect(parse(buf).headers.map((h) => h.name)).toEqual(['f']);
+    expect(parse(buf).headers.map((h) => [h.name, h.kind])).toEqual([['label', 'other'], ['f', 'file']]);
   });
 
   it('positive base-256 size is read', () => {
@@ -220,6 +235,15 @@ describe('tar formats built by hand', () => {
     expect(parser.trailingData).toBe(false);
   });
 
+  it.each([
+    ['inside the padding after the last body (Go takes EOF there as the end)', (f: Buffer) => f.subarray(0, 1000)],
+    ['after a pax header that names nothing', () => paxHeader({ path: 'x' })],
+    ['at an end marker after a pax header', () => Buffer.concat([paxHeader({ path: 'x' }), END_OF_ARCHIVE])],
+  ])('RELIABILITY.md 54: the stream may end %s', (_name, make) => {
+    const { parser } = parse(make(buildTar([{ path: 'f', body: 'hello world' }])));
+    expect(parser.ended).toBe(true);
+  });
+
   it('flags non-zero data after the end marker', () => {
     const { parser } = parse(Buffer.concat([buildTar([{ path: 'f', body: 'x' }]), Buffer.from('hidden')]));
     expect(parser.trailingData).toBe(true);
@@ -240,9 +264,6 @@ describe('tar formats built by hand', () => {
       ['non-numeric size field', Buffer.concat([nonNumeric, END_OF_ARCHIVE])],
       ['truncated inside a header', file.subarray(0, 300)],
       ['truncated inside a body', file.subarray(0, 520)],
-      ['truncated inside the body padding', file.subarray(0, 1000)],
-      ['pax header then end of stream', paxHeader({ path: 'x' })],
-      ['pax header then end marker', Buffer.concat([paxHeader({ path: 'x' }), END_OF_ARCHIVE])],
       ['a lone zero block followed by a member', Buffer.concat([Buffer.alloc(512), file])],
       ['malformed pax record', (() => {
         const rec = Buffer.from('99 path=x\n');
@@ -303,7 +324,7 @@ describe('tar formats built by hand', () => {
     });
   });
 
-  describe('case 15: old GNU sparse entries', () => {
+  describe('case 15 / RELIABILITY.md 51: old GNU sparse entries', () => {
     function sparseHeader(realSize: Buffer, stored: number, extended = false): Buffer {
       const h = rawHeader({ name: 'huge.img', typeflag: 'S', size: stored });
       h.write('ustar  \0', 257, 'latin1'); // GNU magic: no ustar prefix field
@@ -314,31 +335,159 @@ describe('tar formats built by hand', () => {
       return rechecksum(h);
     }
 
-    it('1 TB real size: recorded as metadata, nothing preallocated, body skipped', async () => {
+    it('1 TB real size: holes beyond maxLayerBytes are a bomb, refused before any zero is produced', () => {
       const tb = base256(0x80, [0x01, 0, 0, 0, 0, 0]); // 2^40
       const tar = Buffer.concat([sparseHeader(tb, 512), Buffer.alloc(512, 0x41), ...entryBytes({ path: 'after', body: 'ok' }), END_OF_ARCHIVE]);
-      const before = process.memoryUsage().rss;
-      const r = await readTar(tar, { wants: () => true });
-      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
-      const e = r.entries.get('/huge.img');
-      expect(e).toMatchObject({ type: 'file', size: 2 ** 40, sparse: true, truncated: true });
-      expect(e?.body).toBeUndefined();
-      expect(r.unknowns).toEqual([{ layer: layerDigest(), path: '/huge.img', reason: 'sparse file body not captured' }]);
-      expect(r.entries.get('/after')?.body?.toString()).toBe('ok');
+      let data = 0;
+      const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0, onData: (_h, c) => (data += c.length) }, { runtime: false });
+      expectTarError(() => {
+        parser.write(tar);
+        parser.end();
+      }, LimitExceededError, 'maxLayerBytes');
+      expect(data).toBe(512);
     });
 
-    it('extension blocks before the data are skipped', () => {
+    it('extension blocks before the data are read; the logical file is data then zeros', () => {
       const ext = Buffer.alloc(512); // isextended (504) = 0: last extension block
-      const tar = Buffer.concat([sparseHeader(base256(0x80, [0x10, 0, 0, 0]), 512, true), ext, Buffer.alloc(512, 0x42), ...entryBytes({ path: 'after', body: 'ok' }), END_OF_ARCHIVE]);
-      const { headers } = parse(tar);
+      const tar = Buffer.concat([sparseHeader(base256(0x80, [0x10, 0]), 512, true), ext, Buffer.alloc(512, 0x42), ...entryBytes({ path: 'after', body: 'ok' }), END_OF_ARCHIVE]);
+      const { headers, bodies } = parse(tar, 100, DEFAULT_LIMITS, 1 << 20);
       expect(headers.map((h) => [h.name, h.realSize])).toEqual([
-        ['huge.img', 2 ** 28],
+        ['huge.img', 4096],
         ['after', 2],
       ]);
+      expect(bodies.get('huge.img')).toEqual(Buffer.concat([Buffer.alloc(512, 0x42), Buffer.alloc(4096 - 512)]));
     });
 
     it('a negative real size is a malformed header', () => {
       expectTarError(() => parse(Buffer.concat([sparseHeader(base256(0xff, [0xff]), 0), END_OF_ARCHIVE])));
     });
+  });
+});
+
+describe('onData / onEnd: the logical content of every regular file (RELIABILITY.md 51)', () => {
+  let dir: string;
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'trustctl-tar-ondata-'));
+    const root = join(dir, 'root');
+    mkdirSync(root);
+    writeFileSync(join(root, 'plain'), 'plain body\n');
+    writeFileSync(join(root, 'empty'), '');
+    // 3 MiB apparent, data at 0, 1 MiB + 5 and the last byte: holes at the start, middle and end.
+    const fd = openSync(join(root, 'sparse.img'), 'w');
+    ftruncateSync(fd, 3 << 20);
+    writeSync(fd, Buffer.alloc(4096, 7), 0, 4096, 0);
+    writeSync(fd, Buffer.from('EICAR-ish marker'), 0, 16, (1 << 20) + 5);
+    writeSync(fd, Buffer.from('Z'), 0, 1, (3 << 20) - 1);
+    closeSync(fd);
+    const fd2 = openSync(join(root, 'all-hole.img'), 'w');
+    ftruncateSync(fd2, 200_000);
+    closeSync(fd2);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['old GNU S', ['--format=gnu']],
+    ['pax 0.0', ['--format=posix', '--sparse-version=0.0']],
+    ['pax 0.1', ['--format=posix', '--sparse-version=0.1']],
+    ['pax 1.0', ['--format=posix', '--sparse-version=1.0']],
+  ])('%s written by GNU tar: onData adds up to the file, holes as zeros, onEnd once per file', (_name, args) => {
+    const archive = join(dir, `s-${_name.replace(/\W/g, '')}.tar`);
+    execFileSync('tar', [...args, '--sparse', '-cf', archive, '-C', join(dir, 'root'), '.']);
+    const buf = execFileSync('cat', [archive]);
+    for (const chunk of [1 << 16, 511, 4096]) {
+      const data = new Map<string, Buffer[]>();
+      const ends: string[] = [];
+      const captured = new Map<string, Buffer>();
+      const parser = new TarParser(DEFAULT_LIMITS, {
+        onEntry: () => 1 << 30,
+        onData: (h, c) => {
+          expect(c.length).toBeLessThanOrEqual(1 << 16);
+          const l = data.get(h.name) ?? [];
+          l.push(Buffer.from(c));
+          data.set(h.name, l);
+        },
+        onEnd: (h) => ends.push(h.name),
+        onBody: (h, b) => captured.set(h.name, b),
+      }, { runtime: false }); // old GNU S: containerd refuses it (tested below), Go reads it
+      for (let i = 0; i < buf.length; i += chunk) parser.write(buf.subarray(i, i + chunk));
+      parser.end();
+      for (const f of ['plain', 'empty', 'sparse.img', 'all-hole.img']) {
+        const want = readFileSync(join(dir, 'root', f));
+        const got = Buffer.concat(data.get(`./${f}`) ?? []);
+        expect([f, got.length, sha(got)]).toEqual([f, want.length, sha(want)]);
+        expect([f, sha(captured.get(`./${f}`) ?? Buffer.alloc(0))]).toEqual([f, sha(want)]);
+      }
+      expect(ends.sort()).toEqual(['./all-hole.img', './empty', './plain', './sparse.img']);
+    }
+  });
+
+  it('readLayer captures a sparse file as its logical content (no "not captured" unknown)', async () => {
+    const archive = join(dir, 'pax10.tar');
+    execFileSync('tar', ['--format=posix', '--sparse', '-cf', archive, '-C', join(dir, 'root'), 'sparse.img']);
+    const r = await readTar(execFileSync('cat', [archive]), { wants: () => true });
+    const e = r.entries.get('/sparse.img');
+    expect(e).toMatchObject({ type: 'file', size: 3 << 20, sparse: true });
+    expect(e?.truncated).toBeUndefined();
+    expect(sha(e?.body ?? Buffer.alloc(0))).toBe(sha(readFileSync(join(dir, 'root', 'sparse.img'))));
+    expect(r.unknowns).toEqual([]);
+  });
+});
+
+describe('what containerd\'s applier refuses, we refuse (runtime-model.ts; RELIABILITY.md 54, 58)', () => {
+  const f = (name: string, typeflag = '0', extra: Partial<Parameters<typeof rawHeader>[0]> = {}): Buffer => rawHeader({ name, typeflag, size: 0, ...extra });
+  it.each([
+    ['old GNU sparse S ("unhandled tar header type")', [f('s', 'S')]],
+    ['contiguous file 7', [f('c', '7')]],
+    ['GNU volume label V', [f('label', 'V')]],
+    ['an unknown typeflag', [f('z', 'Z')]],
+    ['whiteout of "."', [f('d/.wh..')]],
+    ['whiteout of ".." at the top level', [f('.wh...')]],
+    ['a member beneath a file of the same layer (ENOTDIR)', [f('a'), f('a/b')]],
+    ['a member beneath a symlink to a file of the same layer', [f('t'), f('l', '2', { linkname: 't' }), f('l/x')]],
+    ['a symlink with an empty target', [f('l', '2', { linkname: '' })]],
+    ['a hardlink to a directory', [f('d', '5'), f('h', '1', { linkname: 'd' })]],
+    ['a hardlink to itself', [f('a'), f('a', '1', { linkname: 'a' })]],
+  ])('refused: %s', (_name, members) => {
+    const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+    expectTarError(() => {
+      parser.write(Buffer.concat([...members, END_OF_ARCHIVE]));
+      parser.end();
+    });
+  });
+
+  it.each([
+    ['an unknown typeflag on a name that resolves to the root (containerd skips it)', [f('a/..', 'Z')]],
+    ['an unknown typeflag on a whiteout name', [f('d/.wh.x', 'Z')]],
+    ['a member beneath a directory that replaced a file', [f('a'), f('a', '5'), f('a/b')]],
+    ['a hardlink into a symlinked directory of the same layer', [f('d', '5'), f('d/t'), f('l', '2', { linkname: 'd' }), f('h', '1', { linkname: 'l/t' })]],
+    ['a g header with a uid that is not a number (Go ignores mergePAX errors on g)', [globalPax({ uid: 'x' }), f('a')]],
+  ])('accepted: %s', (_name, members) => {
+    const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+    parser.write(Buffer.concat([...members, END_OF_ARCHIVE]));
+    parser.end();
+    expect(parser.ended).toBe(true);
+  });
+
+  it('a sparse map the data does not fill is refused only when the runtime reads the body', () => {
+    const sparse = (name: string): Buffer => Buffer.concat([
+      paxHeader({ 'GNU.sparse.major': '0', 'GNU.sparse.minor': '1', 'GNU.sparse.size': '100', 'GNU.sparse.numblocks': '1', 'GNU.sparse.map': '0,10' }),
+      rawHeader({ name, typeflag: '0', size: 20 }), Buffer.alloc(20, 0x41), pad(20),
+    ]);
+    const run = (name: string): void => {
+      const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+      parser.write(Buffer.concat([sparse(name), END_OF_ARCHIVE]));
+      parser.end();
+    };
+    expectTarError(() => run('file')); // Go errUnrefData while containerd copies it
+    expect(() => run('d/.wh.file')).not.toThrow(); // a whiteout: never read
+  });
+
+  it('the hardlink targets a layer expects from lower layers are listed for FileTree.squash', () => {
+    const parser = new TarParser(DEFAULT_LIMITS, { onEntry: () => 0 });
+    parser.write(Buffer.concat([f('a'), f('h1', '1', { linkname: 'a' }), f('h2', '1', { linkname: './lower/x' }), END_OF_ARCHIVE]));
+    parser.end();
+    expect(parser.lowerLinks).toEqual(['/lower/x']);
   });
 });

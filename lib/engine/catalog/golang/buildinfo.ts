@@ -229,3 +229,100 @@ export function goVersionToSemver(v: string): string | undefined {
   if (!m) return undefined;
   return `v${m[1]}.${m[2]}.${m[3] ?? '0'}${m[4] ? `-${m[4]}` : ''}`;
 }
+
+const MiB = 1024 * 1024;
+/** Binaries up to this size are kept whole (every build info format, pre-1.18 pointers included; cargo-auditable needs its ELF section too). */
+export const GO_WHOLE_BINARY_BYTES = 64 * MiB;
+/** Bytes kept from the build info magic on in a larger binary: the header and the inline strings. */
+export const GO_BUILDINFO_WINDOW_BYTES = 1 * MiB;
+
+/**
+ * Finds a Go binary's build info as the body streams by, whatever the binary's size (issue 13 item 2:
+ * a 90 MB Go binary keeps its module list): a body of at most {@link GO_WHOLE_BINARY_BYTES} is kept
+ * whole; a larger one is searched for the 16-byte aligned `\xff Go buildinf:` magic (Go's
+ * debug/buildinfo `searchMagic`; the `.go.buildinfo` section is 16-aligned in the file as in memory)
+ * whose header is plausible (pointer size 4 or 8, no unknown flag bits), and only
+ * {@link GO_BUILDINFO_WINDOW_BYTES} from it are kept — enough for the Go ≥ 1.18 inline strings,
+ * which {@link readGoBuildInfo} decodes from a body that starts with the magic. The pre-1.18 pointer
+ * format needs addresses resolved through the section table, which a window does not hold: decoding
+ * such a window gives an error (an unknown), never an empty module list. A body that is not ELF is
+ * not kept (as the cataloger skips it).
+ */
+export class BuildInfoExtractor {
+  private pos = 0;
+  private readonly head = Buffer.alloc(4);
+  private headFill = 0;
+  private whole: Buffer[] | undefined;
+  private carry: Buffer = Buffer.alloc(0);
+  private window: Buffer | undefined;
+  private windowFill = 0;
+
+  constructor(size: number) {
+    if (size <= GO_WHOLE_BINARY_BYTES) this.whole = [];
+  }
+
+  write(chunk: Buffer): void {
+    const len = chunk.length;
+    if (len === 0) return;
+    if (this.headFill < 4) this.headFill += chunk.copy(this.head, this.headFill, 0, Math.min(len, 4 - this.headFill));
+    if (this.headFill === 4 && !isElf(this.head)) {
+      this.whole = undefined;
+      this.pos += len;
+      return;
+    }
+    if (this.whole) {
+      this.whole.push(Buffer.from(chunk));
+      this.pos += len;
+      return;
+    }
+    if (this.window) {
+      if (this.windowFill < this.window.length) this.windowFill += chunk.copy(this.window, this.windowFill, 0);
+      this.pos += len;
+      return;
+    }
+    const M = BUILDINFO_MAGIC.length;
+    if (this.carry.length > 0) {
+      const seam = Buffer.concat([this.carry, chunk.subarray(0, Math.min(len, M - 1 + 16))]);
+      const seamBase = this.pos - this.carry.length;
+      for (let i = seam.indexOf(BUILDINFO_MAGIC); i >= 0 && i < this.carry.length; i = seam.indexOf(BUILDINFO_MAGIC, i + 1)) {
+        if ((seamBase + i) % BUILDINFO_ALIGN !== 0 || !plausible(seam, i)) continue;
+        this.window = Buffer.alloc(GO_BUILDINFO_WINDOW_BYTES);
+        this.windowFill = seam.copy(this.window, 0, i, this.carry.length);
+        this.windowFill += chunk.copy(this.window, this.windowFill, 0);
+        this.pos += len;
+        return;
+      }
+    }
+    for (let i = chunk.indexOf(BUILDINFO_MAGIC); i >= 0; i = chunk.indexOf(BUILDINFO_MAGIC, i + 1)) {
+      if ((this.pos + i) % BUILDINFO_ALIGN !== 0 || !plausible(chunk, i)) continue;
+      this.window = Buffer.alloc(GO_BUILDINFO_WINDOW_BYTES);
+      this.windowFill = chunk.copy(this.window, 0, i);
+      this.pos += len;
+      return;
+    }
+    const keep = M - 1 + 2;
+    this.carry = len >= keep ? Buffer.from(chunk.subarray(len - keep)) : Buffer.concat([this.carry, chunk]).subarray(-keep);
+    this.pos += len;
+  }
+
+  /** The body to hand the cataloger: the whole binary, the window from the magic, or nothing. */
+  end(): { readonly body: Buffer; readonly truncated: boolean } | undefined {
+    if (this.headFill < 4 || !isElf(this.head)) return undefined;
+    if (this.whole) return { body: Buffer.concat(this.whole), truncated: false };
+    if (this.window) return { body: this.window.subarray(0, this.windowFill), truncated: true };
+    return undefined;
+  }
+}
+
+/** A header whose pointer size and flags make sense (a plain `\xff Go buildinf:` string elsewhere is not one). */
+function plausible(buf: Buffer, at: number): boolean {
+  if (at + 16 > buf.length) return true; // decided by the decoder
+  const ptrSize = buf[at + 14];
+  const flags = buf[at + 15];
+  return (ptrSize === 4 || ptrSize === 8) && (flags & ~3) === 0;
+}
+
+/** True when `body` is a build info window kept by {@link BuildInfoExtractor} (it starts with the magic). */
+export function isBuildInfoWindow(body: Buffer): boolean {
+  return body.length >= BUILDINFO_MAGIC.length && body.subarray(0, BUILDINFO_MAGIC.length).equals(BUILDINFO_MAGIC);
+}

@@ -2,7 +2,7 @@ import type { Location, Package, PluginId, Unknown } from '../../model';
 import { classOfParseFailure } from '../file-cataloger';
 import { purl } from '../purl';
 import type { CatalogFile, CatalogResult, Cataloger } from '../types';
-import { goVersionToSemver, isElf, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
+import { goVersionToSemver, isBuildInfoWindow, isElf, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
 import { parseGoMod, type GoModOptions } from './gomod';
 
 export * from './buildinfo';
@@ -65,7 +65,9 @@ export const goBinaryCataloger: Cataloger = {
     const packages: Package[] = [];
     const unknowns: Unknown[] = [];
     for (const f of files) {
-      if (!isElf(f.body)) continue;
+      // A large binary arrives as its build info window (BuildInfoExtractor): complete for this purpose.
+      const window = f.truncated && isBuildInfoWindow(f.body);
+      if (!isElf(f.body) && !window) continue;
       const r = readGoBuildInfo(f.body);
       if (r === null) {
         if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'ELF file truncated before any Go build info was found', class: 'cut-by-cap', consumer: GO_BINARY_ID.name });
@@ -73,7 +75,7 @@ export const goBinaryCataloger: Cataloger = {
       }
       if ('error' in r) { unknowns.push({ layer: f.layer, path: f.path, reason: r.error, class: 'parse-error', consumer: GO_BINARY_ID.name }); continue; }
       for (const p of buildInfoPackages(r.info, { layer: f.layer, path: f.path }, GO_BINARY_ID)) packages.push(p);
-      if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'binary truncated at the read limit (build info was read)', class: 'cut-by-cap', consumer: GO_BINARY_ID.name });
+      if (f.truncated && !window) unknowns.push({ layer: f.layer, path: f.path, reason: 'binary truncated at the read limit (build info was read)', class: 'cut-by-cap', consumer: GO_BINARY_ID.name });
     }
     return { packages, unknowns };
   },

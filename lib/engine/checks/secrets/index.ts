@@ -1,7 +1,7 @@
 import type { EntryInfo } from '../../layers/layer-reader';
-import type { Finding, ImageConfig, Unknown } from '../../model';
-import type { CheckFile, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from '../types';
-import { type SecretHit, findSecrets, redact, rulesFingerprint } from './rules';
+import type { Digest, Finding, ImageConfig, Unknown } from '../../model';
+import type { CheckResult, FileCheck, ImageCheck, ImageCheckContext, LayerFileCheck } from '../types';
+import { type SecretHit, SecretStreamScanner, findSecrets, redact, rulesFingerprint } from './rules';
 
 /**
  * The secrets check (issue "Beyond packages", item 2), in two parts over the same rules (./rules.ts):
@@ -20,10 +20,10 @@ import { type SecretHit, findSecrets, redact, rulesFingerprint } from './rules';
  *
  * ## What {@link secretsWants} asks for, and what it costs
  *
- * The layer reader copies every body a check wants into memory as the layer streams by (counted
- * against `maxReadBytesPerLayer`, 256 MiB by default; what is over it arrives truncated and becomes an
- * unknown here), and this check then lower-cases it and runs the rules whose keywords it contains. The
- * decision is taken from the tar header alone (path, type, size), so the rule is a few string tests:
+ * The layer reader streams every regular-file body past the check; a wanted body is scanned in
+ * bounded windows as it passes ({@link SecretStreamScanner}: the rules whose keywords a window
+ * contains run over it), never held whole. The decision is taken from the tar header alone (path,
+ * type, size), so the rule is a few string tests:
  * a regular file (or hardlink) is wanted when
  * - it is non-empty and at most `maxFileBytes` (default 1 MiB: configuration, scripts, sources, key
  *   files and `.env` files are small; bigger text is data or bundles), and
@@ -78,7 +78,7 @@ export const SECRETS_CHECK_NAME = 'secrets';
 /** The image check's name. */
 export const SECRETS_CONFIG_CHECK_NAME = 'secrets-config';
 /** Version of the checks' logic (acceptance thresholds, wants); the `version` adds the rules' fingerprint. */
-export const SECRETS_CHECK_VERSION = '1.0.0';
+export const SECRETS_CHECK_VERSION = '2.0.0';
 
 const MiB = 1024 * 1024;
 /** Default `maxFileBytes`: larger files are not examined. */
@@ -213,31 +213,61 @@ function findingsFor(hits: readonly SecretHit[], place: Place): Finding[] {
 export interface SecretsFileCheckOptions {
   /** Files larger than this are not examined. Default {@link DEFAULT_MAX_FILE_BYTES} (1 MiB). */
   readonly maxFileBytes?: number;
+  /** New characters per scan window of a streamed body (tests use small ones). Default 1 MiB. */
+  readonly blockChars?: number;
 }
 
 /**
- * Creates the secrets file check. `scan` never throws: a binary body is skipped, a body cut short by
- * the reader's caps is scanned as far as it goes and its unread rest is an unknown.
+ * Creates the secrets file check. Each wanted body streams through a {@link SecretStreamScanner}:
+ * the first {@link BINARY_PROBE_BYTES} are held to tell a binary (not scanned) from text, then the
+ * rules run over bounded windows — no body is held whole. Never throws.
  */
 export function createSecretsFileCheck(opts: SecretsFileCheckOptions = {}): FileCheck {
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
   if (!Number.isSafeInteger(maxFileBytes) || maxFileBytes <= 0) throw new RangeError(`maxFileBytes must be a positive integer, got ${maxFileBytes}`);
   const wants = secretsWants(maxFileBytes);
 
-  const scan = async (files: readonly CheckFile[]): Promise<CheckResult> => {
+  const openLayer = (layer: Digest): LayerFileCheck => {
     const findings: Finding[] = [];
-    const unknowns: Unknown[] = [];
-    for (const f of files) {
-      if (looksBinary(f.body)) continue;
-      findings.push(...findingsFor(findSecrets(f.body.toString('latin1')), { path: f.path, layer: f.layer, lines: true }));
-      if (f.truncated) {
-        unknowns.push({ layer: f.layer, path: f.path, reason: `secrets: body truncated to ${f.body.length} of ${f.info.size} bytes: the rest was not examined` });
-      }
-    }
-    return { findings, unknowns };
+    return {
+      file(path, info) {
+        if (!wants(path, info)) return undefined;
+        const scanner = new SecretStreamScanner(undefined, opts.blockChars);
+        let probe: Buffer[] | undefined = [];
+        let probed = 0;
+        let binary = false;
+        const feed = (chunk: Buffer): void => {
+          if (probe === undefined) {
+            if (!binary) scanner.write(chunk);
+            return;
+          }
+          probe.push(Buffer.from(chunk));
+          probed += chunk.length;
+          if (probed < BINARY_PROBE_BYTES) return;
+          const head = Buffer.concat(probe);
+          probe = undefined;
+          binary = looksBinary(head);
+          if (!binary) scanner.write(head);
+        };
+        return {
+          write: feed,
+          end() {
+            if (probe !== undefined) {
+              const head = Buffer.concat(probe);
+              probe = undefined;
+              binary = looksBinary(head);
+              if (!binary) scanner.write(head);
+            }
+            if (!binary) findings.push(...findingsFor(scanner.end(), { path, layer, lines: true }));
+          },
+        };
+      },
+      finish: () => Promise.resolve({ findings, unknowns: [] as Unknown[] }),
+      abort: () => undefined,
+    };
   };
 
-  return { kind: 'file', name: SECRETS_CHECK_NAME, version: `${SECRETS_CHECK_VERSION}+rules.${rulesFingerprint()}`, wants, scan };
+  return { kind: 'file', name: SECRETS_CHECK_NAME, version: `${SECRETS_CHECK_VERSION}+rules.${rulesFingerprint()}`, openLayer };
 }
 
 /** One string of the image config to scan, with its finding path. */
@@ -319,5 +349,5 @@ export function createSecretsImageCheck(): ImageCheck {
   return { kind: 'image', name: SECRETS_CONFIG_CHECK_NAME, version: `${SECRETS_CHECK_VERSION}+rules.${rulesFingerprint()}`, run };
 }
 
-export { SECRET_RULES, findSecrets, isPlaceholder, redact, rulesFingerprint, shannonEntropy } from './rules';
+export { SECRET_RULES, SecretStreamScanner, findSecrets, isPlaceholder, redact, rulesFingerprint, shannonEntropy } from './rules';
 export type { SecretHit, SecretMatch, SecretRule } from './rules';

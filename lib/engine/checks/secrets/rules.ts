@@ -176,13 +176,14 @@ export const GENERIC_MIN_ENTROPY = 3.3;
  * Generic `name = value` assignments whose name says "secret": `password`, `passwd`, `secret`,
  * `token`, `api_key` (with any prefix: `DB_PASSWORD`, `clientSecret`, `_authToken`; a `Key`/`Value`
  * suffix: `secretKey`; and separator-led suffixes: `secret_key`, `token-value`), then `=`, `:`, `:=`
- * or `=>` on the same line, then the value, quoted or not. The value stops at blanks, quotes, and the
+ * or `=>` on the same line (at most 64 blanks either side), then the value, quoted or not (at most
+ * 4096 characters: every rule has a bounded match, so a stream can be scanned in windows). The value stops at blanks, quotes, and the
  * brackets and separators of code (`os.environ["X"]` gives `os.environ`, `${VAR}` gives `$`). A name
  * after `::` is a type name (`AWS::ApiGateway::ApiKey`), not a variable. Name parts are bounded (64
  * characters before the keyword, six suffixes of 32) so that no text costs more than a linear pass.
  */
 const GENERIC =
-  /(?<![A-Za-z0-9_.-])(?<!::)([A-Za-z0-9_.-]{0,64}?(?:password|passwd|secret|token|api[_-]?key)(?:key|value)?(?:[_.-][A-Za-z0-9]{1,32}){0,6})['"]?[ \t]*(?::=|=>|=|:)[ \t]*['"]?([^\s'"`,;()[\]{}<>]+)/gi;
+  /(?<![A-Za-z0-9_.-])(?<!::)([A-Za-z0-9_.-]{0,64}?(?:password|passwd|secret|token|api[_-]?key)(?:key|value)?(?:[_.-][A-Za-z0-9]{1,32}){0,6})['"]?[ \t]{0,64}(?::=|=>|=|:)[ \t]{0,64}['"]?([^\s'"`,;()[\]{}<>]{1,4096})/gi;
 
 /**
  * Name parts that make a "secret" name about something else: its type, location, identifier,
@@ -254,7 +255,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     title: 'GCP service-account key',
     severity: 'critical',
     keywords: ['service_account'],
-    pattern: /"private_key"[ \t]*:[ \t]*"(-----BEGIN [A-Z ]*PRIVATE KEY-----)([^"]{64,16384})"/g,
+    pattern: /"private_key"[ \t]{0,64}:[ \t]{0,64}"(-----BEGIN [A-Z ]{0,32}PRIVATE KEY-----)([^"]{64,16384})"/g,
     accept: (m, text) => {
       const body = m[2];
       if (body === undefined || m.index === undefined || !isKeyBody(body)) return undefined;
@@ -316,7 +317,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     severity: 'critical',
     keywords: ['secret'],
     pattern:
-      /(?<![A-Za-z0-9_])(aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)['"]?(?:[ \t]*(?::=|=>|=|:)[ \t]*|[ \t]+)['"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?<![A-Za-z0-9_])(aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)['"]?(?:[ \t]{0,64}(?::=|=>|=|:)[ \t]{0,64}|[ \t]{1,64})['"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
     accept: (m) => token(m, 2, 4, m[1]),
   },
   {
@@ -394,22 +395,31 @@ export function rulesFingerprint(rules: readonly SecretRule[] = SECRET_RULES): s
   return h.digest('hex').slice(0, 12);
 }
 
-/** Texts longer than this are scanned only up to it (file bodies are capped before; config strings are not). */
+/** Texts longer than this are scanned only up to it (config strings; file bodies stream through {@link SecretStreamScanner}). */
 export const MAX_TEXT_CHARS = 4 * MiB;
 /** At most this many hits are kept per text (a hostile file of a million tokens stays cheap). */
 export const MAX_HITS_PER_TEXT = 1000;
-
 /**
- * Every secret the rules find in `text`, in text order. Overlapping matches keep the earliest rule's
- * (see {@link SECRET_RULES}). The text should be the body decoded as latin1 (one character per byte:
- * no decoding error can hide a match, and every rule is ASCII).
+ * The longest match any rule can make, in characters: every pattern is bounded (the PGP block's
+ * 262,144-character body is the longest). A stream scanned in windows that overlap by this much plus
+ * {@link RULE_CONTEXT_CHARS} finds exactly what one pass over the whole text finds.
  */
-export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_RULES): SecretHit[] {
-  const t = text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text;
+export const MAX_MATCH_CHARS = 262_144 + 128;
+/** Characters around a match that rules look at (`gcp-service-account`: 8 KiB either side) plus lookbehinds. */
+export const RULE_CONTEXT_CHARS = 8192 + 64;
+
+interface WindowHit extends SecretMatch {
+  readonly rule: SecretRule;
+  /** Where the rule's regex match starts (decides which window reports it). */
+  readonly start: number;
+}
+
+/** Every accepted match in `t` whose regex match starts in `[from, to)`, earliest rule winning overlaps. */
+function scanText(t: string, rules: readonly SecretRule[], from: number, to: number): WindowHit[] {
   const lower = t.toLowerCase();
   const taken: { start: number; end: number }[] = [];
   const overlaps = (start: number, end: number): boolean => taken.some((s) => start < s.end && s.start < end);
-  const found: (SecretMatch & { rule: SecretRule })[] = [];
+  const found: WindowHit[] = [];
   for (const rule of rules) {
     if (!rule.keywords.some((k) => lower.includes(k))) continue;
     for (const m of t.matchAll(rule.pattern)) {
@@ -418,11 +428,24 @@ export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_
       const end = hit.index + hit.secret.length;
       if (overlaps(hit.index, end)) continue;
       taken.push({ start: hit.index, end });
-      found.push({ ...hit, rule });
+      const start = m.index ?? hit.index;
+      if (start < from || start >= to) continue;
+      found.push({ ...hit, rule, start });
       if (found.length >= MAX_HITS_PER_TEXT) break;
     }
     if (found.length >= MAX_HITS_PER_TEXT) break;
   }
+  return found;
+}
+
+/**
+ * Every secret the rules find in `text`, in text order. Overlapping matches keep the earliest rule's
+ * (see {@link SECRET_RULES}). The text should be the body decoded as latin1 (one character per byte:
+ * no decoding error can hide a match, and every rule is ASCII).
+ */
+export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_RULES): SecretHit[] {
+  const t = text.length > MAX_TEXT_CHARS ? text.slice(0, MAX_TEXT_CHARS) : text;
+  const found = scanText(t, rules, 0, t.length);
   found.sort((a, b) => a.index - b.index);
   // Line numbers in one pass over the text, in match order.
   const out: SecretHit[] = [];
@@ -430,7 +453,78 @@ export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_
   let pos = 0;
   for (const f of found) {
     for (; pos < f.index; pos++) if (t.charCodeAt(pos) === 10) line++;
-    out.push({ ...f, line });
+    const { start: _start, ...hit } = f;
+    out.push({ ...hit, line });
   }
   return out;
+}
+
+/**
+ * The rules over a body that arrives in chunks, in bounded memory: the text is scanned in windows of
+ * `blockChars` new characters plus {@link MAX_MATCH_CHARS} + {@link RULE_CONTEXT_CHARS} before and
+ * twice {@link MAX_MATCH_CHARS} + {@link RULE_CONTEXT_CHARS} after; each match is reported by the one window in which its start lies in the reported
+ * span, with the context every rule looks at inside the window — so the hits are those of one pass
+ * over the whole text (a body of at most `blockChars` + the overlap is one window, exactly that pass).
+ * Bytes are read as latin1, as {@link findSecrets} expects. Holds at most about
+ * `blockChars` + 810,000 characters.
+ */
+export class SecretStreamScanner {
+  /** Text from absolute offset `base` on. */
+  private text = '';
+  private base = 0;
+  /** Matches starting before this absolute offset have been reported. */
+  private lo = 0;
+  private linesBefore = 0;
+  private readonly hits: SecretHit[] = [];
+  /** Text kept before the reported span: a match's context and lookbehinds, and the regex's footing. */
+  private readonly overlap = MAX_MATCH_CHARS + RULE_CONTEXT_CHARS;
+  /**
+   * Text needed after the reported span: a match starting in it, its context, and any match of an
+   * earlier rule that overlaps it (which hides it, as in the whole text) in full.
+   */
+  private readonly ahead = 2 * MAX_MATCH_CHARS + RULE_CONTEXT_CHARS;
+
+  constructor(private readonly rules: readonly SecretRule[] = SECRET_RULES, private readonly blockChars = 1024 * 1024) {
+    if (!Number.isSafeInteger(blockChars) || blockChars <= 0) throw new RangeError(`blockChars must be a positive integer, got ${blockChars}`);
+  }
+
+  /** Characters fed so far. */
+  get length(): number {
+    return this.base + this.text.length;
+  }
+
+  write(chunk: Buffer): void {
+    this.text += chunk.toString('latin1');
+    while (this.base + this.text.length - this.lo >= this.blockChars + this.ahead) this.scan(this.lo + this.blockChars);
+  }
+
+  /** Every hit, in text order (at most {@link MAX_HITS_PER_TEXT}). */
+  end(): SecretHit[] {
+    this.scan(Number.POSITIVE_INFINITY);
+    this.hits.sort((a, b) => a.index - b.index);
+    return this.hits;
+  }
+
+  /** Reports the matches starting in `[lo, hi)` and drops the text no later window needs. */
+  private scan(hi: number): void {
+    if (this.hits.length < MAX_HITS_PER_TEXT) {
+      const found = scanText(this.text, this.rules, this.lo - this.base, hi - this.base);
+      found.sort((a, b) => a.index - b.index);
+      let line = this.linesBefore + 1;
+      let pos = 0;
+      for (const f of found) {
+        if (this.hits.length >= MAX_HITS_PER_TEXT) break;
+        for (; pos < f.index; pos++) if (this.text.charCodeAt(pos) === 10) line++;
+        const { start: _start, ...hit } = f;
+        this.hits.push({ ...hit, index: hit.index + this.base, line });
+      }
+    }
+    if (!Number.isFinite(hi)) return;
+    this.lo = hi;
+    const keepFrom = Math.max(this.base, hi - this.overlap);
+    const drop = keepFrom - this.base;
+    for (let i = 0; i < drop; i++) if (this.text.charCodeAt(i) === 10) this.linesBefore++;
+    this.text = this.text.slice(drop);
+    this.base = keepFrom;
+  }
 }

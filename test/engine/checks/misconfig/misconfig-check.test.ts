@@ -217,7 +217,7 @@ describe('the misconfiguration check', () => {
 
   it('a user name it cannot resolve because /etc/passwd was cut short is an unknown, not a pass or a finding', async () => {
     const built = buildImage(image([], { config: { User: 'app' } }));
-    const { result } = await runOnBuilt(built, createMisconfigCheck(), { ...DEFAULT_LIMITS, maxFileReadBytes: 16 });
+    const { result } = await runOnBuilt(built, createMisconfigCheck(), { ...DEFAULT_LIMITS, maxCatalogFileBytes: 16 });
     expect(result.findings.filter((f) => f.id === 'TC-MC-001')).toEqual([]);
     expect(result.unknowns).toEqual([{ layer: built.root.digest, path: 'config:User', reason: expect.stringContaining('was not read whole'), class: 'body-not-read', consumer: 'misconfig' }]);
   });

@@ -1,5 +1,5 @@
+import type { TestFile } from '../malware/helpers';
 import { generateKeyPairSync } from 'node:crypto';
-import type { CheckFile } from '../../../../lib/engine/checks/types';
 import type { EntryInfo } from '../../../../lib/engine/layers/layer-reader';
 import type { Digest } from '../../../../lib/engine/model';
 
@@ -119,10 +119,11 @@ export function fileInfo(size: number, type: EntryInfo['type'] = 'file', mode = 
   return { type, size, mode, uid: 0, gid: 0, mtime: 0 };
 }
 
-/** A hand-made CheckFile (for scan tests that do not need a layer). */
-export function checkFile(path: string, body: Buffer | string, opts: { layer?: string; truncated?: boolean; size?: number } = {}): CheckFile {
+/** A hand-made file with its layer (for check tests that do not need a layer). */
+export function checkFile(path: string, body: Buffer | string, opts: { layer?: string; size?: number } = {}): TestFile {
   const b = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
-  return { path, layer: (opts.layer ?? `sha256:${'cd'.repeat(32)}`) as Digest, info: fileInfo(opts.size ?? b.length), body: b, truncated: opts.truncated ?? false };
+  return { path, layer: (opts.layer ?? `sha256:${'cd'.repeat(32)}`) as Digest, info: fileInfo(opts.size ?? b.length), body: b };
 }
 
-export { filesFor, readBuiltLayers } from '../../../helpers/built-layers';
+export type { TestFile } from '../malware/helpers';
+export { checkBuiltLayers, readBuiltLayers, scanFiles } from '../malware/helpers';

@@ -15,7 +15,8 @@ import { FileTree } from '../../../../lib/engine/layers/file-tree';
 import type { EntryInfo } from '../../../../lib/engine/layers/layer-reader';
 import { DEFAULT_LIMITS } from '../../../../lib/engine/limits';
 import type { Digest, ImageConfig } from '../../../../lib/engine/model';
-import { ALNUM, checkFile, expectNoLeak, fake, fakeChars, fileInfo, generatedKeys, pemBody } from './helpers';
+import { ALNUM, checkFile, expectNoLeak, fake, fakeChars, fileInfo, generatedKeys, pemBody, scanFiles } from './helpers';
+import { SecretStreamScanner, findSecrets, MAX_MATCH_CHARS, RULE_CONTEXT_CHARS } from '../../../../lib/engine/checks/secrets/rules';
 
 const MiB = 1024 * 1024;
 const LAYER = `sha256:${'cd'.repeat(32)}`;
@@ -77,8 +78,8 @@ describe('secretsWants: which bodies the check asks the layer reader for', () =>
 
   it('maxFileBytes moves the cap; a bad cap is refused', () => {
     expect(secretsWants(4 * MiB)('/srv/data.json', fileInfo(2 * MiB))).toBe(true);
-    expect(createSecretsFileCheck({ maxFileBytes: 100 }).wants('/app/.env', fileInfo(101))).toBe(false);
-    expect(createSecretsFileCheck({ maxFileBytes: 100 }).wants('/app/.env', fileInfo(100))).toBe(true);
+    expect(createSecretsFileCheck({ maxFileBytes: 100 }).openLayer(LAYER as Digest).file('/app/.env', fileInfo(101))).toBeUndefined();
+    expect(createSecretsFileCheck({ maxFileBytes: 100 }).openLayer(LAYER as Digest).file('/app/.env', fileInfo(100))).toBeDefined();
     expect(() => createSecretsFileCheck({ maxFileBytes: 0 })).toThrow(RangeError);
     expect(() => createSecretsFileCheck({ maxFileBytes: 1.5 })).toThrow(RangeError);
   });
@@ -102,13 +103,13 @@ describe('the secrets file check', () => {
   const { rsa } = generatedKeys();
 
   it('is a file check named secrets whose version carries the rules fingerprint', () => {
-    expect(check).toMatchObject({ kind: 'file', name: 'secrets', version: `1.0.0+rules.${rulesFingerprint()}` });
-    expect(checkFingerprint([check])).toBe(`file:secrets@1.0.0+rules.${rulesFingerprint()}`);
+    expect(check).toMatchObject({ kind: 'file', name: 'secrets', version: `2.0.0+rules.${rulesFingerprint()}` });
+    expect(checkFingerprint([check])).toBe(`file:secrets@2.0.0+rules.${rulesFingerprint()}`);
   });
 
   it('reports each secret with the layer, the path, the rule id and severity, the line and a redacted match', async () => {
     const env = `# production settings\nNODE_ENV=production\nGITHUB_TOKEN=${ghp}\nDB_PASSWORD="${password}"\n`;
-    const r = await check.scan([checkFile('/app/.env', env, { layer: LAYER }), checkFile('/root/.ssh/id_rsa', rsa, { layer: LAYER })]);
+    const r = await scanFiles(check, [checkFile('/app/.env', env, { layer: LAYER }), checkFile('/root/.ssh/id_rsa', rsa, { layer: LAYER })]);
     expect(r.unknowns).toEqual([]);
     expect(r.findings).toEqual([
       { type: 'secret', id: 'github-token', aliases: [], severity: 'critical', layer: LAYER, path: '/app/.env', message: `GitHub token (personal access token) in /app/.env line 3: ${ghp.slice(0, 4)}*** [40 chars]` },
@@ -121,44 +122,65 @@ describe('the secrets file check', () => {
   it('a binary (NUL byte in the first 8 KiB) is not scanned, even with a token in it', async () => {
     const elf = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01\x00', 'latin1'), Buffer.from(`\0\0token=${ghp}\0`)]);
     expect(looksBinary(elf)).toBe(true);
-    const r = await check.scan([checkFile('/usr/local/bin/tool', elf)]);
+    const r = await scanFiles(check, [checkFile('/usr/local/bin/tool', elf)]);
     expect(r).toEqual({ findings: [], unknowns: [] });
   });
 
   it('a NUL byte after the first 8 KiB does not make a text binary', async () => {
     const body = Buffer.concat([Buffer.from(`API_TOKEN=${ghp}\n`), Buffer.alloc(BINARY_PROBE_BYTES, 0x20), Buffer.from([0])]);
     expect(looksBinary(body)).toBe(false);
-    const r = await check.scan([checkFile('/app/data.txt', body)]);
+    const r = await scanFiles(check, [checkFile('/app/data.txt', body)]);
     expect(r.findings.map((f) => f.id)).toEqual(['github-token']);
   });
 
   it('a file without secrets gives nothing', async () => {
-    const r = await check.scan([checkFile('/etc/app.conf', 'listen 8080\npassword_file=/run/secrets/db\ntoken: ${TOKEN}\n')]);
+    const r = await scanFiles(check, [checkFile('/etc/app.conf', 'listen 8080\npassword_file=/run/secrets/db\ntoken: ${TOKEN}\n')]);
     expect(r).toEqual({ findings: [], unknowns: [] });
   });
 
   it('the same secret twice in a file is one finding, at its first line', async () => {
-    const r = await check.scan([checkFile('/app/run.sh', `export T=${ghp}\necho\ncurl -u x:${ghp}\n`)]);
+    const r = await scanFiles(check, [checkFile('/app/run.sh', `export T=${ghp}\necho\ncurl -u x:${ghp}\n`)]);
     expect(r.findings).toHaveLength(1);
     expect(r.findings[0].message).toContain('line 1');
   });
 
   it(`at most ${MAX_FINDINGS_PER_TEXT} findings per file; the last says how many more`, async () => {
     const tokens = Array.from({ length: MAX_FINDINGS_PER_TEXT + 5 }, (_, i) => fake.github('ghp', 100 + i));
-    const r = await check.scan([checkFile('/app/tokens.txt', tokens.join('\n'))]);
+    const r = await scanFiles(check, [checkFile('/app/tokens.txt', tokens.join('\n'))]);
     expect(r.findings).toHaveLength(MAX_FINDINGS_PER_TEXT);
     expect(r.findings[MAX_FINDINGS_PER_TEXT - 1].message).toMatch(/\(and 5 more secrets in \/app\/tokens\.txt not listed\)$/);
     expectNoLeak(r, tokens);
   });
 
-  it('a body cut short by the reader is scanned as far as read, and the rest is an unknown', async () => {
-    const r = await check.scan([checkFile('/app/big.env', `NPM_TOKEN=${npm}\n`, { truncated: true, size: 900 * 1024, layer: LAYER })]);
-    expect(r.findings.map((f) => f.id)).toEqual(['npm-token']);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/app/big.env', reason: expect.stringMatching(/^secrets: body truncated to \d+ of 921600 bytes/) }]);
+  it.each([[1], [13], [4096]])('streamed in %i-byte chunks: the same findings as the whole body (key, tokens, binary probe)', async (chunk) => {
+    const env = `# production settings\nNODE_ENV=production\nGITHUB_TOKEN=${ghp}\nDB_PASSWORD="${password}"\n`;
+    const files = [checkFile('/app/.env', env, { layer: LAYER }), checkFile('/root/.ssh/id_rsa', rsa, { layer: LAYER }), checkFile('/usr/local/bin/tool', Buffer.concat([Buffer.from('\x7fELF\0\0', 'latin1'), Buffer.from(`token=${ghp}`)]), { layer: LAYER })];
+    const whole = await scanFiles(check, files, 1 << 30);
+    expect(whole.findings).toHaveLength(3);
+    expect(await scanFiles(check, files, chunk)).toEqual(whole);
+  });
+
+  it('a body larger than a scan window: windows that overlap by the longest match and its context find what one pass finds, at the right lines', async () => {
+    // Secrets at window seams: block of 4096 characters, overlap ~270 KB, body ~1.3 MB with secrets every ~97 KB.
+    const filler = (n: number): string => 'lorem ipsum dolor sit amet\n'.repeat(Math.ceil(n / 27)).slice(0, n);
+    const keys = Array.from({ length: 12 }, (_, i) => fake.github('ghp', 300 + i));
+    let text = '';
+    keys.forEach((k, i) => {
+      text += filler(97_000 + i * 13);
+      text += i % 3 === 0 ? `-----BEGIN RSA PRIVATE KEY-----\n${pemBody(rsa)}\n-----END RSA PRIVATE KEY-----\n` : `export T${i}=${k}\nDB_PASSWORD="${fake.password(500 + i)}"\n`;
+    });
+    const expected = findSecrets(text);
+    expect(expected.length).toBeGreaterThan(12);
+    for (const block of [4096, 65_536, MAX_MATCH_CHARS + RULE_CONTEXT_CHARS]) {
+      const s = new SecretStreamScanner(undefined, block);
+      const bytes = Buffer.from(text, 'latin1');
+      for (let off = 0; off < bytes.length; off += 10_007) s.write(bytes.subarray(off, off + 10_007));
+      expect(s.end()).toEqual(expected);
+    }
   });
 
   it('a UTF-8 file with non-ASCII text around a secret is still scanned', async () => {
-    const r = await check.scan([checkFile('/app/notes.txt', `Clé d'accès → ${npm} ✓\n`)]);
+    const r = await scanFiles(check, [checkFile('/app/notes.txt', `Clé d'accès → ${npm} ✓\n`)]);
     expect(r.findings.map((f) => f.id)).toEqual(['npm-token']);
   });
 });
@@ -180,7 +202,7 @@ describe('the secrets image check (config and history)', () => {
   const base = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } };
 
   it('is an image check named secrets-config', () => {
-    expect(check).toMatchObject({ kind: 'image', name: 'secrets-config', version: `1.0.0+rules.${rulesFingerprint()}` });
+    expect(check).toMatchObject({ kind: 'image', name: 'secrets-config', version: `2.0.0+rules.${rulesFingerprint()}` });
     expect(check.wants).toBeUndefined();
   });
 

@@ -5,7 +5,7 @@ import type { ImageConfig } from '../../../../lib/engine/model';
 import { scanImage } from '../../../../lib/engine/scan-image';
 import { buildImage } from '../../../../lib/local/builder/image-builder';
 import { MemorySource } from '../../../helpers/memory-source';
-import { expectNoLeak, fake, filesFor, generatedKeys, pemBody, readBuiltLayers } from './helpers';
+import { checkBuiltLayers, expectNoLeak, fake, generatedKeys, pemBody, readBuiltLayers } from './helpers';
 
 describe('built as real images (RELIABILITY.md 10: a secret deleted by a later layer is still reported with its layer)', () => {
   const { rsa, ec } = generatedKeys();
@@ -42,17 +42,18 @@ describe('built as real images (RELIABILITY.md 10: a secret deleted by a later l
   const fileCheck = createSecretsFileCheck();
   const imageCheck = createSecretsImageCheck();
 
-  it('the file check, per layer read with its wants by the real reader, reports the deleted key with layer 1', async () => {
-    const layers = await readBuiltLayers(image, fileCheck.wants);
-    const [l1, l2] = layers;
+  it('the file check, streaming each layer through the real reader, reports the deleted key with layer 1', async () => {
+    const read = await checkBuiltLayers(image, fileCheck);
+    const layers = read.map((l) => l.layer);
+    const [{ layer: l1, result: r1 }, { layer: l2, result: r2 }] = read;
     const built = image.images[0].layers;
     expect(l1.digest).toBe(built[0].descriptor.digest);
     expect(l1.diffId).toBe(built[0].diffId);
 
-    // What was captured: the key, the config, the binary — not the package's test key.
-    expect(l1.entries.get('/root/.ssh/id_rsa')?.body?.toString()).toBe(rsa);
-    expect(l1.entries.get('/usr/local/bin/tool')?.wanted).toBe(true);
-    expect(l1.entries.get('/app/node_modules/tunnel/test/keys/agent1-key.pem')?.body).toBeUndefined();
+    // What the check examined: the key, the config, the binary (probed, not scanned) — not the package's
+    // test key; nothing was captured for it.
+    expect(l1.coverage?.consumers.secrets).toEqual({ files: 3, bytes: Buffer.byteLength(rsa) + Buffer.byteLength('listen: 8080\ndatabase:\n  password: ${DB_PASSWORD}\n') + 10 + Buffer.byteLength(`token=${binaryToken}`) });
+    expect(l1.entries.get('/root/.ssh/id_rsa')?.body).toBeUndefined();
     expect(l2.whiteouts).toEqual(['/root/.ssh/id_rsa']);
 
     // The key is gone from what a container sees…
@@ -61,8 +62,6 @@ describe('built as real images (RELIABILITY.md 10: a secret deleted by a later l
     expect(tree.get('/app/.env')).toBeDefined();
 
     // …but still in layer 1's blob, and reported with that layer.
-    const r1 = await fileCheck.scan(filesFor(l1, fileCheck));
-    const r2 = await fileCheck.scan(filesFor(l2, fileCheck));
     expect(r1.findings).toEqual([
       { type: 'secret', id: 'private-key', aliases: [], severity: 'high', layer: built[0].descriptor.digest, path: '/root/.ssh/id_rsa', message: expect.stringMatching(/^Private key \(RSA PRIVATE KEY\) in \/root\/\.ssh\/id_rsa line 2: MIIE\*\*\* \[\d+ chars\]$/) },
     ]);
@@ -74,7 +73,7 @@ describe('built as real images (RELIABILITY.md 10: a secret deleted by a later l
   });
 
   it('the image check, on the built config JSON and the squashed tree, reports the Env token and the build argument', async () => {
-    const layers = await readBuiltLayers(image, fileCheck.wants);
+    const layers = await readBuiltLayers(image);
     const config = JSON.parse(image.images[0].config.bytes.toString('utf8')) as ImageConfig;
     expect(config).toEqual(image.images[0].configJson);
     const r = await imageCheck.run({ config, tree: FileTree.squash(layers, DEFAULT_LIMITS), layers: layers.map((l) => l.digest), manifestDigest: image.images[0].manifest.digest });

@@ -1,0 +1,3 @@
+module trustctl.test/witness/tarlist
+
+go 1.19
