@@ -211,5 +211,11 @@ export function parseJsonBounded(text: string, what: string): unknown {
 export function parseTomlBounded(text: string, what: string): Record<string, unknown> {
   checkTextSize(text.length, what);
   checkLineLengths(text, what, 'maxTomlLineChars');
-  return parseToml(text, { maxDepth: PARSE_BOUNDS.maxNestingDepth }) as Record<string, unknown>;
+  try {
+    return parseToml(text, { maxDepth: PARSE_BOUNDS.maxNestingDepth }) as Record<string, unknown>;
+  } catch (e) {
+    // smol-toml's own depth guard throws a TomlError "document contains excessively nested structures".
+    if (e instanceof Error && /excessively nested/.test(e.message)) throw parseBoundError('maxNestingDepth', `${what}: TOML nested deeper than ${PARSE_BOUNDS.maxNestingDepth} levels`);
+    throw e;
+  }
 }
