@@ -8,7 +8,7 @@ import { parseYamlBounded } from '../../../lib/engine/catalog/bounded-yaml';
 import { boundedLines, checkJson, PARSE_BOUNDS, parseTomlBounded } from '../../../lib/engine/catalog/bounds';
 import { CATALOGERS } from '../../../lib/engine/catalog/catalogers';
 import { catalogFiles } from '../../../lib/engine/catalog/inventory';
-import { createJavaArchiveCataloger } from '../../../lib/engine/catalog/maven';
+import { createJavaArchiveCataloger, parseManifest } from '../../../lib/engine/catalog/maven';
 import { pnpmLockCataloger } from '../../../lib/engine/catalog/npm';
 import type { CatalogFile, Cataloger } from '../../../lib/engine/catalog/types';
 import { LimitExceededError } from '../../../lib/engine/errors';
@@ -208,6 +208,11 @@ describe('bound helpers', () => {
   ] as const)('parseYamlBounded: %s', (_n, text, choice, want) => {
     if (want instanceof RegExp) expect(() => parseYamlBounded(text, 't', choice)).toThrow(want);
     else expect(parseYamlBounded(text, 't', choice)).toEqual(want);
+  });
+
+  it('a MANIFEST.MF of 300 k LF-only lines is read in one pass (line ends searched once, not per line)', () => {
+    const m = parseManifest(`Manifest-Version: 1.0\nImplementation-Version: 1\n${'X-A: b\n'.repeat(300_000)}`);
+    expect(m.main).toHaveLength(300_002);
   });
 
   it('parseTomlBounded reads a normal lockfile', () => {
