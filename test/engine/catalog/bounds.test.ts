@@ -129,7 +129,7 @@ const CASES: readonly HostileCase[] = [
 
 const names = (pkgs: readonly { name: string; version: string }[]): string[] => pkgs.map((p) => `${p.name}@${p.version}`).sort();
 
-describe('hostile package files become classified unknowns; the layer\'s good packages survive', () => {
+describe('hostile package files become classified unknowns; the layer\'s good packages survive (RELIABILITY.md 61)', () => {
   it.each(CASES.map((c) => [c.name, c] as const))('%s', (_name, c) => {
     const inv = catalogFiles(LAYER, [...GOOD, c.file]);
     expect(names(inv.packages)).toEqual([...GOOD_NAMES, ...(c.alsoPackages ?? [])].sort());
