@@ -50,7 +50,8 @@ function checkUniqueKeys(doc: Document.Parsed, what: string): void {
       if (item && typeof item === 'object' && 'key' in item) {
         const { key, value } = item as { key: unknown; value: unknown };
         if (seen && isScalar(key)) {
-          const k = `${typeof key.value}:${String(key.value)}`;
+          // As `toJS` makes them object keys: `1` and `'1'` collide there, so they collide here.
+          const k = String(key.value);
           if (seen.has(k)) throw new Error(`${what}: duplicate mapping key ${JSON.stringify(String(key.value)).slice(0, 200)}`);
           seen.add(k);
         }

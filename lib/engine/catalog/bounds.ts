@@ -135,12 +135,15 @@ export function* boundedLines(text: string, what: string, ends: LineEnds = 'crlf
   const max = PARSE_BOUNDS[bound];
   let start = 0;
   let no = 0;
+  // The next `\n` / `\r` at or after `start`, searched again only once passed: searching afresh
+  // for each line would rescan to the end of a text without `\r` for every line (quadratic).
+  let lf = -2;
+  let cr = ends === 'any' ? -2 : -1;
   for (;;) {
-    let end = text.indexOf('\n', start);
-    if (ends === 'any') {
-      const r = text.indexOf('\r', start);
-      if (r >= 0 && (end < 0 || r < end)) end = r;
-    }
+    if (lf !== -1 && lf < start) lf = text.indexOf('\n', start);
+    if (cr !== -1 && cr < start) cr = text.indexOf('\r', start);
+    let end = lf;
+    if (cr >= 0 && (end < 0 || cr < end)) end = cr;
     const stop = end < 0 ? text.length : end;
     no++;
     if (stop - start > max) throw parseBoundError(bound, `${what}: line ${no} is ${stop - start} characters`);
@@ -211,5 +214,11 @@ export function parseJsonBounded(text: string, what: string): unknown {
 export function parseTomlBounded(text: string, what: string): Record<string, unknown> {
   checkTextSize(text.length, what);
   checkLineLengths(text, what, 'maxTomlLineChars');
-  return parseToml(text, { maxDepth: PARSE_BOUNDS.maxNestingDepth }) as Record<string, unknown>;
+  try {
+    return parseToml(text, { maxDepth: PARSE_BOUNDS.maxNestingDepth }) as Record<string, unknown>;
+  } catch (e) {
+    // smol-toml's own depth guard throws a TomlError "document contains excessively nested structures".
+    if (e instanceof Error && /excessively nested/.test(e.message)) throw parseBoundError('maxNestingDepth', `${what}: TOML nested deeper than ${PARSE_BOUNDS.maxNestingDepth} levels`);
+    throw e;
+  }
 }

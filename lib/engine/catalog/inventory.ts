@@ -56,7 +56,15 @@ export function catalogLayer(layer: LayerResult, catalogers: readonly Cataloger[
   for (const e of layer.entries.values()) {
     if (e.body) files.push({ path: e.path, layer: e.layer, body: e.body, truncated: e.truncated === true });
   }
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return catalogFiles(layer.digest, files, catalogers);
+}
+
+/**
+ * Runs each cataloger (through {@link runCataloger}: never throws) over the files of one layer it
+ * wants, in path order — {@link catalogLayer} once the bodies are out of the layer stream.
+ */
+export function catalogFiles(layer: Digest, layerFiles: readonly CatalogFile[], catalogers: readonly Cataloger[] = CATALOGERS): LayerInventory {
+  const files = [...layerFiles].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const packages: Package[] = [];
   const unknowns: Unknown[] = [];
   for (const c of catalogers) {
@@ -67,7 +75,7 @@ export function catalogLayer(layer: LayerResult, catalogers: readonly Cataloger[
     for (const p of r.packages) packages.push(p);
     for (const u of r.unknowns) unknowns.push(u);
   }
-  return { layer: layer.digest, packages, unknowns };
+  return { layer, packages, unknowns };
 }
 
 /**

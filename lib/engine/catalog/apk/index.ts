@@ -65,7 +65,7 @@ const INSTALLED = '/lib/apk/db/installed';
  */
 export const apkCataloger: Cataloger = fileCataloger<ApkEntry>({
   name: 'apk-db',
-  version: '1.0.0',
+  version: '1.1.0',
   wants: (path: string): boolean => path === INSTALLED,
   onlyWanted: true,
   truncated: { policy: 'parse-then-note', reason: () => 'apk database truncated at the read limit: packages after the cut are missing' },

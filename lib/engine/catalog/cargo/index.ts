@@ -7,7 +7,7 @@ import { findElfSection, parseAuditableDepV0, type AuditableCrate } from './audi
 export { parseCargoLock, type Crate } from './cargo-lock';
 export { findElfSection, parseAuditableDepV0, type AuditableCrate } from './auditable';
 
-const VERSION = '1.0.0';
+const VERSION = '1.1.0';
 
 function toPackage(c: Crate): PackageFields {
   return { ecosystem: 'crates.io', name: c.name, version: c.version, purl: purl('cargo', undefined, c.name, c.version) };

@@ -5,7 +5,7 @@ import { parseComposerInstalled, parseComposerLock, type ComposerPackage } from 
 
 export { parseComposerInstalled, parseComposerLock, type ComposerPackage } from './composer-lock';
 
-const VERSION = '1.0.0';
+const VERSION = '1.1.0';
 
 function composerCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => ComposerPackage[], what: string): Cataloger {
   return textCataloger<ComposerPackage>({

@@ -5,7 +5,7 @@ import { parseDepsJson, parseNugetLock, type DotnetLibrary } from './deps-json';
 
 export { parseDepsJson, parseNugetLock, type DotnetLibrary } from './deps-json';
 
-const VERSION = '1.0.0';
+const VERSION = '1.1.0';
 
 function jsonCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => DotnetLibrary[], what: string): Cataloger {
   return textCataloger<DotnetLibrary>({

@@ -91,7 +91,7 @@ export function createDpkgCataloger(distro: DpkgDistro = 'debian'): Cataloger {
   const ecosystem = distro === 'ubuntu' ? 'Ubuntu' : 'Debian';
   return fileCataloger<DpkgEntry>({
     name: 'dpkg-db',
-    version: '1.0.0',
+    version: '1.1.0',
     wants: dpkgWants,
     onlyWanted: true,
     truncated: { policy: 'parse-then-note', reason: () => 'dpkg database truncated at the read limit: packages after the cut are missing' },

@@ -5,7 +5,7 @@ import { parseGemfileLock, parseGemspec, type Gem } from './gem';
 
 export { parseGemfileLock, parseGemspec, type Gem } from './gem';
 
-const VERSION = '1.0.0';
+const VERSION = '1.1.0';
 
 function gemCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => Gem[], what: string): Cataloger {
   return textCataloger<Gem>({

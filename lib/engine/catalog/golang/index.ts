@@ -90,7 +90,7 @@ export const goBinaryCataloger: Cataloger = {
 export function createGoModCataloger(options: GoModOptions = {}): Cataloger {
   return {
     name: 'go-mod',
-    version: '1',
+    version: '2',
     // The module cache (`$GOMODCACHE`, default `$GOPATH/pkg/mod`) and `vendor/` hold dependencies' own
     // go.mod files, not the application's: skip them (https://go.dev/ref/mod#module-cache).
     wants: (path: string): boolean => path.endsWith('/go.mod') && !path.includes('/pkg/mod/') && !path.includes('/vendor/'),

@@ -26,7 +26,7 @@ function mavenPackage(groupId: string, artifactId: string, version: string, laye
  * location is the outer archive's path in the image (the file that exists in the layer).
  */
 export function createJavaArchiveCataloger(limits: JavaArchiveLimits = DEFAULT_JAVA_ARCHIVE_LIMITS): Cataloger {
-  const id: PluginId = { name: 'java-archive', version: '1' };
+  const id: PluginId = { name: 'java-archive', version: '2' };
   return {
     ...id,
     wants: (path: string): boolean => /\.(jar|war|ear)$/i.test(path),
@@ -61,12 +61,12 @@ export const javaArchiveCataloger: Cataloger = createJavaArchiveCataloger();
 /** `gradle.lockfile` (see {@link parseGradleLockfile}); dev (test-only) modules are included. */
 export const gradleLockfileCataloger: Cataloger = {
   name: 'gradle-lockfile',
-  version: '1',
+  version: '2',
   wants: (path: string): boolean => /(^|\/)([^/]*\.)?gradle\.lockfile$/.test(path),
   catalog(files: readonly CatalogFile[]): CatalogResult {
     const packages: Package[] = [];
     const unknowns: Unknown[] = [];
-    const id: PluginId = { name: 'gradle-lockfile', version: '1' };
+    const id: PluginId = { name: 'gradle-lockfile', version: '2' };
     for (const f of files) {
       const unknown = (reason: string, cls: UnknownClass): void => { unknowns.push({ layer: f.layer, path: f.path, reason, class: cls, consumer: id.name }); };
       let entries: ReturnType<typeof parseGradleLockfile>;

@@ -35,7 +35,7 @@ export function wantsInstalledPackageJson(path: string): boolean {
  * recorded as an unknown, since it occupies a package slot we cannot identify.
  */
 export const npmInstalledCataloger: Cataloger = makeNpmCataloger(
-  { name: 'npm-installed', version: '1.0.0' }, wantsInstalledPackageJson, (text) => {
+  { name: 'npm-installed', version: '1.1.0' }, wantsInstalledPackageJson, (text) => {
     const entries = parsePackageJson(text);
     if (entries.length === 0) throw new Error('package.json of an installed package has no name or no version');
     return entries;

@@ -87,4 +87,4 @@ export function wantsPackageLock(path: string): boolean {
 
 /** Cataloger for npm package-lock.json v1/v2/v3. */
 export const npmLockfileCataloger: Cataloger = makeNpmCataloger(
-  { name: 'npm-lockfile', version: '1.0.0' }, wantsPackageLock, (text) => parsePackageLock(text));
+  { name: 'npm-lockfile', version: '1.1.0' }, wantsPackageLock, (text) => parsePackageLock(text));

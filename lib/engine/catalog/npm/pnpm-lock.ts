@@ -65,4 +65,4 @@ export function wantsPnpmLock(path: string): boolean {
 
 /** Cataloger for pnpm-lock.yaml. */
 export const pnpmLockCataloger: Cataloger = makeNpmCataloger(
-  { name: 'pnpm-lockfile', version: '1.0.0' }, wantsPnpmLock, (text) => parsePnpmLock(text));
+  { name: 'pnpm-lockfile', version: '1.1.0' }, wantsPnpmLock, (text) => parsePnpmLock(text));

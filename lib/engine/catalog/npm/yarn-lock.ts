@@ -84,4 +84,4 @@ export function wantsYarnLock(path: string): boolean {
 
 /** Cataloger for yarn.lock (classic v1 and berry). */
 export const yarnLockCataloger: Cataloger = makeNpmCataloger(
-  { name: 'yarn-lockfile', version: '1.0.0' }, wantsYarnLock, (text) => parseYarnLock(text));
+  { name: 'yarn-lockfile', version: '1.1.0' }, wantsYarnLock, (text) => parseYarnLock(text));

@@ -21,7 +21,7 @@ const PATHS = new Set(['/usr/lib/opkg/status', '/var/lib/opkg/status']);
  */
 export const opkgCataloger: Cataloger = fileCataloger<DpkgEntry>({
   name: 'opkg-db',
-  version: '1.0.0',
+  version: '1.1.0',
   wants: (path: string): boolean => PATHS.has(path),
   onlyWanted: true,
   truncated: { policy: 'parse-then-note', reason: () => 'opkg database truncated at the read limit: packages after the cut are missing' },

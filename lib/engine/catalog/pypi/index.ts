@@ -9,7 +9,7 @@ export { normalizePythonName, parseCoreMetadataHeaders, parsePythonMetadata, typ
 export { parsePipfileLock, parsePoetryLock, parseRequirementsTxt, parseUvLock, type PythonPin } from './lockfiles';
 
 const NAME = 'pypi-metadata';
-const VERSION = '1.0.0';
+const VERSION = '1.1.0';
 
 /** `…/x.dist-info/METADATA`, `…/x.egg-info/PKG-INFO`, or a single-file `…/x.egg-info` (setuptools' legacy layout). */
 const WANTED = /\/[^/]+\.dist-info\/METADATA$|\/[^/]+\.egg-info\/PKG-INFO$|\/[^/]+\.egg-info$/;

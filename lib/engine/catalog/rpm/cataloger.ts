@@ -15,7 +15,7 @@ const DB_FILES = new Set(['Packages', 'Packages.db', 'rpmdb.sqlite']);
 const MANIFEST_PATH = '/var/lib/rpmmanifest/container-manifest-2';
 
 export const RPM_CATALOGER_NAME = 'rpm-db';
-export const RPM_CATALOGER_VERSION = '1';
+export const RPM_CATALOGER_VERSION = '2';
 
 /** Reads the header blobs of any rpmdb backend, chosen by the file's magic (not its name). */
 export function readRpmDbBlobs(body: Buffer): BlobsResult {

@@ -39,7 +39,7 @@ describe('apk cataloger against the pkgdb corpus', () => {
       expect(p.ecosystem).toBe('Alpine');
       expect(PackageURL.fromString(p.purl)).toMatchObject({ type: 'apk', namespace: 'alpine', name: p.name, version: p.version });
       expect(p.locations).toEqual([{ layer: LAYER, path: '/lib/apk/db/installed' }]);
-      expect(p.cataloger).toEqual({ name: 'apk-db', version: '1.0.0' });
+      expect(p.cataloger).toEqual({ name: 'apk-db', version: '1.1.0' });
     }
   });
 });

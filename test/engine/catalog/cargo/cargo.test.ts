@@ -4,6 +4,7 @@ import { deflateSync } from 'node:zlib';
 import { corpusPath } from '../../../helpers/corpus';
 import { cargoAuditableCataloger, cargoLockCataloger, findElfSection, parseAuditableDepV0, parseCargoLock } from '../../../../lib/engine/catalog/cargo';
 import type { Digest } from '../../../../lib/engine/model';
+import { elfWith } from '../elf';
 
 interface Expected { input: string; cases: { packages: { name: string; version: string }[] }[] }
 
@@ -36,25 +37,10 @@ describe('cargoLockCataloger', () => {
       { path: '/bad/Cargo.lock', layer: LAYER, body: Buffer.from('[[package]\nname = '), truncated: false },
       { path: '/bad2/Cargo.lock', layer: LAYER, body: Buffer.from('[[package]]\nname = "x"\n'), truncated: false },
     ]);
-    expect(r.packages).toEqual([{ ecosystem: 'crates.io', name: 'libc', version: '0.2.140', purl: 'pkg:cargo/libc@0.2.140', locations: [{ layer: LAYER, path: '/app/Cargo.lock' }], cataloger: { name: 'cargo-lock', version: '1.0.0' } }]);
+    expect(r.packages).toEqual([{ ecosystem: 'crates.io', name: 'libc', version: '0.2.140', purl: 'pkg:cargo/libc@0.2.140', locations: [{ layer: LAYER, path: '/app/Cargo.lock' }], cataloger: { name: 'cargo-lock', version: '1.1.0' } }]);
     expect(r.unknowns.map((u) => u.path)).toEqual(['/bad/Cargo.lock', '/bad2/Cargo.lock']);
   });
 });
-
-/** A minimal ELF64 little-endian file with sections: null, .shstrtab, .dep-v0 (holding `payload`). */
-function elfWith(payload: Buffer, sectionName = '.dep-v0'): Buffer {
-  const shstr = Buffer.from(`\0.shstrtab\0${sectionName}\0`, 'latin1');
-  const ehdr = Buffer.alloc(64);
-  ehdr.writeUInt32BE(0x7f454c46, 0); ehdr[4] = 2; ehdr[5] = 1; ehdr[6] = 1;
-  const strOff = 64, payOff = strOff + shstr.length, shoff = payOff + payload.length;
-  ehdr.writeBigUInt64LE(BigInt(shoff), 0x28);
-  ehdr.writeUInt16LE(64, 0x3a); ehdr.writeUInt16LE(3, 0x3c); ehdr.writeUInt16LE(1, 0x3e);
-  const sh = Buffer.alloc(64 * 3);
-  const sec = (i: number, nameOff: number, off: number, size: number) => { sh.writeUInt32LE(nameOff, i * 64); sh.writeBigUInt64LE(BigInt(off), i * 64 + 0x18); sh.writeBigUInt64LE(BigInt(size), i * 64 + 0x20); };
-  sec(1, 1, strOff, shstr.length);
-  sec(2, 11, payOff, payload.length);
-  return Buffer.concat([ehdr, shstr, payload, sh]);
-}
 
 describe('cargo-auditable .dep-v0 (no corpus fixture: built from the format description)', () => {
   const manifest = {
@@ -91,7 +77,7 @@ describe('cargo-auditable .dep-v0 (no corpus fixture: built from the format desc
       { path: '/usr/bin/script', layer: LAYER, body: Buffer.from('#!/bin/sh\n'), truncated: false },
     ]);
     expect(r.packages.map((p) => p.purl)).toEqual(['pkg:cargo/app@0.1.0', 'pkg:cargo/serde@1.0.200']);
-    expect(r.packages[0]?.cataloger).toEqual({ name: 'cargo-auditable', version: '1.0.0' });
+    expect(r.packages[0]?.cataloger).toEqual({ name: 'cargo-auditable', version: '1.1.0' });
     expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/local/bin/broken', reason: expect.stringContaining('.dep-v0'), class: 'parse-error', consumer: 'cargo-auditable' }]);
   });
 });

@@ -44,7 +44,7 @@ describe('.NET catalogers', () => {
       { path: '/app/b.deps.json', layer: LAYER, body: Buffer.from('{"libraries": '), truncated: false },
       { path: '/app/c.deps.json', layer: LAYER, body: Buffer.from('{"libraries": []}'), truncated: false },
     ]);
-    expect(r.packages).toEqual([{ ecosystem: 'NuGet', name: 'Newtonsoft.Json', version: '13.0.1', purl: 'pkg:nuget/Newtonsoft.Json@13.0.1', locations: [{ layer: LAYER, path: '/app/a.deps.json' }], cataloger: { name: 'dotnet-deps', version: '1.0.0' } }]);
+    expect(r.packages).toEqual([{ ecosystem: 'NuGet', name: 'Newtonsoft.Json', version: '13.0.1', purl: 'pkg:nuget/Newtonsoft.Json@13.0.1', locations: [{ layer: LAYER, path: '/app/a.deps.json' }], cataloger: { name: 'dotnet-deps', version: '1.1.0' } }]);
     expect(r.unknowns.map((u) => u.path)).toEqual(['/app/b.deps.json', '/app/c.deps.json']);
   });
   it('packages.lock.json: project references skipped, garbage → unknown', () => {

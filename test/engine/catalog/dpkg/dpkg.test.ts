@@ -69,7 +69,7 @@ describe('dpkg cataloger against the pkgdb corpus', () => {
       expect(p.ecosystem).toBe('Debian');
       expect(PackageURL.fromString(p.purl)).toMatchObject({ type: 'deb', namespace: 'debian', name: p.name, version: p.version });
       expect(p.locations).toEqual([{ layer: LAYER, path: file.path }]);
-      expect(p.cataloger).toEqual({ name: 'dpkg-db', version: '1.0.0' });
+      expect(p.cataloger).toEqual({ name: 'dpkg-db', version: '1.1.0' });
     }
   });
 });

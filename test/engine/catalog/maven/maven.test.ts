@@ -116,7 +116,7 @@ describe('Java archives', () => {
     expect(r.packages).toHaveLength(5);
     expect(r.packages[0]).toEqual({
       ecosystem: 'Maven', name: 'com.example:demo', version: '1.0.0', purl: 'pkg:maven/com.example/demo@1.0.0',
-      locations: [{ layer: LAYER, path: '/app/app.jar' }], cataloger: { name: 'java-archive', version: '1' },
+      locations: [{ layer: LAYER, path: '/app/app.jar' }], cataloger: { name: 'java-archive', version: '2' },
     });
   });
 

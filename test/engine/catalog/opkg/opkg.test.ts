@@ -31,7 +31,7 @@ describe('opkg cataloger against the pkgdb corpus', () => {
     for (const p of packages) {
       expect(p.ecosystem).toBe('opkg');
       expect(PackageURL.fromString(p.purl)).toMatchObject({ type: 'opkg', name: p.name, version: p.version });
-      expect(p.cataloger).toEqual({ name: 'opkg-db', version: '1.0.0' });
+      expect(p.cataloger).toEqual({ name: 'opkg-db', version: '1.1.0' });
     }
   });
 });

@@ -58,7 +58,7 @@ describe('pypiMetadataCataloger', () => {
     expect(r.packages).toEqual([{
       ecosystem: 'PyPI', name: 'unidecode', version: '0.4.1', purl: 'pkg:pypi/unidecode@0.4.1',
       locations: [{ layer: LAYER, path: '/site-packages/Unidecode-0.4.1.dist-info/METADATA' }],
-      cataloger: { name: 'pypi-metadata', version: '1.0.0' },
+      cataloger: { name: 'pypi-metadata', version: '1.1.0' },
     }]);
     expect(r.unknowns).toEqual([{ layer: LAYER, path: '/site-packages/bad.dist-info/METADATA', reason: expect.stringContaining('no Name'), class: 'parse-error', consumer: 'pypi-metadata' }]);
   });

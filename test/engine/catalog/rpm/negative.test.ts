@@ -114,3 +114,16 @@ describe('rpm databases: hostile input becomes unknowns', () => {
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
+
+describe('rpm databases: no amplification (each blob / overflow page is read once)', () => {
+  it('NDB slots sharing one blob: the blob is read for the first slot only, the others are parse-error unknowns', () => {
+    const db = buildNdb([buildHeader(HELLO), buildHeader({ ...HELLO, [RPMTAG.NAME]: 'other' })]);
+    // Point slots 2..254 at slot 1's blob: 253 × the same header, in a legit database impossible.
+    const first = db.readUInt32LE(32 + 8);
+    for (let i = 1; i < 254; i++) { db.writeUInt32LE(i + 1, 32 + i * 16 + 4); db.writeUInt32LE(first, 32 + i * 16 + 8); }
+    const r = catalogRpmDb(file(db));
+    expect(r.packages.map((p) => p.name)).toEqual(['hello']);
+    expect(r.unknowns).toHaveLength(253);
+    expect(r.unknowns[0]).toEqual({ layer: LAYER, path: '/var/lib/rpm/Packages.db', reason: expect.stringContaining('already belongs to another slot'), class: 'parse-error', consumer: 'rpm-db' });
+  });
+});
