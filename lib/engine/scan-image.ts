@@ -293,7 +293,7 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
       layers.push(fromLayerRecord(hit.record));
       inventories.push({ layer: desc.digest, packages: hit.packages, unknowns: hit.unknowns });
       layerFindings.push(...hit.findings);
-      scans.push({ digest: desc.digest, cached: true, packages: hit.packages.length });
+      scans.push({ digest: desc.digest, cached: true, packages: hit.packages.length, ...(hit.record.coverage ? { coverage: hit.record.coverage } : {}) });
       progress(i, true);
       continue;
     }
@@ -304,7 +304,7 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
     layers.push(result);
     inventories.push({ ...inv, unknowns });
     layerFindings.push(...checked.findings);
-    scans.push({ digest: desc.digest, cached: false, packages: inv.packages.length });
+    scans.push({ digest: desc.digest, cached: false, packages: inv.packages.length, ...(result.coverage ? { coverage: result.coverage } : {}) });
     progress(i, false);
   }
   return { layers, inventories, scans, layerFindings };
@@ -395,7 +395,7 @@ export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<
     platform: 'unknown', manifestDigest: layer.digest, configDigest: layer.digest,
     ...inventory,
     unknowns,
-    layers: [{ digest: layer.digest, cached: false, packages: inv.packages.length }],
+    layers: [{ digest: layer.digest, cached: false, packages: inv.packages.length, ...(layer.coverage ? { coverage: layer.coverage } : {}) }],
     findings, verdict,
   };
   return { ref, digest: layer.digest, mediaType: layer.mediaType, isIndex: false, images: [image], verdict, ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}) };

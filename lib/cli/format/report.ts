@@ -1,4 +1,4 @@
-import type { Finding, Package, Unknown, Verdict } from '../../engine/model';
+import { sumCoverage, unknownClass, UNKNOWN_CLASSES, type Coverage, type Finding, type Package, type Unknown, type UnknownClass, type Verdict } from '../../engine/model';
 import type { FeedInfo, ImageScan, ScanResult } from '../../engine/scan-image';
 
 /** Version of the JSON report (DESIGN.md "Contracts": field names are stable; fields are added, never renamed). */
@@ -28,6 +28,23 @@ export interface ReportPlatform {
   readonly packages: readonly ReportPackage[];
   readonly findings: readonly Finding[];
   readonly unknowns: readonly Unknown[];
+  readonly coverage?: ReportCoverage;
+}
+
+/**
+ * What the scan examined, next to what it could not (issue 13): tar members, regular-file bytes present
+ * vs examined in full by the content checks, bytes per consumer, and the unknowns by class.
+ */
+export interface ReportCoverage extends Coverage {
+  readonly unknowns: Readonly<Record<UnknownClass, number>>;
+}
+
+function reportCoverage(layers: readonly { readonly coverage?: Coverage }[], unknowns: readonly Unknown[]): ReportCoverage | undefined {
+  const c = sumCoverage(layers);
+  if (!c) return undefined;
+  const byClass = Object.fromEntries(UNKNOWN_CLASSES.map((k) => [k, 0])) as Record<UnknownClass, number>;
+  for (const u of unknowns) byClass[unknownClass(u)]++;
+  return { ...c, unknowns: byClass };
 }
 
 /** The document `trustctl scan --format json` prints (DESIGN.md "Contracts"). */
@@ -41,6 +58,8 @@ export interface ScanReport {
   readonly unknowns: readonly Unknown[];
   /** Present for a multi-platform image: each platform's own verdict and contents. */
   readonly platforms?: readonly ReportPlatform[];
+  /** For one platform: its coverage (several: each platform's, in `platforms`). */
+  readonly coverage?: ReportCoverage;
   /** The vulnerability feeds the packages were matched against: source, last sync, newest record. */
   readonly feeds?: readonly FeedInfo[];
 }
@@ -85,6 +104,7 @@ export function toScanReport(r: ScanResult): ScanReport {
     platform: i.platform, digest: i.manifestDigest,
     ...(osName(i) ? { os: osName(i) } : {}),
     verdict: i.verdict, packages: i.packages.map(reportPackage), findings: i.findings, unknowns: i.unknowns,
+    ...(reportCoverage(i.layers, i.unknowns) ? { coverage: reportCoverage(i.layers, i.unknowns) } : {}),
   }));
   const os = single ? osName(single) : undefined;
   return {
@@ -94,7 +114,7 @@ export function toScanReport(r: ScanResult): ScanReport {
     packages: unique(platforms.flatMap((p) => p.packages), packageKey),
     findings: unique(platforms.flatMap((p) => p.findings), (f) => JSON.stringify(f)),
     unknowns: unique(platforms.flatMap((p) => p.unknowns), (u) => `${u.layer}\0${u.path}\0${u.reason}`),
-    ...(single ? {} : { platforms }),
+    ...(single ? (platforms[0].coverage ? { coverage: platforms[0].coverage } : {}) : { platforms }),
     ...(r.feeds ? { feeds: r.feeds } : {}),
   };
 }

@@ -33,6 +33,23 @@ export interface FeedInfo {
   readonly error?: string;
 }
 
+/**
+ * What a scan accounted for (issue 13, "Completeness as a first-class result"): tar members, the
+ * regular-file bytes present, and the bytes each consumer examined — the content checks by name and
+ * `catalogers` for the bodies captured whole. Every member is either examined in full by the content
+ * checks or an unknown with a class.
+ */
+export interface Coverage {
+  readonly members: number;
+  readonly regularFiles: number;
+  readonly regularFileBytes: number;
+  readonly hardlinks: number;
+  /** Regular-file members whose every byte went to at least one content check (0 when none ran). */
+  readonly filesExaminedInFull: number;
+  readonly bytesExaminedInFull: number;
+  readonly consumers: Readonly<Record<string, { readonly files: number; readonly bytes: number }>>;
+}
+
 /** How one layer was handled. */
 export interface LayerScan {
   readonly digest: Digest;
@@ -40,6 +57,27 @@ export interface LayerScan {
   readonly cached: boolean;
   /** Packages this layer's own files declare (before the overlay). */
   readonly packages: number;
+  /** What reading the layer accounted for (absent for a layer record written before coverage existed). */
+  readonly coverage?: Coverage;
+}
+
+/** The coverage of several layers added up; `undefined` when none of them has one. */
+export function sumCoverage(layers: readonly { readonly coverage?: Coverage }[]): Coverage | undefined {
+  const parts = layers.map((l) => l.coverage).filter((c): c is Coverage => c !== undefined);
+  if (parts.length === 0) return undefined;
+  const consumers: Record<string, { files: number; bytes: number }> = {};
+  for (const c of parts) {
+    for (const [k, v] of Object.entries(c.consumers)) {
+      const t = (consumers[k] ??= { files: 0, bytes: 0 });
+      t.files += v.files;
+      t.bytes += v.bytes;
+    }
+  }
+  const sum = (k: 'members' | 'regularFiles' | 'regularFileBytes' | 'hardlinks' | 'filesExaminedInFull' | 'bytesExaminedInFull'): number => parts.reduce((n, c) => n + c[k], 0);
+  return {
+    members: sum('members'), regularFiles: sum('regularFiles'), regularFileBytes: sum('regularFileBytes'), hardlinks: sum('hardlinks'),
+    filesExaminedInFull: sum('filesExaminedInFull'), bytesExaminedInFull: sum('bytesExaminedInFull'), consumers,
+  };
 }
 
 /** The inventory of a file tree: what a container started from it would have installed. */

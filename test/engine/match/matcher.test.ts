@@ -47,7 +47,7 @@ describe('matching packages of a real image against real OSV records', () => {
       }],
     });
     const store = await storeOf('distro/DLA-3008-1.json', 'distro/DEBIAN-CVE-2017-6507.json');
-    const r = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories: { store, schemes: SCHEMES, feeds: [] } });
+    const r = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories: { store, schemes: SCHEMES, feeds: [{ source: 'osv:Debian', status: 'complete', revision: 'r1', syncedAt: new Date().toISOString(), ecosystems: ['Debian:9'] }] } });
     const found = vulns(r.images[0].findings);
     // DEBIAN-CVE-2017-6507 names Debian 10–13, not 9: apparmor is not matched in this release.
     expect(summary(found)).toEqual(['pkg:deb/debian/libssl1.1@1.1.0l-1~deb9u5+b1?arch=amd64&distro=debian-9 DLA-3008-1 fixed=1.1.0l-1~deb9u6 via=source package']);

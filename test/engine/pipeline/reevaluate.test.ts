@@ -26,7 +26,7 @@ import { crateImage } from './helpers/fixtures';
 
 const checks = allChecks();
 const plugins = pluginsOf({ checks });
-const FEEDS = [{ source: 'osv:crates.io', syncedAt: '2026-11-20T00:00:00Z', records: 1 }];
+const FEEDS = [{ source: 'osv:crates.io', syncedAt: '2026-11-20T00:00:00Z', records: 1, status: 'complete' as const, revision: 'r1', ecosystems: ['crates.io'] }];
 const KEY = ['-----BEGIN OPENSSH PRIVATE KEY-----', 'b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW', 'QyNTUxOQAAACBVy2vB0dQ2xL5qXk3rA1mZ7tq9kDzrJQnAm9VhGZp8SgAAAJgR5Jt9EeSb', '-----END OPENSSH PRIVATE KEY-----', ''].join('\n');
 
 const regex = crateImage([['regex', '1.5.4']], 'amd64', 'unit');
