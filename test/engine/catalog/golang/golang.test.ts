@@ -206,9 +206,9 @@ describe('Go build info', () => {
     const body = Buffer.concat([Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), Buffer.alloc(9), inlineBlob('go1.22.5', MODINFO)]);
     const r = goBinaryCataloger.catalog([{ path: '/usr/bin/x', layer: LAYER, body, truncated: true }]);
     expect(r.packages).toHaveLength(5);
-    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/bin/x', reason: expect.stringContaining('truncated') }]);
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/bin/x', reason: expect.stringContaining('truncated'), class: 'cut-by-cap', consumer: 'go-binary' }]);
     const none = goBinaryCataloger.catalog([{ path: '/usr/bin/y', layer: LAYER, body: Buffer.from('\x7fELF\x02\x01\x01', 'latin1'), truncated: true }]);
-    expect(none).toEqual({ packages: [], unknowns: [{ layer: LAYER, path: '/usr/bin/y', reason: expect.stringContaining('truncated') }] });
+    expect(none).toEqual({ packages: [], unknowns: [{ layer: LAYER, path: '/usr/bin/y', reason: expect.stringContaining('truncated'), class: 'cut-by-cap', consumer: 'go-binary' }] });
   });
 
   it('wants binaries in bin directories and app roots, not libraries or text', () => {
