@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CachedLayer } from '../../lib/engine/ports';
 import { defaultCacheDir, FileLayerCache } from '../../lib/local/layer-cache';
+import { LAYER_RECORD_VERSION } from '../../lib/engine/layers/layer-record';
 
 const digest = `sha256:${'ab'.repeat(32)}`;
 const key = `${digest}/${'cd'.repeat(16)}`;

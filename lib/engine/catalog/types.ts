@@ -6,7 +6,7 @@ export interface CatalogFile {
   readonly path: string;
   readonly layer: Digest;
   readonly body: Buffer;
-  /** The body was cut at `maxFileReadBytes`: parse what is there, record an unknown. */
+  /** The body was cut at `maxCatalogFileBytes` (the reader also records a `cut-by-cap` unknown): parse what is there, record an unknown. */
   readonly truncated: boolean;
 }
 

@@ -279,7 +279,8 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
         catalogers.files++;
       }
     }
-    const memberCapture = captureMembers?.has(member) ? Buffer.allocUnsafe(size) : undefined;
+    // Bounded like any capture: a longer target is recorded as cut by fillHardlinkTargets.
+    const memberCapture = captureMembers?.has(member) ? Buffer.allocUnsafe(Math.min(size, cap)) : undefined;
     cur = { entry: e, member, size, capture: undefined, captureSize, fill: 0, extractor, memberCapture, memberFill: 0, sinks, seen: 0 };
     if (size === 0) endBody();
   };
