@@ -145,6 +145,9 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
   let pending: LayerEntry | undefined;
 
   const onEntry = (h: TarHeader): number => {
+    // A member replacing a directory removes what the layer put beneath it, as containerd does
+    // (tar.ts removedBeneath); bodies already streamed past the checks.
+    for (const r of parser.removedBeneath) entries.delete(r);
     const path = canonicalPath(h.name, limits.maxPathDepth);
     if (path === undefined) {
       unknown(JSON.stringify(h.name), 'entry name is empty or contains NUL');
@@ -155,7 +158,11 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
       const base = baseName(path);
       const dir = parentPath(path);
       if (base === OPAQUE) opaqueDirs.add(dir);
-      else if (base.startsWith(`${WH}${WH}`)) unknown(path, 'unrecognised .wh..wh. marker: deletes nothing');
+      else if (base.startsWith(`${WH}${WH}`)) {
+        // containerd removes `<dir>/.wh.<rest>` for it like for any whiteout.
+        unknown(path, 'unrecognised .wh..wh. marker: a whiteout of a .wh. name');
+        whiteouts.add(joinPath(dir, base.slice(WH.length)));
+      }
       else {
         const name = base.slice(WH.length);
         if (name === '.' || name === '..') unknown(path, 'whiteout of "." or ".." deletes nothing');
@@ -225,7 +232,14 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     let t = target === e.path ? prev : entries.get(target);
     if (t?.type === 'hardlink') t = t.linkTarget;
     if (t !== undefined && t.type !== 'file') {
-      unknown(e.path, `hardlink to a ${t.type} (${target}) refused`);
+      if (t.type === 'dir') {
+        unknown(e.path, `hardlink to a ${t.type} (${target}) refused`);
+        return;
+      }
+      // link(2) links a symlink or device node itself: the same inode at a second name, its
+      // owner and mode set through the new name (containerd chowns and chmods after linking).
+      Object.assign(t, { mode: e.mode, uid: e.uid, gid: e.gid });
+      entries.set(e.path, { ...t, path: e.path });
       return;
     }
     entries.set(e.path, e);
@@ -236,6 +250,8 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     }
     e.linkTarget = t;
     (e as { size: number }).size = t.size;
+    // One inode: containerd's chown/chmod through the link changes the target too.
+    Object.assign(t, { mode: e.mode, uid: e.uid, gid: e.gid });
     if (!wants?.(e.path, e)) return;
     e.wanted = true;
     if (t.body) {
