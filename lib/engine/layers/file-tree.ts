@@ -199,8 +199,9 @@ export class FileTree {
       const n = this.nodes.get(e.linkname ?? '');
       const t = n?.type === 'file' ? n.entryRef : n?.type === 'hardlink' ? n.target : undefined;
       if (t) lowerTargets.set(e, t);
-      // containerd links before the layer's later members exist: nothing to link to fails the apply.
-      else this.unknown(by, e.path, `hardlink target ${e.linkname} is not a file in this or a lower layer`, 'runtime-refuses');
+      // Looked up by exact name (RELIABILITY.md 5: never through a symlink chain); whether the
+      // runtime refuses the layer is decided from lowerLinks above.
+      else this.unknown(by, e.path, `hardlink target ${e.linkname} is not a file in this or a lower layer`);
     }
     for (const e of l.entries.values()) this.insert(e, li, lowerTargets.get(e) ?? e.linkTarget);
     // The runtime creates the parent directories of whiteouts and opaque markers (containerd
