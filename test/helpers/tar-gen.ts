@@ -341,7 +341,7 @@ export function generateCase(seed: number, strict = false): TarCase {
         const at = int(tar.length);
         tar[at] = int(256);
         recipe.push(`byte ${at} := ${tar[at]}`);
-        if (kind === 2 && at % BLOCK !== 148) checksum(tar, at - (at % BLOCK));
+        if (kind === 2 && at % BLOCK !== 148 && at - (at % BLOCK) + BLOCK <= tar.length) checksum(tar, at - (at % BLOCK));
       }
     } else if (kind === 3 && blocks > 1) {
       const i = int(blocks);

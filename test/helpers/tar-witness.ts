@@ -82,6 +82,26 @@ export class Witness {
   }
 }
 
+/** The raw bytes of a name as tar.ts decodes it (lone surrogates U+DC80–U+DCFF stand for bytes). */
+function nameBytes(s: string): Buffer {
+  const parts: Buffer[] = [];
+  let run = '';
+  for (const ch of s) {
+    const c = ch.codePointAt(0) as number;
+    if (c >= 0xdc80 && c <= 0xdcff) {
+      parts.push(Buffer.from(run, 'utf8'), Buffer.from([c - 0xdc00]));
+      run = '';
+    } else run += ch;
+  }
+  parts.push(Buffer.from(run, 'utf8'));
+  return Buffer.concat(parts);
+}
+
+/** As the witness's `show`: printable ASCII as is, anything else as hex of the bytes. */
+function show(b: Buffer): string {
+  return b.every((c) => c >= 0x20 && c <= 0x7e) ? b.toString('latin1') : `hex:${b.toString('hex')}`;
+}
+
 const LIMITS = resolveLimits({ maxCatalogFileBytes: 1 << 30 });
 const DIGEST = `sha256:${'0'.repeat(64)}` as Digest;
 const TYPES: Record<string, string> = { '3': 'char', '4': 'block', '6': 'fifo' };
@@ -101,19 +121,20 @@ export async function ourListing(tar: Buffer): Promise<string> {
   } catch (e) {
     return `refused: ${(e as Error).message}\n`;
   }
-  const lines: [string, string][] = [];
+  const lines: [Buffer, string][] = [];
   for (const n of tree.entries()) {
     if (n.path === '/') continue;
     const data = n.type === 'hardlink' ? n.target : n;
     const type = n.type === 'hardlink' ? (n.target?.type ?? 'missing') : n.type === 'other' ? (TYPES[n.typeflag ?? ''] ?? `other:${n.typeflag}`) : n.type;
     const isFile = type === 'file';
     const body = isFile ? (data?.body ?? Buffer.alloc(0)) : undefined;
-    const p = n.effectivePath ?? n.path;
+    const raw = nameBytes(n.effectivePath ?? n.path);
+    const p = show(raw);
     const mode = type === 'symlink' ? '-' : (n.mode & 0o7777).toString(8).padStart(4, '0');
-    const link = type === 'symlink' ? (n.type === 'hardlink' ? (n.target?.linkname ?? '') : (n.linkname ?? '')) : '-';
+    const link = type === 'symlink' ? show(nameBytes(n.type === 'hardlink' ? (n.target?.linkname ?? '') : (n.linkname ?? ''))) : '-';
     const sum = body ? createHash('sha256').update(body).digest('hex') : '-';
-    lines.push([p, `${p}\t${type}\t${mode}\t${n.uid}\t${n.gid}\t${body?.length ?? 0}\t${link}\t${sum}\n`]);
+    lines.push([raw, `${p}\t${type}\t${mode}\t${n.uid}\t${n.gid}\t${body?.length ?? 0}\t${link}\t${sum}\n`]);
   }
-  lines.sort((a, b) => (Buffer.compare(Buffer.from(a[0]), Buffer.from(b[0]))));
+  lines.sort((a, b) => Buffer.compare(a[0], b[0]));
   return lines.map((l) => l[1]).join('');
 }

@@ -1,4 +1,3 @@
-import { LAYER_RECORD_VERSION } from '../../lib/engine/layers/layer-record';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

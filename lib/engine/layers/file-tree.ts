@@ -182,10 +182,6 @@ export class FileTree {
       const n = dir === LOOP ? undefined : this.nodes.get(joinPath(dir.path, baseName(t)));
       if (!n || n.type === 'dir') this.unknown(by, t, `a hardlink names ${t}, which no earlier member or lower layer holds as a file`, 'runtime-refuses');
     }
-    // The runtime creates the parent directories of whiteouts and opaque markers (containerd
-    // mkparent runs before the whiteout is recognised).
-    for (const p of l.opaqueDirs) if (p !== ROOT) this.ensureDir(p, li, by);
-    for (const p of l.whiteouts) if (parentPath(p) !== ROOT) this.ensureDir(parentPath(p), li, by);
     // Whiteouts and opaque markers only act on lower layers (layer.md), so they go first.
     for (const p of l.opaqueDirs) this.clearChildren(p, li, 'opaque', by);
     for (const p of l.whiteouts) {
@@ -203,10 +199,17 @@ export class FileTree {
       const n = this.nodes.get(e.linkname ?? '');
       const t = n?.type === 'file' ? n.entryRef : n?.type === 'hardlink' ? n.target : undefined;
       if (t) lowerTargets.set(e, t);
-      // containerd links before the layer's later members exist: nothing to link to fails the apply.
-      else this.unknown(by, e.path, `hardlink target ${e.linkname} is not a file in this or a lower layer`, 'runtime-refuses');
+      // Looked up by exact name (RELIABILITY.md 5: never through a symlink chain); whether the
+      // runtime refuses the layer is decided from lowerLinks above.
+      else this.unknown(by, e.path, `hardlink target ${e.linkname} is not a file in this or a lower layer`);
     }
     for (const e of l.entries.values()) this.insert(e, li, lowerTargets.get(e) ?? e.linkTarget);
+    // The runtime creates the parent directories of whiteouts and opaque markers (containerd
+    // mkparent runs before the whiteout is recognised), through symlinks as fs.RootPath does.
+    for (const p of [...l.opaqueDirs, ...l.whiteouts.map(parentPath)]) {
+      const w = p === ROOT ? LOOP : this.walk(p, true);
+      if (w !== LOOP && w.node === undefined && w.path !== ROOT) this.ensureDir(w.path, li, by);
+    }
   }
 
   private insert(e: LayerEntry, li: number, target: LayerEntry | undefined): void {
@@ -314,6 +317,7 @@ export class FileTree {
   }
 
   private finish(): void {
+    const implied: [string, number, Digest][] = [];
     for (const n of this.nodes.values()) {
       if (n.underSymlink) {
         // Where a container sees it: the parent directory with its links followed, inside the image.
@@ -321,6 +325,8 @@ export class FileTree {
         if (dir === LOOP) {
           this.unknown(n.layer, n.path, 'written beneath a symlink loop');
         } else {
+          // containerd's mkparent creates the directories the link leads to when they are missing.
+          if (dir.node === undefined && dir.path !== ROOT) implied.push([dir.path, n.layerIndex, n.layer]);
           const eff = joinPath(dir.path, baseName(n.path));
           if (eff !== n.path) {
             n.effectivePath = eff;
@@ -330,6 +336,9 @@ export class FileTree {
         }
       }
       if (isFile(n)) this.files_++;
+    }
+    for (const [p, li, layer] of implied) {
+      if (this.walk(p, true) !== LOOP && (this.walk(p, true) as Walk).node === undefined && !this.nodes.has(p)) this.ensureDir(p, li, layer);
     }
     for (const n of this.nodes.values()) {
       if (n.type === 'symlink' && this.walk(n.path, true) === LOOP) {

@@ -370,6 +370,9 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     // A body the parser never ended (it did not deliver it): close it, recorded as not read in full.
     if (cur) endBody();
     member++;
+    // A member replacing a directory removes what the layer put beneath it, as containerd does
+    // (tar.ts removedBeneath); bodies already streamed past the checks.
+    for (const r of parser.removedBeneath) entries.delete(r);
     const path = canonicalPath(h.name, limits.maxPathDepth);
     const isFile = h.kind === 'file';
     const info = (): EntryInfo => ({ type: kindToType(h.kind), size: isFile ? h.realSize : 0, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime, sparse: h.sparse || undefined });
@@ -384,7 +387,11 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
       const base = baseName(path);
       const dir = parentPath(path);
       if (base === OPAQUE) opaqueDirs.add(dir);
-      else if (base.startsWith(`${WH}${WH}`)) unknown(path, 'unrecognised .wh..wh. marker: deletes nothing', 'note');
+      else if (base.startsWith(`${WH}${WH}`)) {
+        // containerd removes `<dir>/.wh.<rest>` for it like for any whiteout.
+        unknown(path, 'unrecognised .wh..wh. marker: a whiteout of a .wh. name', 'note');
+        whiteouts.add(joinPath(dir, base.slice(WH.length)));
+      }
       else {
         const name = base.slice(WH.length);
         if (name === '.' || name === '..') unknown(path, 'whiteout of "." or ".." deletes nothing', 'note');
@@ -445,7 +452,14 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     let t = target === e.path ? prev : entries.get(target);
     if (t?.type === 'hardlink') t = t.linkTarget;
     if (t !== undefined && t.type !== 'file') {
-      unknown(e.path, `hardlink to a ${t.type} (${target}) refused`, 'unsupported-entry');
+      if (t.type === 'dir') {
+        unknown(e.path, `hardlink to a ${t.type} (${target}) refused`, 'unsupported-entry');
+        return;
+      }
+      // link(2) links a symlink or device node itself: the same inode at a second name, its
+      // owner and mode set through the new name (containerd chowns and chmods after linking).
+      Object.assign(t, { mode: e.mode, uid: e.uid, gid: e.gid });
+      entries.set(e.path, { ...t, path: e.path });
       return;
     }
     entries.set(e.path, e);
@@ -456,6 +470,8 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     }
     e.linkTarget = t;
     (e as { size: number }).size = t.size;
+    // One inode: containerd's chown/chmod through the link changes the target too.
+    Object.assign(t, { mode: e.mode, uid: e.uid, gid: e.gid });
     if (!wants?.(e.path, e) && !extract?.(e.path, e)) return;
     e.wanted = true;
     if (t.body) {

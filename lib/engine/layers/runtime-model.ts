@@ -31,6 +31,8 @@ type Kind = 'dir' | 'symlink' | 'other';
 interface Node {
   readonly kind: Kind;
   readonly link?: string;
+  /** The canonical tar name of the member that created it (the layer reader's key). */
+  key?: string;
 }
 
 const MAX_LINKS = 255;
@@ -49,6 +51,14 @@ export class RuntimeModel {
    * linked: they must exist in a lower layer (FileTree.squash checks), else the apply fails.
    */
   readonly lowerLinks: string[] = [];
+  /**
+   * Members (by canonical tar name, the layer reader's key) the last member removed beneath the
+   * path it replaced (containerd `os.RemoveAll`).
+   */
+  removedBeneath: string[] = [];
+  /** Which resolved path each canonical tar name last created. */
+  private readonly keyPath = new Map<string, string>();
+  private key: string | undefined;
 
   /**
    * Checks one member and records it; throws {@link TarFormatError} where containerd fails.
@@ -56,7 +66,9 @@ export class RuntimeModel {
    * Go's sparse data checks (errMissData, errUnrefData) fire.
    */
   member(h: TarHeader): boolean {
+    if (this.removedBeneath.length > 0) this.removedBeneath = [];
     const p = canonicalPath(h.name);
+    this.key = p;
     if (p === undefined || p === ROOT) return false; // containerd: "file ignored: resolved to root"
     const rp = this.resolve(parentPath(p), h);
     const base = baseName(p);
@@ -141,10 +153,17 @@ export class RuntimeModel {
       q = parentPath(q);
       if (q === ROOT) break;
     }
+    const key = this.key;
+    this.key = undefined;
     for (let i = missing.length - 1; i >= 0; i--) this.set(missing[i], { kind: 'dir' });
+    this.key = key;
   }
 
   private set(p: string, n: Node): void {
+    if (this.key !== undefined) {
+      n = { ...n, key: this.key };
+      this.keyPath.set(this.key, p);
+    }
     if (!this.nodes.has(p)) {
       const dir = parentPath(p);
       let s = this.kids.get(dir);
@@ -159,7 +178,9 @@ export class RuntimeModel {
     const stack = [p];
     while (stack.length > 0) {
       const q = stack.pop() as string;
+      const n = this.nodes.get(q);
       this.nodes.delete(q);
+      if (q !== p && n?.key !== undefined && this.keyPath.get(n.key) === q) this.removedBeneath.push(n.key);
       const s = this.kids.get(q);
       if (s) {
         this.kids.delete(q);

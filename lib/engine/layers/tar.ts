@@ -129,6 +129,13 @@ export class TarParser {
   get lowerLinks(): readonly string[] {
     return this.model?.lowerLinks ?? [];
   }
+  /**
+   * During {@link TarHandler.onEntry}: the paths the runtime removes because this member replaces a
+   * directory that held them (containerd removes the existing path unless both are directories).
+   */
+  get removedBeneath(): readonly string[] {
+    return this.model?.removedBeneath ?? [];
+  }
   /** Members seen (extended headers are not members). */
   entryCount = 0;
   /** True once the end-of-archive marker was read. */

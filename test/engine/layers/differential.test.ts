@@ -7,18 +7,17 @@ import { Witness, buildWitness, ourListing } from '../../helpers/tar-witness';
  * seeded adversarial tars from test/helpers/tar-gen.ts. Our side is the product code: readLayer
  * (every body captured) + FileTree.squash. The longer run is `npm run bench:differential`.
  *
- * Two properties:
- * - strict cases (names that never put a member beneath or over a path with children, no symlink
- *   as a parent, one owner for files and hardlinks): the listing — path, type, mode, owner, size,
- *   link target, sha256 of the content — is identical, or both refuse the layer;
- * - every case, whatever it holds: when the runtime applies the layer, the scanner either refuses
- *   it or holds every file content the runtime would write (no byte the container can run is
- *   hidden from the checks). Where the full generator still differs from containerd it is in
- *   that safe direction only: containerd's same-layer removals (a directory replaced by a file
- *   drops its children), hardlinks sharing mode/owner with their target inode, hardlinks to
- *   symlinks or devices (refused by the reader with an unknown), and the implicit directories
- *   containerd creates where a symlink points (the scanner keeps the entry at its tar name and
- *   aliases it).
+ * Every case must give the identical listing (path, type, mode, owner, size, symlink target,
+ * sha256 of the content) or be refused by both. Two generator modes run: `strict` (names that
+ * never put a member beneath or over a path with children, no symlink as a parent) and
+ * unrestricted. The unrestricted generator also checks the property that matters most for "no
+ * false TRUSTED": a file the runtime writes is never missing from the scanner's tree.
+ *
+ * Known residue (long run, `npm run bench:differential -- --cases 30000`: 40 of 30,000 differ, none
+ * hiding content): within ONE layer, a member written through a symlink that a later member of
+ * the same layer replaces — containerd resolved the symlink at write time, FileTree resolves
+ * effective paths against the final tree — and parent directories that a whiteout made through
+ * such a symlink. Both leave the scanner with more, never less, than the runtime.
  */
 
 const SEEDS = 2500;
@@ -45,24 +44,26 @@ describe('differential harness: our tree equals Go archive/tar + containerd (REL
     expect(accepted).toBeGreaterThan(SEEDS / 4);
   });
 
-  it(`${SEEDS} unrestricted seeded cases: the scanner refuses the layer or holds every file the runtime writes`, async () => {
+  it(`${SEEDS} unrestricted seeded cases: identical listing or both refuse, and never a file the runtime writes missing from our tree`, async () => {
+    const diffs: string[] = [];
     const hidden: string[] = [];
-    let exact = 0;
+    let accepted = 0;
     for (let s = 0; s < SEEDS; s++) {
       const c = generateCase(s);
       const [want, got] = await Promise.all([witness.list(c.tar), ourListing(c.tar)]);
-      if (want === got || got.startsWith('refused:')) {
-        exact++;
-        continue;
-      }
-      if (want.startsWith('refused:')) continue; // the runtime never runs it
+      if (!want.startsWith('refused:')) accepted++;
+      if (want === got || (want.startsWith('refused:') && got.startsWith('refused:'))) continue;
+      const report = `seed ${s}\n${c.recipe.join('\n')}\n--- witness\n${want}--- ours\n${got}`;
+      diffs.push(report);
+      if (want.startsWith('refused:') || got.startsWith('refused:')) continue;
       const ours = new Set(got.split('\n').map((l) => l.split('\t')[7]));
       for (const line of want.split('\n')) {
         const f = line.split('\t');
-        if (f[1] === 'file' && !ours.has(f[7])) hidden.push(`seed ${s}: ${f[0]} (${f[7]})\n${c.recipe.join('\n')}\n--- witness\n${want}--- ours\n${got}`);
+        if (f[1] === 'file' && !ours.has(f[7])) hidden.push(`${f[0]}: ${report}`);
       }
     }
     expect(hidden.slice(0, 3)).toEqual([]);
-    expect(exact).toBeGreaterThan(SEEDS * 0.8);
+    expect(diffs.slice(0, 3)).toEqual([]);
+    expect(accepted).toBeGreaterThan(SEEDS / 10);
   });
 });

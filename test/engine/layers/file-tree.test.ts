@@ -246,7 +246,7 @@ describe('FileTree: hardlinks (cases 5, 6)', () => {
     // containerd fails the apply (link(2): ENOENT): the layer is one the runtime refuses.
     expect(tree.unknowns).toEqual([
       { layer: layerDigest(1), path: '/missing', reason: 'a hardlink names /missing, which no earlier member or lower layer holds as a file', class: 'runtime-refuses' },
-      { layer: layerDigest(1), path: '/h', reason: 'hardlink target /missing is not a file in this or a lower layer', class: 'runtime-refuses' },
+      { layer: layerDigest(1), path: '/h', reason: 'hardlink target /missing is not a file in this or a lower layer' },
     ]);
   });
 
@@ -267,5 +267,52 @@ describe('FileTree: hardlinks (cases 5, 6)', () => {
     const { tree } = await squash([{ path: 'a', body: 'data' }, { path: 'b', type: 'hardlink', linkname: 'a' }], [{ path: '.wh.a', body: '' }]);
     expect(text(tree.readFile('/b'))).toBe('data');
     expect(tree.removed.map((r) => r.path)).toEqual(['/a']);
+  });
+});
+
+describe('FileTree equals containerd\'s applier within one layer (differential classes, RELIABILITY.md 53, 58)', () => {
+  it('a member replacing a directory removes what the layer put beneath it (containerd RemoveAll)', async () => {
+    const { tree } = await squash([{ path: 'a/b/c', body: 'x' }, { path: 'a/b', body: 'now a file' }]);
+    expect(tree.get('/a/b')).toMatchObject({ type: 'file' });
+    expect(tree.get('/a/b/c')).toBeUndefined();
+  });
+
+  it('a member replacing an implicit directory also removes its children', async () => {
+    const { tree } = await squash([{ path: 'l/f', body: 'x' }, { path: 'l', type: 'symlink', linkname: 'd' }]);
+    expect(tree.get('/l')).toMatchObject({ type: 'symlink' });
+    expect(tree.get('/l/f')).toBeUndefined();
+  });
+
+  it('a hardlink shares one inode: the mode and owner set through the link are the target\'s too', async () => {
+    const { tree } = await squash([
+      { path: 'bin/tool', body: 'elf', mode: 0o755 },
+      { path: 'bin/suid', type: 'hardlink', linkname: 'bin/tool', mode: 0o4755 },
+    ]);
+    expect((tree.get('/bin/tool')?.mode ?? 0) & 0o7777).toBe(0o4755);
+    expect(text(tree.readFile('/bin/suid'))).toBe('elf');
+  });
+
+  it('a hardlink to a symlink is a second symlink (link(2) does not follow it)', async () => {
+    const { tree } = await squash([{ path: 's', type: 'symlink', linkname: '/etc/passwd' }, { path: 'h', type: 'hardlink', linkname: 's' }]);
+    expect(tree.get('/h')).toMatchObject({ type: 'symlink', linkname: '/etc/passwd' });
+  });
+
+  it('whiteouts and opaque markers create their parent directories (mkparent runs first)', async () => {
+    const { tree } = await squash([{ path: 'x/y/.wh.gone', body: '' }, { path: 'o/.wh..wh..opq', body: '' }]);
+    expect(tree.get('/x/y')).toMatchObject({ type: 'dir', implicit: true });
+    expect(tree.get('/o')).toMatchObject({ type: 'dir', implicit: true });
+  });
+
+  it('an entry written through a symlink makes the directories the link leads to', async () => {
+    const { tree } = await squash([{ path: 'l', type: 'symlink', linkname: 'real/dir' }, { path: 'l/f', body: 'x' }]);
+    expect(tree.get('/real/dir')).toMatchObject({ type: 'dir', implicit: true });
+    expect(tree.resolve('/real/dir/f')?.path).toBe('/l/f');
+  });
+
+  it('a hardlink through a LOWER symlink: the runtime links it (hardlinkRootPath), so it is no runtime refusal — case 5 still refuses it as unknown', async () => {
+    const { tree, results } = await squash([{ path: 'etc/shadow', body: 'h' }, { path: 'e', type: 'symlink', linkname: '/etc' }], [{ path: 'h', type: 'hardlink', linkname: 'e/shadow' }]);
+    expect(results[1].lowerLinks).toEqual(['/e/shadow']);
+    expect(tree.unknowns.filter((u) => u.class === 'runtime-refuses')).toEqual([]);
+    expect(tree.unknowns.map((u) => u.path)).toEqual(['/h']);
   });
 });

@@ -109,8 +109,9 @@ describe('readLayer: whiteouts (case 9)', () => {
     ['.wh.f deletes f', [{ path: 'etc/.wh.f', body: '' }], ['/etc/f'], [], [], 0],
     ['.wh..wh..opq makes its directory opaque', [{ path: 'var/cache/.wh..wh..opq', body: '' }], [], ['/var/cache'], [], 0],
     ['opaque marker after its siblings still applies', [{ path: 'd/', type: 'dir' }, { path: 'd/new', body: 'n' }, { path: 'd/.wh..wh..opq', body: '' }], [], ['/d'], ['/d', '/d/new'], 0],
-    ['.wh..wh..opqX deletes nothing and is an unknown', [{ path: 'd/.wh..wh..opqX', body: '' }], [], [], [], 1],
-    ['.wh..wh.other deletes nothing and is an unknown', [{ path: 'd/.wh..wh.plnk', body: '' }], [], [], [], 1],
+    // containerd removes `d/.wh.<rest>` for any other `.wh..wh.` name: a whiteout of that name.
+    ['.wh..wh..opqX whites out d/.wh..opqX and is an unknown', [{ path: 'd/.wh..wh..opqX', body: '' }], ['/d/.wh..opqX'], [], [], 1],
+    ['.wh..wh.other whites out d/.wh.plnk and is an unknown', [{ path: 'd/.wh..wh.plnk', body: '' }], ['/d/.wh.plnk'], [], [], 1],
     ['a whiteout marker at the top level', [{ path: '.wh.opt', body: '' }], ['/opt'], [], [], 0],
     ['a whiteout named by a directory entry is still a marker', [{ path: 'x/.wh.y/', type: 'dir' }], ['/x/y'], [], [], 0],
   ])('%s', async (_name, entries, whiteouts, opaque, kept, unknowns) => {

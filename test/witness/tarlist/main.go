@@ -11,7 +11,8 @@
 //
 //	path  type  mode  uid  gid  size  link  sha256
 //
-// type is file|dir|symlink|char|block|fifo; mode is the permission bits with setuid/setgid/sticky
+// Names that are not printable ASCII are printed as "hex:" and their bytes. type is
+// file|dir|symlink|char|block|fifo; mode is the permission bits with setuid/setgid/sticky
 // (octal, "-" for symlinks, whose mode Linux ignores); size and sha256 are the content's (files
 // only, else 0 and "-"); link is a symlink's target ("-" otherwise). A hardlink is the inode it
 // shares: the same type, content, mode and owner as its target (chmod/chown through either name
@@ -38,6 +39,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -273,6 +275,17 @@ func (f *fsys) create(path string, hdr *tar.Header, r io.Reader) error {
 	return nil
 }
 
+// show prints a name as is when it is printable ASCII without tabs, else as hex of its bytes, so
+// that names which are not UTF-8 compare byte for byte.
+func show(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return "hex:" + hex.EncodeToString([]byte(s))
+		}
+	}
+	return s
+}
+
 func list(f *fsys) string {
 	paths := make([]string, 0, len(f.m))
 	for p := range f.m {
@@ -286,12 +299,12 @@ func list(f *fsys) string {
 		n := f.m[p]
 		mode, link, sum := fmt.Sprintf("%04o", n.mode), "-", "-"
 		if n.typ == "symlink" {
-			mode, link = "-", n.link
+			mode, link = "-", show(n.link)
 		}
 		if n.typ == "file" {
 			sum = fmt.Sprintf("%x", sha256.Sum256(n.data))
 		}
-		fmt.Fprintf(&b, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", p, n.typ, mode, n.uid, n.gid, len(n.data), link, sum)
+		fmt.Fprintf(&b, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", show(p), n.typ, mode, n.uid, n.gid, len(n.data), link, sum)
 	}
 	return b.String()
 }
