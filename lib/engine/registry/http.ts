@@ -262,7 +262,7 @@ export interface GuardOptions {
 export class GuardedBody {
   private readonly reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private readonly guards: ReadGuards;
-  /** Cumulative (waited ms, bytes) after each read, the oldest within one window of waiting kept. */
+  /** Cumulative (waited ms, bytes) after reads, back to the last one at least one window of waiting ago. */
   private samples: [number, number][] = [[0, 0]];
   private waited = 0;
   private bytes = 0;
@@ -318,7 +318,10 @@ export class GuardedBody {
   private checkRate(): void {
     const { minBytesPerSecond, rateWindowMs } = this.guards;
     if (minBytesPerSecond <= 0) return;
-    this.samples.push([this.waited, this.bytes]);
+    // One sample per 1/32 of the window at most: a fast body (thousands of reads that wait ~0 ms) keeps
+    // a few dozen samples, not one per chunk.
+    const last = this.samples[this.samples.length - 1];
+    if (this.waited - last[0] >= rateWindowMs / 32) this.samples.push([this.waited, this.bytes]);
     const from = this.waited - rateWindowMs;
     while (this.samples.length > 1 && this.samples[1][0] <= from) this.samples.shift();
     const [t0, b0] = this.samples[0];
