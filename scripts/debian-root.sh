@@ -7,7 +7,7 @@
 #
 # Layout: $CACHE/debian-root-<key>/root       the root filesystem (nothing of ours inside it)
 #         $CACHE/debian-root-<key>/build.txt  how and when it was built, build seconds (written last)
-#         $CACHE/debian-root-<key>/debootstrap.log
+#         $CACHE/debian-root-<key>/build.log  debootstrap and apt-get output
 # Usage: scripts/debian-root.sh            -> prints the root filesystem's path on stdout (builds it when absent)
 #        scripts/debian-root.sh --path     -> prints the path it would use, builds nothing
 # Env:   TRUSTCTL_DEBIAN_ROOT_CACHE  cache dir (default /var/cache/trustctl)
