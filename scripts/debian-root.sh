@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds (or reuses) the ground-truth Debian root for issue 13: debootstrap bookworm minbase plus real
 # Python, Node, Java (with jars) and Go content, from Debian's archive. The root is cached under a stable
-# directory keyed by a hash of everything that decides its content (suite, variant, mirror, package list,
-# this script's recipe version), built in a temp dir next to it and renamed into place atomically, so a
+# directory keyed by a hash of what decides its content (suite, variant, package list and
+# this script's recipe version; not the mirror), built in a temp dir next to it and renamed into place atomically, so a
 # half-built root is never seen by a reader.
 #
 # Layout: $CACHE/debian-root-<key>/root       the root filesystem (nothing of ours inside it)
@@ -79,7 +79,7 @@ rm -f "$R/usr/sbin/policy-rc.d"
 # Leave no downloaded archives or apt lists behind: the root is what an image would ship.
 rm -rf "$TMP/root/var/cache/apt/archives/"*.deb "$TMP/root/var/lib/apt/lists/"* 2>/dev/null || true
 secs=$(( $(date +%s) - start ))
-printf 'suite=%s variant=%s mirror=%s\npackages=%s\nbuild_seconds=%s\nbuilt_at=%s\n' \
+printf 'suite=%s\nvariant=%s\nmirror=%s\npackages=%s\nbuild_seconds=%s\nbuilt_at=%s\n' \
   "$SUITE" "$VARIANT" "$MIRROR" "${PACKAGES[*]}" "$secs" "$(date -u +%FT%TZ)" >"$TMP/build.txt"
 echo "debian-root: built in ${secs}s" >&2
 

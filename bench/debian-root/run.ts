@@ -134,15 +134,17 @@ async function main(): Promise<number> {
       process.stdout.write(`$ trustctl ${scanArgs(target).join(' ')}\n`);
       const { summary, report } = summarise(target, await runTrustctlMeasured(scanArgs(target), env));
       if (report) {
-        const npm = compareNpm(ls, report);
+        const npm = compareNpm(ls, report, checkout);
         const unknowns = summariseUnknowns(report.unknowns);
         process.stdout.write(`  npm: ${npm.matched}/${npm.npmLs} of npm ls's name@version reported (scan has ${npm.reported} npm packages); missing ${npm.missing.length}, extra ${npm.extra.length}\n`);
-        for (const m of npm.missing.slice(0, 25)) process.stdout.write(`    missing ${m.key}${m.flags.length ? ` [npm: ${m.flags.join(', ')}]` : ''} via ${m.via.slice(0, 120)}\n`);
+        const unexplained = npm.missing.filter((m) => !m.explained);
+        process.stdout.write(`  of the missing: ${npm.missing.length - unexplained.length} explained by an unknown at the package (or npm's own "missing"), ${unexplained.length} silently missed\n`);
+        for (const m of [...unexplained, ...npm.missing.filter((x) => x.explained)].slice(0, 25)) process.stdout.write(`    missing ${m.key}: ${m.why.slice(0, 220)}\n`);
         if (npm.missing.length > 25) process.stdout.write(`    … ${npm.missing.length - 25} more missing\n`);
-        for (const x of npm.extra.slice(0, 25)) process.stdout.write(`    extra ${x.key} at ${x.where.slice(0, 160)}\n`);
+        for (const x of npm.extra.slice(0, 25)) process.stdout.write(`    extra ${x.key} at ${x.where.slice(0, 160)}: ${x.why}\n`);
         if (npm.extra.length > 25) process.stdout.write(`    … ${npm.extra.length - 25} more extra\n`);
         process.stdout.write(`  ${formatUnknowns(unknowns).replace(/\n/g, '\n  ')}\n`);
-        if (npm.missing.some((m) => !m.flags.includes('missing'))) ok = false;
+        if (npm.missing.some((m) => !m.explained)) ok = false;
         if (summary.verdict === 'trusted' && unknowns.hiding > 0) ok = false;
         results.npm = { ...summary, npm, unknowns };
       } else ok = false;

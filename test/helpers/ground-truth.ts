@@ -251,41 +251,49 @@ export function runTrustctlMeasured(args: readonly string[], env: NodeJS.Process
   });
 }
 
-/** One package `npm ls --all --json` knows, with how npm sees it. */
+/** One package `npm ls --all --json --long` knows, with how npm sees it. */
 export interface NpmLsPackage {
+  /** The package's own name (an alias `"x": "npm:y@1"` is listed by npm under `x`; this is `y`). */
   readonly name: string;
   readonly version: string;
-  /** npm's own flags on the node: extraneous, missing, invalid, peerMissing, deduped. */
+  /** The dependency key npm lists it under when that differs from its name (an npm alias). */
+  readonly alias?: string;
+  /** Where it is installed (absolute), when npm says. */
+  readonly path?: string;
+  /** npm's own flags on the node: extraneous, missing, invalid, peerMissing. */
   readonly flags: string[];
   /** The dependency path that led to it (first seen). */
   readonly via: string;
 }
 
 interface NpmLsNode {
+  name?: string;
   version?: string;
+  path?: string;
   missing?: boolean;
   extraneous?: boolean;
   invalid?: boolean;
   peerMissing?: boolean;
-  problems?: string[];
   dependencies?: Record<string, NpmLsNode>;
 }
 
 /**
- * `npm ls --all --json` in `dir`: every name@version in the logical tree (the root package too),
- * deduplicated. npm exits 1 when the tree has problems (extraneous, invalid, missing) and still prints
- * the tree; that exit code is ignored and the problems kept as flags.
+ * `npm ls --all --json --long` in `dir`: every name@version in the logical tree (the root package too),
+ * deduplicated, under the package's own name (aliases resolved) with its install path. npm exits 1
+ * when the tree has problems (extraneous, invalid, missing) and still prints the tree; that exit code
+ * is ignored and the problems kept as flags.
  */
 export function npmLs(dir: string): Map<string, NpmLsPackage> {
-  const r = spawnSync('npm', ['ls', '--all', '--json', '--long=false'], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
+  const r = spawnSync('npm', ['ls', '--all', '--json', '--long'], { cwd: dir, encoding: 'utf8', maxBuffer: 256 << 20 });
   if (!r.stdout) throw new Error(`npm ls printed nothing (exit ${r.status}): ${r.stderr}`);
-  const tree = JSON.parse(r.stdout) as NpmLsNode & { name?: string };
+  const tree = JSON.parse(r.stdout) as NpmLsNode;
   const out = new Map<string, NpmLsPackage>();
-  const visit = (name: string, node: NpmLsNode, via: string): void => {
+  const visit = (key: string, node: NpmLsNode, via: string): void => {
     const flags = (['missing', 'extraneous', 'invalid', 'peerMissing'] as const).filter((f) => node[f]);
+    const name = node.name ?? key;
     if (node.version) {
-      const key = `${name}@${node.version}`;
-      if (!out.has(key)) out.set(key, { name, version: node.version, flags, via });
+      const id = `${name}@${node.version}`;
+      if (!out.has(id)) out.set(id, { name, version: node.version, ...(name !== key ? { alias: key } : {}), ...(node.path ? { path: node.path } : {}), flags, via });
     } else if (flags.length) {
       out.set(`${name}@(missing)`, { name, version: '', flags, via });
     }
@@ -295,26 +303,50 @@ export function npmLs(dir: string): Map<string, NpmLsPackage> {
   return out;
 }
 
-/** The npm packages of a scan compared with `npm ls`. */
+/** The npm packages of a scan compared with `npm ls`, each difference with its reason. */
 export interface NpmComparison {
   readonly npmLs: number;
   readonly reported: number;
   readonly matched: number;
-  /** In `npm ls`, not in the scan, each with npm's flags and the path that led to it. */
-  readonly missing: { key: string; flags: string[]; via: string }[];
-  /** In the scan, not in `npm ls` (with where the scan found it). */
-  readonly extra: { key: string; where: string }[];
+  /**
+   * In `npm ls`, not in the scan. `why` is the scan's own account — the unknowns it recorded at the
+   * package's directory (`class: reason`) — or npm's flag, or `silently missed` when neither explains it.
+   */
+  readonly missing: { key: string; why: string; explained: boolean; via: string }[];
+  /** In the scan, not in `npm ls`, with where the scan found it and why npm does not list it. */
+  readonly extra: { key: string; where: string; why: string }[];
 }
 
-/** Compares the scan's npm packages (name@version) with `npm ls`'s. */
-export function compareNpm(ls: ReadonlyMap<string, NpmLsPackage>, report: ScanReport): NpmComparison {
+const LOCKFILE = /(^|\/)(package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml)$/;
+
+/**
+ * Compares the scan's npm packages (name@version) with `npm ls`'s; `scanned` is the directory the
+ * scan read (`dir:<scanned>`), to find the scan's unknowns at each missing package's directory.
+ */
+export function compareNpm(ls: ReadonlyMap<string, NpmLsPackage>, report: ScanReport, scanned: string): NpmComparison {
   const got = new Map<string, ReportPackage>();
   for (const p of report.packages) if (p.ecosystem === 'npm') got.set(`${p.name}@${p.version}`, p);
-  return {
-    npmLs: ls.size,
-    reported: got.size,
-    matched: [...ls.keys()].filter((k) => got.has(k)).length,
-    missing: [...ls].filter(([k]) => !got.has(k)).map(([key, p]) => ({ key, flags: p.flags, via: p.via })).sort((a, b) => a.key.localeCompare(b.key)),
-    extra: [...got].filter(([k]) => !ls.has(k)).map(([key, p]) => ({ key, where: p.locations?.map((l) => l.path).join(', ') ?? '' })).sort((a, b) => a.key.localeCompare(b.key)),
-  };
+  const unknownsAt = new Map<string, ReportUnknown[]>();
+  for (const u of report.unknowns) {
+    const dir = u.path.slice(0, u.path.lastIndexOf('/'));
+    unknownsAt.set(dir, [...(unknownsAt.get(dir) ?? []), u]);
+  }
+  const base = scanned.replace(/\/+$/, '');
+  const missing = [...ls].filter(([k]) => !got.has(k)).map(([key, p]) => {
+    if (p.path === base) return { key, why: 'the scanned project itself (npm ls\'s root), not an installed package', explained: true, via: p.via };
+    const rel = p.path?.startsWith(`${base}/`) ? p.path.slice(base.length) : undefined;
+    const us = (rel !== undefined ? unknownsAt.get(rel)?.filter((u) => unknownClass(u as { class?: UnknownClass }) !== 'note') : undefined) ?? [];
+    const why = us.length
+      ? us.map((u) => `${unknownClass(u as { class?: UnknownClass })}: ${u.path}: ${u.reason}`).join('; ')
+      : p.flags.length ? `npm: ${p.flags.join(', ')}` : rel === undefined ? `installed outside ${base} (${p.path ?? 'no path'})` : 'silently missed (no unknown at its directory)';
+    return { key: p.alias ? `${key} (as ${p.alias})` : key, why, explained: us.length > 0 || p.flags.includes('missing'), via: p.via };
+  }).sort((a, b) => a.key.localeCompare(b.key));
+  const extra = [...got].filter(([k]) => !ls.has(k)).map(([key, p]) => {
+    const where = (p.locations ?? []).map((l) => l.path).join(', ');
+    const why = (p.locations ?? []).every((l) => LOCKFILE.test(l.path))
+      ? 'declared by a lockfile inside the tree, not installed here (npm ls reads only the installed tree)'
+      : 'installed (package.json) but not in npm ls (bundled or nested outside the dependency graph?)';
+    return { key, where, why };
+  }).sort((a, b) => a.key.localeCompare(b.key));
+  return { npmLs: ls.size, reported: got.size, matched: [...ls.keys()].filter((k) => got.has(k)).length, missing, extra };
 }
