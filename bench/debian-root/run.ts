@@ -7,11 +7,11 @@
  * dpkg inventory against `dpkg-query -W` in that root (missing / extra), and every unknown by class.
  * Then `scan dir:<checkout>` against `npm ls --all --json` (name@version sets, differences with npm's
  * own flags). One command: `npm run bench:debian-root` (needs root for the first build; options:
- * `--no-image`, `--no-npm`, `--checkout <dir>`, `--json <file>` to write the numbers, `--keep` to keep
- * the work dir). Exit 0 only when every comparison agrees and no unknown could hide content or packages.
+ * `--no-image`, `--no-npm`, `--checkout <dir>`, `--json <file>` to write the numbers, `--reports <dir>`
+ * to keep each scan's JSON report, `--keep` to keep the work dir). Exit 0 only when every comparison agrees and no unknown could hide content or packages.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -50,6 +50,11 @@ interface ScanSummary {
 }
 
 function summarise(target: string, run: MeasuredRun): { summary: ScanSummary; report?: ScanReport } {
+  const keep = opt('reports');
+  if (keep) {
+    mkdirSync(keep, { recursive: true });
+    writeFileSync(join(keep, `${target.replace(/[^A-Za-z0-9.-]+/g, '_').slice(0, 120)}.json`), run.stdout);
+  }
   let report: ScanReport | undefined;
   try {
     report = JSON.parse(run.stdout) as ScanReport;

@@ -23,6 +23,15 @@ import {
 const ROOT = debianRootPath();
 const MINUTES = 60_000;
 
+/**
+ * Checks that fail on the scanner before issue 13's fixes, measured 2026-12-07 (README "Ground truth"):
+ * `dir:` reads the whole root as one layer whose shared read budget cuts /var/lib/dpkg/status (0 of
+ * 509 packages) and leaves 30,838 unknowns without a class. `test.failing` passes while such a check
+ * fails and FAILS as soon as it passes — then delete its entry here, so it guards from then on.
+ */
+const KNOWN_FAILING = new Set(['dir: dpkg', 'dir: unknowns']);
+const check = (key: string): typeof test => (KNOWN_FAILING.has(key) ? (test.failing as unknown as typeof test) : test);
+
 /** A cheap fingerprint of the whole tree (path, type, size, mtime, link target): equal before and after ⇒ not modified. */
 function listing(root: string): string {
   const r = spawnSync('bash', ['-c', 'cd "$1" && find . -xdev -printf "%p %y %s %T@ %l\\n" | LC_ALL=C sort | sha256sum', '_', root], { encoding: 'utf8', maxBuffer: 1 << 20 });
@@ -88,9 +97,10 @@ describe('a real Debian root scanned with the default limits agrees with dpkg (i
   });
 
   describe.each(TARGETS)('$name', ({ name, target }) => {
-    test('reports exactly the packages `dpkg-query -W` lists (name, version, architecture)', async () => {
+    check(`${name} dpkg`)('reports exactly the packages `dpkg-query -W` lists (name, version, architecture)', async () => {
       const c = compareDpkg(rows, await scan(name, target));
-      expect({ missing: c.missing, extra: c.extra }).toEqual({ missing: [], extra: [] });
+      const examples = [...c.missing.slice(0, 15).map((k) => `missing ${k}`), ...c.extra.slice(0, 15).map((k) => `extra ${k}`)];
+      expect({ missing: c.missing.length, extra: c.extra.length, examples }).toEqual({ missing: 0, extra: 0, examples: [] });
     }, 15 * MINUTES);
 
     test('finds the Python, Java and Go packages the root carries', async () => {
@@ -107,7 +117,7 @@ describe('a real Debian root scanned with the default limits agrees with dpkg (i
       }).toEqual({ pip: true, lang3: true, age: true });
     }, 15 * MINUTES);
 
-    test('leaves no unknown that could hide content or packages', async () => {
+    check(`${name} unknowns`)('leaves no unknown that could hide content or packages', async () => {
       const s = summariseUnknowns((await scan(name, target)).unknowns);
       // The formatted summary is the failure message's context: which classes, and examples of each.
       expect({ hiding: hiding(s), detail: s.hiding ? formatUnknowns(s) : '' }).toEqual({ hiding: {}, detail: '' });
