@@ -116,7 +116,7 @@ export interface UnknownSummary {
   readonly total: number;
   /** Every class but `note`: what could hide content or packages. */
   readonly hiding: number;
-  readonly byClass: Partial<Record<UnknownClass, { count: number; unclassified: number; examples: string[] }>>;
+  readonly byClass: Partial<Record<UnknownClass, { count: number; unclassified: number; examples: string[]; reasons: Record<string, number> }>>;
 }
 
 /** Sorts a report's unknowns by class, with up to `examples` `path: reason (consumer)` lines each. */
@@ -126,8 +126,11 @@ export function summariseUnknowns(unknowns: readonly ReportUnknown[], examples =
   for (const u of unknowns) {
     const c = unknownClass(u as { class?: UnknownClass });
     if (c !== 'note') hiding++;
-    const g = (byClass[c] ??= { count: 0, unclassified: 0, examples: [] });
+    const g = (byClass[c] ??= { count: 0, unclassified: 0, examples: [], reasons: {} });
     g.count++;
+    // Reasons name the consumer and the cause, not the path: a handful of distinct ones per class.
+    const reason = `${u.consumer ? `${u.consumer}: ` : ''}${u.reason.replace(/\d+/g, 'N')}`;
+    g.reasons[reason] = (g.reasons[reason] ?? 0) + 1;
     if (u.class === undefined) g.unclassified++;
     if (g.examples.length < examples) g.examples.push(`${u.path}: ${u.reason}${u.consumer ? ` (${u.consumer})` : ''}`);
   }
@@ -141,6 +144,10 @@ export function formatUnknowns(s: UnknownSummary): string {
     const g = s.byClass[c];
     if (!g) continue;
     lines.push(`  ${c}: ${g.count}${g.unclassified ? ` (${g.unclassified} without a class, judged parse-error)` : ''}`);
+    const reasons = Object.entries(g.reasons).sort((a, b) => b[1] - a[1]);
+    for (const [r, n] of reasons.slice(0, 10)) lines.push(`    ${String(n).padStart(6)} × ${r.length > 160 ? `${r.slice(0, 160)}…` : r}`);
+    if (reasons.length > 10) lines.push(`    … ${reasons.length - 10} more distinct reasons`);
+    lines.push('    e.g.');
     for (const e of g.examples) lines.push(`    ${e.length > 200 ? `${e.slice(0, 200)}…` : e}`);
   }
   return lines.join('\n');
