@@ -2,12 +2,13 @@
  * Ground-truth bench for issue 13 ("Done when"): a real Debian root — debootstrap bookworm minbase
  * plus python3, pip, nodejs, npm, a Java runtime with jars and Go binaries, built from Debian's archive
  * by scripts/debian-root.sh and cached — scanned with the default limits as `dir:` and as an image (the
- * same root split into three layers by our own builder, lib/local/builder, written as an OCI archive),
+ * same root split into three layers by our own builder, lib/local/builder, written as an OCI archive,
+ * and squashed into one layer),
  * each scan in its own process under /usr/bin/time. Printed per scan: wall time, peak RSS, verdict, the
  * dpkg inventory against `dpkg-query -W` in that root (missing / extra), and every unknown by class.
  * Then `scan dir:<checkout>` against `npm ls --all --json` (name@version sets, differences with npm's
  * own flags). One command: `npm run bench:debian-root` (needs root for the first build; options:
- * `--no-image`, `--no-npm`, `--checkout <dir>`, `--json <file>` to write the numbers, `--reports <dir>`
+ * `--no-dir`, `--no-image` (three layers), `--no-squashed` (one layer), `--no-npm`, `--checkout <dir>`, `--json <file>` to write the numbers, `--reports <dir>`
  * to keep each scan's JSON report, `--keep` to keep the work dir). Exit 0 only when every comparison agrees and no unknown could hide content or packages.
  */
 import { spawnSync } from 'node:child_process';
@@ -93,12 +94,15 @@ async function main(): Promise<number> {
 
     const rows = dpkgQuery(root);
     process.stdout.write(`dpkg-query -W in the root: ${rows.length} packages\n`);
-    const targets: string[] = [`dir:${root}`];
-    if (!flag('no-image')) {
-      const image = await writeRootImage(root, work);
+    const targets: string[] = flag('no-dir') ? [] : [`dir:${root}`];
+    const images: unknown[] = [];
+    results.images = images;
+    for (const squashed of [false, true]) {
+      if (flag(squashed ? 'no-squashed' : 'no-image')) continue;
+      const image = await writeRootImage(root, work, { squashed });
       const layers = image.layers.map((l) => `${l.createdBy}: ${(l.compressed / 2 ** 20).toFixed(0)} MiB gz / ${(l.uncompressed / 2 ** 20).toFixed(0)} MiB tar`);
       process.stdout.write(`image ${image.digest} built in ${image.seconds.toFixed(1)} s (our builder, in memory):\n  ${layers.join('\n  ')}\n`);
-      results.image = image;
+      images.push(image);
       targets.push(image.target);
     }
     const scans: unknown[] = [];

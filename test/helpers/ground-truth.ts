@@ -161,8 +161,9 @@ export function formatUnknowns(s: UnknownSummary): string {
  * install default-jre-headless libcommons-lang3-java age fzf` (the JVM, the jars, the Go binaries, and
  * the complete dpkg database, which shadows the base layer's status). The base status is written to
  * `work` (a temp dir). Later layers bring their parent directories (mode 0755), as tar layers do.
+ * `squashed`: the whole root as one layer instead.
  */
-export function rootLayers(root: string, work: string): LayerSpec[] {
+export function rootLayers(root: string, work: string, opts: { squashed?: boolean } = {}): LayerSpec[] {
   const langs = ['usr/lib/python3', 'usr/lib/python3.11', 'usr/share/nodejs', 'usr/lib/nodejs', 'usr/include/node'];
   const jvmGo = ['usr/lib/jvm', 'usr/share/java', 'etc/java-17-openjdk', 'usr/bin/age', 'usr/bin/age-keygen', 'usr/bin/fzf', 'var/lib/dpkg'];
   const exists = (rel: string): boolean => {
@@ -185,6 +186,8 @@ export function rootLayers(root: string, work: string): LayerSpec[] {
     }
     return out;
   };
+  // One layer holding the whole root, as `docker export | docker import` or a squashed build makes it.
+  if (opts.squashed) return [{ fromHost: except([]), createdBy: 'squashed rootfs (debootstrap + apt-get install, one layer)' }];
   const status = readFileSync(join(root, 'var', 'lib', 'dpkg', 'status'), 'utf8');
   // Stanzas kept byte for byte: only which packages are listed differs from the real database.
   const base = status.split(/\n{2,}/).filter((s) => /^Priority: (required|important)$/m.test(s));
@@ -207,12 +210,15 @@ export interface RootImage {
   readonly layers: { createdBy: string; compressed: number; uncompressed: number }[];
 }
 
-/** Builds the root's image with our own builder (lib/local/builder) and writes it to `work/debian-root.oci.tar`. */
-export async function writeRootImage(root: string, work: string): Promise<RootImage> {
+/**
+ * Builds the root's image with our own builder (lib/local/builder) — three layers, or one when
+ * `squashed` — and writes it to `work/debian-root[-squashed].oci.tar`.
+ */
+export async function writeRootImage(root: string, work: string, opts: { squashed?: boolean } = {}): Promise<RootImage> {
   const t0 = Date.now();
-  const specs = rootLayers(root, work);
+  const specs = rootLayers(root, work, opts);
   const image = buildImage({ layers: specs, config: { Env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], Cmd: ['bash'] } });
-  const file = join(work, 'debian-root.oci.tar');
+  const file = join(work, opts.squashed ? 'debian-root-squashed.oci.tar' : 'debian-root.oci.tar');
   await writeOciArchive(file, image, { tag: 'ground-truth' });
   return {
     file, target: `oci-archive:${file}`, digest: image.root.digest, seconds: (Date.now() - t0) / 1000,
