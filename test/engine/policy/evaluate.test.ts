@@ -212,7 +212,7 @@ describe('evaluatePolicy: exceptions', () => {
   });
 });
 
-describe('evaluatePolicy: unknowns (what the scan could not examine)', () => {
+describe('evaluatePolicy: unknowns (what the scan could not examine; RELIABILITY.md 47, 57)', () => {
   const L = 'sha256:' + 'ab'.repeat(32);
   const u = (cls: Unknown['class'], consumer?: string, path = '/var/lib/dpkg/status'): Unknown => ({ layer: L, path, reason: 'not examined', ...(cls ? { class: cls } : {}), ...(consumer ? { consumer } : {}) });
   const exception = (fields: string, expires = '2025-07-01'): string => `- ${fields.trim().split('\n').join('\n  ')}\n  reason: clamd cannot take files this large; hashes and signatures still run\n  owner: team-sec\n  expires: ${expires}`;
