@@ -122,7 +122,9 @@ async function main(): Promise<number> {
       for (const x of dpkg.extra.slice(0, 20)) process.stdout.write(`    extra ${x}\n`);
       for (const n of dpkg.notInstalled) process.stdout.write(`    not installed per dpkg: ${n}\n`);
       process.stdout.write(`  ${formatUnknowns(unknowns).replace(/\n/g, '\n  ')}\n`);
-      if (dpkg.missing.length || dpkg.extra.length || unknowns.hiding > 0) ok = false;
+      // A missing feed (../shared has no Maven export) is reported and quarantines, but hides no byte of the root.
+      const hidingContent = unknowns.hiding - (unknowns.byClass['no-vulnerability-data']?.count ?? 0);
+      if (dpkg.missing.length || dpkg.extra.length || hidingContent > 0) ok = false;
       scans.push({ ...summary, dpkg: { ...dpkg, missing: dpkg.missing, extra: dpkg.extra }, unknowns });
     }
     results.scans = scans;
