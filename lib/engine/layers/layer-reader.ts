@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Limits } from '../limits';
-import type { Digest, UnknownClass } from '../model';
+import type { Coverage, Digest, UnknownClass } from '../model';
 import { type Compression, decodeLayer } from './decompress';
 import { ROOT, baseName, canonicalPath, joinPath, parentPath } from './paths';
 import { type TarHeader, TarParser } from './tar';
@@ -75,34 +75,15 @@ export interface LayerUnknown {
 }
 
 /** Bytes one consumer (a check, or the catalogers) examined in one layer. */
-export interface ConsumerCoverage {
-  /** Regular-file members it was handed in full (every byte, to the end). */
-  readonly files: number;
-  /** Bytes it was handed. */
-  readonly bytes: number;
-}
+export type ConsumerCoverage = Coverage['consumers'][string];
 
 /**
  * What one pass over a layer accounted for (issue 13, "Completeness as a first-class result"): every
  * member is counted; every regular-file member is either examined in full by the content checks (its
- * every byte went through their sinks) or listed in the layer's unknowns with a class.
+ * every byte went through their sinks) or listed in the layer's unknowns with a class. The shape is
+ * the report's {@link Coverage} (model/scan.ts), which sums it over layers.
  */
-export interface LayerCoverage {
-  /** Tar members (as `entryCount`). */
-  readonly members: number;
-  /** Regular-file members, every one of them: earlier members of a path that repeats included. */
-  readonly regularFiles: number;
-  /** Logical bytes of those bodies (a sparse file's materialised size). */
-  readonly regularFileBytes: number;
-  /** Hardlink members: their bytes are their target's, examined as the target (same layer) or in a lower layer. */
-  readonly hardlinks: number;
-  /** Regular-file members whose every byte went to at least one content check (0 when none was configured). */
-  readonly filesExaminedInFull: number;
-  /** Bytes of those members. */
-  readonly bytesExaminedInFull: number;
-  /** Per consumer: each content check by name, and `catalogers` for the bodies captured whole. */
-  readonly consumers: Readonly<Record<string, ConsumerCoverage>>;
-}
+export type LayerCoverage = Coverage;
 
 /** Everything one pass over a layer produced. */
 export interface LayerResult {

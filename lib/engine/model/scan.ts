@@ -40,13 +40,19 @@ export interface FeedInfo {
  * checks or an unknown with a class.
  */
 export interface Coverage {
+  /** Tar members (as `entryCount`). */
   readonly members: number;
+  /** Regular-file members, every one of them: earlier members of a path that repeats included. */
   readonly regularFiles: number;
+  /** Logical bytes of those bodies (a sparse file's materialised size). */
   readonly regularFileBytes: number;
+  /** Hardlink members: their bytes are their target's, examined as the target (same layer) or in a lower layer. */
   readonly hardlinks: number;
   /** Regular-file members whose every byte went to at least one content check (0 when none ran). */
   readonly filesExaminedInFull: number;
+  /** Bytes of those members. */
   readonly bytesExaminedInFull: number;
+  /** Per consumer: each content check by name, and `catalogers` for the bodies captured whole (files handed in full, bytes handed). */
   readonly consumers: Readonly<Record<string, { readonly files: number; readonly bytes: number }>>;
 }
 
