@@ -79,7 +79,8 @@ export interface RecordOptions {
 export function verdictEvaluations(result: ScanResult, opts: RecordOptions): VerdictEvaluation[] {
   const evaluatedAt = opts.evaluatedAt ?? new Date().toISOString();
   const feedRevision = feedRevisionOf(result.feeds);
-  const base = { ref: result.ref, feedRevision, plugins: [...opts.plugins], evaluatedAt };
+  const feeds = (result.feeds ?? []).map((f) => ({ source: f.source, ...(f.revision !== undefined ? { revision: f.revision } : {}), ...(f.status !== undefined ? { status: f.status } : {}) }));
+  const base = { ref: result.ref, feedRevision, ...(feeds.length > 0 ? { feeds } : {}), plugins: [...opts.plugins], evaluatedAt };
   const platformHash = (i: ImageScan) => (i.verdict as JudgedVerdict).policyHash ?? opts.policyHash ?? 'none';
   const perImage: VerdictEvaluation[] = result.images.map((i) => ({
     ...base, digest: i.manifestDigest, status: i.verdict.status, reasons: reasonsOf(i.verdict as JudgedVerdict),

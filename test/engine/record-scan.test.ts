@@ -42,6 +42,13 @@ describe('verdictEvaluations / recordScan (DESIGN.md step 5 "Record")', () => {
     expect([...evals[0].plugins].sort()).toEqual(evals[0].plugins);
   });
 
+  it('every evaluation names the advisory sources it was judged against, with revision and status (issue 13)', async () => {
+    const r = await scan();
+    const evals = verdictEvaluations(r, { plugins: [], evaluatedAt: '2026-11-28T00:00:00Z' });
+    expect(evals.length).toBeGreaterThan(1);
+    for (const e of evals) expect(e.feeds).toEqual([{ source: 'crates.io', revision: 'r1', status: 'complete' }]);
+  });
+
   it('--platform on an index: the partial aggregate is never recorded under the index digest (RELIABILITY.md 42)', async () => {
     const r = await scan(index, { os: 'linux', architecture: 'amd64' });
     expect(r.partial).toBe(true);

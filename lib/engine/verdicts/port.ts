@@ -38,6 +38,11 @@ export interface StoredVerdict {
    * `2026-01-01T22:00:00Z`. An evaluation that used no feed passes `1970-01-01T00:00:00Z`.
    */
   readonly feedRevision: string;
+  /**
+   * The advisory sources the evaluation was judged against, each with the revision of its last complete
+   * read and its sync status (issue 13: a verdict says what it knew). Absent in verdicts stored before.
+   */
+  readonly feeds?: readonly { readonly source: string; readonly revision?: string; readonly status?: string }[];
   /** Every plug-in that took part, as `name@version` (catalogers, checks, matcher). */
   readonly plugins: readonly string[];
   /** When the evaluation finished (RFC 3339); orders evaluations of the same feed revision. */
