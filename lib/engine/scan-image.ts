@@ -361,7 +361,16 @@ async function scanPlatformImage(source: ImageSource, image: ResolvedImage, opts
  */
 export async function scanImage(source: ImageSource, opts: ScanOptions): Promise<ScanResult> {
   const catalogers = opts.catalogers ?? CATALOGERS;
-  const target = await resolveImage(source, opts);
+  let target: Awaited<ReturnType<typeof resolveImage>>;
+  try {
+    target = await resolveImage(source, opts);
+  } catch (e) {
+    // An index the runtime could still pull from but we cannot follow to the end (nested too deep,
+    // too many entries, a lying entry) is an unscannable image with a verdict under its digest —
+    // quarantined and recorded, never dropped (RELIABILITY.md 59).
+    if (!isUnscannable(e)) throw e;
+    return unscannableRoot(source, e, opts);
+  }
   const images: ImageScan[] = [];
   for (const image of target.images) images.push(await scanPlatformImage(source, image, opts, catalogers, target.isIndex ? target.rootDigest : undefined));
   return {
@@ -399,6 +408,15 @@ export async function scanReadLayer(ref: string, layer: LayerResult, opts: Pick<
     findings, verdict,
   };
   return { ref, digest: layer.digest, mediaType: layer.mediaType, isIndex: false, images: [image], verdict, ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}) };
+}
+
+/** The result for an image whose manifest or index could be read but not followed: quarantined under the root digest. */
+async function unscannableRoot(source: ImageSource, e: TrustError, opts: ScanOptions): Promise<ScanResult> {
+  const root = await source.getRootManifest();
+  const findings = [unscannableFinding(e)];
+  const verdict = judge(source.name, root.digest, findings, [], opts);
+  const image: ImageScan = { platform: 'unknown', manifestDigest: root.digest, configDigest: root.digest, packages: [], unknowns: [], layers: [], findings, verdict };
+  return { ref: source.name, digest: root.digest, mediaType: root.mediaType, isIndex: false, images: [image], verdict, ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}) };
 }
 
 /** The result for a target that could not be read to the end before any digest was known (a `dir:` over a cap). */

@@ -10,7 +10,7 @@ import { RegistryClient } from '../../../lib/engine/registry/client';
 import { RegistrySource } from '../../../lib/engine/registry/registry-source';
 import { MAX_INDEX_DEPTH } from '../../../lib/engine/registry/resolve';
 import type { ImageSource } from '../../../lib/engine/registry/source';
-import { isUnscannable, scanImage } from '../../../lib/engine/scan-image';
+import { scanImage } from '../../../lib/engine/scan-image';
 import { type BuiltDocument, type BuiltImage, buildImage } from '../../../lib/local/builder/image-builder';
 import { pushImage } from '../../../lib/local/builder/push';
 import { writeOciLayout } from '../../../lib/local/builder/writers';
@@ -139,9 +139,11 @@ describe.each(sources)('indexes served by $name (RELIABILITY.md 59)', ({ start }
     expect(r.verdict.status).not.toBe('trusted');
   });
 
-  it(`an image ${sixDeepChain.length} indexes below the root (cap ${MAX_INDEX_DEPTH}) is unscannable, not dropped`, async () => {
-    const err = await scan('six-deep').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(LimitExceededError);
-    expect(isUnscannable(err)).toBe(true);
+  it(`an image ${sixDeepChain.length} indexes below the root (cap ${MAX_INDEX_DEPTH}) is unscannable, not dropped: quarantined under the root digest`, async () => {
+    const r = await scan('six-deep');
+    expect(r.digest).toBe(sixDeep.root.digest);
+    expect(r.verdict.status).toBe('quarantined');
+    expect(r.images).toEqual([expect.objectContaining({ manifestDigest: sixDeep.root.digest, findings: [expect.objectContaining({ type: 'unscannable', id: new LimitExceededError('maxIndexDepth', 4, '').code, message: expect.stringContaining('maxIndexDepth') })] })]);
+    expect(r.verdict.reasons.map((x) => x.rule)).toEqual(['unscannable']);
   });
 });
