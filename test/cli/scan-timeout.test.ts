@@ -1,11 +1,10 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import type { ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Digest } from '../../lib/engine/model';
 import { buildImage } from '../../lib/local/builder/image-builder';
 import { trustctl } from '../helpers/cli';
-import { type FakeServer, startFakeServer } from '../engine/registry/fake-server';
+import { type FakeServer, startFakeServer, trickle } from '../engine/registry/fake-server';
 
 /**
  * `trustctl scan --timeout` against a registry on 127.0.0.1 that trickles (RELIABILITY.md 60): the
@@ -17,15 +16,6 @@ import { type FakeServer, startFakeServer } from '../engine/registry/fake-server
 const image = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: 'etc/motd', body: 'hello\n' }] }] });
 const layer = image.images[0].layers[0].descriptor;
 
-/** 1 byte every `everyMs` after the headers, until done or the client leaves. */
-function trickle(res: ServerResponse, body: Buffer, everyMs: number, contentType: string): void {
-  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': String(body.length) });
-  res.flushHeaders();
-  let i = 0;
-  const t = setInterval(() => (i < body.length && !res.destroyed ? res.write(body.subarray(i, ++i)) : (clearInterval(t), res.end())), everyMs);
-  res.on('close', () => clearInterval(t));
-}
-
 describe('trustctl scan --timeout (RELIABILITY.md 60)', () => {
   let dir: string;
   let server: FakeServer;
@@ -35,13 +25,13 @@ describe('trustctl scan --timeout (RELIABILITY.md 60)', () => {
     dir = mkdtempSync(join(tmpdir(), 'trustctl-scan-timeout-'));
     server = await startFakeServer((req, res) => {
       if (req.path.includes('/manifests/')) {
-        if (slow === 'manifest') return trickle(res, image.root.bytes, 2000, image.root.mediaType);
+        if (slow === 'manifest') return trickle(res, image.root.bytes, 2000, { 'Content-Type': image.root.mediaType, 'Content-Length': String(image.root.bytes.length) });
         return res.writeHead(200, { 'Content-Type': image.root.mediaType }).end(image.root.bytes);
       }
       const digest = req.path.split('/').pop() as Digest;
       const bytes = image.blobs.get(digest);
       if (!bytes) return res.writeHead(404).end();
-      if (slow === 'blob' && digest === layer.digest) return trickle(res, bytes, 1000, 'application/octet-stream');
+      if (slow === 'blob' && digest === layer.digest) return trickle(res, bytes, 1000, { 'Content-Type': 'application/octet-stream', 'Content-Length': String(bytes.length) });
       return res.writeHead(200).end(bytes);
     });
   });

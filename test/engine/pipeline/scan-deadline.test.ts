@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import { MemoryAdvisoryStore } from '../../../lib/engine/advisories/memory-store';
 import { ScanTimeoutError } from '../../../lib/engine/errors';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
@@ -10,7 +9,7 @@ import { RegistryClient } from '../../../lib/engine/registry/client';
 import { MemoryVerdictStore } from '../../../lib/engine/verdicts/memory-store';
 import { SCHEMES } from '../../../lib/engine/versions/schemes';
 import { buildImage } from '../../../lib/local/builder/image-builder';
-import { type FakeServer, startFakeServer } from '../registry/fake-server';
+import { type FakeServer, startFakeServer, trickle } from '../registry/fake-server';
 
 /**
  * The pipeline's scan flow under its deadline (RELIABILITY.md 60): `scanDeadlineMs` (the Lambda's
@@ -22,27 +21,19 @@ import { type FakeServer, startFakeServer } from '../registry/fake-server';
 const image = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: 'etc/motd', body: 'hello\n' }] }] });
 const layer = image.images[0].layers[0].descriptor;
 
-function trickle(res: ServerResponse, body: Buffer, everyMs: number): void {
-  res.writeHead(200, { 'Content-Length': String(body.length) });
-  res.flushHeaders();
-  let i = 0;
-  const t = setInterval(() => (i < body.length && !res.destroyed ? res.write(body.subarray(i, ++i)) : (clearInterval(t), res.end())), everyMs);
-  res.on('close', () => clearInterval(t));
-}
-
 describe('scanDigest under the pipeline deadline (RELIABILITY.md 60)', () => {
   let server: FakeServer;
   let slow: 'none' | 'manifest' | 'blob' = 'none';
   beforeAll(async () => {
     server = await startFakeServer((req, res) => {
       if (req.path.includes('/manifests/')) {
-        if (slow === 'manifest') return trickle(res, image.root.bytes, 200);
+        if (slow === 'manifest') return trickle(res, image.root.bytes, 200, { 'Content-Length': String(image.root.bytes.length) });
         return res.writeHead(200, { 'Content-Type': image.root.mediaType }).end(image.root.bytes);
       }
       const digest = req.path.split('/').pop() as Digest;
       const bytes = image.blobs.get(digest);
       if (!bytes) return res.writeHead(404).end();
-      if (slow === 'blob' && digest === layer.digest) return trickle(res, bytes, 200);
+      if (slow === 'blob' && digest === layer.digest) return trickle(res, bytes, 200, { 'Content-Length': String(bytes.length) });
       return res.writeHead(200).end(bytes);
     });
   });

@@ -11,7 +11,7 @@ import type { ImageSource, ManifestBytes } from '../../../lib/engine/registry/so
 import { scanImage } from '../../../lib/engine/scan-image';
 import { buildImage } from '../../../lib/local/builder/image-builder';
 import { MemorySource } from '../../helpers/memory-source';
-import { type FakeServer, startFakeServer } from './fake-server';
+import { type FakeServer, startFakeServer, trickle } from './fake-server';
 
 /**
  * RELIABILITY.md 60: a registry that trickles cannot hold a scan. Real HTTP servers on 127.0.0.1
@@ -33,23 +33,6 @@ afterEach(async () => {
 const TIGHT: ReadGuards = { idleTimeoutMs: 300, minBytesPerSecond: 1024, rateWindowMs: 1000 };
 /** Guards that never fire within a test: only the overall deadline can end a trickle. */
 const LOOSE: ReadGuards = { idleTimeoutMs: 60_000, minBytesPerSecond: 0, rateWindowMs: 30_000 };
-
-/** Writes `body` one byte every `everyMs` (after the status line and headers), until done or the client leaves. */
-function trickle(res: ServerResponse, body: Buffer, everyMs: number, headers: Record<string, string> = {}, status = 200): void {
-  res.writeHead(status, headers);
-  // Headers now (Node sends them with the first byte otherwise): what trickles is the body.
-  res.flushHeaders();
-  let i = 0;
-  const timer = setInterval(() => {
-    if (res.destroyed || i >= body.length) {
-      clearInterval(timer);
-      if (!res.destroyed) res.end();
-      return;
-    }
-    res.write(body.subarray(i, ++i));
-  }, everyMs);
-  res.on('close', () => clearInterval(timer));
-}
 
 const image = buildImage({ layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: 'etc/os-release', body: 'ID=test\nVERSION_ID=1\n' }] }] });
 const manifest = image.images[0].manifest;

@@ -87,3 +87,20 @@ export function writeForever(res: ServerResponse, chunk: Buffer): Promise<number
     pump();
   });
 }
+
+/** Writes `body` one byte every `everyMs` (after the status line and headers), until done or the client leaves. */
+export function trickle(res: ServerResponse, body: Buffer, everyMs: number, headers: Record<string, string> = {}, status = 200): void {
+  res.writeHead(status, headers);
+  // Headers now (Node sends them with the first byte otherwise): what trickles is the body.
+  res.flushHeaders();
+  let i = 0;
+  const timer = setInterval(() => {
+    if (res.destroyed || i >= body.length) {
+      clearInterval(timer);
+      if (!res.destroyed) res.end();
+      return;
+    }
+    res.write(body.subarray(i, ++i));
+  }, everyMs);
+  res.on('close', () => clearInterval(timer));
+}
