@@ -14,8 +14,6 @@ import type { Check, CheckResult, FileCheck, ImageCheck, ImageCheckContext } fro
 import { readVerifiedLayer } from './inspect-image';
 import type { Limits } from './limits';
 import { formatPlatform, type Digest, type FeedInfo, type Finding, type Inventory, type LayerScan, type Package, type Platform, type Unknown } from './model';
-
-export type { FeedInfo, Inventory, LayerScan } from './model';
 import { aggregateVerdict, baselineVerdict } from './policy/baseline';
 import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
@@ -26,6 +24,8 @@ import { matchPackages, type SchemeRegistry } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
 import { resolveImage, type ResolvedImage } from './registry/resolve';
 import type { ImageSource } from './registry/source';
+
+export type { FeedInfo, Inventory, LayerScan } from './model';
 
 /** Options of {@link scanImage}. */
 export interface ScanOptions {
@@ -194,21 +194,7 @@ export function openFileChecks(layer: Digest, checks: readonly Check[]): FileChe
   const runs = checks.filter((c): c is FileCheck => c.kind === 'file').map((check) => ({ check, run: check.openLayer(layer) }));
   return {
     consumers: runs.map(({ check, run }) => ({ name: check.name, file: (path: string, info: EntryInfo) => run.file(path, info) })),
-    async finish() {
-      const findings: Finding[] = [];
-      const unknowns: Unknown[] = [];
-      for (const { check, run } of runs) {
-        try {
-          const r = await run.finish();
-          findings.push(...r.findings);
-          unknowns.push(...r.unknowns);
-        } catch (err) {
-          // A check must not abort the scan, nor let its files pass as clean.
-          unknowns.push({ layer, path: '/', reason: `${check.name}@${check.version} failed: ${(err as Error).message}`, class: 'scanner-unavailable', consumer: check.name });
-        }
-      }
-      return { findings, unknowns };
-    },
+    finish: () => runChecks(layer, runs.map(({ check, run }) => ({ check, run: () => run.finish() }))),
     abort() {
       for (const { run } of runs) run.abort();
     },
@@ -251,17 +237,25 @@ export function noteLowerHardlinks(l: LayerResult, wantedBy: (path: string) => s
 }
 
 /** Runs every image check over the squashed tree and the config. */
-async function checkImage(ctx: ImageCheckContext, checks: readonly Check[]): Promise<CheckResult> {
+function checkImage(ctx: ImageCheckContext, checks: readonly Check[]): Promise<CheckResult> {
+  const image = checks.filter((c): c is ImageCheck => c.kind === 'image');
+  return runChecks(ctx.manifestDigest, image.map((check) => ({ check, run: () => check.run(ctx) })));
+}
+
+/**
+ * Runs checks one after another and gathers what they found. A check that throws must not abort the
+ * scan, nor let what it was to examine pass as clean: it becomes a `scanner-unavailable` unknown.
+ */
+async function runChecks(layer: string, runs: readonly { readonly check: Check; readonly run: () => Promise<CheckResult> }[]): Promise<CheckResult> {
   const findings: Finding[] = [];
   const unknowns: Unknown[] = [];
-  for (const c of checks) {
-    if (c.kind !== 'image') continue;
+  for (const { check, run } of runs) {
     try {
-      const r = await c.run(ctx);
+      const r = await run();
       findings.push(...r.findings);
       unknowns.push(...r.unknowns);
     } catch (err) {
-      unknowns.push({ layer: ctx.manifestDigest, path: '/', reason: `${c.name}@${c.version} failed: ${(err as Error).message}`, class: 'scanner-unavailable', consumer: c.name });
+      unknowns.push({ layer, path: '/', reason: `${check.name}@${check.version} failed: ${(err as Error).message}`, class: 'scanner-unavailable', consumer: check.name });
     }
   }
   return { findings, unknowns };

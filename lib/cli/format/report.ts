@@ -100,12 +100,15 @@ const packageKey = (p: ReportPackage): string => `${p.purl}\0${p.locations.map((
  */
 export function toScanReport(r: ScanResult): ScanReport {
   const single = r.images.length === 1 ? r.images[0] : undefined;
-  const platforms: ReportPlatform[] = r.images.map((i) => ({
-    platform: i.platform, digest: i.manifestDigest,
-    ...(osName(i) ? { os: osName(i) } : {}),
-    verdict: i.verdict, packages: i.packages.map(reportPackage), findings: i.findings, unknowns: i.unknowns,
-    ...(reportCoverage(i.layers, i.unknowns) ? { coverage: reportCoverage(i.layers, i.unknowns) } : {}),
-  }));
+  const platforms: ReportPlatform[] = r.images.map((i) => {
+    const coverage = reportCoverage(i.layers, i.unknowns);
+    return {
+      platform: i.platform, digest: i.manifestDigest,
+      ...(osName(i) ? { os: osName(i) } : {}),
+      verdict: i.verdict, packages: i.packages.map(reportPackage), findings: i.findings, unknowns: i.unknowns,
+      ...(coverage ? { coverage } : {}),
+    };
+  });
   const os = single ? osName(single) : undefined;
   return {
     schemaVersion: REPORT_SCHEMA_VERSION,
