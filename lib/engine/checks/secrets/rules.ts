@@ -176,14 +176,14 @@ export const GENERIC_MIN_ENTROPY = 3.3;
  * Generic `name = value` assignments whose name says "secret": `password`, `passwd`, `secret`,
  * `token`, `api_key` (with any prefix: `DB_PASSWORD`, `clientSecret`, `_authToken`; a `Key`/`Value`
  * suffix: `secretKey`; and separator-led suffixes: `secret_key`, `token-value`), then `=`, `:`, `:=`
- * or `=>` on the same line (at most 64 blanks either side), then the value, quoted or not (at most
+ * or `=>` on the same line (at most 4,096 blanks either side — column-aligned files pad far less; the bound only keeps every match finite for windowed streaming), then the value, quoted or not (at most
  * 4096 characters: every rule has a bounded match, so a stream can be scanned in windows). The value stops at blanks, quotes, and the
  * brackets and separators of code (`os.environ["X"]` gives `os.environ`, `${VAR}` gives `$`). A name
  * after `::` is a type name (`AWS::ApiGateway::ApiKey`), not a variable. Name parts are bounded (64
  * characters before the keyword, six suffixes of 32) so that no text costs more than a linear pass.
  */
 const GENERIC =
-  /(?<![A-Za-z0-9_.-])(?<!::)([A-Za-z0-9_.-]{0,64}?(?:password|passwd|secret|token|api[_-]?key)(?:key|value)?(?:[_.-][A-Za-z0-9]{1,32}){0,6})['"]?[ \t]{0,64}(?::=|=>|=|:)[ \t]{0,64}['"]?([^\s'"`,;()[\]{}<>]{1,4096})/gi;
+  /(?<![A-Za-z0-9_.-])(?<!::)([A-Za-z0-9_.-]{0,64}?(?:password|passwd|secret|token|api[_-]?key)(?:key|value)?(?:[_.-][A-Za-z0-9]{1,32}){0,6})['"]?[ \t]{0,4096}(?::=|=>|=|:)[ \t]{0,4096}['"]?([^\s'"`,;()[\]{}<>]{1,4096})/gi;
 
 /**
  * Name parts that make a "secret" name about something else: its type, location, identifier,
@@ -255,7 +255,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     title: 'GCP service-account key',
     severity: 'critical',
     keywords: ['service_account'],
-    pattern: /"private_key"[ \t]{0,64}:[ \t]{0,64}"(-----BEGIN [A-Z ]{0,32}PRIVATE KEY-----)([^"]{64,16384})"/g,
+    pattern: /"private_key"[ \t]{0,4096}:[ \t]{0,4096}"(-----BEGIN [A-Z ]{0,32}PRIVATE KEY-----)([^"]{64,16384})"/g,
     accept: (m, text) => {
       const body = m[2];
       if (body === undefined || m.index === undefined || !isKeyBody(body)) return undefined;
@@ -317,7 +317,7 @@ export const SECRET_RULES: readonly SecretRule[] = [
     severity: 'critical',
     keywords: ['secret'],
     pattern:
-      /(?<![A-Za-z0-9_])(aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)['"]?(?:[ \t]{0,64}(?::=|=>|=|:)[ \t]{0,64}|[ \t]{1,64})['"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?<![A-Za-z0-9_])(aws[_.-]?secret(?:[_.-]?access)?(?:[_.-]?key)?|secret[_.-]?access[_.-]?key)['"]?(?:[ \t]{0,4096}(?::=|=>|=|:)[ \t]{0,4096}|[ \t]{1,4096})['"]?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/gi,
     accept: (m) => token(m, 2, 4, m[1]),
   },
   {

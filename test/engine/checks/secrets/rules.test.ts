@@ -79,6 +79,7 @@ const CASES: Readonly<Record<string, readonly Case[]>> = {
     ['AWS_SECRET_ACCESS_KEY=… (Env)', `AWS_SECRET_ACCESS_KEY=${awsSecret}`, ['aws-secret-access-key']],
     ['"SecretAccessKey": "…" (aws iam create-access-key output)', `{"AccessKey": {"SecretAccessKey": "${awsSecret}"}}`, ['aws-secret-access-key']],
     ['aws configure set aws_secret_access_key … (blank-separated)', `aws configure set aws_secret_access_key ${awsSecret}`, ['aws-secret-access-key']],
+    ['a secret key padded far past a column (100 blanks before and after =)', `aws_secret_access_key${' '.repeat(100)}=${' '.repeat(100)}${awsSecret}`, ['aws-secret-access-key']],
     ['negative: the AWS documentation example secret', `aws_secret_access_key = ${AWS_DOC_SECRET}`, []],
     ['negative: 40 base64 characters with no AWS secret name', `checksum = ${awsSecret}`, []],
     ['negative: placeholder after the name', `aws_secret_access_key = ${'x'.repeat(40)}`, []],
