@@ -282,6 +282,16 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
     }
   }
 
+  /** The stored record with this id, or undefined; failures throw {@link DynamoAdvisoryStoreError}. */
+  async get(id: string): Promise<OsvRecord | undefined> {
+    try {
+      const item = (await this.batchGet([recordKey(id)], [A_PK, A_BODY, A_PKGS])).get(`REC#${id}`);
+      return item ? decode(id, item) : undefined;
+    } catch (err) {
+      throw wrap(err, `get(${JSON.stringify(id)})`);
+    }
+  }
+
   /**
    * Writes each record unless the stored revision is as new or newer (instants compared to the
    * nanosecond, whatever the offset or precision of `modified`); returns the ids written, in input

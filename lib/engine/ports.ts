@@ -42,6 +42,12 @@ export interface AdvisoryStore {
   /** Records affecting `name` in `ecosystem`, withdrawn ones included (the matcher skips them and says why). */
   lookup(ecosystem: string, name: string): Promise<readonly OsvRecord[]>;
   /**
+   * The stored record with exactly this id (withdrawn ones included), or undefined. Used for the alias
+   * join and for enrichment records (`nvd:CVE-…`, `kev:CVE-…`, advisories/enrichment.ts), which have no
+   * `affected[]` and are never returned by {@link lookup}.
+   */
+  get(id: string): Promise<OsvRecord | undefined>;
+  /**
    * Inserts or replaces records by id. A record whose `modified` is older than the stored one's is
    * ignored (feeds may be re-read; the newest revision wins). Returns the ids that changed.
    */

@@ -21,6 +21,10 @@ export class MemoryAdvisoryStore implements AdvisoryStore {
     return ids ? [...ids].map((id) => this.records.get(id)!) : [];
   }
 
+  async get(id: string): Promise<OsvRecord | undefined> {
+    return this.records.get(id);
+  }
+
   async upsert(records: readonly OsvRecord[]): Promise<readonly string[]> {
     const changed: string[] = [];
     for (const r of records) {

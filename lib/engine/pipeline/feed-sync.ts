@@ -76,6 +76,7 @@ class KeyCapturingStore implements AdvisoryStore {
   }
 
   lookup(ecosystem: string, name: string) { return this.inner.lookup(ecosystem, name); }
+  get(id: string) { return this.inner.get(id); }
   getFeedState(source: string) { return this.inner.getFeedState(source); }
   putFeedState(source: string, state: Parameters<AdvisoryStore['putFeedState']>[1]) { return this.inner.putFeedState(source, state); }
   count() { return this.inner.count(); }
