@@ -8,7 +8,8 @@
  *   checksums, references between elements).
  * - {@link validateCycloneDx15}: CycloneDX's own validator (@cyclonedx/cyclonedx-library's
  *   `JsonStrictValidator` for 1.5, which ships the official bom-1.5, spdx and jsf schemas), plus the
- *   rules of the 1.5 text no JSON schema can check (unique bom-refs, references that resolve, purls that parse).
+ *   rules of the 1.5 text no JSON schema can check (unique bom-refs, references that resolve, purls
+ *   that parse) and the two constraints of the published schema the library's copy leaves out.
  *
  * Both return a list of problems, empty when the document is valid, each naming the rule it breaks
  * and where: `expect(await validateCycloneDx15(bom)).toEqual([])` prints them all when it fails.
@@ -161,6 +162,7 @@ let cdxValidator: Validation.JsonStrictValidator | undefined;
 
 interface CdxComponentLike { 'bom-ref'?: unknown; purl?: unknown; components?: CdxComponentLike[] }
 interface CdxLike {
+  $schema?: unknown;
   version?: unknown;
   metadata?: { component?: CdxComponentLike };
   components?: CdxComponentLike[];
@@ -172,8 +174,10 @@ interface CdxLike {
 /** The rules of the CycloneDX 1.5 text (https://cyclonedx.org/docs/1.5/json/) no JSON schema checks, as `spec: …` problems. */
 function cyclonedx15TextProblems(bom: CdxLike): string[] {
   const out: string[] = [];
-  // The library's copy of the schema drops `version` from `required` (its README, change 5); we always write it.
-  if (bom.version !== 1 && !(typeof bom.version === 'number' && bom.version >= 1)) out.push(`spec: version must be an integer ≥ 1 (got ${JSON.stringify(bom.version)})`);
+  // Two constraints of the published bom-1.5.schema.json that the library's copy leaves out (its
+  // res/schema/README.md, changes 4 and 5): `version` is required, and `$schema` names this schema.
+  if (!(Number.isInteger(bom.version) && (bom.version as number) >= 1)) out.push(`schema (official, not in the library's copy): version is required, an integer ≥ 1 (got ${JSON.stringify(bom.version)})`);
+  if (bom.$schema !== undefined && bom.$schema !== 'http://cyclonedx.org/schema/bom-1.5.schema.json') out.push(`schema (official, not in the library's copy): $schema must be "http://cyclonedx.org/schema/bom-1.5.schema.json" (got ${JSON.stringify(bom.$schema)})`);
   const refs = new Map<string, string>();
   const addRef = (where: string, ref: unknown) => {
     if (ref === undefined) return;

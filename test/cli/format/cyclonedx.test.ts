@@ -298,6 +298,8 @@ describe('toCycloneDx', () => {
       ['a hash that is no hex digest', (b) => { b.metadata.component.hashes![0].content = 'sha256:abc'; }, /^schema: \/metadata\/component\/hashes\/0\/content must match pattern/],
       ['two components with one bom-ref', (b) => { b.components[2]['bom-ref'] = b.components[1]['bom-ref']; }, /^spec: bom-ref .* of components\[2\] is not unique \(also components\[1\]\)/],
       ['a dependency on a bom-ref that is not there', (b) => { b.dependencies[0].dependsOn![0] = 'pkg:npm/nowhere@1'; }, /^spec: dependencies\[0\]\.dependsOn\[0\] "pkg:npm\/nowhere@1" is no bom-ref of the BOM/],
+      ['no version', (b) => { delete (b as Partial<Bom>).version; }, /^schema \(official, not in the library's copy\): version is required/],
+      ['the $schema of another version', (b) => { b.$schema = 'http://cyclonedx.org/schema/bom-1.6.schema.json'; }, /^schema \(official, not in the library's copy\): \$schema must be/],
       ['a purl that does not parse', (b) => { b.components[1].purl = 'npm/ms@2.1.3'; }, /^spec: components\[1\]\.purl is no valid purl/],
     ])('rejects %s', async (_n, spoil, rule) => {
       const bom = bomOf(multiPlatform);
