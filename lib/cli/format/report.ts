@@ -92,6 +92,20 @@ function unique<T>(items: readonly T[], key: (t: T) => string): T[] {
   });
 }
 
+/** True for a finding CISA's KEV catalog lists (match/resolve.ts `knownExploited`). */
+export function isKnownExploited(f: Finding): boolean {
+  const k = (f as { knownExploited?: unknown }).knownExploited;
+  return typeof k === 'object' && k !== null;
+}
+
+/**
+ * Known-exploited findings first (issue 14: what attackers use now is what a reviewer reads first), the
+ * rest in the order the scan found them. Stable: nothing else is reordered.
+ */
+export function knownExploitedFirst(findings: readonly Finding[]): Finding[] {
+  return [...findings.filter(isKnownExploited), ...findings.filter((f) => !isKnownExploited(f))];
+}
+
 const packageKey = (p: ReportPackage): string => `${p.purl}\0${p.locations.map((l) => `${l.layer}:${l.path}`).join(',')}`;
 
 /**
@@ -105,7 +119,7 @@ export function toScanReport(r: ScanResult): ScanReport {
     return {
       platform: i.platform, digest: i.manifestDigest,
       ...(osName(i) ? { os: osName(i) } : {}),
-      verdict: i.verdict, packages: i.packages.map(reportPackage), findings: i.findings, unknowns: i.unknowns,
+      verdict: i.verdict, packages: i.packages.map(reportPackage), findings: knownExploitedFirst(i.findings), unknowns: i.unknowns,
       ...(coverage ? { coverage } : {}),
     };
   });
@@ -115,7 +129,7 @@ export function toScanReport(r: ScanResult): ScanReport {
     image: { ref: r.ref, digest: r.digest, mediaType: r.mediaType, platform: single ? single.platform : null, ...(os ? { os } : {}) },
     verdict: r.verdict,
     packages: unique(platforms.flatMap((p) => p.packages), packageKey),
-    findings: unique(platforms.flatMap((p) => p.findings), (f) => JSON.stringify(f)),
+    findings: knownExploitedFirst(unique(platforms.flatMap((p) => p.findings), (f) => JSON.stringify(f))),
     unknowns: unique(platforms.flatMap((p) => p.unknowns), (u) => `${u.layer}\0${u.path}\0${u.reason}`),
     ...(single ? (platforms[0].coverage ? { coverage: platforms[0].coverage } : {}) : { platforms }),
     ...(r.feeds ? { feeds: r.feeds } : {}),
