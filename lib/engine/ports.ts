@@ -99,6 +99,11 @@ export interface FeedState {
    * Absent when the source never completed a read.
    */
   readonly ecosystems?: readonly string[];
+  /**
+   * Snapshot sources only (the CISA KEV catalog: every release is complete): the ids the last complete
+   * read held, so that an id a later complete snapshot no longer holds is withdrawn.
+   */
+  readonly members?: readonly string[];
   /** When the latest attempt started (in-progress, failed). */
   readonly startedAt?: string;
   /** The revision (fingerprint) the latest in-progress or failed attempt was reading. */
