@@ -110,6 +110,7 @@ const ZIP_MAGIC = [0x50, 0x4b]; // "PK": local file header (03 04), or an empty 
 async function readBounded(input: AsyncIterable<unknown>, max: number, first?: Uint8Array): Promise<Buffer> {
   const parts: Buffer[] = first ? [Buffer.from(first)] : [];
   let size = first?.length ?? 0;
+  if (size > max) throw new LimitExceededError('maxJsonBytes', max, 'feed JSON document is too large');
   for await (const chunk of input) {
     if (!(chunk instanceof Uint8Array)) throw new FeedError(`a feed stream must yield bytes, got ${typeof chunk}`);
     size += chunk.length;
