@@ -109,7 +109,8 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
       }
       const resumed = !fresh.has(src.source) && (state?.status === 'in-progress' || state?.status === 'failed');
       startedAt = now();
-      await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt, pending: fingerprint });
+      const keptCursor = !opts.force && resumed ? state?.cursor : undefined;
+      await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt, pending: fingerprint, ...(keptCursor !== undefined ? { cursor: keptCursor } : {}) });
 
       // Incremental only on top of a complete read whose ecosystems are known (the records before `since` are not parsed again).
       const since = opts.force || !known ? undefined : state?.modified;
@@ -119,16 +120,25 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
       let read = 0;
       let newest = since;
       let batch: OsvRecord[] = [];
-      const flush = async (): Promise<void> => {
-        if (batch.length === 0) return;
-        changed.push(...(await store.upsert(batch)));
-        batch = [];
-      };
-      const readOpts: FeedReadOptions = { ...(since ? { since } : {}), onSkip: (id: string, reason: string) => skipped.push({ id, reason }) };
+      // A resumed attempt of a source whose reader keeps a cursor continues where the last one committed.
+      const readOpts: FeedReadOptions = { ...(since ? { since } : {}), ...(keptCursor ? { resume: keptCursor } : {}), onSkip: (id: string, reason: string) => skipped.push({ id, reason }) };
       const stream = src.read ? undefined : await src.open();
       const recs: FeedRecords = src.read ? src.read(readOpts) : readFeedStream(stream!, src.source, readOpts);
+      let savedCursor: string | undefined;
+      const flush = async (): Promise<void> => {
+        if (batch.length > 0) changed.push(...(await store.upsert(batch)));
+        batch = [];
+        // Every record the reader yielded before its cursor is now committed: an interrupted sync may continue there.
+        const cursor = recs.cursor;
+        if (cursor !== undefined && cursor !== savedCursor) {
+          await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt: startedAt!, pending: fingerprint!, cursor });
+          savedCursor = cursor;
+        }
+      };
       try {
         for await (const rec of recs) {
+          // The reader moved its cursor past the records batched so far (the NVD API finished a page): commit them with it.
+          if (recs.cursor !== undefined && recs.cursor !== savedCursor) await flush();
           read++;
           if (!newest || Date.parse(rec.modified) > Date.parse(newest)) newest = rec.modified;
           for (const a of rec.affected) ecosystems.add(a.ecosystem);
@@ -141,6 +151,10 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
           if (batch.length >= BATCH) await flush();
         }
         await flush();
+      } catch (err) {
+        // A reader with a cursor failed after finishing pages (NVD went away): keep what they gave, so the next attempt continues after them.
+        if (recs.cursor !== undefined && recs.cursor !== savedCursor) await flush().catch(() => undefined);
+        throw err;
       } finally {
         stream?.destroy();
       }
@@ -173,8 +187,10 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
     } catch (err) {
       // Recorded so that `feeds status` and every scan see the source as not complete. If the store
       // itself is what failed, this may fail too: the original error is the one that matters.
+      // The cursor the failed attempt committed (or the one it resumed from) is kept for the next attempt.
+      const cursor = (await store.getFeedState(src.source).catch(() => undefined))?.cursor;
       await store.putFeedState(src.source, {
-        ...lastComplete(state), status: 'failed', startedAt: startedAt ?? now(), ...(fingerprint ? { pending: fingerprint } : {}), error: errorText(err),
+        ...lastComplete(state), status: 'failed', startedAt: startedAt ?? now(), ...(fingerprint ? { pending: fingerprint } : {}), ...(cursor !== undefined ? { cursor } : {}), error: errorText(err),
       }).catch(() => undefined);
       if (!opts.keepGoing) throw err;
       const r: FeedSyncResult = { source: src.source, unchanged: false, read: 0, changed: [], skipped: [], ecosystems: [], error: errorText(err), ms: Date.now() - t0 };

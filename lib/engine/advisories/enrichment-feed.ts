@@ -50,6 +50,8 @@ export interface FeedReadOptions {
   readonly onSkip?: (ref: string, reason: string) => void;
   /** Bytes of one JSON document (a page, a record file, a catalog). Default 256 MiB (an NVD page of 2,000 records is ~30 MB). */
   readonly maxJsonBytes?: number;
+  /** The `cursor` an interrupted earlier attempt reached (FeedState.cursor): a reader that knows it continues from there. */
+  readonly resume?: string;
 }
 
 /**
@@ -65,6 +67,11 @@ export interface FeedRecords extends AsyncIterable<OsvRecord> {
   readonly members?: readonly string[];
   /** Snapshot sources only: true when `a` and `b` carry the same payload (only revision stamps differ). */
   readonly samePayload?: (a: OsvRecord, b: OsvRecord) => boolean;
+  /**
+   * Where a later attempt may continue if this one is interrupted, for readers that can (the NVD API):
+   * every record before it has been yielded. The sync stores it with the records it has committed.
+   */
+  readonly cursor?: string;
 }
 
 const MiB = 1024 * 1024;

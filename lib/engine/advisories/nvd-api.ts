@@ -18,6 +18,11 @@
  * overlap (NVD timestamps a change before every index has it). A page whose `totalResults` changes while
  * a window is being paged (NVD changed records meanwhile: positions shift, a record could be missed)
  * restarts that window; what was already taken is yielded again only when newer.
+ *
+ * A sync that is killed or fails midway (a Lambda timeout during the first full read, NVD going away)
+ * is resumed: after every page the reader's `cursor` names the next page (or window), the sync commits
+ * it with the records before it (FeedState.cursor), and the next attempt continues there. A resumed
+ * listing whose `totalResults` shrank (records left it: positions moved back) is paged again from its start.
  */
 import type { Readable } from 'node:stream';
 import { LimitExceededError, TrustError } from '../errors';
@@ -183,6 +188,33 @@ async function readBody(res: Response, max: number, idleMs: number, controller: 
   }
 }
 
+/**
+ * Where an interrupted NVD read stopped: the window it was in (`from`…`to`, ms; `null`: the full
+ * listing without dates), the next `startIndex` in it and the `totalResults` it had.
+ */
+interface NvdCursor {
+  readonly from: number | null;
+  readonly to: number | null;
+  readonly startIndex: number;
+  readonly total: number;
+}
+
+const formatCursor = (c: NvdCursor): string => `nvd1:${JSON.stringify(c)}`;
+
+/** A cursor this reader wrote, or undefined for anything else (another reader's, a damaged one: then start over). */
+function parseCursor(v: string | undefined): NvdCursor | undefined {
+  if (v === undefined || !v.startsWith('nvd1:')) return undefined;
+  try {
+    const c = JSON.parse(v.slice(5)) as Record<string, unknown>;
+    const ms = (x: unknown): x is number | null => x === null || (Number.isSafeInteger(x) && (x as number) >= 0);
+    const n = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
+    if (!ms(c.from) || !ms(c.to) || !n(c.startIndex) || !n(c.total)) return undefined;
+    return { from: c.from, to: c.to, startIndex: c.startIndex, total: c.total };
+  } catch {
+    return undefined;
+  }
+}
+
 interface NvdPage {
   readonly totalResults: number;
   readonly vulnerabilities: readonly unknown[];
@@ -220,7 +252,7 @@ export function nvdApiSource(spec: string, o: NvdApiOptions = {}): { source: str
       throw new FeedError(`${source} is the NVD API; it is read page by page`, { source });
     },
     read(ro: FeedReadOptions): FeedRecords {
-      const state: { kind?: FeedKind } = {};
+      const state: { kind?: FeedKind; cursor?: string } = {};
       let started = false;
       const run = async function* (): AsyncGenerator<OsvRecord> {
         state.kind = 'nvd';
@@ -294,11 +326,18 @@ export function nvdApiSource(spec: string, o: NvdApiOptions = {}): { source: str
 
         const since = ro.since !== undefined && isOsvTimestamp(ro.since) ? Date.parse(ro.since) : undefined;
         const end = now();
-        const windows: ([number, number] | undefined)[] = since === undefined ? [undefined] : nvdWindows(since - (o.overlapMs ?? 15 * 60_000), end, maxDays);
+        const at = parseCursor(ro.resume);
+        // Where to start: an interrupted attempt's cursor, else the last complete read's newest less the overlap, else everything.
+        const from = at ? at.from : since === undefined ? null : since - (o.overlapMs ?? 15 * 60_000);
+        const windows: ([number, number] | undefined)[] = from === null ? [undefined] : nvdWindows(from, end, maxDays);
         const seen = new Map<string, string>();
-        for (const w of windows) {
+        for (const [wi, w] of windows.entries()) {
           let restarts = 0;
-          let startIndex = 0;
+          // Page-level resume only into the very window (or full listing) the cursor was taken in.
+          const same = wi === 0 && at !== undefined && (w === undefined ? at.to === null : at.to === w[1]);
+          let startIndex = same ? at!.startIndex : 0;
+          /** The total a resumed listing had: fewer now means records left it, positions shifted back: restart. */
+          let resumedTotal = same ? at!.total : undefined;
           let expected: number | undefined;
           for (;;) {
             const params = new URLSearchParams({ resultsPerPage: String(perPage), startIndex: String(startIndex) });
@@ -307,7 +346,14 @@ export function nvdApiSource(spec: string, o: NvdApiOptions = {}): { source: str
               params.set('lastModEndDate', nvdDateParam(w[1]));
             }
             const page = await fetchPage(params);
-            if (expected !== undefined && page.totalResults !== expected) {
+            if (resumedTotal !== undefined) {
+              const before = resumedTotal;
+              resumedTotal = undefined;
+              if (page.totalResults < before) {
+                startIndex = 0;
+                continue;
+              }
+            } else if (expected !== undefined && page.totalResults !== expected) {
               // Records changed while we paged: positions shifted. Page the window again from its start.
               if (++restarts > maxRestarts) throw new FeedError(`${source}: totalResults kept changing while paging (${expected} → ${page.totalResults}); ${maxRestarts} restarts exhausted`, { source });
               expected = undefined;
@@ -332,11 +378,16 @@ export function nvdApiSource(spec: string, o: NvdApiOptions = {}): { source: str
             }
             startIndex += page.vulnerabilities.length;
             if (startIndex >= page.totalResults) break;
+            // Every record of the pages so far has been yielded: a later attempt may go on from the next page.
+            state.cursor = formatCursor({ from: w ? w[0] : null, to: w ? w[1] : null, startIndex, total: page.totalResults });
           }
+          // The window is done: a later attempt starts with the next one.
+          if (w && wi + 1 < windows.length) state.cursor = formatCursor({ from: windows[wi + 1]![0], to: null, startIndex: 0, total: 0 });
         }
       };
       return {
         get kind() { return state.kind; },
+        get cursor() { return state.cursor; },
         [Symbol.asyncIterator]() {
           if (started) throw new Error('a feed read can be iterated once');
           started = true;

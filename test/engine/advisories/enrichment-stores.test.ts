@@ -102,6 +102,10 @@ describe.each(KINDS)('enrichment records in the $name store', (kind) => {
       expect(kev?.members).toHaveLength(KEV.length);
       expect(kev?.ecosystems).toEqual(['KEV']);
       expect((await store.getFeedState(`nvd:${NVD_DIR}`))?.ecosystems).toEqual(['NVD']);
+      // An interrupted NVD API read's cursor survives the store too.
+      const cursor = 'nvd1:{"from":null,"to":null,"startIndex":4000,"total":312345}';
+      await store.putFeedState('https://services.nvd.nist.gov/rest/json/cves/2.0', { syncedAt: '', records: 0, status: 'in-progress', startedAt: '2026-12-07T00:00:00Z', cursor });
+      expect((await (await s.reopen()).getFeedState('https://services.nvd.nist.gov/rest/json/cves/2.0'))?.cursor).toBe(cursor);
     } finally {
       await s.close();
     }

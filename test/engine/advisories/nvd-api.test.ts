@@ -156,17 +156,55 @@ describe('NVD API client: paging, windows, rate limits', () => {
     await expect(syncFeeds(await sources({ idleTimeoutMs: 200 }), new MemoryAdvisoryStore())).rejects.toThrow(/no data for 200 ms/);
   });
 
-  it('a sync killed midway (the server goes away) is failed, and the next sync resumes and completes it', async () => {
+  it('a sync that fails midway (the server goes away) keeps its finished pages and cursor; the next sync continues after them', async () => {
     server.failFrom = 2;
     const store = new MemoryAdvisoryStore();
     const first = await syncFeeds(await sources({ resultsPerPage: 10, maxRetries: 0 }), store, { keepGoing: true });
     expect(first[0].error).toMatch(/HTTP 500/);
-    expect(await store.getFeedState(server.url)).toMatchObject({ status: 'failed' });
+    const failed = await store.getFeedState(server.url);
+    expect(failed).toMatchObject({ status: 'failed' });
+    expect(failed?.cursor).toMatch(/^nvd1:/);
+    // The two pages read before the failure are committed.
+    expect(await store.count()).toBe(20);
     server.failFrom = undefined;
+    server.requests.length = 0;
     const [r] = await syncFeeds(await sources({ resultsPerPage: 10 }), store);
-    expect(r).toMatchObject({ resumed: true, read: 40 });
-    expect(await store.getFeedState(server.url)).toMatchObject({ status: 'complete', records: 40 });
+    expect(r).toMatchObject({ resumed: true, read: 20 });
+    expect(server.requests.filter((q) => q.status === 200).map((q) => q.params.startIndex)).toEqual(['20', '30']);
+    const done = await store.getFeedState(server.url);
+    expect(done).toMatchObject({ status: 'complete' });
+    expect(done?.cursor).toBeUndefined();
     expect(await store.count()).toBe(40);
+  });
+
+  it('a resumed listing that shrank meanwhile (records left it) is paged again from its start', async () => {
+    server.failFrom = 2;
+    const store = new MemoryAdvisoryStore();
+    await syncFeeds(await sources({ resultsPerPage: 10, maxRetries: 0 }), store, { keepGoing: true });
+    server.failFrom = undefined;
+    server.records = server.records.slice(5);
+    server.requests.length = 0;
+    const [r] = await syncFeeds(await sources({ resultsPerPage: 10 }), store);
+    // (A new sync's limiter does not know the last sync's requests: the server may refuse one, which is retried.)
+    expect(server.requests.filter((q) => q.status === 200).map((q) => q.params.startIndex)).toEqual(['20', '0', '10', '20', '30']);
+    expect(r.read).toBe(35);
+  });
+
+  it('an incremental sync over several windows resumes at the window it failed in', async () => {
+    const store = new MemoryAdvisoryStore();
+    await syncFeeds(await sources(), store);
+    clock.t.now += 400 * DAY;
+    server.requests.length = 0;
+    server.failFrom = 2;
+    await syncFeeds(await sources({ maxRetries: 0 }), store, { keepGoing: true });
+    const windowsBefore = server.requests.filter((q) => q.status === 200).map((q) => q.params.lastModEndDate);
+    expect(windowsBefore).toHaveLength(2);
+    server.failFrom = undefined;
+    server.requests.length = 0;
+    const [r] = await syncFeeds(await sources(), store);
+    expect(r.resumed).toBe(true);
+    // It starts with the third window: where the second ended.
+    expect(server.requests.find((q) => q.status === 200)!.params.lastModStartDate).toBe(windowsBefore[1]);
   });
 });
 
