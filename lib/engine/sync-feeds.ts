@@ -164,7 +164,8 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
       if (recs.members !== undefined) {
         const now_ = new Set(recs.members);
         const at = newest ?? now();
-        for (const id of (opts.force || !known ? undefined : state?.members) ?? []) {
+        // The ids of the last complete snapshot (kept through in-progress and failed attempts).
+        for (const id of state?.members ?? []) {
           if (now_.has(id)) continue;
           const stored = await store.get(id);
           if (!stored || stored.withdrawn !== undefined || Date.parse(stored.modified) >= Date.parse(at)) continue;

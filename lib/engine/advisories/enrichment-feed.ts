@@ -94,7 +94,7 @@ export type JsonDocKind = 'nvd-page' | 'nvd-cve' | 'kev' | 'schema' | 'unknown';
  * - NVD CVE API 2.0 response: `format: "NVD_CVE"`, or `vulnerabilities[]` of `{cve: {...}}` with `totalResults`;
  * - a bare NVD `cve` object (`vulnerabilities[].cve`): a `CVE-` `id` with `lastModified` and `descriptions` or `metrics`;
  *   also the `{cve: {...}}` element of a page on its own;
- * - CISA KEV catalog: `catalogVersion` and `vulnerabilities[]` of `{cveID}`;
+ * - CISA KEV catalog: `catalogVersion` and `vulnerabilities[]` of `{cveID}` (at least one, or none at all);
  * - a JSON Schema: `$schema` (or `$defs`/`definitions` with `properties`).
  */
 export function jsonDocKind(doc: unknown): JsonDocKind {
@@ -102,8 +102,9 @@ export function jsonDocKind(doc: unknown): JsonDocKind {
   if (typeof doc.$schema === 'string' || (isObject(doc.properties) && (isObject(doc.$defs) || isObject(doc.definitions)))) return 'schema';
   const vulns = doc.vulnerabilities;
   if (Array.isArray(vulns)) {
-    if (typeof doc.catalogVersion === 'string' && vulns.every((v) => isObject(v) && 'cveID' in v)) return 'kev';
-    if (doc.format === 'NVD_CVE' || (typeof doc.totalResults === 'number' && vulns.length > 0 && vulns.every((v) => isObject(v) && isObject(v.cve)))) return 'nvd-page';
+    // One malformed element does not change what the document is: it is skipped with its reason when read.
+    if (typeof doc.catalogVersion === 'string' && (vulns.length === 0 || vulns.some((v) => isObject(v) && 'cveID' in v))) return 'kev';
+    if (doc.format === 'NVD_CVE' || (typeof doc.totalResults === 'number' && vulns.some((v) => isObject(v) && isObject(v.cve)))) return 'nvd-page';
     return 'unknown';
   }
   const cve = isObject(doc.cve) && Object.keys(doc).length <= 2 ? doc.cve : doc;

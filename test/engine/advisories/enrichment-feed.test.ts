@@ -199,6 +199,7 @@ describe('hostile and malformed NVD / KEV input', () => {
   it.each([
     { name: 'wrong types in a page', body: page([1, 'x', null, { cve: { id: 5 } }, { cve: { ...good, lastModified: 7 } }, { cve: good }]), read: 1, skips: [/not an object/, /not an object/, /not an object/, /bad id 5/, /no usable lastModified/] },
     { name: 'a page claiming 10^6 totalResults', body: page([{ cve: good }], { totalResults: 1_000_000 }), read: 1, skips: [] },
+    { name: 'a KEV catalog with malformed entries', body: JSON.stringify({ ...KEV, vulnerabilities: [{ cveID: 'CVE-X' }, 7, { ...KEV.vulnerabilities[0], dateAdded: 5 }, KEV.vulnerabilities[1]] }), read: 1, skips: [/no valid cveID/, /no valid cveID/, /no valid dateAdded/] },
     { name: 'a huge description and an over-long vector', body: page([{ cve: { ...good, descriptions: [{ lang: 'en', value: 'A'.repeat(5_000_000) }], metrics: { cvssMetricV31: [{ source: 's', type: 'Primary', cvssData: { version: '3.1', vectorString: `CVSS:3.1/${'X'.repeat(10_000)}`, baseScore: 9 } }] } } }]), read: 1, skips: [] },
   ])('$name: $read read, bad elements skipped with a reason', async ({ body, read, skips }) => {
     const skipped: string[] = [];
@@ -208,7 +209,7 @@ describe('hostile and malformed NVD / KEV input', () => {
     skips.forEach((re, i) => expect(skipped[i]).toMatch(re));
     for (const r of recs) {
       expect((r.details ?? '').length).toBeLessThanOrEqual(16_384);
-      expect(nvdOf(r)?.metrics.every((m) => m.vector.length <= 256)).toBe(true);
+      expect((nvdOf(r)?.metrics ?? []).every((m) => m.vector.length <= 256)).toBe(true);
     }
   });
 
