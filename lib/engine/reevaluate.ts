@@ -17,6 +17,7 @@ import type { Digest, Finding, Package, Unknown } from './model';
 import { isDigest } from './model';
 import { matchPackage, matchPackages, MATCHER, type SchemeRegistry, type VulnerabilityFinding } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
+import { mergeFindings } from './match/merge-findings';
 import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
 import type { Policy } from './policy/schema';
@@ -190,7 +191,8 @@ export function sameScanPlugins(a: readonly string[], b: readonly string[]): boo
 async function judgeInventory(ref: string, digest: Digest, platform: string, inv: StoredInventory, opts: ReevaluateOptions, now: Date, indexDigest?: Digest): Promise<ImageScan> {
   const packages: readonly Package[] = inv.packages;
   const vulns = await matchAll(packages, opts);
-  const findings: Finding[] = [...vulns.findings, ...(inv.findings ?? [])];
+  // One finding per (vulnerability, package, version), as the scan reports it (scan-image.ts).
+  const findings: Finding[] = [...mergeFindings(vulns.findings), ...(inv.findings ?? [])];
   // The stored unknowns are judged again: what the scan could not examine is still unexamined.
   const unknowns = [...inv.unknowns.filter((u) => u.consumer !== MATCHER.name), ...vulns.unknowns];
   const verdict = evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {

@@ -22,6 +22,7 @@ import type { Verdict } from './model';
 import type { AdvisoryStore, LayerCache } from './ports';
 import { matchPackages, type SchemeRegistry } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
+import { mergeFindings } from './match/merge-findings';
 import { resolveImage, type ResolvedImage } from './registry/resolve';
 import type { ImageSource } from './registry/source';
 
@@ -315,7 +316,8 @@ async function vulnerabilities(packages: readonly Package[], advisories: Advisor
   if (!advisories) return { findings: [NO_VULNERABILITY_DATA], unknowns: [] };
   const matched = await matchPackages(packages, advisories.store, advisories.schemes);
   // RELIABILITY.md 55: an ecosystem no complete feed covers was not asked, which is not "no vulnerabilities".
-  return { findings: matched.findings, unknowns: [...matched.unknowns, ...uncoveredPackages(packages, advisories.feeds)] };
+  // One finding per (vulnerability, package, version), however many copies the image holds.
+  return { findings: mergeFindings(matched.findings), unknowns: [...matched.unknowns, ...uncoveredPackages(packages, advisories.feeds)] };
 }
 
 /**
