@@ -93,10 +93,10 @@ export class MatchCache {
   /** @param maxEntries Most packages remembered; beyond, the oldest are forgotten. Default 500,000. */
   constructor(private readonly maxEntries = 500_000) {}
 
-  /** What identifies a package's match: the purl names ecosystem, name and version; the rest is what else the matcher reads. */
+  /** What identifies a package's match: the purl names ecosystem, name and version; the rest (owner included) is what else the matcher reads. */
   static keyOf(p: Package): string {
     const at = p.locations[0];
-    return `${p.purl}\0${p.ecosystem}\0${p.distro ?? ''}\0${p.sourceName ?? ''}\0${p.sourceVersion ?? ''}\0${at ? `${at.layer}\0${at.path}` : ''}`;
+    return `${p.purl}\0${p.ecosystem}\0${p.distro ?? ''}\0${p.sourceName ?? ''}\0${p.sourceVersion ?? ''}\0${p.ownedBy?.purl ?? ''}\0${at ? `${at.layer}\0${at.path}` : ''}`;
   }
 
   /** The settled result of `key`, if any (no await needed). */
