@@ -21,7 +21,7 @@ const MINUTES = 60_000;
 const FEEDS = join(REPO, '..', 'shared', 'feeds', 'osv');
 const EGG_INFO = '/usr/lib/python3/dist-packages/Flask-2.2.2.egg-info';
 
-type Report = ScanReport & {
+type Report = Omit<ScanReport, 'packages' | 'findings'> & {
   packages: (ScanReport['packages'][number] & { ownedBy?: { purl: string; name: string } })[];
   findings: { type: string; id: string; aliases: string[]; package?: string }[];
 };
