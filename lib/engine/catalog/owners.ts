@@ -7,8 +7,11 @@
  * affected). Such a language package stays in the inventory, with {@link Package.ownedBy} naming its
  * OS package, and is not matched against its ecosystem's advisories (matcher.ts `lookupKeys`).
  *
- * Trivy does the same (its "system installed files" post-handler drops language packages whose files an
- * OS package installed). Here the rule is narrower, because a wrong attribution hides findings:
+ * Trivy drops such packages outright (aquasecurity/trivy pkg/fanal/handler/sysfile/filter.go: "If the
+ * lang-specific package was installed by OS package manager, it should not be taken. Otherwise, the
+ * package version will be wrong, then it will lead to false positive" — for gemspecs, Python, conda,
+ * Node.js packages and Go binaries). Here they stay in the inventory, and the rule is narrower, because
+ * a wrong attribution hides findings:
  * - only the package database's own file lists, read from the image's final tree, count — dpkg's
  *   `/var/lib/dpkg/info/<name>[:<arch>].list`, distroless `status.d/<name>.md5sums`, apk's `F:`/`R:`
  *   lines in `/lib/apk/db/installed` — and only those of an OS package the inventory holds;
