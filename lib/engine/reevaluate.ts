@@ -17,6 +17,7 @@ import type { Digest, Finding, Package, Unknown } from './model';
 import { isDigest } from './model';
 import { matchPackage, matchPackages, MATCHER, type MatchedFinding, type MatcherStore, type SchemeRegistry } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
+import { mergeFindings } from './match/merge-findings';
 import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
 import type { Policy } from './policy/schema';
@@ -91,10 +92,10 @@ export class MatchCache {
   /** @param maxEntries Most packages remembered; beyond, the oldest are forgotten. Default 500,000. */
   constructor(private readonly maxEntries = 500_000) {}
 
-  /** What identifies a package's match: the purl names ecosystem, name and version; the rest is what else the matcher reads. */
+  /** What identifies a package's match: the purl names ecosystem, name and version; the rest (owner included) is what else the matcher reads. */
   static keyOf(p: Package): string {
     const at = p.locations[0];
-    return `${p.purl}\0${p.ecosystem}\0${p.distro ?? ''}\0${p.sourceName ?? ''}\0${p.sourceVersion ?? ''}\0${at ? `${at.layer}\0${at.path}` : ''}`;
+    return `${p.purl}\0${p.ecosystem}\0${p.distro ?? ''}\0${p.sourceName ?? ''}\0${p.sourceVersion ?? ''}\0${p.ownedBy?.purl ?? ''}\0${at ? `${at.layer}\0${at.path}` : ''}`;
   }
 
   /** The settled result of `key`, if any (no await needed). */
@@ -192,7 +193,8 @@ export function sameScanPlugins(a: readonly string[], b: readonly string[]): boo
 async function judgeInventory(ref: string, digest: Digest, platform: string, inv: StoredInventory, opts: ReevaluateOptions, now: Date, indexDigest?: Digest): Promise<ImageScan> {
   const packages: readonly Package[] = inv.packages;
   const vulns = await matchAll(packages, opts);
-  const findings: Finding[] = [...vulns.findings, ...(inv.findings ?? [])];
+  // One finding per (vulnerability, package, version), as the scan reports it (scan-image.ts).
+  const findings: Finding[] = [...mergeFindings(vulns.findings), ...(inv.findings ?? [])];
   // The stored unknowns are judged again: what the scan could not examine is still unexamined.
   const unknowns = [...inv.unknowns.filter((u) => u.consumer !== MATCHER.name), ...vulns.unknowns];
   const verdict = evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {

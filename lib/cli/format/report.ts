@@ -14,6 +14,8 @@ export interface ReportPackage {
   readonly sourceVersion?: string;
   readonly arch?: string;
   readonly distro?: string;
+  /** A language package an OS package installed: that OS package (judged by the distribution's feed). */
+  readonly ownedBy?: { readonly purl: string; readonly name: string };
   readonly locations: readonly { readonly layer: string; readonly path: string }[];
   /** `name@version` of the cataloger that found it. */
   readonly cataloger: string;
@@ -71,6 +73,7 @@ function reportPackage(p: Package): ReportPackage {
     ...(p.sourceVersion !== undefined ? { sourceVersion: p.sourceVersion } : {}),
     ...(p.arch !== undefined ? { arch: p.arch } : {}),
     ...(p.distro !== undefined ? { distro: p.distro } : {}),
+    ...(p.ownedBy !== undefined ? { ownedBy: { purl: p.ownedBy.purl, name: p.ownedBy.name } } : {}),
     locations: p.locations.map((l) => ({ layer: l.layer, path: l.path })),
     cataloger: `${p.cataloger.name}@${p.cataloger.version}`,
   };

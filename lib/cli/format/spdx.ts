@@ -104,7 +104,8 @@ export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, un
     sourceInfo: `detected from ${os.source}${multi ? ` on ${platforms.join(', ')}` : ''}`,
   }));
 
-  const packages = sbomPackages(result).map((s) => {
+  const entries = sbomPackages(result);
+  const packages = entries.map((s) => {
     const comment = packageComment(s);
     return {
       SPDXID: spdxId(`Package-${s.pkg.ecosystem}-${s.pkg.name}-${s.pkg.version}`),
@@ -138,8 +139,21 @@ export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, un
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image.SPDXID },
       ...contained.map((p) => ({ spdxElementId: image.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
+      ...ownerRelationships(entries, packages.map((p) => p.SPDXID)),
     ],
   };
+}
+
+/**
+ * A language package an OS package installed (`Package.ownedBy`, catalog/owners.ts): the OS package
+ * CONTAINS it (https://spdx.github.io/spdx-spec/v2.3/relationships-between-SPDX-elements/, "Is to be used
+ * when SPDXRef-A contains SPDXRef-B"), from every entry of the owner's purl. `ids[i]` is `entries[i]`'s SPDXID.
+ */
+function ownerRelationships(entries: readonly SbomPackage[], ids: readonly string[]): Record<string, string>[] {
+  const byPurl = new Map<string, string[]>();
+  entries.forEach((s, i) => byPurl.set(s.pkg.purl, [...(byPurl.get(s.pkg.purl) ?? []), ids[i]]));
+  return entries.flatMap((s, i) => (s.pkg.ownedBy ? byPurl.get(s.pkg.ownedBy.purl) ?? [] : [])
+    .map((owner) => ({ spdxElementId: owner, relationshipType: 'CONTAINS', relatedSpdxElement: ids[i] })));
 }
 
 /**

@@ -84,6 +84,9 @@ const SOURCE_KEYED = new Set(['Debian', 'Ubuntu', 'Alpine']);
 
 /** The lookups for one package: which OSV ecosystem, which name, which version to compare. */
 export function lookupKeys(p: Package): { ecosystem: string; name: string; version: string; via: MatchDetail['via'] }[] | string {
+  // A language package an OS package installed is judged by the distribution's feed through its owner
+  // (catalog/owners.ts): no lookup of its own, and so no `no-vulnerability-data` either.
+  if (p.ownedBy) return [];
   const os = p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' || p.ecosystem === 'RPM';
   if (!os) return [{ ecosystem: p.ecosystem, name: p.name, version: p.version, via: 'package' }];
   if (!p.distro) return 'the distribution release is unknown (no usable os-release): OS packages cannot be matched';
