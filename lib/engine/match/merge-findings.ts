@@ -13,9 +13,13 @@ export interface FindingLocation {
   readonly path: string;
 }
 
-/** The identity of a vulnerability finding: advisory id, package purl, installed version. */
+/**
+ * The identity of a package finding: advisory id, package purl, installed version. Vulnerabilities and
+ * the malware findings of OpenSSF `MAL-` records (which name a package) merge alike; malware found in a
+ * file's bytes has no package and stays one finding per file.
+ */
 function keyOf(f: Finding): string | undefined {
-  if (f.type !== 'vulnerability' || f.package === undefined) return undefined;
+  if ((f.type !== 'vulnerability' && f.type !== 'malware') || f.package === undefined) return undefined;
   const version = (f as Finding & { installedVersion?: string }).installedVersion ?? '';
   return `${f.id}\0${f.package}\0${version}`;
 }
@@ -29,10 +33,10 @@ const byPathThenLayer = (a: FindingLocation, b: FindingLocation): number =>
   a.path < b.path ? -1 : a.path > b.path ? 1 : a.layer < b.layer ? -1 : a.layer > b.layer ? 1 : 0;
 
 /**
- * Merges vulnerability findings with the same (id, package purl, installed version) into one, in the
+ * Merges package findings (vulnerabilities, `MAL-` malware) with the same (id, package purl, installed version) into one, in the
  * order of their first occurrence: the first one's fields are kept, `locations` lists every location
  * of the group (deduplicated, sorted by path then layer), and `layer`/`path` are the first of them.
- * Every other finding (malware, secrets, misconfigurations, unscannable, a vulnerability without a
+ * Every other finding (malware found in a file, secrets, misconfigurations, unscannable, a vulnerability without a
  * package) is passed through unchanged, in place. Pure: the inputs are not modified.
  */
 export function mergeFindings<T extends Finding>(findings: readonly T[]): T[] {

@@ -54,6 +54,16 @@ describe('mergeFindings: one finding per (vulnerability, package, version), ever
       want: [{ id: 'CVE-2018-3721', locations: [{ layer: L1, path: '/a/node_modules/lodash/package.json' }, { layer: L1, path: '/b/node_modules/lodash/package.json' }] }, { id: 'CVE-2019-10744' }],
     },
     {
+      name: 'a MAL- record on two copies of one package version → one malware finding; malware found in files stays per file',
+      input: [
+        { type: 'malware', id: 'MAL-2022-9', aliases: [], severity: 'critical', package: 'pkg:npm/evil@1.0.0', layer: L1, path: '/b/node_modules/evil/package.json', message: 'm' },
+        { type: 'malware', id: 'EICAR', aliases: [], severity: 'critical', layer: L1, path: '/x', message: 'f' },
+        { type: 'malware', id: 'MAL-2022-9', aliases: [], severity: 'critical', package: 'pkg:npm/evil@1.0.0', layer: L1, path: '/a/node_modules/evil/package.json', message: 'm' },
+        { type: 'malware', id: 'EICAR', aliases: [], severity: 'critical', layer: L1, path: '/y', message: 'f' },
+      ],
+      want: [{ id: 'MAL-2022-9', path: '/a/node_modules/evil/package.json', locations: [{ layer: L1, path: '/a/node_modules/evil/package.json' }, { layer: L1, path: '/b/node_modules/evil/package.json' }] }, { id: 'EICAR', path: '/x' }, { id: 'EICAR', path: '/y' }],
+    },
+    {
       name: 'other findings pass through in place, untouched',
       input: [
         { type: 'secret', id: 'aws-key', aliases: [], severity: 'high', layer: L1, path: '/etc/x', message: 's' },
