@@ -1,6 +1,7 @@
 /**
  * The README's first command (after `npm ci`): builds the sample image from real files on this
- * machine, syncs the shipped OSV exports (../shared/feeds/osv) into the embedded advisory store, and
+ * machine, syncs the shipped OSV exports (../shared/feeds/osv), the NVD records of ../shared/corpus/nvd and
+ * the CISA KEV catalog (../shared/feeds/kev) into the embedded advisory store, and
  * scans the sample with the embedded defaults — recording its verdict — then asks the deploy gate
  * (`trustctl verify`) about the digest, which must give the same verdict and exit code. Kept to a few lines on purpose — everything it does is
  * the product's own code, as a user would run it.
@@ -8,7 +9,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { main } from '../lib/cli/main';
-import { writeSampleArchive } from '../lib/local/builder/sample';
+import { quickstartAppFiles, writeSampleArchive } from '../lib/local/builder/sample';
 
 async function trustctl(...args: string[]): Promise<number> {
   process.stdout.write(`\n$ trustctl ${args.join(' ')}\n`);
@@ -20,18 +21,17 @@ async function quickstart(): Promise<number> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'sample.oci.tar');
   const shared = join(process.cwd(), '..', 'shared');
-  // Real application lock files with real, old versions (their sources: ../shared/corpus/pkgdb/*/expected.json),
-  // so the shipped feeds have something to find in the app layer too.
-  const image = await writeSampleArchive(file, [
-    { hostPath: join(shared, 'corpus', 'pkgdb', 'npm', 'trivy-nodejs-yarn-yarn_happy', 'yarn_happy.lock'), imagePath: '/app/yarn.lock' },
-    { hostPath: join(shared, 'corpus', 'pkgdb', 'pypi', 'trivy-python-pipenv-Pipfile_django', 'Pipfile_django.lock'), imagePath: '/app/Pipfile.lock' },
-  ]);
+  const image = await writeSampleArchive(file, quickstartAppFiles(shared));
   const target = `oci-archive:${relative(process.cwd(), file)}`;
   const data = relative(process.cwd(), join(dir, 'advisories'));
   process.stdout.write(`Built the sample image ${image.root.digest}\n  -> ${target}\n`);
   const feeds = relative(process.cwd(), join(shared, 'feeds', 'osv'));
   if (!existsSync(feeds)) throw new Error(`the shipped OSV exports are not at ${feeds}`);
-  const synced = await trustctl('feeds', 'sync', '--feed', feeds, '--data-dir', data);
+  // Beside the OSV exports: real NVD CVE records (severities for CVEs the OSV records leave unrated)
+  // and CISA's known-exploited catalog, each told apart by content.
+  const nvd = relative(process.cwd(), join(shared, 'corpus', 'nvd'));
+  const kev = relative(process.cwd(), join(shared, 'feeds', 'kev'));
+  const synced = await trustctl('feeds', 'sync', '--feed', feeds, '--feed', nvd, '--feed', kev, '--data-dir', data);
   if (synced !== 0) return synced;
   const verdicts = relative(process.cwd(), join(dir, 'verdicts'));
   const code = await trustctl('scan', target, '--data-dir', data, '--verdict-dir', verdicts);

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { type BuiltImage, type HostFileSpec, buildImage, buildIndex } from './image-builder';
 import { writeOciArchive } from './writers';
@@ -39,6 +40,18 @@ export function buildSampleImage(extraApp: readonly HostFileSpec[] = []): BuiltI
  * Writes the sample as an OCI archive tagged `sample` (`.trustctl/sample.oci.tar` in the README);
  * `extraApp` files go into the app layer (the quick start adds real lock files from ../shared/corpus).
  */
+/**
+ * The application files the quick start adds to the sample (`npm run quickstart`): real lock files with
+ * real, old versions from `<shared>/corpus/pkgdb` (their sources: each fixture's expected.json), so the
+ * shipped feeds have something to find in the app layer too.
+ */
+export function quickstartAppFiles(shared: string): HostFileSpec[] {
+  return [
+    { hostPath: join(shared, 'corpus', 'pkgdb', 'npm', 'trivy-nodejs-yarn-yarn_happy', 'yarn_happy.lock'), imagePath: '/app/yarn.lock' },
+    { hostPath: join(shared, 'corpus', 'pkgdb', 'pypi', 'trivy-python-pipenv-Pipfile_django', 'Pipfile_django.lock'), imagePath: '/app/Pipfile.lock' },
+  ];
+}
+
 export async function writeSampleArchive(file: string, extraApp: readonly HostFileSpec[] = []): Promise<BuiltImage> {
   const image = buildSampleImage(extraApp);
   await writeOciArchive(file, image, { tag: 'sample' });

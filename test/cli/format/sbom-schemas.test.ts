@@ -27,7 +27,7 @@ import { emptyAdvisories } from '../../helpers/advisories';
 import { SHARED } from '../../helpers/corpus';
 import { debianRootPath } from '../../helpers/ground-truth';
 import { validateCycloneDx15, validateSpdx23 } from '../../helpers/sbom-schemas';
-import { writeSampleArchive } from '../../../lib/local/builder/sample';
+import { quickstartAppFiles, writeSampleArchive } from '../../../lib/local/builder/sample';
 
 const MINUTES = 60_000;
 const DEBIAN_ROOT = debianRootPath();
@@ -125,10 +125,7 @@ describe('SBOMs of real inventories validate against the official SPDX 2.3 and C
     }
     work = mkdtempSync(join(tmpdir(), 'trustctl-sbom-schemas-'));
     // The README quick start's image, with the same real lock files scripts/quickstart.ts adds.
-    await writeSampleArchive(join(work, 'sample.oci.tar'), [
-      { hostPath: join(SHARED, 'corpus', 'pkgdb', 'npm', 'trivy-nodejs-yarn-yarn_happy', 'yarn_happy.lock'), imagePath: '/app/yarn.lock' },
-      { hostPath: join(SHARED, 'corpus', 'pkgdb', 'pypi', 'trivy-python-pipenv-Pipfile_django', 'Pipfile_django.lock'), imagePath: '/app/Pipfile.lock' },
-    ]);
+    await writeSampleArchive(join(work, 'sample.oci.tar'), quickstartAppFiles(SHARED));
     writeOddRoot(join(work, 'odd'));
     mkdirSync(join(work, 'empty'));
     osv = (await advisoriesForScan([join(SHARED, 'feeds', 'osv')])).advisories;
