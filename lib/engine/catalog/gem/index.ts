@@ -7,10 +7,10 @@ export { parseGemfileLock, parseGemspec, type Gem } from './gem';
 
 const VERSION = '1.1.0';
 
-function gemCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => Gem[], what: string): Cataloger {
+function gemCataloger(name: string, version: string, wants: (path: string) => boolean, parse: (text: string) => Gem[], what: string): Cataloger {
   return textCataloger<Gem>({
     name,
-    version: VERSION,
+    version,
     what,
     wants,
     parse,
@@ -19,8 +19,18 @@ function gemCataloger(name: string, wants: (path: string) => boolean, parse: (te
   });
 }
 
-/** Installed gems: `…/specifications/*.gemspec` (the stubs RubyGems writes at install time). */
-export const gemspecCataloger: Cataloger = gemCataloger('gem-spec', (p) => /\/specifications\/[^/]+\.gemspec$/.test(p), (t) => [parseGemspec(t)], 'gemspec');
+/**
+ * Installed gems: `…/specifications/*.gemspec` (the stubs RubyGems writes at install time) and the
+ * default gems Ruby itself ships, `…/specifications/default/*.gemspec` (`uri`, `cgi`, `net-http`…:
+ * RubyGems' `Gem.default_specifications_dir`, listed by `gem list` as `default:`); they are installed
+ * gems with advisories of their own (issue 14 item 4).
+ */
+export const gemspecCataloger: Cataloger = gemCataloger('gem-spec', '1.2.0', wantsGemspec, (t) => [parseGemspec(t)], 'gemspec');
+
+/** True for an installed gem's specification (see {@link gemspecCataloger}). */
+export function wantsGemspec(path: string): boolean {
+  return /\/specifications\/(?:default\/)?[^/]+\.gemspec$/.test(path);
+}
 
 /** Gems locked by Bundler in `Gemfile.lock` (also `gems.locked`, Bundler's alternative name). */
-export const gemfileLockCataloger: Cataloger = gemCataloger('gemfile-lock', (p) => p.endsWith('/Gemfile.lock') || p.endsWith('/gems.locked'), parseGemfileLock, 'Gemfile.lock');
+export const gemfileLockCataloger: Cataloger = gemCataloger('gemfile-lock', VERSION, (p) => p.endsWith('/Gemfile.lock') || p.endsWith('/gems.locked'), parseGemfileLock, 'Gemfile.lock');
