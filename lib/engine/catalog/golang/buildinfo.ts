@@ -220,14 +220,29 @@ export function parseModInfo(goVersion: string, mod: string): GoBuildInfo {
 }
 
 /**
- * Go toolchain version as a semver with `v` prefix, as Trivy writes `stdlib` (corpus
- * `golang/trivy-golang-mod-normal`: `v1.22.5`): `go1.19.8` → `v1.19.8`, `go1.20` → `v1.20.0`,
- * `go1.21rc2` → `v1.21.0-rc2`; build suffixes after a space (` X:boringcrypto`) are dropped.
+ * Go release and pre-release tags (govulncheck's `tagRegexp`, golang.org/x/vuln
+ * internal/semver/semver.go, a modified copy of pkgsite internal/stdlib `VersionForTag`): groups are
+ * major.minor, `.patch` or empty, then the pre-release kind (`beta`, `rc`, `-pre`) and its number.
+ */
+const GO_TAG = /^go(\d+\.\d+)(\.\d+|)(?:(beta|rc|-pre)(\d+))?$/;
+
+/**
+ * The Go toolchain version a binary was built with, as the semantic version the Go vulnerability
+ * database writes `stdlib` ranges in — govulncheck's `GoTagToSemver` (golang.org/x/vuln
+ * internal/semver/semver.go): the first field only (`go1.22.5 X:boringcrypto` → `v1.22.5`),
+ * `go1` → `v1.0.0`, `go1.20` → `v1.20.0`, `go1.22rc1` → `v1.22.0-rc.1`, `go1.21beta2` →
+ * `v1.21.0-beta.2`, `go1.20-pre4` → `v1.20.0-pre.4`. Anything else — a development toolchain
+ * (`devel go1.23-abc`, `devel +abc`), a vendor build (`go1.21.0-bigcorp`), an internal release
+ * candidate (`go1.25-20250209-RC00`) — is not a release, and the standard library it linked is of an
+ * unknown version: `undefined`, never the release it resembles (issue 14 item 4).
  */
 export function goVersionToSemver(v: string): string | undefined {
-  const m = /^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?([A-Za-z][0-9A-Za-z.]*)?(?:[ +-].*)?$/.exec(v.trim());
-  if (!m) return undefined;
-  return `v${m[1]}.${m[2]}.${m[3] ?? '0'}${m[4] ? `-${m[4]}` : ''}`;
+  const tag = v.trim().split(/\s+/)[0] ?? '';
+  if (tag === 'go1') return 'v1.0.0';
+  const m = GO_TAG.exec(tag);
+  if (!m || tag === 'go1.0') return undefined;
+  const pre = m[3] ? `${m[3].startsWith('-') ? '' : '-'}${m[3]}.${m[4]}` : '';
+  return `v${m[1]}${m[2] || '.0'}${pre}`;
 }
 
 const MiB = 1024 * 1024;
