@@ -47,6 +47,19 @@ export function isElf(buf: Buffer): boolean {
   return buf.length >= 4 && buf[0] === 0x7f && buf[1] === 0x45 && buf[2] === 0x4c && buf[3] === 0x46;
 }
 
+/**
+ * True when the buffer starts like an executable Go can build and `debug/buildinfo` reads (Go's
+ * src/debug/buildinfo/buildinfo.go `readRawBuildInfo` dispatch): ELF `\x7fELF`, Mach-O
+ * (`0xfeedface`/`0xfeedfacf` in either byte order, fat `0xcafebabe`), PE `MZ`.
+ */
+export function isExecutable(buf: Buffer): boolean {
+  if (buf.length < 4) return false;
+  if (isElf(buf)) return true;
+  if (buf[0] === 0x4d && buf[1] === 0x5a) return true; // PE: the MS-DOS stub's `MZ`
+  const be = buf.readUInt32BE(0);
+  return be === 0xfeedface || be === 0xfeedfacf || be === 0xcefaedfe || be === 0xcffaedfe || be === 0xcafebabe;
+}
+
 /** Parses the ELF section header table; returns null when it is absent or malformed. */
 function parseElf(buf: Buffer): Elf | null {
   if (!isElf(buf) || buf.length < 52) return null;
@@ -260,8 +273,8 @@ export const GO_BUILDINFO_WINDOW_BYTES = 1 * MiB;
  * {@link GO_BUILDINFO_WINDOW_BYTES} from it are kept — enough for the Go ≥ 1.18 inline strings,
  * which {@link readGoBuildInfo} decodes from a body that starts with the magic. The pre-1.18 pointer
  * format needs addresses resolved through the section table, which a window does not hold: decoding
- * such a window gives an error (an unknown), never an empty module list. A body that is not ELF is
- * not kept (as the cataloger skips it).
+ * such a window gives an error (an unknown), never an empty module list. A body that is not an
+ * executable ({@link isExecutable}) is not kept (as the cataloger skips it).
  */
 export class BuildInfoExtractor {
   private pos = 0;
@@ -280,7 +293,7 @@ export class BuildInfoExtractor {
     const len = chunk.length;
     if (len === 0) return;
     if (this.headFill < 4) this.headFill += chunk.copy(this.head, this.headFill, 0, Math.min(len, 4 - this.headFill));
-    if (this.headFill === 4 && !isElf(this.head)) {
+    if (this.headFill === 4 && !isExecutable(this.head)) {
       this.whole = undefined;
       this.pos += len;
       return;
@@ -322,7 +335,7 @@ export class BuildInfoExtractor {
 
   /** The body to hand the cataloger: the whole binary, the window from the magic, or nothing. */
   end(): { readonly body: Buffer; readonly truncated: boolean } | undefined {
-    if (this.headFill < 4 || !isElf(this.head)) return undefined;
+    if (this.headFill < 4 || !isExecutable(this.head)) return undefined;
     if (this.whole) return { body: Buffer.concat(this.whole), truncated: false };
     if (this.window) return { body: this.window.subarray(0, this.windowFill), truncated: true };
     return undefined;

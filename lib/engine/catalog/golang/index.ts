@@ -2,7 +2,7 @@ import type { Location, Package, PluginId, Unknown } from '../../model';
 import { classOfParseFailure } from '../file-cataloger';
 import { purl } from '../purl';
 import type { CatalogFile, CatalogResult, Cataloger } from '../types';
-import { goVersionToSemver, isBuildInfoWindow, isElf, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
+import { goVersionToSemver, isBuildInfoWindow, isExecutable, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
 import { parseGoMod, type GoModOptions } from './gomod';
 
 export * from './buildinfo';
@@ -71,9 +71,11 @@ const APP_ROOT = /^\/(app|opt|srv|go|usr\/local|home|root|ko-app)\//;
 const NOT_BINARY = /\.(so(\.\d+)*|a|o|txt|md|json|ya?ml|toml|sh|py|pl|rb|js|ts|html|css|conf|cfg|ini|xml|jar|war|ear|zip|gz|tgz|xz|bz2|zst|png|jpe?g|gif|svg|pem|crt|key|mod|sum|go|c|h|log|lock)$/i;
 
 /**
- * Go binaries: ELF executables carrying `.go.buildinfo`. Wanted paths are files in `bin`/`sbin`/
- * `libexec` directories and extension-less files under common application roots (`/app`, `/opt`,
- * `/usr/local`, `/go`, ...) or at `/`; only ELF bodies are inspected, other files are skipped silently.
+ * Go binaries: executables (ELF, Mach-O, PE) carrying Go build info. Wanted paths — bodies captured
+ * whole — are files in `bin`/`sbin`/`libexec` directories and extension-less files under common
+ * application roots (`/app`, `/opt`, `/usr/local`, `/go`, ...) or at `/`. Anywhere else a Go binary
+ * is found by content ({@link wantsBody}, bodies kept by catalog/binary-extractor.ts: only those that
+ * carry build info). Only executable bodies are inspected, other files are skipped silently.
  */
 export const goBinaryCataloger: Cataloger = {
   ...GO_BINARY_ID,
@@ -84,13 +86,16 @@ export const goBinaryCataloger: Cataloger = {
     if (base.includes('.')) return false;
     return APP_ROOT.test(path) || path.lastIndexOf('/') === 0;
   },
+  wantsBody(body: Buffer): boolean {
+    return isExecutable(body) || isBuildInfoWindow(body);
+  },
   catalog(files: readonly CatalogFile[]): CatalogResult {
     const packages: Package[] = [];
     const unknowns: Unknown[] = [];
     for (const f of files) {
       // A large binary arrives as its build info window (BuildInfoExtractor): complete for this purpose.
       const window = f.truncated && isBuildInfoWindow(f.body);
-      if (!isElf(f.body) && !window) continue;
+      if (!isExecutable(f.body) && !window) continue;
       const r = readGoBuildInfo(f.body);
       if (r === null) {
         if (f.truncated) unknowns.push({ layer: f.layer, path: f.path, reason: 'ELF file truncated before any Go build info was found', class: 'cut-by-cap', consumer: GO_BINARY_ID.name });
