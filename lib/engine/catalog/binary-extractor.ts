@@ -27,9 +27,15 @@ export class ExecutableExtractor implements BodyExtractor {
   private readonly head = Buffer.alloc(4);
   private headFill = 0;
   private state: 'undecided' | 'executable' | 'other' = 'undecided';
-  private chunks: Buffer[] = [];
+  /** The first bytes, until the magic decides. */
+  private pending: Buffer[] = [];
+  /** An executable's bytes: allocated at the declared size once the magic says so, filled in place. */
+  private whole: Buffer | undefined;
+  private fill = 0;
+  /** More bytes than declared (a file growing under a directory scan): the body is not what was declared. */
+  private overflow = false;
 
-  constructor(size: number) {
+  constructor(private readonly size: number) {
     if (size > GO_WHOLE_BINARY_BYTES) this.stream = new BuildInfoExtractor(size);
   }
 
@@ -40,21 +46,36 @@ export class ExecutableExtractor implements BodyExtractor {
     }
     if (this.state === 'other' || chunk.length === 0) return;
     if (this.state === 'undecided') {
-      const pending = Buffer.from(chunk);
-      this.chunks.push(pending);
-      this.headFill += pending.copy(this.head, this.headFill, 0, Math.min(pending.length, 4 - this.headFill));
-      if (this.headFill === 4) this.state = isExecutable(this.head) ? 'executable' : 'other';
-      if (this.state === 'other') this.chunks = [];
+      this.headFill += chunk.copy(this.head, this.headFill, 0, Math.min(chunk.length, 4 - this.headFill));
+      if (this.headFill < 4) {
+        this.pending.push(Buffer.from(chunk));
+        return;
+      }
+      this.state = isExecutable(this.head) ? 'executable' : 'other';
+      if (this.state === 'other') {
+        this.pending = [];
+        return;
+      }
+      this.whole = Buffer.allocUnsafe(this.size);
+      for (const p of this.pending) this.append(p);
+      this.pending = [];
+    }
+    this.append(chunk);
+  }
+
+  private append(chunk: Buffer): void {
+    if (this.fill + chunk.length > this.whole!.length) {
+      this.overflow = true;
       return;
     }
-    this.chunks.push(Buffer.from(chunk));
+    this.fill += chunk.copy(this.whole!, this.fill);
   }
 
   end(): { readonly body: Buffer; readonly truncated: boolean } | undefined {
     if (this.stream) return this.stream.end();
-    if (this.state !== 'executable') return undefined;
-    const body = Buffer.concat(this.chunks);
-    this.chunks = [];
+    if (this.state !== 'executable' || this.overflow) return undefined;
+    const body = this.whole!.subarray(0, this.fill);
+    this.whole = undefined;
     // An error from the build info reader is kept too: the Go cataloger records it as an unknown.
     if (readGoBuildInfo(body) !== null || findElfSection(body, '.dep-v0') !== undefined) return { body, truncated: false };
     return undefined;
