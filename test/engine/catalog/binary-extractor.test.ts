@@ -15,8 +15,11 @@ import { deflateSync } from 'node:zlib';
 import { ExecutableExtractor } from '../../../lib/engine/catalog/binary-extractor';
 import { goVersionToSemver } from '../../../lib/engine/catalog/golang';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
+import { scanImage } from '../../../lib/engine/scan-image';
+import { buildImage } from '../../../lib/local/builder/image-builder';
 import { scanDirectory } from '../../../lib/local/dir-target';
 import { emptyAdvisories } from '../../helpers/advisories';
+import { MemorySource } from '../../helpers/memory-source';
 import { debFileList, fetchDeb, unpackDeb } from '../../helpers/debian-deb';
 import { elfWith } from './elf';
 
@@ -84,6 +87,23 @@ describe('Debian containernetworking-plugins: Go binaries in /usr/lib/cni', () =
     }
     expect(Object.fromEntries([...got].sort())).toEqual(Object.fromEntries([...truth].sort()));
     expect(r.unknowns.filter((u) => u.consumer === 'go-binary')).toEqual([]);
+  });
+
+  it('in an image layer too (the tar stream path); a hardlink to it shares the body its target kept', async () => {
+    const bridge = readFileSync(join(root, 'usr/lib/cni/bridge'));
+    const w = goVersionM(join(root, 'usr/lib/cni/bridge'))!;
+    const image = buildImage({ layers: [{ entries: [
+      { path: 'usr/lib/cni/bridge', body: bridge, mode: 0o755 },
+      { path: 'opt/cni/bridge-link', type: 'hardlink', linkname: 'usr/lib/cni/bridge' },
+      { path: 'usr/lib/x86_64-linux-gnu/libfake.so.1', body: readFileSync('/usr/bin/true') },
+    ] }] });
+    const img = (await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories: emptyAdvisories() })).images[0]!;
+    const go = img.packages.filter((p) => p.cataloger?.name === 'go-binary');
+    // `/opt/cni/bridge-link` is a path the Go cataloger wants by name: it takes the body the target's
+    // extractor kept (no second pass over the layer); the `.so` (a C ELF) is dropped.
+    expect(go.map((p) => `${p.name}@${p.version} ${p.locations.map((l) => l.path).join(',')}`).sort())
+      .toEqual([`stdlib@${goVersionToSemver(w.go)} /opt/cni/bridge-link`, `stdlib@${goVersionToSemver(w.go)} /usr/lib/cni/bridge`]);
+    expect(img.unknowns.filter((u) => u.consumer === 'go-binary' || u.consumer === 'cargo-auditable')).toEqual([]);
   });
 });
 
