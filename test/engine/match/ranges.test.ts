@@ -98,6 +98,16 @@ describe('Go `(devel)`: affected only by a range that holds every version (issue
     else expect(r.hit.range).toBe('>=0');
   });
 
+  // A pre-release toolchain (catalog/golang goVersionToSemver, govulncheck's GoTagToSemver) sits
+  // inside the release's `introduced: 1.22.0-0` interval: real GO-2024-2887 holds go1.22rc1.
+  it.each([
+    { name: 'go1.22rc1 → v1.22.0-rc.1', version: 'v1.22.0-rc.1', want: true },
+    { name: 'go1.22.4 (the fix)', version: 'v1.22.4', want: false },
+    { name: 'go1.21rc2 → v1.21.0-rc.2', version: 'v1.21.0-rc.2', want: true },
+  ])('stdlib pre-release $name', ({ version, want }) => {
+    expect(isAffected(version, goRecord('GO-2024-2887.json', 'stdlib'), goScheme, osvSemverScheme).affected).toBe(want);
+  });
+
   it('(devel) in another ecosystem is still an unreadable version', () => {
     expect(isAffected(GO_DEVEL, affected({ ranges: [range({ introduced: '0' })] }), dotted, dotted).affected).toBe(false);
     expect((isAffected(GO_DEVEL, affected({ ranges: [range({ introduced: '0' })] }), dotted, dotted) as { problems: readonly string[] }).problems).toHaveLength(1);
