@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { ExecutableExtractor } from '../../../lib/engine/catalog/binary-extractor';
+import { BUILDINFO_MAGIC, GO_BUILDINFO_WINDOW_BYTES, GO_WHOLE_BINARY_BYTES, isBuildInfoWindow } from '../../../lib/engine/catalog/golang/buildinfo';
 import { goVersionToSemver } from '../../../lib/engine/catalog/golang';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import { scanImage } from '../../../lib/engine/scan-image';
@@ -64,6 +65,23 @@ describe('ExecutableExtractor: keeps a body only when it is a Go or cargo-audita
       expect(r === undefined ? 'dropped' : r.body.equals(body) && !r.truncated ? 'kept whole' : 'other').toBe(kept ? 'kept whole' : 'dropped');
     }
   });
+});
+
+describe('ExecutableExtractor over GO_WHOLE_BINARY_BYTES: a window from the build info, never the binary', () => {
+  const size = GO_WHOLE_BINARY_BYTES + 4096;
+  const big = (withGo: boolean): Buffer => {
+    const b = Buffer.alloc(size);
+    Buffer.from('\x7fELF\x02\x01\x01', 'latin1').copy(b, 0);
+    if (withGo) Buffer.concat([BUILDINFO_MAGIC, Buffer.from([8, 2]), Buffer.alloc(16), Buffer.from([8]), Buffer.from('go1.22.5'), Buffer.from([0])]).copy(b, GO_WHOLE_BINARY_BYTES - 1024);
+    return b;
+  };
+  it('a Go binary keeps its build info window', () => {
+    const kept = feed(new ExecutableExtractor(size), big(true), 1 << 20);
+    expect(kept?.truncated).toBe(true);
+    expect(kept!.body.length).toBeLessThanOrEqual(GO_BUILDINFO_WINDOW_BYTES);
+    expect(isBuildInfoWindow(kept!.body)).toBe(true);
+  });
+  it('another executable keeps nothing', () => expect(feed(new ExecutableExtractor(size), big(false), 1 << 20)).toBeUndefined());
 });
 
 describe('Debian containernetworking-plugins: Go binaries in /usr/lib/cni', () => {
