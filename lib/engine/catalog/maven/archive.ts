@@ -115,12 +115,15 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
   const visit = (data: Uint8Array, chain: readonly string[], depth: number): void => {
     const wanted: UnzipFileInfo[] = [];
     let files: Record<string, Uint8Array>;
+    // The archive names a pom.properties (read or not): its identity is the problem's to tell, if any.
+    let namesPom = false;
     try {
       // First pass: the filter sees the central directory; nothing is inflated.
       unzipSync(data, {
         filter: (f) => {
           if (++entries > maxEntries) throw parseBoundError('maxArchiveEntries', `archive holds more than ${maxEntries} entries, nested archives included`, maxEntries);
           const isNested = NESTED.test(f.name);
+          if (POM_PROPS.test(f.name)) namesPom = true;
           if (!POM_PROPS.test(f.name) && f.name !== MANIFEST && !isNested) return false;
           if (isNested && depth >= limits.maxDepth) {
             problem(chain, `${f.name}: nested archive at depth ${depth + 1}, below the ${limits.maxDepth}-level nesting bound (PARSE_BOUNDS.maxArchiveDepth); not opened`, 'cut-by-cap');
@@ -157,8 +160,7 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
     }
     const dec = new TextDecoder('utf-8');
     let found = 0;
-    const poms = Object.keys(files).filter((n) => POM_PROPS.test(n)).sort();
-    for (const name of poms) {
+    for (const name of Object.keys(files).filter((n) => POM_PROPS.test(n)).sort()) {
       try {
         const p = parsePomProperties(dec.decode(files[name]));
         if (p.groupId && p.artifactId && p.version) {
@@ -177,7 +179,7 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
         const a = mf ? fromManifest(dec.decode(mf), chain[chain.length - 1]!) : undefined;
         if (a) artifacts.push({ ...a, archive: chain, source: 'MANIFEST.MF' });
         // A pom.properties that could not be read is a problem already; no second word on it.
-        else if (poms.length === 0) unidentified.push({ archive: chain });
+        else if (!namesPom) unidentified.push({ archive: chain });
       } catch (e) {
         problem(chain, `${MANIFEST}: ${(e as Error).message}`, isBoundError(e) ? 'cut-by-cap' : 'parse-error');
       }
