@@ -21,7 +21,7 @@ import { buildImage } from '../../../lib/local/builder/image-builder';
 import { scanDirectory } from '../../../lib/local/dir-target';
 import { emptyAdvisories } from '../../helpers/advisories';
 import { MemorySource } from '../../helpers/memory-source';
-import { debFileList, fetchDeb, unpackDeb } from '../../helpers/debian-deb';
+import { debFileList, fetchDeb, unpackDeb } from '../../helpers/deb-fixture';
 import { elfWith } from './elf';
 
 jest.setTimeout(300_000);

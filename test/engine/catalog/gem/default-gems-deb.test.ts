@@ -10,7 +10,7 @@ import { DEFAULT_LIMITS } from '../../../../lib/engine/limits';
 import { scanDirectory } from '../../../../lib/local/dir-target';
 import { wantsGemspec } from '../../../../lib/engine/catalog/gem';
 import { emptyAdvisories } from '../../../helpers/advisories';
-import { debFileList, fetchDeb, unpackDeb } from '../../../helpers/debian-deb';
+import { debFileList, fetchDeb, unpackDeb } from '../../../helpers/deb-fixture';
 
 jest.setTimeout(180_000);
 

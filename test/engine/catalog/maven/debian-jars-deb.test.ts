@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { DEFAULT_LIMITS } from '../../../../lib/engine/limits';
 import { scanDirectory } from '../../../../lib/local/dir-target';
 import { emptyAdvisories } from '../../../helpers/advisories';
-import { debFileList, fetchDeb, unpackDeb } from '../../../helpers/debian-deb';
+import { debFileList, fetchDeb, unpackDeb } from '../../../helpers/deb-fixture';
 
 jest.setTimeout(180_000);
 
