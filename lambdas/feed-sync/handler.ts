@@ -1,7 +1,8 @@
 /**
- * feed-sync (scheduled): lib/engine/pipeline `syncFeedsAndTarget` — sync the OSV exports in FEEDS into
- * the advisory table, enqueue re-evaluation of exactly the digests whose packages changed, report stale
- * feeds to Slack. A feed that fails does not stop the others; the invocation fails at the end so the
+ * feed-sync (scheduled): lib/engine/pipeline `syncFeedsAndTarget` — sync the feeds in FEEDS (OSV
+ * exports, the NVD CVE API with the key from NVD_API_KEY_SECRET_ID, the CISA KEV catalog) into the
+ * advisory table, enqueue re-evaluation of exactly the digests whose packages changed (every digest
+ * when an NVD or KEV record changed: those name a CVE, not a package), report stale feeds to Slack. A feed that fails does not stop the others; the invocation fails at the end so the
  * schedule's retries and the function's error alarm see it.
  */
 import type { Context } from 'aws-lambda';
@@ -17,6 +18,8 @@ export interface FeedSyncSummary {
   readonly feeds: number;
   readonly changedRecords: number;
   readonly packageKeys: number;
+  /** CVEs whose NVD or KEV record changed. */
+  readonly enrichedCves: number;
   readonly enqueued: number;
   readonly staleFeeds: number;
 }
@@ -26,7 +29,7 @@ export async function handler(event?: { readonly id?: string; readonly time?: st
   logger.info('feed sync started', { eventId: event?.id, time: event?.time });
   const report = await syncFeedsAndTarget(await pipeline().feedSyncPorts());
   const summary: FeedSyncSummary = {
-    feeds: report.results.length, changedRecords: report.changedRecords, packageKeys: report.packageKeys,
+    feeds: report.results.length, changedRecords: report.changedRecords, packageKeys: report.packageKeys, enrichedCves: report.enrichedCves.length,
     enqueued: report.digests.length, staleFeeds: report.stale.length,
   };
   logger.info('feed sync done', { ...summary });

@@ -29,7 +29,7 @@ import type { AdvisoryStore, FeedState, FeedStatus } from '../engine/ports';
  * |---|---|---|---|
  * | record (one per advisory id) | `REC#<id>` | `REC` | `body` (B: gzip of the record's JSON), `modified` (S, as given), `modifiedAt` (N: the instant in ns since the epoch), `pkgs` (SS: package keys of its `affected[]`), `drop` (SS: package keys whose index items are still to be deleted) |
  * | index (one per package × id) | `PKG#["<ecosystem>","<normalised name>"]` | `ADV#<id>` | `modifiedAt` (N: the newest revision that claimed it) |
- * | feed state (one per source) | `FEED#<source>` | `FEED` | `syncedAt`, `records`, `modified`?, `fingerprint`?, `status`?, `ecosystems`? (L of S), `startedAt`?, `pending`?, `error`? |
+ * | feed state (one per source) | `FEED#<source>` | `FEED` | `syncedAt`, `records`, `modified`?, `fingerprint`?, `status`?, `ecosystems`? (L of S), `members`? (L of S: a snapshot source's ids), `cursor`?, `startedAt`?, `pending`?, `error`? |
  * | feed list | `FEEDS` | `FEEDS` | `sources` (SS: every source with a state) |
  * | record counter shard | `COUNT#<0..15>` | `COUNT` | `n` (N) |
  *
@@ -342,6 +342,7 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       if (!it) return undefined;
       const status = FEED_STATUSES.find((s) => s === it.status?.S);
       const ecosystems = it.ecosystems?.L?.map((v) => v.S);
+      const members = it.members?.L?.map((v) => v.S);
       return {
         ...(it.modified?.S !== undefined ? { modified: it.modified.S } : {}),
         ...(it.fingerprint?.S !== undefined ? { fingerprint: it.fingerprint.S } : {}),
@@ -350,6 +351,8 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
         ...(status ? { status } : {}),
         // A list with anything but strings is not a coverage to trust: dropped, the source covers nothing.
         ...(ecosystems && ecosystems.every((e): e is string => typeof e === 'string') ? { ecosystems } : {}),
+        ...(members && members.every((e): e is string => typeof e === 'string') ? { members } : {}),
+        ...(it.cursor?.S !== undefined ? { cursor: it.cursor.S } : {}),
         ...(it.startedAt?.S !== undefined ? { startedAt: it.startedAt.S } : {}),
         ...(it.pending?.S !== undefined ? { pending: it.pending.S } : {}),
         ...(it.error?.S !== undefined ? { error: it.error.S } : {}),
@@ -373,6 +376,8 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       ...(state.fingerprint !== undefined ? { fingerprint: { S: state.fingerprint } } : {}),
       ...(state.status !== undefined ? { status: { S: state.status } } : {}),
       ...(state.ecosystems !== undefined ? { ecosystems: { L: state.ecosystems.map((e) => ({ S: e })) } } : {}),
+      ...(state.members !== undefined ? { members: { L: state.members.map((e) => ({ S: e })) } } : {}),
+      ...(state.cursor !== undefined ? { cursor: { S: state.cursor } } : {}),
       ...(state.startedAt !== undefined ? { startedAt: { S: state.startedAt } } : {}),
       ...(state.pending !== undefined ? { pending: { S: state.pending } } : {}),
       ...(state.error !== undefined ? { error: { S: state.error } } : {}),

@@ -14,7 +14,8 @@
  * | `LAYER_TABLE` | layer cache table (layer-cache.ts) |
  * | `SCAN_QUEUE_URL`, `RESCAN_QUEUE_URL` | the push queue and the rescan queue |
  * | `POLICY_JSON` | the policy as JSON (parsePolicy reads JSON, a subset of YAML); absent: the default policy |
- * | `FEEDS` | comma-separated OSV export URLs (or, locally, paths) |
+ * | `FEEDS` | comma-separated feed URLs (or, locally, paths): OSV exports, the NVD CVE API 2.0, the CISA KEV catalog |
+ * | `NVD_API_KEY_SECRET_ID` | the Secrets Manager secret holding the NVD API key (lib/aws/nvd-api-key.ts); absent: `NVD_API_KEY`, else no key (NVD's lower rate limit) |
  * | `TRUSTED_REGISTRIES` | comma-separated `registry/repository` patterns for admission; empty: any |
  * | `REPOSITORIES` | comma-separated repository names to sweep, or `*` (default) |
  * | `SLACK_SECRET_ARN` | the Secrets Manager secret holding the Slack webhook URL; absent: no Slack |
@@ -29,6 +30,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ECRClient } from '@aws-sdk/client-ecr';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { NVD_API_KEY_ENV, NVD_API_KEY_SECRET_ENV, nvdApiKeyFromEnv } from './nvd-api-key';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AdmissionController } from '../admission/decide';
 import { createTrustHandler, type TrustHandler } from '../admission/server';
@@ -83,6 +85,10 @@ export interface PipelineConfig {
   readonly trustedRegistries: readonly string[];
   readonly repositories: '*' | readonly string[];
   readonly slackSecretArn?: string;
+  /** NVD_API_KEY_SECRET_ID: the secret holding the NVD API key. */
+  readonly nvdApiKeySecretId?: string;
+  /** NVD_API_KEY: the key itself (local runs; the secret wins). */
+  readonly nvdApiKey?: string;
   /** True when TRUSTCTL_SLACK_WEBHOOK_URL holds the webhook URL itself (used by local runs only; SLACK_SECRET_ARN wins). */
   readonly slackWebhookFromEnv: boolean;
   readonly apiTokenSecretArn?: string;
@@ -147,6 +153,8 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     trustedRegistries: list(env.TRUSTED_REGISTRIES),
     repositories: !repos || repos === '*' ? '*' : list(repos),
     ...(opt('SLACK_SECRET_ARN') ? { slackSecretArn: opt('SLACK_SECRET_ARN') } : {}),
+    ...(opt(NVD_API_KEY_SECRET_ENV) ? { nvdApiKeySecretId: opt(NVD_API_KEY_SECRET_ENV) } : {}),
+    ...(opt(NVD_API_KEY_ENV) ? { nvdApiKey: opt(NVD_API_KEY_ENV) } : {}),
     slackWebhookFromEnv: Boolean(opt(WEBHOOK_URL_ENV)),
     ...(opt('API_TOKEN_SECRET_ARN') ? { apiTokenSecretArn: opt('API_TOKEN_SECRET_ARN') } : {}),
     ...(positiveNumber(env, 'MAX_VERDICT_AGE_MS') !== undefined ? { maxVerdictAgeMs: positiveNumber(env, 'MAX_VERDICT_AGE_MS') } : {}),
@@ -242,7 +250,11 @@ export class AwsPipeline {
   /** The configured feeds as sources (nothing is read until a sync). */
   feedSources(): Promise<FeedSource[]> {
     return this.once('feeds', () => {
-      const p = (async () => (await Promise.all(this.config.feeds.map((f) => openFeed(f)))).flat())();
+      // The NVD API key: the secret when configured (it wins), else the key itself (local runs).
+      const apiKey = nvdApiKeyFromEnv({
+        ...(this.config.nvdApiKeySecretId ? { [NVD_API_KEY_SECRET_ENV]: this.config.nvdApiKeySecretId } : this.config.nvdApiKey ? { [NVD_API_KEY_ENV]: this.config.nvdApiKey } : {}),
+      }, this.clients.secrets);
+      const p = (async () => (await Promise.all(this.config.feeds.map((f) => openFeed(f, { nvd: apiKey ? { apiKey } : {} })))).flat())();
       // A failed open must not stay cached: the next invocation tries again.
       p.catch(() => this.cache.delete('feeds'));
       return p;

@@ -1,4 +1,7 @@
+import { nvdApiKeyFromEnv } from '../aws/nvd-api-key';
+import { KEV_URL } from '../engine/advisories/enrichment-feed';
 import { openFeed } from '../engine/advisories/feed';
+import { NVD_API_URL } from '../engine/advisories/nvd-api';
 import { feedInfoOf, storedFeeds } from '../engine/advisories/feed-state';
 import { MemoryAdvisoryStore } from '../engine/advisories/memory-store';
 import type { AdvisorySource, FeedInfo } from '../engine/scan-image';
@@ -11,12 +14,25 @@ import { defaultAdvisoryDir, EmbeddedAdvisoryStore } from '../local/advisory-sto
  * (https://google.github.io/osv.dev/data/#data-dumps) of the ecosystems our catalogers report.
  */
 export const DEFAULT_FEED_ECOSYSTEMS = ['Debian', 'Ubuntu', 'Alpine', 'AlmaLinux', 'Rocky Linux', 'npm', 'PyPI', 'Go', 'Maven', 'RubyGems', 'crates.io', 'NuGet', 'Packagist'];
-export const DEFAULT_FEEDS = DEFAULT_FEED_ECOSYSTEMS.map((e) => `https://osv-vulnerabilities.storage.googleapis.com/${encodeURIComponent(e)}/all.zip`);
+/**
+ * Every feed `trustctl feeds sync` reads when none is named: the OSV exports above, NVD's CVE API 2.0
+ * (CVSS severities; key from `NVD_API_KEY` or the secret `NVD_API_KEY_SECRET_ID` names) and CISA's
+ * Known Exploited Vulnerabilities catalog.
+ */
+export const DEFAULT_FEEDS = [
+  ...DEFAULT_FEED_ECOSYSTEMS.map((e) => `https://osv-vulnerabilities.storage.googleapis.com/${encodeURIComponent(e)}/all.zip`),
+  NVD_API_URL,
+  KEV_URL,
+];
 
-/** Every source the given specs name (a zip, a folder of `<Ecosystem>/all.zip`, an https URL). */
-export async function feedSources(specs: readonly string[]): Promise<FeedSourceLike[]> {
+/**
+ * Every source the given specs name (an OSV zip, NVD JSON or the KEV catalog — told apart by content —,
+ * a folder of any mix, an https URL, the NVD API URL). The NVD API key is taken from the environment.
+ */
+export async function feedSources(specs: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<FeedSourceLike[]> {
   const out: FeedSourceLike[] = [];
-  for (const spec of specs) out.push(...(await openFeed(spec)));
+  const apiKey = nvdApiKeyFromEnv(env);
+  for (const spec of specs) out.push(...(await openFeed(spec, { nvd: apiKey ? { apiKey } : {} })));
   return out;
 }
 

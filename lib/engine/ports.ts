@@ -99,6 +99,17 @@ export interface FeedState {
    * Absent when the source never completed a read.
    */
   readonly ecosystems?: readonly string[];
+  /**
+   * Snapshot sources only (the CISA KEV catalog: every release is complete): the ids the last complete
+   * read held, so that an id a later complete snapshot no longer holds is withdrawn.
+   */
+  readonly members?: readonly string[];
+  /**
+   * Where the latest in-progress or failed attempt may continue (opaque to all but the source's reader,
+   * e.g. the NVD API's next window or page): records before it are committed. Only set while the
+   * attempt is not complete.
+   */
+  readonly cursor?: string;
   /** When the latest attempt started (in-progress, failed). */
   readonly startedAt?: string;
   /** The revision (fingerprint) the latest in-progress or failed attempt was reading. */

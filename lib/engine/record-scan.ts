@@ -7,7 +7,7 @@
  */
 import { catalogerFingerprint, CATALOGERS } from './catalog/catalogers';
 import type { Check } from './checks/types';
-import { MATCHER } from './match/matcher';
+import { isMatcherFinding, MATCHER } from './match/matcher';
 import type { Digest, Finding, Verdict, VerdictStatus } from './model';
 import type { FeedInfo, ImageScan, ScanResult } from './scan-image';
 import { NO_VULNERABILITY_DATA } from './scan-image';
@@ -109,7 +109,8 @@ export function verdictEvaluations(result: ScanResult, opts: RecordOptions): Ver
  * the re-evaluation asks the feeds again, and a feed synced since then must be able to lift them.
  */
 export function storedInventoryOf(image: ImageScan): StoredInventory {
-  const findings: Finding[] = image.findings.filter((f) => f.type !== 'vulnerability' && f.id !== NO_VULNERABILITY_DATA.id);
+  // The matcher's findings (vulnerabilities, and malicious package versions from MAL- records) are made again.
+  const findings: Finding[] = image.findings.filter((f) => !isMatcherFinding(f) && f.id !== NO_VULNERABILITY_DATA.id);
   return {
     ...(image.os ? { os: image.os } : {}),
     packages: image.packages, unknowns: image.unknowns.filter((u) => u.consumer !== MATCHER.name), findings, layers: image.layers,

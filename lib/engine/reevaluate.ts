@@ -15,13 +15,13 @@
  */
 import type { Digest, Finding, Package, Unknown } from './model';
 import { isDigest } from './model';
-import { matchPackage, matchPackages, MATCHER, type SchemeRegistry, type VulnerabilityFinding } from './match/matcher';
+import { matchPackage, matchPackages, MATCHER, type MatchedFinding, type MatcherStore, type SchemeRegistry } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
+import { mergeFindings } from './match/merge-findings';
 import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
 import type { Policy } from './policy/schema';
 import { recordScan, verdictEvaluations, type RecordedVerdict, type RecordOptions } from './record-scan';
-import type { AdvisoryStore } from './ports';
 import type { AdvisorySource, ImageScan, ScanResult } from './scan-image';
 import { inventoryPackageKeys } from './verdicts/keys';
 import { aggregateVerdict } from './policy/baseline';
@@ -72,7 +72,7 @@ export async function recordScanWithIndex(store: VerdictStore, result: ScanResul
 }
 
 /** What matching one package gave. */
-type MatchResult = { readonly findings: readonly VulnerabilityFinding[]; readonly unknowns: readonly Unknown[] };
+type MatchResult = { readonly findings: readonly MatchedFinding[]; readonly unknowns: readonly Unknown[] };
 
 /**
  * Match results shared by the re-evaluations of one batch — the nightly run or a feed change judging
@@ -92,10 +92,10 @@ export class MatchCache {
   /** @param maxEntries Most packages remembered; beyond, the oldest are forgotten. Default 500,000. */
   constructor(private readonly maxEntries = 500_000) {}
 
-  /** What identifies a package's match: the purl names ecosystem, name and version; the rest is what else the matcher reads. */
+  /** What identifies a package's match: the purl names ecosystem, name and version; the rest (owner included) is what else the matcher reads. */
   static keyOf(p: Package): string {
     const at = p.locations[0];
-    return `${p.purl}\0${p.ecosystem}\0${p.distro ?? ''}\0${p.sourceName ?? ''}\0${p.sourceVersion ?? ''}\0${at ? `${at.layer}\0${at.path}` : ''}`;
+    return `${p.purl}\0${p.ecosystem}\0${p.distro ?? ''}\0${p.sourceName ?? ''}\0${p.sourceVersion ?? ''}\0${p.ownedBy?.purl ?? ''}\0${at ? `${at.layer}\0${at.path}` : ''}`;
   }
 
   /** The settled result of `key`, if any (no await needed). */
@@ -105,8 +105,11 @@ export class MatchCache {
     return r;
   }
 
-  /** The findings and unknowns of `p` (whose key is `key`), matched once. */
-  async match(p: Package, key: string, store: Pick<AdvisoryStore, 'lookup'>, schemes: SchemeRegistry): Promise<MatchResult> {
+  /**
+   * The findings and unknowns of `p` (whose key is `key`), matched once. `store` must offer `get` for
+   * severities, KEV and the alias join to reflect the store as it is now (NVD/KEV records synced since the scan).
+   */
+  async match(p: Package, key: string, store: MatcherStore, schemes: SchemeRegistry): Promise<MatchResult> {
     const running = this.pending.get(key);
     if (running) {
       this.hits++;
@@ -128,7 +131,7 @@ export class MatchCache {
 }
 
 /** Packages × advisories, through the batch's {@link MatchCache} when there is one. */
-async function matchAll(packages: readonly Package[], opts: ReevaluateOptions): Promise<{ findings: VulnerabilityFinding[]; unknowns: Unknown[] }> {
+async function matchAll(packages: readonly Package[], opts: ReevaluateOptions): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
   const cache = opts.matchCache;
   // RELIABILITY.md 55: asked again on every evaluation, so that a feed synced since the scan lifts it.
   const uncovered = uncoveredPackages(packages, opts.advisories.feeds);
@@ -136,7 +139,7 @@ async function matchAll(packages: readonly Package[], opts: ReevaluateOptions): 
     const r = await matchPackages(packages, opts.advisories.store, opts.advisories.schemes);
     return { findings: r.findings, unknowns: [...r.unknowns, ...uncovered] };
   }
-  const findings: VulnerabilityFinding[] = [];
+  const findings: MatchedFinding[] = [];
   const unknowns: Unknown[] = [...uncovered];
   for (const p of packages) {
     const key = MatchCache.keyOf(p);
@@ -190,7 +193,8 @@ export function sameScanPlugins(a: readonly string[], b: readonly string[]): boo
 async function judgeInventory(ref: string, digest: Digest, platform: string, inv: StoredInventory, opts: ReevaluateOptions, now: Date, indexDigest?: Digest): Promise<ImageScan> {
   const packages: readonly Package[] = inv.packages;
   const vulns = await matchAll(packages, opts);
-  const findings: Finding[] = [...vulns.findings, ...(inv.findings ?? [])];
+  // One finding per (vulnerability, package, version), as the scan reports it (scan-image.ts).
+  const findings: Finding[] = [...mergeFindings(vulns.findings), ...(inv.findings ?? [])];
   // The stored unknowns are judged again: what the scan could not examine is still unexamined.
   const unknowns = [...inv.unknowns.filter((u) => u.consumer !== MATCHER.name), ...vulns.unknowns];
   const verdict = evaluatePolicy(opts.policy ?? DEFAULT_POLICY, {

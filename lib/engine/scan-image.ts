@@ -3,6 +3,7 @@ import { CATALOGERS, catalogerFingerprint } from './catalog/catalogers';
 import { catalogLayer, catalogWants, overlayInventories, type LayerInventory } from './catalog/inventory';
 import { detectOs, osWants } from './catalog/os';
 import { applyDistro } from './catalog/os/distro';
+import { attributeOwnedPackages, ownerDbWants } from './catalog/owners';
 import type { Cataloger } from './catalog/types';
 import { CompressionError, LimitExceededError, ManifestError, TarFormatError, TrustError, UnsupportedMediaTypeError } from './errors';
 import { FileTree } from './layers/file-tree';
@@ -23,6 +24,7 @@ import type { Verdict } from './model';
 import type { AdvisoryStore, LayerCache } from './ports';
 import { matchPackages, type SchemeRegistry } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
+import { mergeFindings } from './match/merge-findings';
 import { resolveImage, type ResolvedImage } from './registry/resolve';
 import type { ImageSource } from './registry/source';
 
@@ -69,7 +71,8 @@ export interface ScanProgress {
 
 /** Advisories for matching, and what the report says about where they came from. */
 export interface AdvisorySource {
-  readonly store: Pick<AdvisoryStore, 'lookup'>;
+  /** `get` (every AdvisoryStore has it) lets the matcher read NVD, KEV and alias records; without it findings carry only their own records' ratings. */
+  readonly store: Pick<AdvisoryStore, 'lookup'> & Partial<Pick<AdvisoryStore, 'get'>>;
   readonly schemes: SchemeRegistry;
   /** The feeds behind the store (source, last sync, newest record), reported with every scan. */
   readonly feeds: readonly FeedInfo[];
@@ -141,7 +144,9 @@ export function inventoryOf(layers: readonly LayerResult[], inventories: readonl
   const os = detectOs((p) => tree.readFile(p));
   return {
     ...(os ? { os } : {}),
-    packages: applyDistro(overlayInventories(inventories, tree), os),
+    // Language packages a distribution installed are its OS packages' (issue 14): only the file lists
+    // of the image's own, visible package database count.
+    packages: attributeOwnedPackages(applyDistro(overlayInventories(inventories, tree), os), (p) => tree.readFile(p)),
     unknowns: [...layers.flatMap((l) => l.unknowns), ...tree.unknowns, ...inventories.flatMap((i) => i.unknowns)],
   };
 }
@@ -157,10 +162,14 @@ export function scanWants(catalogers: readonly Cataloger[], checks: readonly Che
   return (path, info) => osWants(path) || cat(path) || (info !== undefined && keep(path, info));
 }
 
-/** Bodies the layer record keeps for the overlay: release files and what image checks read from the tree. */
+/**
+ * Bodies the layer record keeps for the overlay: release files, the package databases' file lists
+ * (which language packages an OS package installed: catalog/owners.ts) and what image checks read
+ * from the tree.
+ */
 export function keptBodies(checks: readonly Check[]): (path: string, info: EntryInfo) => boolean {
   const image = checks.filter((c): c is ImageCheck => c.kind === 'image' && c.wants !== undefined);
-  return (path, info) => osWants(path) || image.some((c) => c.wants!(path, info));
+  return (path, info) => osWants(path) || ownerDbWants(path) || image.some((c) => c.wants!(path, info));
 }
 
 /**
@@ -183,7 +192,7 @@ export function captureRules(catalogers: readonly Cataloger[], checks: readonly 
   };
   return {
     wants,
-    wantedBy: (path) => catalogers.filter((c) => c.wants(path)).map((c) => c.name).join(',') || (osWants(path) ? 'os-release' : 'image-checks'),
+    wantedBy: (path) => catalogers.filter((c) => c.wants(path)).map((c) => c.name).join(',') || (osWants(path) ? 'os-release' : ownerDbWants(path) ? 'os-package-files' : 'image-checks'),
     ...(go || byContent ? { extract } : {}),
   };
 }
@@ -326,7 +335,8 @@ async function vulnerabilities(packages: readonly Package[], advisories: Advisor
   if (!advisories) return { findings: [NO_VULNERABILITY_DATA], unknowns: [] };
   const matched = await matchPackages(packages, advisories.store, advisories.schemes);
   // RELIABILITY.md 55: an ecosystem no complete feed covers was not asked, which is not "no vulnerabilities".
-  return { findings: matched.findings, unknowns: [...matched.unknowns, ...uncoveredPackages(packages, advisories.feeds)] };
+  // One finding per (vulnerability, package, version), however many copies the image holds.
+  return { findings: mergeFindings(matched.findings), unknowns: [...matched.unknowns, ...uncoveredPackages(packages, advisories.feeds)] };
 }
 
 /**

@@ -1,15 +1,22 @@
 import type { Readable } from 'node:stream';
-import { readOsvZip } from './advisories/feed';
+import { ENRICHMENT_ECOSYSTEM, type FeedReadOptions, type FeedRecords, readFeedStream } from './advisories/enrichment-feed';
 import type { OsvRecord } from './advisories/osv';
 import type { AdvisoryStore, FeedState } from './ports';
 
-/** One OSV export to read: a file, a folder's `<Ecosystem>/all.zip`, or a URL (advisories/feed.ts `openFeed`). */
+/**
+ * One feed to read (advisories/feed.ts `openFeed`): an OSV export, an NVD CVE API 2.0 document or the
+ * CISA KEV catalog in a file or at a URL (told apart by content, advisories/enrichment-feed.ts
+ * `readFeedStream`), or a source that yields records itself (a folder of NVD files, the NVD API).
+ */
 export interface FeedSourceLike {
   /** Stable id of the source, the key of its {@link FeedState}. */
   readonly source: string;
   /** Changes whenever the export does (size+mtime, ETag…): an unchanged export is not read again. */
   fingerprint(): Promise<string>;
+  /** The source's bytes; read with `readFeedStream` unless the source has {@link FeedSourceLike.read}. */
   open(): Promise<Readable>;
+  /** The source's records, for sources that are not one byte stream; takes precedence over `open`. */
+  read?(opts: FeedReadOptions): FeedRecords;
 }
 
 /** What one sync did with one source. */
@@ -25,8 +32,14 @@ export interface FeedSyncResult {
   readonly changed: readonly string[];
   /** Records skipped as malformed, with the reason (RELIABILITY.md 45). */
   readonly skipped: readonly { readonly id: string; readonly reason: string }[];
-  /** The OSV ecosystems the source covers after this run (its records' `affected[].package.ecosystem`), sorted. */
+  /**
+   * The OSV ecosystems the source covers after this run (its records' `affected[].package.ecosystem`),
+   * sorted; an enrichment source (NVD, KEV) names its pseudo-ecosystem (`NVD`, `KEV`: enrichment-feed.ts
+   * `ENRICHMENT_ECOSYSTEM`).
+   */
   readonly ecosystems: readonly string[];
+  /** Ids withdrawn because a complete snapshot source (KEV) no longer holds them (also in `changed`). */
+  readonly withdrawn?: readonly string[];
   /** Set when the source could not be synced (only with `keepGoing`; otherwise the error is thrown). Its state says `failed`. */
   readonly error?: string;
   readonly ms: number;
@@ -96,7 +109,8 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
       }
       const resumed = !fresh.has(src.source) && (state?.status === 'in-progress' || state?.status === 'failed');
       startedAt = now();
-      await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt, pending: fingerprint });
+      const keptCursor = !opts.force && resumed ? state?.cursor : undefined;
+      await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt, pending: fingerprint, ...(keptCursor !== undefined ? { cursor: keptCursor } : {}) });
 
       // Incremental only on top of a complete read whose ecosystems are known (the records before `since` are not parsed again).
       const since = opts.force || !known ? undefined : state?.modified;
@@ -106,36 +120,78 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
       let read = 0;
       let newest = since;
       let batch: OsvRecord[] = [];
+      // A resumed attempt of a source whose reader keeps a cursor continues where the last one committed.
+      const readOpts: FeedReadOptions = { ...(since ? { since } : {}), ...(keptCursor ? { resume: keptCursor } : {}), onSkip: (id: string, reason: string) => skipped.push({ id, reason }) };
+      const stream = src.read ? undefined : await src.open();
+      const recs: FeedRecords = src.read ? src.read(readOpts) : readFeedStream(stream!, src.source, readOpts);
+      let savedCursor: string | undefined;
       const flush = async (): Promise<void> => {
-        if (batch.length === 0) return;
-        changed.push(...(await store.upsert(batch)));
+        if (batch.length > 0) changed.push(...(await store.upsert(batch)));
         batch = [];
+        // Every record the reader yielded before its cursor is now committed: an interrupted sync may continue there.
+        const cursor = recs.cursor;
+        if (cursor !== undefined && cursor !== savedCursor) {
+          await store.putFeedState(src.source, { ...lastComplete(state), status: 'in-progress', startedAt: startedAt!, pending: fingerprint!, cursor });
+          savedCursor = cursor;
+        }
       };
-      const stream = await src.open();
       try {
-        for await (const rec of readOsvZip(stream, { ...(since ? { since } : {}), onSkip: (id: string, reason: string) => skipped.push({ id, reason }) })) {
+        for await (const rec of recs) {
+          // The reader moved its cursor past the records batched so far (the NVD API finished a page): commit them with it.
+          if (recs.cursor !== undefined && recs.cursor !== savedCursor) await flush();
           read++;
           if (!newest || Date.parse(rec.modified) > Date.parse(newest)) newest = rec.modified;
           for (const a of rec.affected) ecosystems.add(a.ecosystem);
+          // A snapshot source re-issues every entry with each release: only a real change is written.
+          if (recs.samePayload) {
+            const stored = await store.get(rec.id);
+            if (stored && recs.samePayload(stored, rec)) continue;
+          }
           batch.push(rec);
           if (batch.length >= BATCH) await flush();
         }
         await flush();
+      } catch (err) {
+        // A reader with a cursor failed after finishing pages (NVD went away): keep what they gave, so the next attempt continues after them.
+        if (recs.cursor !== undefined && recs.cursor !== savedCursor) await flush().catch(() => undefined);
+        throw err;
       } finally {
-        stream.destroy();
+        stream?.destroy();
+      }
+      if (recs.kind === 'nvd' || recs.kind === 'kev') ecosystems.add(ENRICHMENT_ECOSYSTEM[recs.kind]);
+      // Entries a complete snapshot held before and this one does not: withdrawn as of this snapshot.
+      const withdrawn: string[] = [];
+      if (recs.members !== undefined) {
+        const now_ = new Set(recs.members);
+        const at = newest ?? now();
+        // The ids of the last complete snapshot (kept through in-progress and failed attempts).
+        for (const id of state?.members ?? []) {
+          if (now_.has(id)) continue;
+          const stored = await store.get(id);
+          if (!stored || stored.withdrawn !== undefined || Date.parse(stored.modified) >= Date.parse(at)) continue;
+          batch.push({ ...stored, modified: at, withdrawn: at });
+          withdrawn.push(id);
+        }
+        await flush();
       }
       const covered = [...ecosystems].sort();
       await store.putFeedState(src.source, {
         fingerprint, syncedAt: now(), records: read, ...(newest ? { modified: newest } : {}), status: 'complete', ecosystems: covered,
+        ...(recs.members !== undefined ? { members: [...recs.members] } : {}),
       });
-      const r: FeedSyncResult = { source: src.source, unchanged: false, ...(resumed ? { resumed } : {}), read, changed, skipped, ecosystems: covered, ms: Date.now() - t0 };
+      const r: FeedSyncResult = {
+        source: src.source, unchanged: false, ...(resumed ? { resumed } : {}), read, changed, skipped, ecosystems: covered,
+        ...(withdrawn.length > 0 ? { withdrawn } : {}), ms: Date.now() - t0,
+      };
       results.push(r);
       opts.onProgress?.(r);
     } catch (err) {
       // Recorded so that `feeds status` and every scan see the source as not complete. If the store
       // itself is what failed, this may fail too: the original error is the one that matters.
+      // The cursor the failed attempt committed (or the one it resumed from) is kept for the next attempt.
+      const cursor = (await store.getFeedState(src.source).catch(() => undefined))?.cursor;
       await store.putFeedState(src.source, {
-        ...lastComplete(state), status: 'failed', startedAt: startedAt ?? now(), ...(fingerprint ? { pending: fingerprint } : {}), error: errorText(err),
+        ...lastComplete(state), status: 'failed', startedAt: startedAt ?? now(), ...(fingerprint ? { pending: fingerprint } : {}), ...(cursor !== undefined ? { cursor } : {}), error: errorText(err),
       }).catch(() => undefined);
       if (!opts.keepGoing) throw err;
       const r: FeedSyncResult = { source: src.source, unchanged: false, read: 0, changed: [], skipped: [], ecosystems: [], error: errorText(err), ms: Date.now() - t0 };
@@ -150,9 +206,10 @@ export async function syncFeeds(sources: readonly FeedSourceLike[], store: Advis
 function lastComplete(state: FeedState | undefined): FeedState {
   if (!state) return { syncedAt: '', records: 0 };
   // A state from before statuses (no ecosystems) vouches for nothing: keep its timestamps, not a coverage.
-  const { fingerprint, modified, syncedAt, records, ecosystems } = state;
+  const { fingerprint, modified, syncedAt, records, ecosystems, members } = state;
   return {
     syncedAt, records,
+    ...(members !== undefined && state.status !== undefined ? { members } : {}),
     ...(fingerprint !== undefined ? { fingerprint } : {}),
     ...(modified !== undefined ? { modified } : {}),
     ...(ecosystems !== undefined && state.status !== undefined ? { ecosystems } : {}),

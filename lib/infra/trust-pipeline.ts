@@ -81,8 +81,11 @@ export interface TrustPipelineProps {
    */
   readonly policySource?: string;
   /**
-   * OSV export URLs feed-sync ingests (`https://…/<Ecosystem>/all.zip`), passed as `FEEDS`.
-   * @default - osv.dev's exports of every ecosystem the catalogers report (lib/cli/advisories.ts `DEFAULT_FEEDS`)
+   * Feed URLs feed-sync ingests, passed as `FEEDS`: OSV exports (`https://…/<Ecosystem>/all.zip`), the
+   * NVD CVE API 2.0 (`https://services.nvd.nist.gov/rest/json/cves/2.0`, read incrementally within
+   * NVD's rate limits) and the CISA KEV catalog JSON; each is told apart by content (or, for the NVD
+   * API, by its URL path).
+   * @default - osv.dev's exports of every ecosystem the catalogers report, the NVD API and CISA's KEV catalog (lib/cli/advisories.ts `DEFAULT_FEEDS`)
    */
   readonly feeds?: readonly string[];
   /**
@@ -103,6 +106,13 @@ export interface TrustPipelineProps {
    * @default - no Slack notifications
    */
   readonly slackWebhookSecret?: ISecret;
+  /**
+   * Secret holding the NVD API key (`SecretString` = the key, or JSON with `apiKey`;
+   * https://nvd.nist.gov/developers/request-an-api-key). Readable by feed-sync only, passed as
+   * `NVD_API_KEY_SECRET_ID`. With a key NVD allows 50 requests per 30 s instead of 5.
+   * @default - no key: NVD's keyless rate limit (a first full sync then takes ~15 minutes of requests)
+   */
+  readonly nvdApiKeySecret?: ISecret;
   /**
    * Most concurrent scan-worker invocations for the push queue (the event source's maximum concurrency, 2–1000).
    * @default 10
@@ -304,6 +314,7 @@ export class TrustPipeline extends Construct {
       registries: props.trustedRegistries ? { TRUSTED_REGISTRIES: props.trustedRegistries.join(',') } : none,
       repositories: { REPOSITORIES: repositories === 'all' ? '*' : repositories.join(',') },
       slack: props.slackWebhookSecret ? { SLACK_SECRET_ARN: props.slackWebhookSecret.secretArn } : none,
+      nvdKey: props.nvdApiKeySecret ? { NVD_API_KEY_SECRET_ID: props.nvdApiKeySecret.secretArn } : none,
       maxAge: { MAX_VERDICT_AGE_MS: String(maxVerdictAge.toMilliseconds()) },
       liveWindow: { LIVE_WINDOW_DAYS: String(liveWindowDays) },
       apiToken: admissionAuth === 'none' && props.apiTokenSecret ? { API_TOKEN_SECRET_ARN: props.apiTokenSecret.secretArn } : none,
@@ -327,10 +338,10 @@ export class TrustPipeline extends Construct {
     });
     this.feedSync = this.lambda({
       name: 'feed-sync',
-      description: 'Syncs OSV feeds into the advisory table; enqueues re-evaluations of affected digests',
+      description: 'Syncs OSV, NVD and KEV feeds into the advisory table; enqueues re-evaluations of affected digests',
       memorySize: 2048,
       timeout: Duration.minutes(15),
-      environment: { ...env.advisories, ...env.verdicts, ...env.rescanQueue, ...env.feeds, ...env.policy, ...env.slack },
+      environment: { ...env.advisories, ...env.verdicts, ...env.rescanQueue, ...env.feeds, ...env.policy, ...env.slack, ...env.nvdKey },
       deadLetterQueue: this.feedSyncDeadLetterQueue,
     });
     this.nightly = this.lambda({
@@ -435,6 +446,8 @@ export class TrustPipeline extends Construct {
       props.slackWebhookSecret.grantRead(this.feedSync);
       ledger(this.feedSync);
     }
+    // The NVD API key: feed-sync only (no other function talks to NVD).
+    props.nvdApiKeySecret?.grantRead(this.feedSync);
     // nightly: verdicts (read), the registry (list), both queues (send).
     this.verdictTable.grantReadData(this.nightly);
     ecr(this.nightly, ['ecr:DescribeImages', 'ecr:ListImages', 'ecr:DescribeRepositories']);

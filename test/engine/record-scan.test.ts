@@ -2,6 +2,7 @@ import { allChecks } from '../../lib/engine/checks/checks';
 import { DEFAULT_LIMITS } from '../../lib/engine/limits';
 import type { Digest } from '../../lib/engine/model';
 import { feedRevisionOf, NO_FEED_REVISION, pluginsOf, recordScan, verdictEvaluations } from '../../lib/engine/record-scan';
+import { MATCHER } from '../../lib/engine/match/matcher';
 import { scanImage } from '../../lib/engine/scan-image';
 import { MemoryVerdictStore } from '../../lib/engine/verdicts/memory-store';
 import { buildImage, buildIndex } from '../../lib/local/builder/image-builder';
@@ -38,7 +39,7 @@ describe('verdictEvaluations / recordScan (DESIGN.md step 5 "Record")', () => {
     // The misconfiguration both platforms share counts once in the aggregate.
     const sum = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
     expect(sum(evals[2].counts)).toBe(sum(evals[1].counts));
-    expect(evals[0].plugins).toEqual(expect.arrayContaining(['osv-matcher@1.0.0']));
+    expect(evals[0].plugins).toEqual(expect.arrayContaining([`osv-matcher@${MATCHER.version}`]));
     expect([...evals[0].plugins].sort()).toEqual(evals[0].plugins);
   });
 

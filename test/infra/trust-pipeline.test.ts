@@ -39,6 +39,7 @@ exceptions:
 `;
 const SLACK_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:trustctl/slack-AbCdEf';
 const TOKEN_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:trustctl/api-token-GhIjKl';
+const NVD_KEY_ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:trustctl/nvd-api-key-MnOpQr';
 
 /** One synthesized app and what the tests read from it. */
 interface Synth {
@@ -79,6 +80,7 @@ beforeAll(() => {
     feedSyncSchedule: Schedule.rate(Duration.minutes(30)),
     nightlySchedule: Schedule.cron({ minute: '30', hour: '3' }),
     slackWebhookSecret: Secret.fromSecretCompleteArn(deps, 'Slack', SLACK_ARN),
+    nvdApiKeySecret: Secret.fromSecretCompleteArn(deps, 'NvdKey', NVD_KEY_ARN),
     scanConcurrency: 20,
     rescanConcurrency: 3,
     memorySize: 3008,
@@ -379,6 +381,8 @@ describe('per-function IAM (RELIABILITY.md 44)', () => {
       Object.entries(gc).filter(([, x]) => resourcesOf(x, ['secretsmanager:GetSecretValue']).includes(secret)).map(([k]) => k).sort();
     expect(secretReaders(SLACK_ARN)).toEqual(['fanout', 'feed']);
     expect(secretReaders(TOKEN_ARN)).toEqual(['api']);
+    // The NVD API key: feed-sync only (issue 14).
+    expect(secretReaders(NVD_KEY_ARN)).toEqual(['feed']);
     for (const x of Object.values(g)) expect(actionsOf(x, 'secretsmanager')).toEqual([]);
   });
 });
@@ -457,6 +461,9 @@ describe('functions', () => {
     expect(env(p.trustApi)).toEqual({ ...base('trust-api'), VERDICT_TABLE: ref(p.verdictTable), MAX_VERDICT_AGE_MS: String(7 * 86_400_000) });
     expect(DEFAULT_FEEDS.length).toBeGreaterThan(5);
     expect(feeds).toContain('https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip');
+    // Issue 14: NVD (CVE severities) and CISA KEV beside OSV.
+    expect(feeds).toContain('https://services.nvd.nist.gov/rest/json/cves/2.0');
+    expect(feeds).toContain('https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json');
   });
 
   it('get the props as environment: policy JSON, registries, repositories, secrets, ages', () => {
@@ -472,6 +479,8 @@ describe('functions', () => {
     const holders = (name: string): string[] => functions(custom).filter((f) => env(f)[name] !== undefined).map((f) => f.node.scope!.node.id).sort();
     expect(holders('POLICY_JSON')).toEqual(['FeedSync', 'ScanWorker']);
     expect(holders('SLACK_SECRET_ARN')).toEqual(['FeedSync', 'VerdictFanout']);
+    expect(holders('NVD_API_KEY_SECRET_ID')).toEqual(['FeedSync']);
+    expect(env(p.feedSync).NVD_API_KEY_SECRET_ID).toBe(NVD_KEY_ARN);
     expect(holders('TRUSTED_REGISTRIES')).toEqual(['TrustApi']);
     expect(holders('API_TOKEN_SECRET_ARN')).toEqual(['TrustApi']);
     expect(holders('MAX_VERDICT_AGE_MS')).toEqual(['TrustApi']);

@@ -10,7 +10,7 @@ import type { LayerCache } from '../../engine/ports';
 import { scanDirectory } from '../../local/dir-target';
 import { defaultCacheDir, FileLayerCache } from '../../local/layer-cache';
 import { toCycloneDx } from '../format/cyclonedx';
-import { osName, toScanReport } from '../format/report';
+import { isKnownExploited, osName, toScanReport } from '../format/report';
 import { toSpdx } from '../format/spdx';
 import { toSarif } from '../format/sarif';
 import { renderTable } from '../format/table';
@@ -42,18 +42,28 @@ const TOOL_VERSION = process.env.npm_package_version ?? '0.1.0';
 
 const SEVERITY_RANK = { critical: 0, high: 1, medium: 2, low: 3, unknown: 4 } as const;
 
-/** Vulnerabilities as a table (worst first, as Trivy prints them), other findings as lines. */
+/**
+ * Vulnerabilities as a table — known-exploited first (marked `KEV`), then worst first, as Trivy prints
+ * them — other findings as lines. A severity no source knows shows as `UNKNOWN*`, with a footnote: the
+ * policy (not the table) decides what it counts as (`vulnerabilities.unknownSeverityAs`, high by default).
+ */
 export function renderFindings(findings: readonly Finding[]): string {
   const vulns = findings.filter((f) => f.type === 'vulnerability') as (Finding & { installedVersion?: string; summary?: string })[];
   const other = findings.filter((f) => f.type !== 'vulnerability');
   let out = '';
   if (vulns.length > 0) {
     const counts = Object.keys(SEVERITY_RANK).map((s) => [s, vulns.filter((v) => v.severity === s).length] as const).filter(([, n]) => n > 0);
-    out += `\nVulnerabilities ${vulns.length} (${counts.map(([s, n]) => `${s.toUpperCase()} ${n}`).join(', ')})\n\n`;
+    const kev = vulns.filter(isKnownExploited).length;
+    out += `\nVulnerabilities ${vulns.length} (${counts.map(([s, n]) => `${s.toUpperCase()} ${n}`).join(', ')})${kev ? `, ${kev} known exploited (CISA KEV)` : ''}\n\n`;
     const rows = [...vulns]
-      .sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id))
-      .map((v) => [v.severity.toUpperCase(), v.id, v.package ? decodeURIComponent(v.package.replace(/^pkg:[^/]+\/(?:[^/]+\/)?/, '').split('@')[0]) : '', v.installedVersion ?? '', v.fixedIn ?? '', (v.summary ?? '').slice(0, 60)]);
+      .sort((a, b) => Number(isKnownExploited(b)) - Number(isKnownExploited(a)) || SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || a.id.localeCompare(b.id))
+      .map((v) => [
+        `${v.severity.toUpperCase()}${v.severity === 'unknown' ? '*' : ''}${isKnownExploited(v) ? ' KEV' : ''}`,
+        v.id, v.package ? decodeURIComponent(v.package.replace(/^pkg:[^/]+\/(?:[^/]+\/)?/, '').split('@')[0]) : '', v.installedVersion ?? '', v.fixedIn ?? '', (v.summary ?? '').slice(0, 60),
+      ]);
     out += renderTable(['severity', 'id', 'package', 'installed', 'fixed in', 'summary'], rows);
+    if (vulns.some((v) => v.severity === 'unknown')) out += '  * severity unknown to every source (NVD, the advisories, their aliases); the default policy treats it as high (vulnerabilities.unknownSeverityAs)\n';
+    if (kev) out += '  KEV: listed in CISA\'s Known Exploited Vulnerabilities catalog; the default policy quarantines it (vulnerabilities.knownExploited)\n';
   }
   const unscannable = other.filter((f) => f.type === 'unscannable');
   const checks = other.filter((f) => f.type !== 'unscannable');

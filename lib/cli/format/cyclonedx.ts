@@ -103,6 +103,8 @@ function packageProperties(s: SbomPackage, multiPlatform: boolean): Property[] {
   if (p.sourceVersion !== undefined) props.push({ name: 'trustctl:sourceVersion', value: p.sourceVersion });
   if (p.arch !== undefined) props.push({ name: 'trustctl:arch', value: p.arch });
   if (p.distro !== undefined) props.push({ name: 'trustctl:distro', value: p.distro });
+  // A language package an OS package installed (catalog/owners.ts): that OS package's purl and name.
+  if (p.ownedBy !== undefined) props.push({ name: 'trustctl:ownedBy', value: p.ownedBy.purl }, { name: 'trustctl:ownedByName', value: p.ownedBy.name });
   if (multiPlatform) for (const pl of s.platforms) props.push({ name: 'trustctl:platform', value: pl });
   return props;
 }

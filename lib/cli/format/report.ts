@@ -14,6 +14,8 @@ export interface ReportPackage {
   readonly sourceVersion?: string;
   readonly arch?: string;
   readonly distro?: string;
+  /** A language package an OS package installed: that OS package (judged by the distribution's feed). */
+  readonly ownedBy?: { readonly purl: string; readonly name: string };
   readonly locations: readonly { readonly layer: string; readonly path: string }[];
   /** `name@version` of the cataloger that found it. */
   readonly cataloger: string;
@@ -71,6 +73,7 @@ function reportPackage(p: Package): ReportPackage {
     ...(p.sourceVersion !== undefined ? { sourceVersion: p.sourceVersion } : {}),
     ...(p.arch !== undefined ? { arch: p.arch } : {}),
     ...(p.distro !== undefined ? { distro: p.distro } : {}),
+    ...(p.ownedBy !== undefined ? { ownedBy: { purl: p.ownedBy.purl, name: p.ownedBy.name } } : {}),
     locations: p.locations.map((l) => ({ layer: l.layer, path: l.path })),
     cataloger: `${p.cataloger.name}@${p.cataloger.version}`,
   };
@@ -92,6 +95,20 @@ function unique<T>(items: readonly T[], key: (t: T) => string): T[] {
   });
 }
 
+/** True for a finding CISA's KEV catalog lists (match/resolve.ts `knownExploited`). */
+export function isKnownExploited(f: Finding): boolean {
+  const k = (f as { knownExploited?: unknown }).knownExploited;
+  return typeof k === 'object' && k !== null;
+}
+
+/**
+ * Known-exploited findings first (issue 14: what attackers use now is what a reviewer reads first), the
+ * rest in the order the scan found them. Stable: nothing else is reordered.
+ */
+export function knownExploitedFirst(findings: readonly Finding[]): Finding[] {
+  return [...findings.filter(isKnownExploited), ...findings.filter((f) => !isKnownExploited(f))];
+}
+
 const packageKey = (p: ReportPackage): string => `${p.purl}\0${p.locations.map((l) => `${l.layer}:${l.path}`).join(',')}`;
 
 /**
@@ -105,7 +122,7 @@ export function toScanReport(r: ScanResult): ScanReport {
     return {
       platform: i.platform, digest: i.manifestDigest,
       ...(osName(i) ? { os: osName(i) } : {}),
-      verdict: i.verdict, packages: i.packages.map(reportPackage), findings: i.findings, unknowns: i.unknowns,
+      verdict: i.verdict, packages: i.packages.map(reportPackage), findings: knownExploitedFirst(i.findings), unknowns: i.unknowns,
       ...(coverage ? { coverage } : {}),
     };
   });
@@ -115,7 +132,7 @@ export function toScanReport(r: ScanResult): ScanReport {
     image: { ref: r.ref, digest: r.digest, mediaType: r.mediaType, platform: single ? single.platform : null, ...(os ? { os } : {}) },
     verdict: r.verdict,
     packages: unique(platforms.flatMap((p) => p.packages), packageKey),
-    findings: unique(platforms.flatMap((p) => p.findings), (f) => JSON.stringify(f)),
+    findings: knownExploitedFirst(unique(platforms.flatMap((p) => p.findings), (f) => JSON.stringify(f))),
     unknowns: unique(platforms.flatMap((p) => p.unknowns), (u) => `${u.layer}\0${u.path}\0${u.reason}`),
     ...(single ? (platforms[0].coverage ? { coverage: platforms[0].coverage } : {}) : { platforms }),
     ...(r.feeds ? { feeds: r.feeds } : {}),

@@ -1,5 +1,6 @@
 import { hidesContent, unknownClass, type Finding, type Severity } from '../../engine/model';
 import type { ScanResult } from '../../engine/scan-image';
+import { isKnownExploited, knownExploitedFirst } from './report';
 
 /** SARIF levels by severity (SARIF 2.1.0 §3.27.10 `level`): critical and high fail a code-scanning gate. */
 const LEVEL: Record<Severity, 'error' | 'warning' | 'note'> = { critical: 'error', high: 'error', medium: 'warning', low: 'note', unknown: 'warning' };
@@ -52,13 +53,25 @@ export function toSarif(r: ScanResult, opts: { toolVersion: string }): Record<st
     version: '2.1.0',
     runs: [{
       tool: { driver: { name: 'trustctl', version: opts.toolVersion, informationUri: 'https://github.com/ossf/osv-schema', rules: [...rules.values()] } },
-      results: findings.map((f): Record<string, unknown> => ({
-        ruleId: f.id,
-        level: LEVEL[f.severity],
-        message: { text: f.message },
-        ...(f.path ? { locations: [{ physicalLocation: { artifactLocation: { uri: `image://${r.ref.replace(/^[a-z-]+:/, '')}${f.path}` } } }] } : {}),
-        properties: { type: f.type, severity: f.severity, ...(f.package ? { package: f.package } : {}), ...(f.fixedIn ? { fixedIn: f.fixedIn } : {}), ...(f.layer ? { layer: f.layer } : {}) },
-      })).concat(unknowns.map((u): Record<string, unknown> => ({
+      results: knownExploitedFirst(findings).map((f): Record<string, unknown> => {
+        const v = f as typeof f & { severitySource?: string; knownExploited?: unknown };
+        const kev = isKnownExploited(f);
+        // Unknown is not low (issue 14): a vulnerability no source rates is an error, like a high one,
+        // and says so — the default policy judges it as high (vulnerabilities.unknownSeverityAs).
+        const unrated = f.type === 'vulnerability' && f.severity === 'unknown';
+        return {
+          ruleId: f.id,
+          level: kev || unrated ? 'error' : LEVEL[f.severity],
+          message: { text: `${kev ? 'KNOWN EXPLOITED (CISA KEV): ' : ''}${f.message}${unrated ? ' (severity unknown to every source; the default policy treats it as high: vulnerabilities.unknownSeverityAs)' : ''}` },
+          ...(f.path ? { locations: [{ physicalLocation: { artifactLocation: { uri: `image://${r.ref.replace(/^[a-z-]+:/, '')}${f.path}` } } }] } : {}),
+          properties: {
+            type: f.type, severity: f.severity, ...(f.package ? { package: f.package } : {}), ...(f.fixedIn ? { fixedIn: f.fixedIn } : {}), ...(f.layer ? { layer: f.layer } : {}),
+            ...(v.severitySource !== undefined ? { severitySource: v.severitySource } : {}),
+            ...(unrated ? { severityUnknown: true } : {}),
+            ...(kev ? { knownExploited: v.knownExploited } : {}),
+          },
+        };
+      }).concat(unknowns.map((u): Record<string, unknown> => ({
         ruleId: u.id,
         level: 'error' as const,
         message: { text: u.reason },

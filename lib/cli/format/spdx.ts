@@ -59,7 +59,7 @@ function packageComment(s: SbomPackage): string | undefined {
  *   scanned reference as name, a unique namespace, creation time to the second and the creator
  *   `Tool: trustctl-<version>`.
  * - Packages (§7): the image first — name = reference, version = digest (also its checksum),
- *   `primaryPackagePurpose: CONTAINER` — then each detected distribution (`OPERATING-SYSTEM`) and each
+ *   `primaryPackagePurpose: CONTAINER` — then each detected distribution (`OPERATING_SYSTEM`, the 2.3 JSON schema's spelling) and each
  *   package (`LIBRARY`) once (see {@link sbomPackages}), with its purl as a `PACKAGE-MANAGER`
  *   external reference, where it was found in `sourceInfo` and its source package, architecture and
  *   distribution release in `comment`. Nothing was downloaded, no file analysed and no licence
@@ -91,19 +91,21 @@ export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, un
     comment: `media type ${result.mediaType}; platforms ${result.images.map((i) => i.platform).join(', ') || 'none'}`,
   };
 
-  // OPERATING-SYSTEM as clause 7.24 spells it; the JSON schema first published with 2.3 said
-  // OPERATING_SYSTEM, which 2.3.1 corrected to the text (https://spdx.github.io/spdx-spec/v2.3.1/diffs-from-previous-editions/).
+  // OPERATING_SYSTEM, as the SPDX 2.3 JSON schema's enum spells it (spdx/spdx-spec schemas/spdx-schema-2-3.json;
+  // a JSON document must pass it), although clause 7.24's text writes OPERATING-SYSTEM — the spelling the
+  // unreleased 2.3.1 schema adopts. Our output says SPDX-2.3, so the 2.3 schema decides (issue 14).
   const osPackages = sbomOperatingSystems(result).map(({ os, platforms }) => ({
     SPDXID: spdxId(`OperatingSystem-${os.id}-${os.versionId}`),
     name: os.id,
     ...(os.versionId ? { versionInfo: os.versionId } : {}),
-    primaryPackagePurpose: 'OPERATING-SYSTEM',
+    primaryPackagePurpose: 'OPERATING_SYSTEM',
     ...(os.prettyName ? { description: os.prettyName } : {}),
     ...NO_ASSERTION,
     sourceInfo: `detected from ${os.source}${multi ? ` on ${platforms.join(', ')}` : ''}`,
   }));
 
-  const packages = sbomPackages(result).map((s) => {
+  const entries = sbomPackages(result);
+  const packages = entries.map((s) => {
     const comment = packageComment(s);
     return {
       SPDXID: spdxId(`Package-${s.pkg.ecosystem}-${s.pkg.name}-${s.pkg.version}`),
@@ -137,8 +139,21 @@ export function toSpdx(result: ScanResult, opts: SpdxOptions): Record<string, un
     relationships: [
       { spdxElementId: 'SPDXRef-DOCUMENT', relationshipType: 'DESCRIBES', relatedSpdxElement: image.SPDXID },
       ...contained.map((p) => ({ spdxElementId: image.SPDXID, relationshipType: 'CONTAINS', relatedSpdxElement: p.SPDXID })),
+      ...ownerRelationships(entries, packages.map((p) => p.SPDXID)),
     ],
   };
+}
+
+/**
+ * A language package an OS package installed (`Package.ownedBy`, catalog/owners.ts): the OS package
+ * CONTAINS it (https://spdx.github.io/spdx-spec/v2.3/relationships-between-SPDX-elements/, "Is to be used
+ * when SPDXRef-A contains SPDXRef-B"), from every entry of the owner's purl. `ids[i]` is `entries[i]`'s SPDXID.
+ */
+function ownerRelationships(entries: readonly SbomPackage[], ids: readonly string[]): Record<string, string>[] {
+  const byPurl = new Map<string, string[]>();
+  entries.forEach((s, i) => byPurl.set(s.pkg.purl, [...(byPurl.get(s.pkg.purl) ?? []), ids[i]]));
+  return entries.flatMap((s, i) => (s.pkg.ownedBy ? byPurl.get(s.pkg.ownedBy.purl) ?? [] : [])
+    .map((owner) => ({ spdxElementId: owner, relationshipType: 'CONTAINS', relatedSpdxElement: ids[i] })));
 }
 
 /**

@@ -98,3 +98,117 @@ export function kevOf(record: OsvRecord | undefined): KevEnrichment | undefined 
   const kev = record.databaseSpecific?.kev;
   return isObject(kev) && typeof kev.dateAdded === 'string' ? (kev as unknown as KevEnrichment) : undefined;
 }
+
+/** NVD's timestamps are UTC without an offset (`2023-10-08T14:15:11.703`): make them RFC 3339. */
+function nvdTime(v: unknown): string | undefined {
+  if (typeof v !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})?$/.test(v)) return undefined;
+  const t = /(Z|[+-]\d{2}:\d{2})$/.test(v) ? v : `${v}Z`;
+  return Number.isNaN(Date.parse(t)) ? undefined : t;
+}
+
+/** The metric arrays of NVD CVE API 2.0 `metrics`, and the CVSS version each holds. */
+const NVD_METRIC_KEYS: readonly (readonly [string, NvdMetric['version']])[] = [
+  ['cvssMetricV40', '4.0'], ['cvssMetricV31', '3.1'], ['cvssMetricV30', '3.0'], ['cvssMetricV2', '2.0'],
+];
+const OSV_TYPE: Record<NvdMetric['version'], string> = { '2.0': 'CVSS_V2', '3.0': 'CVSS_V3', '3.1': 'CVSS_V3', '4.0': 'CVSS_V4' };
+const CVE_ID = /^CVE-\d{4}-\d{4,}$/;
+const MAX_DESCRIPTION = 16_384;
+
+/**
+ * One NVD CVE API 2.0 `cve` object (https://csrc.nist.gov/schema/nvd/api/2.0/cve_api_json_2.0.schema,
+ * `vulnerabilities[].cve`) as an enrichment record, or the reason it cannot be one. Only what severity
+ * needs is kept: id, dates, status, English description, CVSS metrics (each must carry a vector string
+ * and a version matching the array it is in; others are dropped). Never throws.
+ */
+export function nvdRecord(cve: unknown): OsvRecord | { readonly skip: string } {
+  if (!isObject(cve)) return { skip: 'not an object' };
+  const id = cve.id;
+  if (typeof id !== 'string' || !CVE_ID.test(id)) return { skip: `bad id ${JSON.stringify(id)?.slice(0, 80)}` };
+  const modified = nvdTime(cve.lastModified);
+  if (!modified) return { skip: `${id}: no usable lastModified` };
+  const published = nvdTime(cve.published);
+  const metrics: NvdMetric[] = [];
+  const raw = isObject(cve.metrics) ? cve.metrics : {};
+  for (const [key, version] of NVD_METRIC_KEYS) {
+    const list = raw[key];
+    if (!Array.isArray(list)) continue;
+    for (const m of list.slice(0, 64)) {
+      if (!isObject(m) || !isObject(m.cvssData)) continue;
+      const d = m.cvssData;
+      if (d.version !== version || typeof d.vectorString !== 'string' || d.vectorString.length > 256) continue;
+      const baseSeverity = typeof d.baseSeverity === 'string' ? d.baseSeverity : typeof m.baseSeverity === 'string' ? m.baseSeverity : undefined;
+      metrics.push({
+        source: typeof m.source === 'string' ? m.source.slice(0, 256) : 'unknown',
+        // NVD's schema requires `type`; a metric without one is not NVD's own assessment.
+        type: m.type === 'Primary' ? 'Primary' : 'Secondary',
+        version,
+        vector: d.vectorString,
+        ...(typeof d.baseScore === 'number' && Number.isFinite(d.baseScore) ? { baseScore: d.baseScore } : {}),
+        ...(baseSeverity !== undefined ? { baseSeverity: baseSeverity.slice(0, 32) } : {}),
+      });
+    }
+  }
+  const descriptions = Array.isArray(cve.descriptions) ? cve.descriptions : [];
+  const english = descriptions.find((d): d is { lang: string; value: string } => isObject(d) && d.lang === 'en' && typeof d.value === 'string');
+  const details = english?.value.slice(0, MAX_DESCRIPTION);
+  const vulnStatus = typeof cve.vulnStatus === 'string' ? cve.vulnStatus.slice(0, 64) : undefined;
+  const nvd: NvdEnrichment = {
+    ...(vulnStatus !== undefined ? { vulnStatus } : {}),
+    ...(typeof cve.sourceIdentifier === 'string' ? { sourceIdentifier: cve.sourceIdentifier.slice(0, 256) } : {}),
+    metrics,
+  };
+  return {
+    id: nvdId(id),
+    modified,
+    ...(published ? { published } : {}),
+    ...(vulnStatus === 'Rejected' ? { withdrawn: modified } : {}),
+    aliases: [id],
+    related: [],
+    upstream: [],
+    ...(details ? { details } : {}),
+    severity: metrics.map((m) => ({ type: OSV_TYPE[m.version], score: m.vector })),
+    affected: [],
+    references: [],
+    databaseSpecific: { nvd },
+  };
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * The entries of a CISA KEV catalog (`known_exploited_vulnerabilities.json`, schema
+ * `known_exploited_vulnerabilities_schema.json` beside it) as enrichment records. Every record's
+ * `modified` is the catalog's `dateReleased` (entries carry no modification time of their own, and CISA
+ * does revise entries, e.g. `knownRansomwareCampaignUse`): a newer catalog supersedes every entry, and a
+ * feed reader that wants only real changes compares payloads. Entries without a CVE id or `dateAdded` are
+ * skipped with a reason. Never throws.
+ */
+export function kevRecords(catalog: unknown): { readonly records: OsvRecord[]; readonly skipped: { readonly ref: string; readonly reason: string }[]; readonly catalogVersion?: string } {
+  const skipped: { ref: string; reason: string }[] = [];
+  if (!isObject(catalog) || !Array.isArray(catalog.vulnerabilities)) return { records: [], skipped: [{ ref: 'catalog', reason: 'not a KEV catalog (no vulnerabilities[])' }] };
+  const released = nvdTime(catalog.dateReleased);
+  if (!released) return { records: [], skipped: [{ ref: 'catalog', reason: 'no usable dateReleased' }] };
+  const catalogVersion = typeof catalog.catalogVersion === 'string' ? catalog.catalogVersion.slice(0, 64) : undefined;
+  const str = (v: unknown, max = 512): string | undefined => (typeof v === 'string' ? v.slice(0, max) : undefined);
+  const records: OsvRecord[] = [];
+  catalog.vulnerabilities.forEach((e: unknown, i: number) => {
+    if (!isObject(e) || typeof e.cveID !== 'string' || !CVE_ID.test(e.cveID)) return skipped.push({ ref: `vulnerabilities[${i}]`, reason: 'no valid cveID' });
+    if (typeof e.dateAdded !== 'string' || !DATE.test(e.dateAdded)) return skipped.push({ ref: e.cveID, reason: 'no valid dateAdded' });
+    const kev: KevEnrichment = {
+      dateAdded: e.dateAdded,
+      ...(typeof e.dueDate === 'string' && DATE.test(e.dueDate) ? { dueDate: e.dueDate } : {}),
+      ...(str(e.knownRansomwareCampaignUse, 32) !== undefined ? { ransomware: str(e.knownRansomwareCampaignUse, 32) } : {}),
+      ...(str(e.vendorProject) !== undefined ? { vendorProject: str(e.vendorProject) } : {}),
+      ...(str(e.product) !== undefined ? { product: str(e.product) } : {}),
+      ...(str(e.vulnerabilityName) !== undefined ? { vulnerabilityName: str(e.vulnerabilityName) } : {}),
+      ...(catalogVersion !== undefined ? { catalogVersion } : {}),
+    };
+    records.push({
+      id: kevId(e.cveID), modified: released, published: `${e.dateAdded}T00:00:00Z`, aliases: [e.cveID], related: [], upstream: [],
+      ...(str(e.shortDescription, MAX_DESCRIPTION) ? { details: str(e.shortDescription, MAX_DESCRIPTION) } : {}),
+      severity: [], affected: [], references: [], databaseSpecific: { kev },
+    });
+    return undefined;
+  });
+  return { records, skipped, ...(catalogVersion !== undefined ? { catalogVersion } : {}) };
+}

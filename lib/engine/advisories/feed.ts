@@ -6,6 +6,8 @@ import { inflateRawSync } from 'node:zlib';
 import { type AsyncFlateStreamHandler, type FlateError, Unzip, type UnzipDecoder, type UnzipFile } from 'fflate';
 import { LimitExceededError, RedirectError, TrustError } from '../errors';
 import type { OsvRecord } from './osv';
+import { type FeedReadOptions, type FeedRecords, type JsonDocKind, listFiles, nvdFolderSource, sniffFile } from './enrichment-feed';
+import { isNvdApiUrl, type NvdApiOptions, nvdApiSource } from './nvd-api';
 import { type OsvRecordLimits, compareOsvTimestamps, isOsvTimestamp, parseOsvRecord } from './record';
 
 /**
@@ -422,8 +424,10 @@ export interface FeedSource {
    * between, the next sync sees a different fingerprint and reads it again.
    */
   fingerprint(): Promise<string>;
-  /** The export's bytes, for {@link readOsvZip}. */
+  /** The export's bytes, for {@link readOsvZip} (or enrichment-feed.ts `readFeedStream`, which tells the kinds apart). */
   open(): Promise<Readable>;
+  /** Sources that are not one byte stream (a folder of NVD files, the NVD API) yield their records themselves. */
+  read?(opts: FeedReadOptions): FeedRecords;
 }
 
 /** Options of {@link openFeed}. */
@@ -436,6 +440,8 @@ export interface OpenFeedOptions {
   readonly idleTimeoutMs?: number;
   /** Redirects followed per request. Default 5. */
   readonly maxRedirects?: number;
+  /** Options of the NVD CVE API client, for an NVD API URL (key, rate limit, clock). */
+  readonly nvd?: NvdApiOptions;
 }
 
 const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
@@ -587,18 +593,34 @@ async function isFile(path: string): Promise<boolean> {
   }
 }
 
+/** A source for a local JSON feed document of a known kind, named by kind: `nvd:<path>`, `kev:<path>`. */
+function jsonFileSource(path: string, kind: JsonDocKind): FeedSource {
+  return fileSource(path, `${kind === 'kev' ? 'kev' : 'nvd'}:${path}`);
+}
+
 /**
- * The feed sources a `--feed` value names:
+ * The feed sources a `--feed` value names. What a file holds is told by its *content*, not its name
+ * (advisories/enrichment-feed.ts `sniffFile`):
  * - an `https://` URL (plain `http://` only to 127.0.0.1 / localhost): one source, fetched with the
- *   platform's `fetch`, its body streamed;
- * - a file (an `all.zip`): one source, `osv:<parent folder>` when it is named `all.zip`;
+ *   platform's `fetch`, its body streamed and told apart by content when read; an NVD CVE API 2.0 URL
+ *   (path ending `/rest/json/cves/2.0`) is the paged, incremental API client (advisories/nvd-api.ts);
+ * - a file: an OSV zip (`osv:<parent folder>` when named `all.zip`, else `file:<path>`), an NVD CVE API
+ *   2.0 response page or a bare NVD `cve` object (`nvd:<path>`), or the CISA KEV catalog (`kev:<path>`);
+ *   anything else (a JSON Schema, other JSON, other bytes) is refused with {@link FeedError};
  * - a folder holding `all.zip` itself: one source, `osv:<folder name>`;
  * - a folder of `<Ecosystem>/all.zip` (the layout of `gs://osv-vulnerabilities`): one source per
- *   ecosystem found, sorted by name.
- * Nothing is read yet. Throws {@link FeedError} for a refused URL, a missing path or a folder without exports.
+ *   ecosystem found, sorted by name;
+ * - and in any folder (at most 4 levels deep): one `nvd:<folder>` source for all its NVD JSON files
+ *   (pages and records; each CVE once; JSON files that do not parse are read — and reported skipped — by
+ *   it), and one `kev:<file>` source per KEV catalog. Other files (READMEs, JSON Schemas) are not data.
+ * Nothing is read yet but the files' kinds. Throws {@link FeedError} for a refused URL, a missing path, a
+ * file that is not a feed or a folder without any.
  */
 export async function openFeed(spec: string, opts: OpenFeedOptions = {}): Promise<FeedSource[]> {
-  if (URL_LIKE.test(spec)) return [httpsSource(spec, opts)];
+  if (URL_LIKE.test(spec)) {
+    if (isNvdApiUrl(spec)) return [nvdApiSource(spec, opts.nvd ?? {})];
+    return [httpsSource(spec, opts)];
+  }
   const path = resolve(spec);
   let st;
   try {
@@ -606,7 +628,23 @@ export async function openFeed(spec: string, opts: OpenFeedOptions = {}): Promis
   } catch (err) {
     throw new FeedError(`feed ${spec}: ${(err as { code?: string }).code ?? message(err)}`, { cause: err });
   }
-  if (st.isFile()) return [fileSource(path, basename(path) === 'all.zip' ? `osv:${basename(dirname(path))}` : `file:${path}`)];
+  if (st.isFile()) {
+    const sniffed = await sniffFile(path).catch((err: unknown) => {
+      throw new FeedError(`feed ${spec}: cannot read: ${(err as { code?: string }).code ?? message(err)}`, { cause: err });
+    });
+    switch (sniffed.kind) {
+      case 'zip':
+        return [fileSource(path, basename(path) === 'all.zip' ? `osv:${basename(dirname(path))}` : `file:${path}`)];
+      case 'nvd-page':
+      case 'nvd-cve':
+      case 'kev':
+        return [jsonFileSource(path, sniffed.kind)];
+      case 'schema':
+        throw new FeedError(`feed ${spec} is a JSON Schema, not feed data`);
+      default:
+        throw new FeedError(`feed ${spec} is none of the feeds trustctl reads (an OSV zip, an NVD CVE API 2.0 page or cve record, the CISA KEV catalog)${sniffed.error ? `: ${sniffed.error}` : ''}`);
+    }
+  }
   if (!st.isDirectory()) throw new FeedError(`feed ${spec} is neither a file nor a folder`);
   if (await isFile(join(path, 'all.zip'))) return [fileSource(join(path, 'all.zip'), `osv:${basename(path)}`)];
   const names = (await readdir(path)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -615,6 +653,20 @@ export async function openFeed(spec: string, opts: OpenFeedOptions = {}): Promis
     const zip = join(path, name, 'all.zip');
     if (await isFile(zip)) found.push(fileSource(zip, `osv:${name}`));
   }
-  if (found.length === 0) throw new FeedError(`feed ${spec}: no all.zip and no <Ecosystem>/all.zip inside`);
+  // Enrichment data anywhere in the folder, by content.
+  const nvd: string[] = [];
+  const broken: string[] = [];
+  for (const rel of await listFiles(path)) {
+    if (basename(rel) === 'all.zip') continue;
+    const s = await sniffFile(join(path, rel)).catch(() => ({ kind: 'other' as const, error: undefined }));
+    if (s.kind === 'nvd-page' || s.kind === 'nvd-cve') nvd.push(rel);
+    else if (s.kind === 'kev') found.push(jsonFileSource(join(path, rel), 'kev'));
+    else if (s.kind === 'unknown' && s.error !== undefined) broken.push(rel);
+  }
+  if (nvd.length > 0) found.push(nvdFolderSource(path, [...nvd, ...broken].sort()));
+  if (found.length === 0) {
+    const unreadable = broken.length > 0 ? ` (unreadable JSON: ${broken.slice(0, 3).join(', ')})` : '';
+    throw new FeedError(`feed ${spec}: no NVD JSON, no KEV catalog${unreadable}, no all.zip and no <Ecosystem>/all.zip inside`);
+  }
   return found;
 }

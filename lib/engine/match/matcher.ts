@@ -1,10 +1,12 @@
 import { normalizePackageName } from '../advisories/names';
 import type { OsvAffected, OsvRecord } from '../advisories/osv';
 import type { Finding, Package, Unknown } from '../model';
-import type { AdvisoryStore } from '../ports';
 import type { VersionScheme } from '../versions/scheme';
 import { isAffected, type RangeHit } from './ranges';
-import { advisorySeverity } from './severity';
+import { findingCves, firstSentence, knownExploited, resolveSeverity, type KnownExploited, type MatcherStore } from './resolve';
+import type { SeverityRating } from './severity';
+
+export type { KnownExploited, MatcherStore } from './resolve';
 
 /** The version orderings the matcher needs: one per ecosystem, and SemVer for OSV `SEMVER` ranges. */
 export interface SchemeRegistry {
@@ -32,8 +34,16 @@ export interface VulnerabilityFinding extends Finding {
   readonly installedVersion: string;
   readonly score?: number;
   readonly vector?: string;
+  /** Where the severity came from (match/resolve.ts): `NVD CVSS v3.1 (nvd@nist.gov, Primary)`, `CVSS_V3`, `GHSA-… CVSS_V3 (alias)`, `none`. */
   readonly severitySource: string;
+  /** Every source's rating of this vulnerability, the chosen one first (empty when nothing rates it). */
+  readonly severities: readonly SeverityRating[];
+  /** NVD's CVSS v4.0 score, shown beside a v3 decision. */
+  readonly cvssV4?: { readonly score: number; readonly vector: string };
+  /** Set when CISA's KEV catalog lists the vulnerability's CVE: the default policy quarantines it whatever its severity. */
+  readonly knownExploited?: KnownExploited;
   readonly match: MatchDetail;
+  /** The records' `summary`, else the first sentence of their `details` (else of NVD's description). */
   readonly summary?: string;
   /** OSV `upstream`: the vulnerabilities this distro record derives from (a DEBIAN-CVE's CVE). */
   readonly upstream?: readonly string[];
@@ -41,14 +51,42 @@ export interface VulnerabilityFinding extends Finding {
   readonly published?: string;
 }
 
-/** The matcher plug-in: its version is part of every stored evaluation (DESIGN.md "Rules of the house"). */
-export const MATCHER = { name: 'osv-matcher', version: '1.0.0' } as const;
+/**
+ * A package version OpenSSF's malicious-packages data (OSV `MAL-` records, part of OSV's npm and PyPI
+ * exports; https://github.com/ossf/malicious-packages) lists as malicious: a `malware` finding, which the
+ * policy's baseline quarantines — not a vulnerability with a severity and a fix.
+ */
+export interface MaliciousPackageFinding extends Finding {
+  readonly type: 'malware';
+  readonly package: string;
+  readonly installedVersion: string;
+  readonly match: MatchDetail;
+  readonly summary?: string;
+  readonly published?: string;
+}
+
+/** What the matcher reports: vulnerabilities, and malicious package versions. */
+export type MatchedFinding = VulnerabilityFinding | MaliciousPackageFinding;
+
+/** True for findings the matcher makes (they are made again on every re-evaluation, never stored with the inventory). */
+export function isMatcherFinding(f: Finding): boolean {
+  return f.type === 'vulnerability' || (f.type === 'malware' && typeof (f as { match?: unknown }).match === 'object' && (f as { match?: unknown }).match !== null);
+}
+
+/**
+ * The matcher plug-in: its version is part of every stored evaluation (DESIGN.md "Rules of the house").
+ * 1.1.0: severity from NVD, every record's ratings and the alias join; KEV; MAL- records as malware; summaries from details.
+ */
+export const MATCHER = { name: 'osv-matcher', version: '1.1.0' } as const;
 
 /** Distributions whose OSV records name source packages (DSA/DLA/DEBIAN-CVE, UBUNTU-CVE/USN, ALPINE-CVE). */
 const SOURCE_KEYED = new Set(['Debian', 'Ubuntu', 'Alpine']);
 
 /** The lookups for one package: which OSV ecosystem, which name, which version to compare. */
 export function lookupKeys(p: Package): { ecosystem: string; name: string; version: string; via: MatchDetail['via'] }[] | string {
+  // A language package an OS package installed is judged by the distribution's feed through its owner
+  // (catalog/owners.ts): no lookup of its own, and so no `no-vulnerability-data` either.
+  if (p.ownedBy) return [];
   const os = p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' || p.ecosystem === 'RPM';
   if (!os) return [{ ecosystem: p.ecosystem, name: p.name, version: p.version, via: 'package' }];
   if (!p.distro) return 'the distribution release is unknown (no usable os-release): OS packages cannot be matched';
@@ -81,8 +119,6 @@ export function primaryId(ids: readonly string[], ecosystem: string): string {
   return ids.find((i) => native.some((n) => i.startsWith(n))) ?? ids.find((i) => i.startsWith('GHSA-')) ?? [...ids].sort()[0];
 }
 
-const SEVERITY_ORDER = ['unknown', 'low', 'medium', 'high', 'critical'];
-
 /** Groups records that name each other (id or alias in common): one finding per vulnerability. */
 function aliasGroups(hits: readonly { record: OsvRecord }[]): number[][] {
   const parent = hits.map((_, i) => i);
@@ -101,7 +137,7 @@ function aliasGroups(hits: readonly { record: OsvRecord }[]): number[][] {
 }
 
 /** Matches one package against the records the store holds for it. */
-export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'lookup'>, schemes: SchemeRegistry): Promise<{ findings: VulnerabilityFinding[]; unknowns: Unknown[] }> {
+export async function matchPackage(p: Package, store: MatcherStore, schemes: SchemeRegistry): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
   const at = p.locations[0] ?? { layer: '', path: '' };
   // Not matched = no vulnerability data for it; a range that cannot be evaluated could hide one (parse-error).
   const unknown = (reason: string, cls: Unknown['class'] = 'no-vulnerability-data'): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}`, class: cls, consumer: MATCHER.name });
@@ -129,40 +165,61 @@ export async function matchPackage(p: Package, store: Pick<AdvisoryStore, 'looku
       }
     }
   }
-  const findings: VulnerabilityFinding[] = [];
+  const findings: MatchedFinding[] = [];
   for (const group of aliasGroups(hits)) {
     const members = group.map((i) => hits[i]);
     const ids = [...new Set(members.flatMap((m) => [m.record.id, ...m.record.aliases]))];
-    const id = primaryId(ids, p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' ? members[0].key.ecosystem : p.ecosystem);
-    // The most severe rating any member gives, and the lowest version that fixes it in every member.
-    const rated = members.map((m) => ({ m, s: advisorySeverity(m.record, m.affected) }))
-      .sort((a, b) => SEVERITY_ORDER.indexOf(b.s.severity) - SEVERITY_ORDER.indexOf(a.s.severity) || (b.s.score ?? 0) - (a.s.score ?? 0));
-    const best = rated[0];
     const fixes = members.map((m) => m.hit.fixed).filter((f): f is string => f !== undefined);
-    const scheme = schemes.schemeFor(best.m.key.ecosystem)!;
-    const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
-    const summary = best.m.record.summary ?? members.find((m) => m.record.summary)?.record.summary;
     const upstream = [...new Set(members.flatMap((m) => m.record.upstream))].filter((u) => !ids.includes(u)).sort();
     const published = members.map((m) => m.record.published).filter((p): p is string => p !== undefined && !Number.isNaN(Date.parse(p)))
       .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+    const malicious = ids.filter((i) => i.startsWith('MAL-')).sort();
+    if (malicious.length > 0) {
+      // OpenSSF malicious-packages: the version is malware, whatever other records say about it.
+      const mal = members.find((m) => m.record.id === malicious[0]) ?? members[0];
+      const summary = mal.record.summary ?? firstSentence(mal.record.details);
+      findings.push({
+        type: 'malware', id: malicious[0], aliases: ids.filter((i) => i !== malicious[0]).sort(), severity: 'critical',
+        package: p.purl, installedVersion: p.version, layer: at.layer, path: at.path,
+        match: { ecosystem: mal.key.ecosystem, name: mal.key.name, via: mal.key.via, version: mal.key.version, kind: mal.hit.kind, range: mal.hit.range },
+        ...(summary ? { summary } : {}),
+        ...(published ? { published } : {}),
+        message: `${p.name} ${p.version} is a known malicious package version (${malicious[0]}, OpenSSF malicious-packages)${summary ? `: ${summary}` : ''}`,
+      });
+      continue;
+    }
+    const id = primaryId(ids, p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' ? members[0].key.ecosystem : p.ecosystem);
+    // The severity from every source (resolve.ts), and the lowest version that fixes it in every member.
+    const sev = await resolveSeverity(members, ids, upstream, store);
+    const kev = await knownExploited(findingCves(ids, upstream), store);
+    // The member the severity came from names the match (else the first).
+    const best = members.find((m) => m.record.id === sev.severities[0]?.record) ?? members[0];
+    const scheme = schemes.schemeFor(best.key.ecosystem)!;
+    const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
+    const summary = best.record.summary ?? members.find((m) => m.record.summary)?.record.summary
+      ?? firstSentence(best.record.details) ?? members.map((m) => firstSentence(m.record.details)).find((x) => x)
+      ?? sev.nvdRecords.map((r) => firstSentence(r.details)).find((x) => x);
     findings.push({
       type: 'vulnerability',
       id,
       aliases: ids.filter((i) => i !== id).sort(),
-      severity: best.s.severity,
-      ...(best.s.score !== undefined ? { score: best.s.score } : {}),
-      ...(best.s.vector !== undefined ? { vector: best.s.vector } : {}),
-      severitySource: best.s.source,
+      severity: sev.severity,
+      ...(sev.score !== undefined ? { score: sev.score } : {}),
+      ...(sev.vector !== undefined ? { vector: sev.vector } : {}),
+      severitySource: sev.severitySource,
+      severities: sev.severities,
+      ...(sev.cvssV4 ? { cvssV4: sev.cvssV4 } : {}),
+      ...(kev ? { knownExploited: kev } : {}),
       package: p.purl,
       installedVersion: p.version,
       ...(fixedIn !== undefined ? { fixedIn } : {}),
       layer: at.layer,
       path: at.path,
-      match: { ecosystem: best.m.key.ecosystem, name: best.m.key.name, via: best.m.key.via, version: best.m.key.version, kind: best.m.hit.kind, range: best.m.hit.range },
+      match: { ecosystem: best.key.ecosystem, name: best.key.name, via: best.key.via, version: best.key.version, kind: best.hit.kind, range: best.hit.range },
       ...(summary ? { summary } : {}),
       ...(upstream.length ? { upstream } : {}),
       ...(published ? { published } : {}),
-      message: `${p.name} ${p.version}${best.m.key.via === 'source package' ? ` (source ${best.m.key.name} ${best.m.key.version})` : ''} is affected by ${id}${fixedIn ? `; fixed in ${fixedIn}` : '; no fix published'}${summary ? `: ${summary}` : ''}`,
+      message: `${p.name} ${p.version}${best.key.via === 'source package' ? ` (source ${best.key.name} ${best.key.version})` : ''} is affected by ${id}${fixedIn ? `; fixed in ${fixedIn}` : '; no fix published'}${kev ? `; known exploited (CISA KEV, added ${kev.dateAdded})` : ''}${sev.severity === 'unknown' ? '; severity unknown to every source' : ''}${summary ? `: ${summary}` : ''}`,
     });
   }
   return { findings, unknowns };
@@ -180,17 +237,27 @@ function safeCompare(s: VersionScheme, a: string, b: string): number {
  * Packages × advisories → vulnerability findings (DESIGN.md "The data's way", step 3). Packages that
  * look the same up (every binary of one Debian source package) share one store lookup.
  */
-export async function matchPackages(packages: readonly Package[], store: Pick<AdvisoryStore, 'lookup'>, schemes: SchemeRegistry): Promise<{ findings: VulnerabilityFinding[]; unknowns: Unknown[] }> {
-  const findings: VulnerabilityFinding[] = [];
+export async function matchPackages(packages: readonly Package[], store: MatcherStore, schemes: SchemeRegistry): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
+  const findings: MatchedFinding[] = [];
   const unknowns: Unknown[] = [];
   const cached = new Map<string, Promise<readonly OsvRecord[]>>();
-  const memo: Pick<AdvisoryStore, 'lookup'> = {
+  // Reads by id (NVD, KEV, alias records) are shared the same way: every package with a CVE asks once.
+  const got = new Map<string, Promise<OsvRecord | undefined>>();
+  const get = store.get?.bind(store);
+  const memo: MatcherStore = {
     lookup: (e, n) => {
       const k = `${e}\0${n}`;
       let v = cached.get(k);
       if (!v) cached.set(k, (v = store.lookup(e, n)));
       return v;
     },
+    ...(get ? {
+      get: (id: string) => {
+        let v = got.get(id);
+        if (!v) got.set(id, (v = get(id)));
+        return v;
+      },
+    } : {}),
   };
   for (const p of packages) {
     const r = await matchPackage(p, memo, schemes);

@@ -16,6 +16,7 @@
 import { Cvss2, Cvss3P0, Cvss3P1, Cvss4P0 } from 'ae-cvss-calculator';
 import type { OsvAffected, OsvRecord, OsvSeverity } from '../advisories/osv';
 import type { Severity } from '../model';
+import { nvdOf } from '../advisories/enrichment';
 
 /** The CVSS versions {@link scoreCvss} understands. */
 export type CvssVersion = '2.0' | '3.0' | '3.1' | '4.0';
@@ -236,6 +237,63 @@ function mostSevere(ratings: readonly (Severity | undefined)[]): Severity | unde
   return order.find((s) => ratings.includes(s));
 }
 
+/** RubySec's numeric CVSS base scores (`database_specific.cvss_v3` / `cvss_v2`, ruby-advisory-db's `cvss_v3:`/`cvss_v2:` keys). */
+function rubysecRating(record: OsvRecord): AdvisorySeverity | undefined {
+  const db = record.databaseSpecific;
+  for (const [key, version] of [['cvss_v3', '3.1'], ['cvss_v2', '2.0']] as const) {
+    const v = db?.[key];
+    if (typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 10) {
+      return { severity: ratingOf(v, version), score: v, source: `RubySec database_specific.${key}` };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * An OSV record's ratings by kind, each the first that applies in {@link advisorySeverity}'s order:
+ * `cvss` (its own vectors), `database` (a database's own rating: ecosystem_specific / affected
+ * database_specific / GHSA `database_specific.severity`, RubySec's numeric CVSS), `distro` (Debian
+ * urgency, Ubuntu priority: ratings of a distribution's packaging). `none` is what applies when none does.
+ */
+export function advisoryRatings(record: OsvRecord, affected?: OsvAffected): { cvss?: AdvisorySeverity; database?: AdvisorySeverity; distro?: AdvisorySeverity; none: AdvisorySeverity } {
+  const entries = affected ? [affected] : record.affected;
+  const cvssLists: (readonly OsvSeverity[])[] = affected
+    ? [affected.severity, record.severity]
+    : [record.severity, record.affected.flatMap((a) => a.severity)];
+  let cvss: AdvisorySeverity | undefined;
+  for (const list of cvssLists) {
+    cvss = bestCvss(list);
+    if (cvss) break;
+  }
+
+  let database: AdvisorySeverity | undefined;
+  for (const [field, label] of [['ecosystemSpecific', 'ecosystem_specific.severity'], ['databaseSpecific', 'affected database_specific.severity']] as const) {
+    const s = mostSevere(entries.map((a) => rated(GENERIC_SCALE, a[field]?.severity)));
+    if (s) {
+      database = { severity: s, source: label };
+      break;
+    }
+  }
+  const db = rated(GENERIC_SCALE, record.databaseSpecific?.severity);
+  if (!database && db) database = { severity: db, source: record.id.startsWith('GHSA-') ? 'GHSA database_specific.severity' : 'database_specific.severity' };
+  database ??= rubysecRating(record);
+
+  let distro: AdvisorySeverity | undefined;
+  const urgencies = entries.map((a) => a.ecosystemSpecific?.urgency).filter((u): u is string => typeof u === 'string');
+  const urgency = mostSevere(urgencies.map((u) => rated(DEBIAN_URGENCY, u)));
+  if (urgency) distro = { severity: urgency, source: 'Debian urgency' };
+  else {
+    const ubuntu = [...entries.flatMap((a) => a.severity), ...record.severity].filter((s) => s.type === 'Ubuntu');
+    const priority = mostSevere(ubuntu.map((s) => rated(UBUNTU_PRIORITY, s.score)));
+    if (priority) distro = { severity: priority, source: 'Ubuntu severity' };
+  }
+
+  const none: AdvisorySeverity = urgencies.some((u) => u.trim().toLowerCase() === 'not yet assigned')
+    ? { severity: 'unknown', source: 'Debian urgency (not yet assigned)' }
+    : { severity: 'unknown', source: 'none' };
+  return { ...(cvss ? { cvss } : {}), ...(database ? { database } : {}), ...(distro ? { distro } : {}), none };
+}
+
 /**
  * The severity of an OSV record, for the `affected[]` entry a package matched (or for the record as a
  * whole when none is given). First match wins:
@@ -245,40 +303,99 @@ function mostSevere(ratings: readonly (Severity | undefined)[]): Severity | unde
  *    Within a list the highest version that scores wins (v4.0 > v3.1 > v3.0 > v2), ties by the higher
  *    score; the rating is {@link ratingOf} its base score ({@link scoreCvss}). Invalid vectors are skipped.
  * 2. A `severity` in the entry's `ecosystem_specific` or `database_specific` (LOW/MODERATE/MEDIUM/HIGH/CRITICAL).
- * 3. The record's `database_specific.severity`: GitHub's rating in GHSA records (MODERATE is `medium`).
+ * 3. The record's `database_specific.severity`: GitHub's rating in GHSA records (MODERATE is `medium`);
+ *    else RubySec's numeric `database_specific.cvss_v3` (rated on the v3 scale), else its `cvss_v2`
+ *    (NVD's v2 bands) — ruby-advisory-db gives a score without a vector.
  * 4. Debian's `ecosystem_specific.urgency` (DEBIAN-CVE records): `unimportant` and `low` are `low`.
  * 5. `Ubuntu` severity entries (UBUNTU-CVE records): `negligible` and `low` are `low`.
  * 6. Otherwise `unknown` (Alpine records and others that carry no rating).
  *
  * CVSS comes first even where a distribution rates the issue lower for its own packaging (DEBIAN-CVE-2016-1585
  * is `unimportant` to Debian, 9.8 by the CVSS vector it carries): a vector is the only rating comparable across sources.
+ * A finding's severity adds NVD and the alias join around this ({@link resolveSeverity}).
  */
 export function advisorySeverity(record: OsvRecord, affected?: OsvAffected): AdvisorySeverity {
-  const entries = affected ? [affected] : record.affected;
-  const cvssLists: (readonly OsvSeverity[])[] = affected
-    ? [affected.severity, record.severity]
-    : [record.severity, record.affected.flatMap((a) => a.severity)];
-  for (const list of cvssLists) {
-    const best = bestCvss(list);
-    if (best) return best;
+  const r = advisoryRatings(record, affected);
+  return r.cvss ?? r.database ?? r.distro ?? r.none;
+}
+
+/** One source's rating of a finding (`findings[].severities[]` in the JSON report): every source is listed, the chosen one first. */
+export interface SeverityRating {
+  /** The record that gave it: `nvd:CVE-…` (NVD), the finding's own record (`GO-…`, `DEBIAN-CVE-…`) or an alias's (`GHSA-…`). */
+  readonly record: string;
+  /** How: `NVD CVSS v3.1`, the record's OSV type (`CVSS_V3`), `GHSA database_specific.severity`, `Debian urgency`… */
+  readonly source: string;
+  /** `nvd` (NVD's CVE record), `advisory` (a record that matched), `alias` (a record under one of the finding's aliases). */
+  readonly origin: 'nvd' | 'advisory' | 'alias';
+  readonly severity: Severity;
+  readonly score?: number;
+  readonly vector?: string;
+  /** NVD: who scored it (`nvd@nist.gov`, a CNA's or ADP's identifier) and whether it is NVD's Primary or a Secondary score. */
+  readonly assessor?: string;
+  readonly type?: 'Primary' | 'Secondary';
+  /** Something a reviewer should know (NVD's published baseScore disagreeing with the computed one). */
+  readonly note?: string;
+}
+
+/** NVD's decision for one CVE: the rating chosen, and NVD's best v4.0 score shown beside a v3 decision. */
+export interface NvdSeverity {
+  readonly rating: SeverityRating;
+  readonly cvssV4?: { readonly score: number; readonly vector: string };
+}
+
+const NVD_ASSESSOR = 'nvd@nist.gov';
+
+/**
+ * The severity NVD gives a CVE (its enrichment record, advisories/enrichment.ts), or undefined when NVD
+ * gives none: a rejected CVE (`vulnStatus: Rejected`, stored withdrawn) is ignored, and so is one
+ * without a usable metric (`Awaiting Analysis` with empty `metrics`), so the finding falls through to
+ * the next source.
+ *
+ * Order (issue 14, "Primary (NVD) score first, CNA score next, the highest of v3.x when several; v4
+ * shown beside it"): NVD's own metric (source `nvd@nist.gov`, `Primary`) first, then any other Primary,
+ * then the CNA/ADP (`Secondary`) metrics. Within one of these tiers: the highest-scoring v3.x (v3.1
+ * before v3.0 on a tie); if no v3.x, the highest v4.0; if neither, the highest v2 (NVD's v2 bands, never
+ * critical). v3 comes before v4 because it is what NVD, Trivy and Grype report today and what every other
+ * source's score is comparable with; the best v4.0 is returned beside it as `cvssV4`.
+ *
+ * Every vector is scored with {@link scoreCvss}: NVD's `baseScore` is not trusted. When it disagrees with
+ * the computed score the computed one is kept and the rating says so (`note`).
+ */
+export function nvdSeverity(record: OsvRecord): NvdSeverity | undefined {
+  const nvd = nvdOf(record);
+  if (!nvd || record.withdrawn || nvd.vulnStatus === 'Rejected') return undefined;
+  const scored = nvd.metrics.flatMap((m) => {
+    const s = scoreCvss(m.vector);
+    return s && s.version === m.version ? [{ m, s }] : [];
+  });
+  const tiers = [
+    scored.filter((x) => x.m.type === 'Primary' && x.m.source === NVD_ASSESSOR),
+    scored.filter((x) => x.m.type === 'Primary' && x.m.source !== NVD_ASSESSOR),
+    scored.filter((x) => x.m.type !== 'Primary'),
+  ];
+  const highest = (xs: typeof scored): (typeof scored)[number] | undefined =>
+    [...xs].sort((a, b) => b.s.score - a.s.score || VERSION_RANK[b.s.version] - VERSION_RANK[a.s.version])[0];
+  let chosen: (typeof scored)[number] | undefined;
+  for (const tier of tiers) {
+    chosen = highest(tier.filter((x) => x.s.version === '3.1' || x.s.version === '3.0'))
+      ?? highest(tier.filter((x) => x.s.version === '4.0'))
+      ?? highest(tier.filter((x) => x.s.version === '2.0'));
+    if (chosen) break;
   }
-
-  for (const [field, label] of [['ecosystemSpecific', 'ecosystem_specific.severity'], ['databaseSpecific', 'affected database_specific.severity']] as const) {
-    const s = mostSevere(entries.map((a) => rated(GENERIC_SCALE, a[field]?.severity)));
-    if (s) return { severity: s, source: label };
+  if (!chosen) return undefined;
+  const { m, s } = chosen;
+  const note = m.baseScore !== undefined && m.baseScore !== s.score
+    ? `NVD publishes baseScore ${m.baseScore} for this vector; the computed base score ${s.score} is used` : undefined;
+  const rating: SeverityRating = {
+    record: record.id, source: `NVD CVSS v${s.version}`, origin: 'nvd', severity: ratingOf(s.score, s.version), score: s.score, vector: m.vector,
+    assessor: m.source, type: m.type, ...(note ? { note } : {}),
+  };
+  let v4: (typeof scored)[number] | undefined;
+  if (s.version !== '4.0') {
+    for (const tier of tiers) {
+      v4 = highest(tier.filter((x) => x.s.version === '4.0'));
+      if (v4) break;
+    }
   }
-
-  const db = rated(GENERIC_SCALE, record.databaseSpecific?.severity);
-  if (db) return { severity: db, source: record.id.startsWith('GHSA-') ? 'GHSA database_specific.severity' : 'database_specific.severity' };
-
-  const urgencies = entries.map((a) => a.ecosystemSpecific?.urgency).filter((u): u is string => typeof u === 'string');
-  const urgency = mostSevere(urgencies.map((u) => rated(DEBIAN_URGENCY, u)));
-  if (urgency) return { severity: urgency, source: 'Debian urgency' };
-
-  const ubuntu = [...entries.flatMap((a) => a.severity), ...record.severity].filter((s) => s.type === 'Ubuntu');
-  const priority = mostSevere(ubuntu.map((s) => rated(UBUNTU_PRIORITY, s.score)));
-  if (priority) return { severity: priority, source: 'Ubuntu severity' };
-
-  if (urgencies.some((u) => u.trim().toLowerCase() === 'not yet assigned')) return { severity: 'unknown', source: 'Debian urgency (not yet assigned)' };
-  return { severity: 'unknown', source: 'none' };
+  return { rating, ...(v4 ? { cvssV4: { score: v4.s.score, vector: v4.m.vector } } : {}) };
 }

@@ -16,6 +16,12 @@ export interface Finding {
   readonly fixedIn?: string;
   readonly layer?: string;
   readonly path?: string;
+  /**
+   * Every place the finding's package was found (sorted by path, then layer; `layer`/`path` above are
+   * the first): one vulnerability of one package version is one finding, however many copies the
+   * image holds (match/merge-findings.ts).
+   */
+  readonly locations?: readonly { readonly layer: string; readonly path: string }[];
   readonly message: string;
 }
 

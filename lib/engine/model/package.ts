@@ -37,6 +37,13 @@ export interface Package {
    * `Alpine:v3.19`, `Ubuntu:22.04:LTS`), set once the image's release files are known; absent when unknown.
    */
   readonly distro?: string;
+  /**
+   * Language packages: the OS package whose database lists this package's evidence file (Debian's
+   * `python3-flask` for `/usr/lib/python3/dist-packages/Flask-2.2.2.dist-info/METADATA`). Such a package
+   * is judged by the distribution's feed through its owner, not matched against its ecosystem's
+   * advisories (catalog/owners.ts, match/matcher.ts `lookupKeys`).
+   */
+  readonly ownedBy?: { readonly purl: string; readonly name: string };
   readonly locations: readonly Location[];
   readonly cataloger: PluginId;
 }

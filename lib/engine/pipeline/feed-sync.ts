@@ -3,9 +3,11 @@
  * re-judged from stored inventories, cost proportional to affected digests"): bring the advisory store
  * up to date with the OSV exports, turn the records that changed into package keys
  * (verdicts/keys.ts `advisoryPackageKeys`, the keys the matcher looks up), find exactly the digests
- * indexed under those keys, and enqueue their re-evaluation on the rescan queue. Feeds that have not
+ * indexed under those keys, and enqueue their re-evaluation on the rescan queue (a changed NVD or KEV
+ * enrichment record re-judges every digest with a verdict: it names a CVE, not a package). Feeds that have not
  * synced within the policy's window are reported (lib/notify, once per feed and sync time).
  */
+import { enrichedCve, isEnrichmentId } from '../advisories/enrichment';
 import type { OsvRecord } from '../advisories/osv';
 import type { Digest } from '../model';
 import type { AdvisoryStore } from '../ports';
@@ -26,6 +28,11 @@ export interface FeedSyncReport {
   readonly changedRecords: number;
   /** Package keys those records affect. */
   readonly packageKeys: number;
+  /**
+   * CVEs whose enrichment record (NVD severity, KEV entry) changed, sorted. Enrichment records name no
+   * package: every digest with a verdict is re-judged when there is one (see {@link syncFeedsAndTarget}).
+   */
+  readonly enrichedCves: readonly string[];
   /** The digests enqueued for re-evaluation, sorted. */
   readonly digests: readonly Digest[];
   readonly stale: readonly NotifyResult[];
@@ -50,6 +57,8 @@ export interface FeedSyncOptions {
  */
 class KeyCapturingStore implements AdvisoryStore {
   readonly keys = new Set<string>();
+  /** CVEs of changed enrichment records (`nvd:CVE-…`, `kev:CVE-…`): they have no package keys. */
+  readonly cves = new Set<string>();
   changed = 0;
   constructor(private readonly inner: AdvisoryStore) {}
 
@@ -59,7 +68,8 @@ class KeyCapturingStore implements AdvisoryStore {
       const r = byId.get(id);
       if (!r) continue;
       this.changed++;
-      for (const k of advisoryPackageKeys(r)) this.keys.add(k);
+      if (isEnrichmentId(id)) this.cves.add(enrichedCve(id)!);
+      else for (const k of advisoryPackageKeys(r)) this.keys.add(k);
     }
   }
 
@@ -112,15 +122,22 @@ export async function syncFeedsAndTarget(ports: FeedSyncPorts, opts: FeedSyncOpt
   }
 
   const keys = [...store.keys].sort();
+  const cves = [...store.cves].sort();
   const digests = new Set<Digest>();
   await forEachBounded(keys, opts.concurrency ?? 16, async (k) => {
     for (const d of await ports.store.digestsForPackage(k)) digests.add(d);
   });
+  // A changed NVD severity or KEV entry changes the verdict of every digest with a finding about that
+  // CVE (as its id or an alias). The verdict store indexes digests by package, not by vulnerability,
+  // and an enrichment record names no package: every digest with a verdict is re-judged (the nightly
+  // fleet re-evaluation's cost, paid only when enrichment data changed). Re-judging reads stored
+  // inventories; no image is downloaded again.
+  if (cves.length > 0) for (const d of await ports.store.listDigests()) digests.add(d);
   const sorted = [...digests].sort();
   const at = clock().toISOString();
   const messages: ReevaluateMessage[] = sorted.map((digest) => ({ kind: 'reevaluate', digest, at, reason: 'feed-change' }));
   if (messages.length > 0) await ports.queue.send(messages);
-  log.info('feed changes targeted', { changedRecords: store.changed, packageKeys: keys.length, digests: sorted.length });
+  log.info('feed changes targeted', { changedRecords: store.changed, packageKeys: keys.length, enrichedCves: cves.length, digests: sorted.length });
 
   const states: FeedSyncState[] = await Promise.all(ports.advisories.sources.map(async (source) => {
     const st = await ports.advisories.store.getFeedState(source).catch(() => undefined);
@@ -128,7 +145,7 @@ export async function syncFeedsAndTarget(ports: FeedSyncPorts, opts: FeedSyncOpt
   }));
   const stale = ports.notifier ? await ports.notifier.feedsStale(states, { now: clock(), maxStaleHours: ports.policy.rules.feeds.maxStaleHours }) : [];
 
-  const report: FeedSyncReport = { results, failed, changedRecords: store.changed, packageKeys: keys.length, digests: sorted, stale };
+  const report: FeedSyncReport = { results, failed, changedRecords: store.changed, packageKeys: keys.length, enrichedCves: cves, digests: sorted, stale };
   if (failed.length > 0 && (opts.throwOnFailure ?? true)) throw new FeedSyncFailedError(failed, report);
   return report;
 }

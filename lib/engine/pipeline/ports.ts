@@ -164,10 +164,10 @@ export interface FanOutPorts {
 
 /** What feed-sync needs. */
 export interface FeedSyncPorts {
-  /** The package → digest index of the verdict store. */
-  readonly store: Pick<VerdictStore, 'digestsForPackage'>;
+  /** The package → digest index of the verdict store; every digest, for changed enrichment (NVD, KEV) records. */
+  readonly store: Pick<VerdictStore, 'digestsForPackage' | 'listDigests'>;
   readonly advisories: AdvisoryPort;
-  /** The exports to read (FEEDS, opened with advisories/feed.ts openFeed). */
+  /** The feeds to read (FEEDS: OSV exports, the NVD API, the KEV catalog; opened with advisories/feed.ts openFeed). */
   readonly feeds: readonly FeedSourceLike[];
   readonly queue: RescanQueue;
   readonly notifier?: PipelineNotifier;

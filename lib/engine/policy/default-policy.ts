@@ -15,8 +15,9 @@ metadata:
   name: default
   description: >-
     Quarantine malware, leaked keys and credentials, critical or high vulnerabilities that have a
-    fix, and anything that could not be scanned; trust the rest, warning about misconfigurations,
-    base images and stale vulnerability feeds.
+    fix (a severity no source knows counts as high), known-exploited vulnerabilities, and anything
+    that could not be scanned; trust the rest, warning about misconfigurations, base images and
+    stale vulnerability feeds.
 rules:
   # Baseline, not configurable: an image that could not be read to the end (a cap hit, a corrupt
   # layer, no vulnerability data at all) is never trusted, and neither is one carrying malware.
@@ -33,6 +34,15 @@ rules:
     # Grace period, off by default: an advisory quarantines only once it was published at least
     # this many days ago; a younger one warns. A finding without a publication date gets no grace.
     # maxAdvisoryAgeDays: 7
+    # A vulnerability no source rates (no NVD record, no CVSS vector, no database or distribution
+    # rating) counts as this severity: unknown is not low. With a fix it quarantines like a high one;
+    # the verdict says the severity was assumed. critical | high | medium | low | unknown (keep it
+    # unknown: then only \`severities\` listing unknown quarantines it).
+    unknownSeverityAs: high
+    # Listed in CISA's Known Exploited Vulnerabilities catalog (synced with \`feeds sync\`): attackers
+    # use it now, so it quarantines whatever its severity, fix state or grace period (an exception
+    # can still accept it, owned and time-boxed). quarantine | warn.
+    knownExploited: quarantine
 
   secrets:
     # Categories (private-key, cloud-credential, token, webhook, generic, unknown) or rule ids

@@ -144,15 +144,46 @@ function publishedAt(f: Finding): Date | undefined {
   return Number.isNaN(t.getTime()) ? undefined : t;
 }
 
-function vulnerabilityOutcome(rules: PolicyRules, f: Finding, now: Date): RuleOutcome {
-  const v = rules.vulnerabilities;
+const KEV_HEADLINE = 'known exploited vulnerabilities (CISA KEV)';
+
+/** The CISA KEV entry a finding carries (match/resolve.ts `knownExploited`), or undefined. */
+function knownExploitedOf(f: Finding): { dateAdded: string; dueDate?: string; ransomware?: string } | undefined {
+  const k = (f as { knownExploited?: unknown }).knownExploited;
+  if (typeof k !== 'object' || k === null) return undefined;
+  const dateAdded = (k as { dateAdded?: unknown }).dateAdded;
+  // A marker from a newer scanner without a readable date is still a marker: known exploited.
+  return { ...(k as object), dateAdded: typeof dateAdded === 'string' ? dateAdded : 'unknown date' } as { dateAdded: string; dueDate?: string; ransomware?: string };
+}
+
+/**
+ * The severity a vulnerability is judged as: its own, or `vulnerabilities.unknownSeverityAs` when no
+ * source rated it (`assumed`).
+ */
+export function judgedSeverity(rules: PolicyRules, f: Finding): { severity: Severity; assumed: boolean } {
   const sev = severityOf(f);
+  // A policy object built without the key (by hand, or stored before it existed) gets the default: unknown is not low.
+  const as = rules.vulnerabilities.unknownSeverityAs ?? 'high';
+  return sev === 'unknown' && as !== 'unknown' ? { severity: as, assumed: true } : { severity: sev, assumed: false };
+}
+
+/** `high`, or `severity unknown to every source; treated as high (vulnerabilities.unknownSeverityAs)`. */
+function severityText(j: { severity: Severity; assumed: boolean }): string {
+  return j.assumed ? `severity unknown to every source; treated as ${j.severity} (vulnerabilities.unknownSeverityAs)` : j.severity;
+}
+
+function severityOutcome(rules: PolicyRules, f: Finding, now: Date): RuleOutcome {
+  const v = rules.vulnerabilities;
+  const judged = judgedSeverity(rules, f);
+  const sev = judged.severity;
+  const text = severityText(judged);
   const listed = v.severities.join('/') || 'none';
+  // Findings whose severity was assumed get their own reason, so the verdict shows the assumption.
+  const unknownHeadline = (rest: string): string => (judged.assumed ? `vulnerabilities of unknown severity, treated as ${sev} (vulnerabilities.unknownSeverityAs)${rest}` : `${listed} vulnerabilities${rest}`);
   if (!v.severities.includes(sev)) {
-    return { rule: 'vulnerabilities', decision: 'ignored', why: `severity ${sev} is not in vulnerabilities.severities (${listed})`, headline: 'vulnerabilities below the quarantine severities' };
+    return { rule: 'vulnerabilities', decision: 'ignored', why: `${judged.assumed ? `${text}, which` : `severity ${sev}`} is not in vulnerabilities.severities (${listed})`, headline: 'vulnerabilities below the quarantine severities' };
   }
   if (v.onlyWithFix && !f.fixedIn) {
-    return { rule: 'vulnerabilities', decision: 'warn', why: `${sev}, but no fixed version is published (vulnerabilities.onlyWithFix)`, headline: `${listed} vulnerabilities without a fix yet` };
+    return { rule: 'vulnerabilities', decision: 'warn', why: `${text}, but no fixed version is published (vulnerabilities.onlyWithFix)`, headline: unknownHeadline(' without a fix yet') };
   }
   if (v.maxAdvisoryAgeDays !== undefined) {
     const published = publishedAt(f);
@@ -161,17 +192,34 @@ function vulnerabilityOutcome(rules: PolicyRules, f: Finding, now: Date): RuleOu
       return {
         rule: 'vulnerabilities',
         decision: 'warn',
-        why: `${sev}, published ${published.toISOString().slice(0, 10)} (${age} day${age === 1 ? '' : 's'} ago): within the ${v.maxAdvisoryAgeDays}-day grace period (vulnerabilities.maxAdvisoryAgeDays)`,
-        headline: `${listed} vulnerabilities within the ${v.maxAdvisoryAgeDays}-day grace period`,
+        why: `${text}, published ${published.toISOString().slice(0, 10)} (${age} day${age === 1 ? '' : 's'} ago): within the ${v.maxAdvisoryAgeDays}-day grace period (vulnerabilities.maxAdvisoryAgeDays)`,
+        headline: unknownHeadline(` within the ${v.maxAdvisoryAgeDays}-day grace period`),
       };
     }
   }
   return {
     rule: 'vulnerabilities',
     decision: 'quarantine',
-    why: `${sev}${f.fixedIn ? `, fixed in ${f.fixedIn}` : ''} (vulnerabilities.severities: ${listed}${v.onlyWithFix ? ', onlyWithFix' : ''})`,
-    headline: `${listed} vulnerabilities${v.onlyWithFix ? ' with a fix available' : ''}`,
+    why: `${text}${f.fixedIn ? `, fixed in ${f.fixedIn}` : ''} (vulnerabilities.severities: ${listed}${v.onlyWithFix ? ', onlyWithFix' : ''})`,
+    headline: unknownHeadline(v.onlyWithFix ? ' with a fix available' : ''),
   };
+}
+
+/**
+ * A vulnerability: its severity rule ({@link severityOutcome}), then — when CISA lists its CVE as known
+ * exploited — `vulnerabilities.knownExploited`: `quarantine` whatever the severity rule said, `warn` at least.
+ */
+function vulnerabilityOutcome(rules: PolicyRules, f: Finding, now: Date): RuleOutcome {
+  const o = severityOutcome(rules, f, now);
+  const kev = knownExploitedOf(f);
+  if (!kev) return o;
+  const action = rules.vulnerabilities.knownExploited ?? 'quarantine';
+  const what = `known exploited (CISA KEV, added ${kev.dateAdded}${kev.dueDate ? `, due ${kev.dueDate}` : ''}${kev.ransomware === 'Known' ? ', used in ransomware campaigns' : ''})`;
+  if (action === 'quarantine') {
+    return { rule: 'vulnerabilities', decision: 'quarantine', why: `${what}: quarantined whatever its severity or fix state (vulnerabilities.knownExploited: quarantine); ${o.why}`, headline: KEV_HEADLINE };
+  }
+  if (o.decision === 'quarantine') return { ...o, why: `${what}; ${o.why}` };
+  return { rule: 'vulnerabilities', decision: 'warn', why: `${what} (vulnerabilities.knownExploited: warn); ${o.why}`, headline: KEV_HEADLINE };
 }
 
 /** What the policy's rules (not exceptions) decide for one finding. */
@@ -270,7 +318,8 @@ function describeUnknown(u: Unknown): string {
 /** `CVE-2024-1 in pkg:npm/x@1.0.0 (high, fixed in 1.0.1)`, `aws-access-key-id at /app/.env`. */
 function describe(f: Finding): string {
   const where = f.package ? ` in ${f.package}` : f.path ? ` at ${f.path}` : '';
-  const detail = f.type === 'vulnerability' ? ` (${severityOf(f)}${f.fixedIn ? `, fixed in ${f.fixedIn}` : ''})` : '';
+  const kev = f.type === 'vulnerability' && knownExploitedOf(f) ? ', known exploited' : '';
+  const detail = f.type === 'vulnerability' ? ` (${severityOf(f)}${f.fixedIn ? `, fixed in ${f.fixedIn}` : ''}${kev})` : '';
   return `${f.id}${where}${detail}`;
 }
 
@@ -381,7 +430,9 @@ export function evaluatePolicyDetailed(policy: Policy, input: PolicyInput): { ve
   }
   // Baseline first, then the rules in the policy file's order; findings keep report order within a group.
   const order: readonly PolicyRuleName[] = ['malware', 'unknownFinding', 'vulnerabilities', 'secrets', 'misconfig', 'baseImage'];
-  for (const g of [...groups.values()].sort((a, b) => order.indexOf(a.rule) - order.indexOf(b.rule))) {
+  // Known-exploited vulnerabilities lead their rule's reasons.
+  const kevFirst = (g: { headline: string }): number => (g.headline === KEV_HEADLINE ? 0 : 1);
+  for (const g of [...groups.values()].sort((a, b) => order.indexOf(a.rule) - order.indexOf(b.rule) || kevFirst(a) - kevFirst(b))) {
     (g.decision === 'quarantine' ? reasons : warnings).push({ rule: g.rule, message: `${g.headline}: ${listing(g.findings)}`, findings: unique(g.findings.map((f) => f.id)) });
   }
 

@@ -107,6 +107,14 @@ export const POLICY_JSON_SCHEMA = Object.freeze({
               type: 'integer', minimum: 0, maximum: 3650,
               description: 'Grace period: an advisory quarantines only once published at least this many days ago; a younger one warns.',
             },
+            unknownSeverityAs: {
+              allOf: [{ $ref: '#/definitions/severity' }],
+              description: 'The severity a vulnerability no source rates (no NVD record, CVSS, database or distribution rating) is judged as. Default high: unknown is not low. `unknown` leaves it unknown.',
+            },
+            knownExploited: {
+              type: 'string', enum: ['quarantine', 'warn'],
+              description: 'A vulnerability in CISA\'s Known Exploited Vulnerabilities catalog: quarantine (default) whatever its severity, fix state or grace period, or warn at least.',
+            },
           },
         },
         secrets: {

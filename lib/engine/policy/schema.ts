@@ -25,6 +25,8 @@ export { POLICY_JSON_SCHEMA, POLICY_EXCEPTIONS_JSON_SCHEMA } from './json-schema
  *     severities: [critical, high]                     # severities that quarantine
  *     onlyWithFix: true                                # …only when a fixed version exists
  *     maxAdvisoryAgeDays: 7                            # optional grace period, see below
+ *     unknownSeverityAs: high                          # a severity no source knows counts as this
+ *     knownExploited: quarantine                       # CISA KEV-listed: quarantine | warn
  *   secrets:
  *     quarantine: [private-key, cloud-credential, token, unknown]   # categories or rule ids
  *     others: warn                                     # the other secrets: warn | ignore
@@ -51,6 +53,13 @@ export { POLICY_JSON_SCHEMA, POLICY_EXCEPTIONS_JSON_SCHEMA } from './json-schema
  *   was published at least N days before the evaluation; a younger one warns instead. It gives teams
  *   N days to ship a fix before a fresh CVE stops their deploys. The publication date is the finding's
  *   `published` (OSV `published`); a finding without one gets no grace (fail closed).
+ * - **`unknownSeverityAs`** (default `high`): a vulnerability no source rates (no NVD record, no CVSS,
+ *   no database or distribution rating) is judged as this severity — unknown is not low. `unknown`
+ *   keeps it unknown (then only `severities: [..., unknown]` quarantines it). Verdict reasons say when
+ *   the assumption decided ("severity unknown to every source; treated as high").
+ * - **`knownExploited`** (default `quarantine`): a vulnerability whose CVE CISA's Known Exploited
+ *   Vulnerabilities catalog lists quarantines whatever its severity, fix state or grace period; `warn`
+ *   makes it at least a warning. An exception can still accept it (reason and expiry, like any finding).
  * - **`feeds.maxStaleHours`** is the time since a feed's last successful sync (`FeedInfo.syncedAt`),
  *   not the age of its records: a quiet ecosystem publishes nothing for days and is still current. A
  *   feed never synced (no `syncedAt`) is stale.
@@ -71,6 +80,10 @@ export interface VulnerabilityRules {
   readonly onlyWithFix: boolean;
   /** Grace period in days: advisories published more recently warn instead of quarantining. */
   readonly maxAdvisoryAgeDays?: number;
+  /** The severity a vulnerability no source rates is judged as (`unknown`: left unknown). */
+  readonly unknownSeverityAs: Severity;
+  /** What a known-exploited vulnerability (CISA KEV) does whatever its severity or fix state. */
+  readonly knownExploited: 'quarantine' | 'warn';
 }
 
 /** The `secrets` rule. */
@@ -179,7 +192,7 @@ export interface Policy {
 export const DEFAULT_RULES: PolicyRules = deepFreeze({
   unscannable: 'quarantine',
   malware: 'quarantine',
-  vulnerabilities: { severities: ['critical', 'high'], onlyWithFix: true },
+  vulnerabilities: { severities: ['critical', 'high'], onlyWithFix: true, unknownSeverityAs: 'high', knownExploited: 'quarantine' },
   secrets: { quarantine: ['private-key', 'cloud-credential', 'token', 'unknown'], others: 'warn' },
   misconfig: { bySeverity: { critical: 'warn', high: 'warn', medium: 'warn', low: 'warn', unknown: 'warn' }, byId: {} },
   baseImage: { untrusted: 'warn', outdated: 'warn' },
@@ -382,7 +395,7 @@ class Reader {
 const BASELINE_WHY = ': the baseline rule cannot be relaxed (an unreadable or infected image is never trusted)';
 
 function readVulnerabilities(r: Reader, v: unknown, path: readonly Seg[]): VulnerabilityRules | undefined {
-  const m = r.map(v, path, ['severities', 'onlyWithFix', 'maxAdvisoryAgeDays']);
+  const m = r.map(v, path, ['severities', 'onlyWithFix', 'maxAdvisoryAgeDays', 'unknownSeverityAs', 'knownExploited']);
   if (!m) return undefined;
   const d = DEFAULT_RULES.vulnerabilities;
   let severities = d.severities;
@@ -394,7 +407,9 @@ function readVulnerabilities(r: Reader, v: unknown, path: readonly Seg[]): Vulne
   }
   const onlyWithFix = m.onlyWithFix === undefined ? d.onlyWithFix : r.bool(m.onlyWithFix, [...path, 'onlyWithFix']) ?? d.onlyWithFix;
   const age = m.maxAdvisoryAgeDays === undefined ? undefined : r.number(m.maxAdvisoryAgeDays, [...path, 'maxAdvisoryAgeDays'], { min: 0, max: 3650, integer: true });
-  return { severities, onlyWithFix, ...(age !== undefined ? { maxAdvisoryAgeDays: age } : {}) };
+  const unknownSeverityAs = m.unknownSeverityAs === undefined ? d.unknownSeverityAs : r.oneOf(m.unknownSeverityAs, [...path, 'unknownSeverityAs'], SEVERITIES) ?? d.unknownSeverityAs;
+  const knownExploited = m.knownExploited === undefined ? d.knownExploited : r.oneOf(m.knownExploited, [...path, 'knownExploited'], ['quarantine', 'warn'] as const) ?? d.knownExploited;
+  return { severities, onlyWithFix, ...(age !== undefined ? { maxAdvisoryAgeDays: age } : {}), unknownSeverityAs, knownExploited };
 }
 
 function readSecrets(r: Reader, v: unknown, path: readonly Seg[]): SecretRules | undefined {

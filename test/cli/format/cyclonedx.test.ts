@@ -1,14 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
-import { fullFormats } from 'ajv-formats/dist/formats';
 import { toCycloneDx } from '../../../lib/cli/format/cyclonedx';
 import { PackageURL } from 'packageurl-js';
 import { purl } from '../../../lib/engine/catalog/purl';
 import { sha256Digest, type Digest, type Package } from '../../../lib/engine/model';
 import { ALPINE, APK, APP, BASE_AMD64, BASE_ARM64, BIN_AMD64, BIN_ARM64, PYPI, deb, go, npm } from './fixtures';
 import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
+import { validateCycloneDx15 } from '../../helpers/sbom-schemas';
 
 // ---------------------------------------------------------------------------------------------
 // A realistic scan: a two-platform Debian 12 index whose platforms have their own base and binary
@@ -104,29 +100,6 @@ const cases: readonly Case[] = [
 
 const opts = { toolVersion: '0.1.0', now: new Date('2026-11-29T10:11:12.345Z') };
 
-// ---------------------------------------------------------------------------------------------
-// The official schema: bom-1.5.schema.json with the spdx.schema.json (licence ids) and
-// jsf-0.82.schema.json (signatures) it refers to, as @cyclonedx/cyclonedx-library ships them in
-// res/schema/ (their README lists the only edits: the two $refs point at the *.SNAPSHOT file names).
-// ---------------------------------------------------------------------------------------------
-
-function cyclonedx15Validator(): ValidateFunction {
-  const dir = join(dirname(require.resolve('@cyclonedx/cyclonedx-library/package.json')), 'res', 'schema');
-  const load = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>;
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  // The schema also uses two RFC 3987 formats ajv-formats lacks: an IRI is a URI once its non-ASCII
-  // characters are percent-encoded (RFC 3987 §3.1), an internationalised address an address with them.
-  const uriReference = fullFormats['uri-reference'] as (s: string) => boolean;
-  ajv.addFormat('iri-reference', (s: string) => uriReference(s.replace(/[^\x00-\x7f]/gu, (c) => encodeURIComponent(c))));
-  ajv.addFormat('idn-email', /^[^\s@]+@[^\s@]+$/u);
-  // bom-1.5 refers to them relative to its own $id (http://cyclonedx.org/schema/), by these file names.
-  for (const file of ['spdx.SNAPSHOT.schema.json', 'jsf-0.82.SNAPSHOT.schema.json']) ajv.addSchema(load(file), `http://cyclonedx.org/schema/${file}`);
-  const bom = load('bom-1.5.SNAPSHOT.schema.json');
-  if (bom.$id !== 'http://cyclonedx.org/schema/bom-1.5.schema.json') throw new Error(`not the CycloneDX 1.5 schema: ${String(bom.$id)}`);
-  return ajv.compile(bom);
-}
-
 interface Property { name: string; value: string }
 interface Component { 'bom-ref': string; type: string; name: string; version?: string; purl?: string; description?: string; properties?: Property[] }
 interface Bom {
@@ -149,8 +122,6 @@ function locationsOf(c: Component): { layer: string; path: string }[] {
 const identity = (purl: string, locations: readonly { layer: string; path: string }[]) => JSON.stringify([purl, locations.map((l) => [l.layer, l.path])]);
 
 describe('toCycloneDx', () => {
-  const validate = cyclonedx15Validator();
-
   describe('findings', () => {
     const musl = alpine.images[0].packages[0];
     const withFindings: ScanResult = {
@@ -167,8 +138,8 @@ describe('toCycloneDx', () => {
     };
     const bom = toCycloneDx(withFindings, opts) as unknown as Bom & { vulnerabilities: { id: string; affects: { ref: string }[]; ratings: { severity: string; score?: number }[]; properties: Property[] }[] };
 
-    it('are valid against the schema, vulnerabilities affecting their package, other findings the image', () => {
-      expect(validate(bom) ? [] : validate.errors).toEqual([]);
+    it('are valid against the schema, vulnerabilities affecting their package, other findings the image', async () => {
+      expect(await validateCycloneDx15(bom)).toEqual([]);
       const refOf = (purl: string) => bom.components.find((c) => c.purl === purl)!['bom-ref'];
       expect(bom.vulnerabilities.map((v) => [v.id, v.affects[0].ref, v.ratings[0].severity])).toEqual([
         ['CVE-2025-26519', refOf(musl.purl), 'high'],
@@ -183,8 +154,8 @@ describe('toCycloneDx', () => {
     const bom = bomOf(result);
     const libs = bom.components.filter((c) => c.type === 'library');
 
-    it('is valid against the official CycloneDX 1.5 JSON schema', () => {
-      expect(validate(bom) ? [] : validate.errors).toEqual([]);
+    it('is valid against the official CycloneDX 1.5 JSON schema (CycloneDX\'s own validator)', async () => {
+      expect(await validateCycloneDx15(bom)).toEqual([]);
     });
 
     it('has the BOM header, the tool and the image as metadata.component', () => {
@@ -311,21 +282,30 @@ describe('toCycloneDx', () => {
     });
   });
 
-  // The schema check above is only worth something if the validator rejects what the spec forbids.
-  describe('the schema validator is real', () => {
-    it.each<[string, (b: Bom) => void]>([
-      ['an unknown component type', (b) => { b.components[0].type = 'gadget'; }],
-      ['a component without a name', (b) => { delete (b.components[0] as Partial<Component>).name; }],
-      ['a serial number that is no urn:uuid', (b) => { b.serialNumber = 'serial-1'; }],
-      ['the same ref twice in dependsOn', (b) => { b.dependencies[0].dependsOn!.push(b.dependencies[0].dependsOn![0]); }],
-      ['a timestamp that is no date-time', (b) => { b.metadata.timestamp = 'yesterday'; }],
-      ['an unknown top-level field', (b) => { (b as unknown as Record<string, unknown>).packages = []; }],
-      ['a property value that is no string', (b) => { (b.components[0].properties![0] as unknown as { value: number }).value = 42; }],
-    ])('rejects %s', (_n, spoil) => {
+  // The check above is only worth something if it rejects what the schema and the spec forbid: each
+  // spoilt BOM must fail for the rule named, not for some other reason.
+  describe('the CycloneDX 1.5 validation is real', () => {
+    it.each<[string, (b: Bom) => void, RegExp]>([
+      ['an unknown component type', (b) => { b.components[0].type = 'gadget'; }, /^schema: \/components\/0\/type must be equal to one of the allowed values/],
+      ['the component type "os"', (b) => { b.components[0].type = 'os'; }, /^schema: \/components\/0\/type must be equal to one of the allowed values/],
+      ['a component without a name', (b) => { delete (b.components[0] as Partial<Component>).name; }, /^schema: \/components\/0 must have required property 'name'/],
+      ['a serial number that is no urn:uuid', (b) => { b.serialNumber = 'serial-1'; }, /^schema: \/serialNumber must match pattern/],
+      ['the same ref twice in dependsOn', (b) => { b.dependencies[0].dependsOn!.push(b.dependencies[0].dependsOn![0]); }, /^schema: \/dependencies\/0\/dependsOn must NOT have duplicate items/],
+      ['a timestamp that is no date-time', (b) => { b.metadata.timestamp = 'yesterday'; }, /^schema: \/metadata\/timestamp must match format "date-time"/],
+      ['an unknown top-level field', (b) => { (b as unknown as Record<string, unknown>).packages = []; }, /^schema: \/ must NOT have additional properties \{"additionalProperty":"packages"\}/],
+      ['a property value that is no string', (b) => { (b.components[0].properties![0] as unknown as { value: number }).value = 42; }, /^schema: \/components\/0\/properties\/0\/value must be string/],
+      ['an unknown hash algorithm', (b) => { b.metadata.component.hashes![0].alg = 'SHA256'; }, /^schema: \/metadata\/component\/hashes\/0\/alg must be equal to one of the allowed values/],
+      ['a hash that is no hex digest', (b) => { b.metadata.component.hashes![0].content = 'sha256:abc'; }, /^schema: \/metadata\/component\/hashes\/0\/content must match pattern/],
+      ['two components with one bom-ref', (b) => { b.components[2]['bom-ref'] = b.components[1]['bom-ref']; }, /^spec: bom-ref .* of components\[2\] is not unique \(also components\[1\]\)/],
+      ['a dependency on a bom-ref that is not there', (b) => { b.dependencies[0].dependsOn![0] = 'pkg:npm/nowhere@1'; }, /^spec: dependencies\[0\]\.dependsOn\[0\] "pkg:npm\/nowhere@1" is no bom-ref of the BOM/],
+      ['no version', (b) => { delete (b as Partial<Bom>).version; }, /^schema \(official, not in the library's copy\): version is required/],
+      ['the $schema of another version', (b) => { b.$schema = 'http://cyclonedx.org/schema/bom-1.6.schema.json'; }, /^schema \(official, not in the library's copy\): \$schema must be/],
+      ['a purl that does not parse', (b) => { b.components[1].purl = 'npm/ms@2.1.3'; }, /^spec: components\[1\]\.purl is no valid purl/],
+    ])('rejects %s', async (_n, spoil, rule) => {
       const bom = bomOf(multiPlatform);
-      expect(validate(bom)).toBe(true);
+      expect(await validateCycloneDx15(bom)).toEqual([]);
       spoil(bom);
-      expect(validate(bom)).toBe(false);
+      expect(await validateCycloneDx15(bom)).toEqual(expect.arrayContaining([expect.stringMatching(rule)]));
     });
   });
 });

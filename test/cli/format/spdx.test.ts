@@ -1,11 +1,10 @@
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
 import { spdxIdString, toSpdx } from '../../../lib/cli/format/spdx';
 import { PackageURL } from 'packageurl-js';
 import { purl } from '../../../lib/engine/catalog/purl';
 import { sha256Digest, type Digest, type Package } from '../../../lib/engine/model';
 import { ALPINE, APK, BASE_AMD64, BASE_ARM64, BIN_AMD64, BIN_ARM64, deb, go, npm, pypi } from './fixtures';
 import type { ImageScan, ScanResult } from '../../../lib/engine/scan-image';
+import { validateSpdx23 } from '../../helpers/sbom-schemas';
 
 // ---------------------------------------------------------------------------------------------
 // A realistic scan: a two-platform Debian 12 index whose platforms have their own base and binary
@@ -80,138 +79,6 @@ const cases: readonly Case[] = [
 ];
 const opts = { toolVersion: '0.1.0', now: new Date('2026-11-29T10:11:12.345Z') };
 
-// ---------------------------------------------------------------------------------------------
-// No package on the npm registry ships the official SPDX 2.3 JSON schema (spdx-spec's
-// schemas/spdx-schema.json): @cyclonedx/cyclonedx-library ships only CycloneDX's licence-id list
-// (spdx.schema.json), @cyclonedx/cdxgen only the SPDX 3.0.1 schema, and spdx/tools-ts is not
-// published. So the rules the SPDX 2.3 text states for every field this exporter writes are
-// encoded below, from the spec (https://spdx.github.io/spdx-spec/v2.3/), and checked with ajv;
-// unknown fields are rejected, so a misspelt field name fails as it would against the official
-// schema. Referential integrity (which no JSON schema checks) is asserted separately.
-// ---------------------------------------------------------------------------------------------
-
-const SPDX_ID = '^SPDXRef-[A-Za-z0-9.-]+$'; // §3.2 / §7.2: "SPDXRef-"[idstring], idstring = letters, numbers, ., -
-const ELEMENT_ID = '^(DocumentRef-[A-Za-z0-9.-]+:)?SPDXRef-[A-Za-z0-9.-]+$'; // §11.1: [DocumentRef-[idstring]:]SPDXID
-
-/** §11.1, Table 68: the relationship types of SPDX 2.3. */
-const RELATIONSHIP_TYPES = [
-  'DESCRIBES', 'DESCRIBED_BY', 'CONTAINS', 'CONTAINED_BY', 'DEPENDS_ON', 'DEPENDENCY_OF', 'DEPENDENCY_MANIFEST_OF',
-  'BUILD_DEPENDENCY_OF', 'DEV_DEPENDENCY_OF', 'OPTIONAL_DEPENDENCY_OF', 'PROVIDED_DEPENDENCY_OF', 'TEST_DEPENDENCY_OF',
-  'RUNTIME_DEPENDENCY_OF', 'EXAMPLE_OF', 'GENERATES', 'GENERATED_FROM', 'ANCESTOR_OF', 'DESCENDANT_OF', 'VARIANT_OF',
-  'DISTRIBUTION_ARTIFACT', 'PATCH_FOR', 'PATCH_APPLIED', 'COPY_OF', 'FILE_ADDED', 'FILE_DELETED', 'FILE_MODIFIED',
-  'EXPANDED_FROM_ARCHIVE', 'DYNAMIC_LINK', 'STATIC_LINK', 'DATA_FILE_OF', 'TEST_CASE_OF', 'BUILD_TOOL_OF', 'DEV_TOOL_OF',
-  'TEST_OF', 'TEST_TOOL_OF', 'DOCUMENTATION_OF', 'OPTIONAL_COMPONENT_OF', 'METAFILE_OF', 'PACKAGE_OF', 'AMENDS',
-  'PREREQUISITE_FOR', 'HAS_PREREQUISITE', 'REQUIREMENT_DESCRIPTION_FOR', 'SPECIFICATION_FOR', 'OTHER',
-];
-/** §7.10: checksum algorithms. */
-const CHECKSUM_ALGORITHMS = ['SHA1', 'SHA224', 'SHA256', 'SHA384', 'SHA512', 'SHA3-256', 'SHA3-384', 'SHA3-512', 'BLAKE2b-256', 'BLAKE2b-384', 'BLAKE2b-512', 'BLAKE3', 'MD2', 'MD4', 'MD5', 'MD6', 'ADLER32'];
-/** §7.24: primary package purposes (as the text spells them; see lib/cli/format/spdx.ts on OPERATING-SYSTEM). */
-const PURPOSES = ['APPLICATION', 'FRAMEWORK', 'LIBRARY', 'CONTAINER', 'OPERATING-SYSTEM', 'DEVICE', 'FIRMWARE', 'SOURCE', 'ARCHIVE', 'FILE', 'INSTALL', 'OTHER'];
-const NONE_OR_NOASSERTION = { enum: ['NONE', 'NOASSERTION'] };
-const text = { type: 'string', minLength: 1 };
-
-const spdx23Rules = {
-  $schema: 'http://json-schema.org/draft-07/schema#',
-  type: 'object',
-  // §6: document creation information; every field but the ones below is optional.
-  required: ['spdxVersion', 'dataLicense', 'SPDXID', 'name', 'documentNamespace', 'creationInfo'],
-  additionalProperties: false,
-  properties: {
-    $schema: { type: 'string' },
-    spdxVersion: { const: 'SPDX-2.3' }, // §6.1
-    dataLicense: { const: 'CC0-1.0' }, // §6.2
-    SPDXID: { const: 'SPDXRef-DOCUMENT' }, // §6.3
-    name: text, // §6.4
-    documentNamespace: { type: 'string', format: 'uri', pattern: '^[^#]+$' }, // §6.5: absolute URI, no "#"
-    creationInfo: {
-      type: 'object', required: ['created', 'creators'], additionalProperties: false,
-      properties: {
-        creators: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^(Person|Organization|Tool): .+$' } }, // §6.8
-        created: { type: 'string', pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$' }, // §6.9: YYYY-MM-DDThh:mm:ssZ
-        comment: { type: 'string' },
-        licenseListVersion: { type: 'string', pattern: '^\\d+\\.\\d+$' },
-      },
-    },
-    comment: { type: 'string' },
-    documentDescribes: { type: 'array', items: { type: 'string', pattern: ELEMENT_ID } },
-    packages: {
-      type: 'array',
-      items: {
-        type: 'object',
-        // §7.1 name, §7.2 SPDXID and §7.7 download location are mandatory.
-        required: ['SPDXID', 'name', 'downloadLocation'],
-        additionalProperties: false,
-        properties: {
-          SPDXID: { type: 'string', pattern: SPDX_ID },
-          name: text,
-          versionInfo: { type: 'string' }, // §7.3
-          packageFileName: { type: 'string' },
-          supplier: { type: 'string' },
-          originator: { type: 'string' },
-          downloadLocation: { anyOf: [NONE_OR_NOASSERTION, { type: 'string', format: 'uri' }] }, // §7.7
-          filesAnalyzed: { type: 'boolean' }, // §7.8
-          packageVerificationCode: { // §7.9
-            type: 'object', required: ['packageVerificationCodeValue'], additionalProperties: false,
-            properties: { packageVerificationCodeValue: { type: 'string', pattern: '^[0-9a-f]{40}$' }, packageVerificationCodeExcludedFiles: { type: 'array', items: { type: 'string' } } },
-          },
-          checksums: { // §7.10
-            type: 'array',
-            items: { type: 'object', required: ['algorithm', 'checksumValue'], additionalProperties: false, properties: { algorithm: { enum: CHECKSUM_ALGORITHMS }, checksumValue: { type: 'string', pattern: '^[0-9a-f]+$' } } },
-          },
-          homepage: { type: 'string' },
-          sourceInfo: { type: 'string' }, // §7.12
-          licenseConcluded: { type: 'string', minLength: 1 }, // §7.13: expression, NONE or NOASSERTION
-          licenseInfoFromFiles: { type: 'array', items: { type: 'string' } },
-          licenseDeclared: { type: 'string', minLength: 1 }, // §7.15
-          licenseComments: { type: 'string' },
-          copyrightText: { type: 'string', minLength: 1 }, // §7.17: text, NONE or NOASSERTION
-          summary: { type: 'string' },
-          description: { type: 'string' }, // §7.19
-          comment: { type: 'string' }, // §7.20
-          externalRefs: { // §7.21
-            type: 'array',
-            items: {
-              type: 'object', required: ['referenceCategory', 'referenceType', 'referenceLocator'], additionalProperties: false,
-              properties: {
-                referenceCategory: { enum: ['SECURITY', 'PACKAGE-MANAGER', 'PERSISTENT-ID', 'OTHER'] },
-                referenceType: { type: 'string', pattern: '^\\S+$' },
-                referenceLocator: { type: 'string', pattern: '^\\S+$' }, // "shall not contain spaces"
-                comment: { type: 'string' },
-              },
-            },
-          },
-          attributionTexts: { type: 'array', items: { type: 'string' } },
-          primaryPackagePurpose: { enum: PURPOSES }, // §7.24
-          releaseDate: { type: 'string' },
-          builtDate: { type: 'string' },
-          validUntilDate: { type: 'string' },
-        },
-        // §7.9 (2.3): a package whose files were analysed has a verification code.
-        if: { properties: { filesAnalyzed: { const: true } }, required: ['filesAnalyzed'] },
-        then: { required: ['packageVerificationCode'] },
-      },
-    },
-    relationships: { // §11
-      type: 'array',
-      items: {
-        type: 'object', required: ['spdxElementId', 'relationshipType', 'relatedSpdxElement'], additionalProperties: false,
-        properties: {
-          spdxElementId: { type: 'string', pattern: ELEMENT_ID },
-          relationshipType: { enum: RELATIONSHIP_TYPES },
-          relatedSpdxElement: { anyOf: [NONE_OR_NOASSERTION, { type: 'string', pattern: ELEMENT_ID }] },
-          comment: { type: 'string' },
-        },
-      },
-    },
-  },
-};
-
-function spdx23Validator(): ValidateFunction {
-  const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true, allowUnionTypes: true });
-  addFormats(ajv);
-  return ajv.compile(spdx23Rules);
-}
-
 interface SpdxPackage {
   SPDXID: string; name: string; versionInfo?: string; downloadLocation: string; filesAnalyzed: boolean;
   licenseConcluded: string; licenseDeclared: string; copyrightText: string; primaryPackagePurpose?: string;
@@ -229,15 +96,13 @@ const docOf = (r: ScanResult, o: Parameters<typeof toSpdx>[1] = opts) => toSpdx(
 const purlOf = (p: SpdxPackage) => p.externalRefs?.find((e) => e.referenceType === 'purl')?.referenceLocator;
 
 describe('toSpdx', () => {
-  const validate = spdx23Validator();
-
   describe.each(cases)('$name', ({ result, packages, os }) => {
     const doc = docOf(result);
     const image = doc.packages[0];
     const libs = doc.packages.filter((p) => p.primaryPackagePurpose === 'LIBRARY');
 
-    it('satisfies the SPDX 2.3 field rules', () => {
-      expect(validate(doc) ? [] : validate.errors).toEqual([]);
+    it('is valid against the official SPDX 2.3 JSON schema and the 2.3 text', () => {
+      expect(validateSpdx23(doc)).toEqual([]);
     });
 
     it('has the document creation information', () => {
@@ -272,8 +137,8 @@ describe('toSpdx', () => {
       }
     });
 
-    it('has one OPERATING-SYSTEM package per detected distribution', () => {
-      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM').map((p) => `${p.name}@${p.versionInfo}`)).toEqual(os);
+    it('has one OPERATING_SYSTEM package per detected distribution', () => {
+      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING_SYSTEM').map((p) => `${p.name}@${p.versionInfo}`)).toEqual(os);
       expect(doc.packages).toHaveLength(1 + os.length + packages);
     });
 
@@ -335,7 +200,7 @@ describe('toSpdx', () => {
     });
 
     it('lists the OS once, with its pretty name', () => {
-      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING-SYSTEM')).toEqual([expect.objectContaining({
+      expect(doc.packages.filter((p) => p.primaryPackagePurpose === 'OPERATING_SYSTEM')).toEqual([expect.objectContaining({
         SPDXID: 'SPDXRef-OperatingSystem-debian-12', name: 'debian', versionInfo: '12', description: 'Debian GNU/Linux 12 (bookworm)',
         sourceInfo: 'detected from /etc/os-release on linux/amd64, linux/arm64/v8',
       })]);
@@ -393,24 +258,35 @@ describe('toSpdx', () => {
     });
   });
 
-  // The rules above are only worth something if they reject what the spec forbids.
-  describe('the SPDX 2.3 rules are real', () => {
-    it.each<[string, (d: Doc) => void]>([
-      ['an SPDXID with "_"', (d) => { d.packages[1].SPDXID = 'SPDXRef-typing_extensions'; }],
-      ['a package without downloadLocation', (d) => { delete (d.packages[1] as Partial<SpdxPackage>).downloadLocation; }],
-      ['an unknown relationship type', (d) => { d.relationships[1].relationshipType = 'HAS'; }],
-      ['a creation time with milliseconds', (d) => { d.creationInfo.created = '2026-11-29T10:11:12.345Z'; }],
-      ['a namespace with a fragment', (d) => { d.documentNamespace = 'https://example.com/sbom#1'; }],
-      ['a creator without a type', (d) => { d.creationInfo.creators = ['trustctl-0.1.0']; }],
-      ['a misspelt package field', (d) => { (d.packages[1] as unknown as Record<string, unknown>).versioninfo = '1'; }],
-      ['a purl locator with a space', (d) => { d.packages[2].externalRefs![0].referenceLocator = 'pkg:npm/a b@1'; }],
-      ['analysed files without a verification code', (d) => { d.packages[1].filesAnalyzed = true; }],
-      ['another spdxVersion', (d) => { d.spdxVersion = 'SPDX-2.2'; }],
-    ])('reject %s', (_n, spoil) => {
+  // The check above is only worth something if it rejects what the schema and the spec forbid: each
+  // spoilt document must fail for the rule named, not for some other reason.
+  describe('the SPDX 2.3 validation is real', () => {
+    it.each<[string, (d: Doc) => void, RegExp]>([
+      // The spelling this exporter wrote before issue 14: clause 7.24's text, not the 2.3 schema's enum.
+      ['the primary package purpose OPERATING-SYSTEM', (d) => { d.packages[1].primaryPackagePurpose = 'OPERATING-SYSTEM'; }, /^schema: \/packages\/1\/primaryPackagePurpose must be equal to one of the allowed values .*"OPERATING_SYSTEM".*\(got "OPERATING-SYSTEM"\)$/],
+      ['the reference category PACKAGE_MANAGER', (d) => { d.packages[2].externalRefs![0].referenceCategory = 'PACKAGE_MANAGER'; }, /^schema: \/packages\/2\/externalRefs\/0\/referenceCategory must be equal to one of the allowed values/],
+      ['an unknown relationship type', (d) => { d.relationships[1].relationshipType = 'HAS'; }, /^schema: \/relationships\/1\/relationshipType must be equal to one of the allowed values/],
+      ['an unknown checksum algorithm', (d) => { d.packages[0].checksums![0].algorithm = 'SHA-256'; }, /^schema: \/packages\/0\/checksums\/0\/algorithm must be equal to one of the allowed values/],
+      ['a package without downloadLocation', (d) => { delete (d.packages[1] as Partial<SpdxPackage>).downloadLocation; }, /^schema: \/packages\/1 must have required property 'downloadLocation'/],
+      ['a misspelt package field', (d) => { (d.packages[1] as unknown as Record<string, unknown>).versioninfo = '1'; }, /^schema: \/packages\/1 must NOT have additional properties \{"additionalProperty":"versioninfo"\}/],
+      ['a non-boolean filesAnalyzed', (d) => { (d.packages[1] as unknown as Record<string, unknown>).filesAnalyzed = 'false'; }, /^schema: \/packages\/1\/filesAnalyzed must be boolean/],
+      ['an SPDXID with "_"', (d) => { d.packages[1].SPDXID = 'SPDXRef-typing_extensions'; }, /^spec §7\.2: packages\[1\]\.SPDXID must be SPDXRef-/],
+      ['two packages with one SPDXID', (d) => { d.packages[2].SPDXID = d.packages[1].SPDXID; }, /^spec §3\.2: packages\[2\]\.SPDXID .* is not unique/],
+      ['a relationship to an element that is not there', (d) => { d.relationships[1].relatedSpdxElement = 'SPDXRef-Nowhere'; }, /^spec §11\.1: relationships\[1\]\.relatedSpdxElement "SPDXRef-Nowhere" is no element/],
+      ['no DESCRIBES relationship', (d) => { d.relationships = d.relationships.filter((r) => r.relationshipType !== 'DESCRIBES'); }, /^spec §11\.1: the document DESCRIBES no element$/],
+      ['a creation time with milliseconds', (d) => { d.creationInfo.created = '2026-11-29T10:11:12.345Z'; }, /^spec §6\.9: creationInfo\.created/],
+      ['a namespace with a fragment', (d) => { d.documentNamespace = 'https://example.com/sbom#1'; }, /^spec §6\.5: documentNamespace/],
+      ['a creator without a type', (d) => { d.creationInfo.creators = ['trustctl-0.1.0']; }, /^spec §6\.8: creationInfo\.creators\[0\]/],
+      ['a checksum in upper case', (d) => { d.packages[0].checksums![0].checksumValue = d.packages[0].checksums![0].checksumValue.toUpperCase(); }, /^spec §7\.10: packages\[0\]\.checksums\[0\] must be 64 lower-case hex digits/],
+      ['a purl locator with a space', (d) => { d.packages[2].externalRefs![0].referenceLocator = 'pkg:npm/a b@1'; }, /^spec §7\.21: packages\[2\]\.externalRefs\[0\]\.referenceLocator must be a string without spaces/],
+      ['a purl locator that is no purl', (d) => { d.packages[2].externalRefs![0].referenceLocator = 'npm/ms@2.1.3'; }, /^spec Annex F: packages\[2\]\.externalRefs\[0\]\.referenceLocator is no valid purl/],
+      ['analysed files without a verification code', (d) => { d.packages[1].filesAnalyzed = true; }, /^spec §7\.9: packages\[1\] analysed files/],
+      ['another spdxVersion', (d) => { d.spdxVersion = 'SPDX-2.2'; }, /^spec §6\.1: spdxVersion must be "SPDX-2\.3"/],
+    ])('rejects %s', (_n, spoil, rule) => {
       const doc = docOf(multiPlatform);
-      expect(validate(doc)).toBe(true);
+      expect(validateSpdx23(doc)).toEqual([]);
       spoil(doc);
-      expect(validate(doc)).toBe(false);
+      expect(validateSpdx23(doc)).toEqual(expect.arrayContaining([expect.stringMatching(rule)]));
     });
   });
 });

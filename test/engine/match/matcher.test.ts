@@ -54,7 +54,11 @@ describe('matching packages of a real image against real OSV records', () => {
     expect(found[0]).toMatchObject({ installedVersion: '1.1.0l-1~deb9u5+b1', match: { ecosystem: 'Debian:9', name: 'openssl', version: '1.1.0l-1~deb9u5', kind: 'versions' } });
     // osv.dev enumerates the affected source versions; the range gives the same answer.
     expect(found[0].fixedIn).toBe('1.1.0l-1~deb9u6');
-    expect(r.verdict.status).toBe('trusted'); // the policy (not the matcher) turns findings into a verdict
+    // The policy (not the matcher) turns findings into a verdict: DLA-3008-1 carries no rating and no
+    // other source is synced, so its severity is unknown — and unknown with a fix counts as high (issue 14).
+    expect(found[0]).toMatchObject({ severity: 'unknown', severitySource: 'none', severities: [] });
+    expect(r.verdict.status).toBe('quarantined');
+    expect(r.verdict.reasons.map((x) => x.message)).toEqual([expect.stringMatching(/^vulnerabilities of unknown severity, treated as high \(vulnerabilities.unknownSeverityAs\)/)]);
   });
 
   it('Debian 12: the same apparmor version is affected where the record names the release', async () => {
@@ -65,7 +69,7 @@ describe('matching packages of a real image against real OSV records', () => {
     };
     const { findings } = await matchPackages([p, { ...p, version: '2.11.0-3', sourceVersion: '2.11.0-3' }], store, SCHEMES);
     // The record names its CVE as `upstream`, not as an alias: the id stays the record's own, the CVE is reported beside it.
-    expect(findings.map((f) => [f.installedVersion, f.id, f.fixedIn, f.upstream])).toEqual([['2.11.0-2', 'DEBIAN-CVE-2017-6507', '2.11.0-3', ['CVE-2017-6507']]]);
+    expect(vulns(findings).map((f) => [f.installedVersion, f.id, f.fixedIn, f.upstream])).toEqual([['2.11.0-2', 'DEBIAN-CVE-2017-6507', '2.11.0-3', ['CVE-2017-6507']]]);
   });
 
   it('Alpine: the origin package, the release\'s own range, and -rN ordered by number (ALPINE-CVE-2025-26519, musl)', async () => {

@@ -25,7 +25,13 @@ describe('evaluatePolicy: each rule quarantines and does not', () => {
     ['critical with a fix', '', [vuln('CVE-1', 'critical', { fixedIn: '1.0.1' })], 'quarantined:vulnerabilities'],
     ['high with a fix', '', [vuln('CVE-1', 'high', { fixedIn: '1.0.1' })], 'quarantined:vulnerabilities'],
     ['medium with a fix: ignored by default', '', [vuln('CVE-1', 'medium', { fixedIn: '1.0.1' })], 'trusted'],
-    ['unknown severity with a fix: ignored by default', '', [vuln('CVE-1', 'unknown', { fixedIn: '1.0.1' })], 'trusted'],
+    // Issue 14: unknown is not low — a severity no source knows counts as high (vulnerabilities.unknownSeverityAs).
+    ['unknown severity with a fix: quarantined by default (unknownSeverityAs: high)', '', [vuln('CVE-1', 'unknown', { fixedIn: '1.0.1' })], 'quarantined:vulnerabilities'],
+    ['unknown severity without a fix: warns by default (onlyWithFix)', '', [vuln('CVE-1', 'unknown')], 'trusted+warn:vulnerabilities'],
+    ['unknownSeverityAs: low → unknown severity with a fix is ignored', 'vulnerabilities: { unknownSeverityAs: low }', [vuln('CVE-1', 'unknown', { fixedIn: '1.0.1' })], 'trusted'],
+    ['unknownSeverityAs: unknown + severities [.., unknown] → quarantines', 'vulnerabilities: { unknownSeverityAs: unknown, severities: [critical, high, unknown] }', [vuln('CVE-1', 'unknown', { fixedIn: '1' })], 'quarantined:vulnerabilities'],
+    ['unknownSeverityAs: unknown → ignored', 'vulnerabilities: { unknownSeverityAs: unknown }', [vuln('CVE-1', 'unknown', { fixedIn: '1' })], 'trusted'],
+    ['unknownSeverityAs: critical + severities [critical] → quarantines', 'vulnerabilities: { unknownSeverityAs: critical, severities: [critical] }', [vuln('CVE-1', 'unknown', { fixedIn: '1' })], 'quarantined:vulnerabilities'],
     ['onlyWithFix: critical without a fix warns', '', [vuln('CVE-1', 'critical')], 'trusted+warn:vulnerabilities'],
     ['onlyWithFix: false → critical without a fix quarantines', 'vulnerabilities: { onlyWithFix: false }', [vuln('CVE-1', 'critical')], 'quarantined:vulnerabilities'],
     ['severities [critical]: high with a fix is ignored', 'vulnerabilities: { severities: [critical] }', [vuln('CVE-1', 'high', { fixedIn: '2' })], 'trusted'],
@@ -326,5 +332,48 @@ describe('evaluatePolicy: the verdict', () => {
       ['ignored', 'vulnerabilities', 'ignored', false, undefined],
     ]);
     expect(decisions[1].why).toBe('high, fixed in 2 (vulnerabilities.severities: critical/high, onlyWithFix); excepted by exception #0 (owner sec) until 2025-12-01: vendor says not affected');
+  });
+});
+
+describe('evaluatePolicy: known-exploited vulnerabilities (CISA KEV, issue 14 item 5)', () => {
+  // The KEV entry of CVE-2014-0160 (Heartbleed) in ../shared/feeds/kev, as the matcher copies it.
+  const KEV = { knownExploited: { cve: 'CVE-2014-0160', dateAdded: '2022-05-04', dueDate: '2022-05-25', ransomware: 'Unknown' } };
+  const EXCEPT = '- scope: { all: true }\n  finding: CVE-2014-0160\n  reason: the service never terminates TLS\n  expires: 2999-01-01\n';
+  /** [name, rules ('' = default), finding, outcome] */
+  const CASES: readonly (readonly [string, string, Finding, string])[] = [
+    ['low, no fix: quarantined by default', '', vuln('CVE-2014-0160', 'low', KEV), 'quarantined:vulnerabilities'],
+    ['medium, fixed: quarantined by default', '', vuln('CVE-2014-0160', 'medium', { ...KEV, fixedIn: '2' }), 'quarantined:vulnerabilities'],
+    ['within a grace period: still quarantined', 'vulnerabilities: { maxAdvisoryAgeDays: 3650 }', vuln('CVE-2014-0160', 'high', { ...KEV, fixedIn: '2', published: NOW.toISOString() }), 'quarantined:vulnerabilities'],
+    ['knownExploited: warn → a low one warns', 'vulnerabilities: { knownExploited: warn }', vuln('CVE-2014-0160', 'low', KEV), 'trusted+warn:vulnerabilities'],
+    ['knownExploited: warn → a high fixed one still quarantines by severity', 'vulnerabilities: { knownExploited: warn }', vuln('CVE-2014-0160', 'high', { ...KEV, fixedIn: '2' }), 'quarantined:vulnerabilities'],
+    ['not known exploited: a low one is ignored', '', vuln('CVE-2014-0160', 'low'), 'trusted'],
+  ];
+  it.each(CASES)('%s', (_name, rules, f, want) => {
+    expect(outcome(judge(rules === '' ? DEFAULT_POLICY : policyOf(rules), [f]))).toBe(want);
+  });
+
+  it('says why, and known-exploited reasons come first', () => {
+    const v = judge(DEFAULT_POLICY, [vuln('CVE-2024-1', 'critical', { fixedIn: '2' }), vuln('CVE-2014-0160', 'low', KEV)]);
+    expect(v.reasons.map((r) => r.findings)).toEqual([['CVE-2014-0160'], ['CVE-2024-1']]);
+    expect(v.reasons[0].message).toMatch(/^known exploited vulnerabilities \(CISA KEV\): CVE-2014-0160 .*known exploited/);
+    const d = evaluatePolicyDetailed(DEFAULT_POLICY, { ref: REF, digest: DIGEST, findings: [vuln('CVE-2014-0160', 'low', KEV)], feeds: FRESH_FEEDS, now: NOW }).decisions[0];
+    expect(d.why).toMatch(/^known exploited \(CISA KEV, added 2022-05-04, due 2022-05-25\): quarantined whatever its severity or fix state \(vulnerabilities.knownExploited: quarantine\)/);
+  });
+
+  it('an exception (reason, expiry) can still accept it', () => {
+    const v = judge(policyOf('', EXCEPT), [vuln('CVE-2014-0160', 'low', KEV)]);
+    expect(v.status).toBe('trusted');
+    expect(v.exceptionsApplied.map((e) => e.findings)).toEqual([['CVE-2014-0160']]);
+  });
+});
+
+describe('evaluatePolicy: the unknownSeverityAs assumption is visible', () => {
+  it('the reason and the decision say the severity was assumed', () => {
+    const f = vuln('GO-2024-1', 'unknown', { fixedIn: '1.22.1' });
+    const { verdict, decisions } = evaluatePolicyDetailed(DEFAULT_POLICY, { ref: REF, digest: DIGEST, findings: [f], feeds: FRESH_FEEDS, now: NOW });
+    expect(verdict.reasons[0].message).toMatch(/^vulnerabilities of unknown severity, treated as high \(vulnerabilities.unknownSeverityAs\) with a fix available: GO-2024-1/);
+    expect(decisions[0].why).toBe('severity unknown to every source; treated as high (vulnerabilities.unknownSeverityAs), fixed in 1.22.1 (vulnerabilities.severities: critical/high, onlyWithFix)');
+    // Counted under its own (unknown) severity: the assumption is the policy's, not a rating.
+    expect(verdict.counts.bySeverity.unknown).toBe(1);
   });
 });

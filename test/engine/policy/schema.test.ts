@@ -43,7 +43,7 @@ describe('the default policy', () => {
   it('quarantines malware, key/credential secrets, critical/high with a fix, unscannable; warns on the rest', () => {
     const r = DEFAULT_RULES;
     expect([r.unscannable, r.malware]).toEqual(['quarantine', 'quarantine']);
-    expect(r.vulnerabilities).toEqual({ severities: ['critical', 'high'], onlyWithFix: true });
+    expect(r.vulnerabilities).toEqual({ severities: ['critical', 'high'], onlyWithFix: true, unknownSeverityAs: 'high', knownExploited: 'quarantine' });
     expect(r.secrets).toEqual({ quarantine: ['private-key', 'cloud-credential', 'token', 'unknown'], others: 'warn' });
     expect(Object.values(r.misconfig.bySeverity)).toEqual(['warn', 'warn', 'warn', 'warn', 'warn']);
     expect(r.baseImage).toEqual({ untrusted: 'warn', outdated: 'warn' });
@@ -59,7 +59,7 @@ describe('the default policy', () => {
 
   it('omitted keys take the default, key by key', () => {
     const p = parsePolicy(`${HEAD}rules:\n  vulnerabilities:\n    severities: [critical]\n  misconfig:\n    bySeverity: { high: quarantine }\n`);
-    expect(p.rules.vulnerabilities).toEqual({ severities: ['critical'], onlyWithFix: true });
+    expect(p.rules.vulnerabilities).toEqual({ severities: ['critical'], onlyWithFix: true, unknownSeverityAs: 'high', knownExploited: 'quarantine' });
     expect(p.rules.misconfig.bySeverity).toEqual({ critical: 'warn', high: 'quarantine', medium: 'warn', low: 'warn', unknown: 'warn' });
     expect(p.rules.secrets).toEqual(DEFAULT_RULES.secrets);
   });
@@ -104,7 +104,7 @@ exceptions:
 
   it('reads every rule, normalises sets, and keeps exceptions with their line', () => {
     const p = parsePolicy(FULL, 'full.yaml');
-    expect(p.rules.vulnerabilities).toEqual({ severities: ['critical', 'high', 'medium'], onlyWithFix: false, maxAdvisoryAgeDays: 7 });
+    expect(p.rules.vulnerabilities).toEqual({ severities: ['critical', 'high', 'medium'], onlyWithFix: false, maxAdvisoryAgeDays: 7, unknownSeverityAs: 'high', knownExploited: 'quarantine' });
     expect(p.rules.secrets).toEqual({ quarantine: ['token', 'private-key', 'aws-access-key-id'], others: 'ignore' });
     expect(p.rules.misconfig.byId).toEqual({ 'TC-MC-001': 'warn', 'TC-MC-007': 'ignore' });
     expect(p.rules.registries?.trusted).toEqual(['ghcr.io/acme/*', '123456789012.dkr.ecr.*.amazonaws.com/**']);
@@ -171,6 +171,10 @@ const INVALID: readonly (readonly [string, string, readonly (readonly [string, n
     [['rules.vulnerabilities.onlyWithFix', 5, /true or false/]], true],
   ['negative grace period', `${HEAD}rules:\n  vulnerabilities:\n    maxAdvisoryAgeDays: -1\n`,
     [['rules.vulnerabilities.maxAdvisoryAgeDays', 5, /integer at least 0/]], true],
+  ['unknownSeverityAs not a severity', `${HEAD}rules:\n  vulnerabilities:\n    unknownSeverityAs: severe\n`,
+    [['rules.vulnerabilities.unknownSeverityAs', 5, /must be one of critical, high, medium, low, unknown \(got string "severe"\)/]], true],
+  ['knownExploited ignored (not an option: at least warn)', `${HEAD}rules:\n  vulnerabilities:\n    knownExploited: ignore\n`,
+    [['rules.vulnerabilities.knownExploited', 5, /must be one of quarantine, warn/]], true],
   ['unknown secret category', `${HEAD}rules:\n  secrets:\n    quarantine: [tokens]\n`,
     [['rules.secrets.quarantine[0]', 5, /secret category .* \(got string "tokens"\) \(did you mean token\?\)/]], true],
   ['unknown misconfiguration rule id', `${HEAD}rules:\n  misconfig:\n    byId: { TC-MC-099: quarantine }\n`,

@@ -1,13 +1,13 @@
 import type { Cataloger } from '../types';
 import { fileCataloger, type PackageFields } from '../file-cataloger';
 import { purl } from '../purl';
+import { projectLockfile } from '../installed-package-files';
 import { parseCargoLock, type Crate } from './cargo-lock';
 import { findElfSection, parseAuditableDepV0, type AuditableCrate } from './auditable';
 
 export { parseCargoLock, type Crate } from './cargo-lock';
 export { findElfSection, parseAuditableDepV0, type AuditableCrate } from './auditable';
 
-const VERSION = '1.1.0';
 
 function toPackage(c: Crate): PackageFields {
   return { ecosystem: 'crates.io', name: c.name, version: c.version, purl: purl('cargo', undefined, c.name, c.version) };
@@ -16,8 +16,9 @@ function toPackage(c: Crate): PackageFields {
 /** Crates from `Cargo.lock` files (every `[[package]]`, workspace members included). */
 export const cargoLockCataloger: Cataloger = fileCataloger<Crate>({
   name: 'cargo-lock',
-  version: VERSION,
-  wants: (path: string) => path.endsWith('/Cargo.lock'),
+  version: '1.2.0',
+  // A crate's own Cargo.lock in Cargo's registry or git sources, or under vendor/, is not the image's (installed-package-files.ts).
+  wants: projectLockfile((path: string) => path.endsWith('/Cargo.lock')),
   truncated: { policy: 'skip', reason: () => 'Cargo.lock truncated at the read limit; not parsed' },
   parse: (f) => parseCargoLock(f.body.toString('utf8')),
   unreadableReason: (e) => `Cargo.lock: ${(e as Error).message}`,

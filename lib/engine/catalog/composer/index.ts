@@ -1,16 +1,17 @@
 import type { Cataloger } from '../types';
 import { textCataloger } from '../text-cataloger';
 import { purl } from '../purl';
+import { projectLockfile } from '../installed-package-files';
 import { parseComposerInstalled, parseComposerLock, type ComposerPackage } from './composer-lock';
 
 export { parseComposerInstalled, parseComposerLock, type ComposerPackage } from './composer-lock';
 
 const VERSION = '1.1.0';
 
-function composerCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => ComposerPackage[], what: string): Cataloger {
+function composerCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => ComposerPackage[], what: string, version = VERSION): Cataloger {
   return textCataloger<ComposerPackage>({
     name,
-    version: VERSION,
+    version,
     what,
     wants,
     parse,
@@ -29,9 +30,10 @@ function composerCataloger(name: string, wants: (path: string) => boolean, parse
 
 /**
  * Packagist packages from `composer.lock` (require and require-dev both: the lock file does not say
- * whether `--no-dev` was used at install time). purl type `composer` with the vendor as namespace.
+ * whether `--no-dev` was used at install time). purl type `composer` with the vendor as namespace. A
+ * `composer.lock` inside `vendor/<vendor>/<package>/` is that package's own (installed-package-files.ts).
  */
-export const composerLockCataloger: Cataloger = composerCataloger('composer-lock', (p) => p.endsWith('/composer.lock'), parseComposerLock, 'composer.lock');
+export const composerLockCataloger: Cataloger = composerCataloger('composer-lock', projectLockfile((p) => p.endsWith('/composer.lock')), parseComposerLock, 'composer.lock', '1.2.0');
 
 /** Packagist packages installed on disk, from `vendor/composer/installed.json` (Composer 1 and 2 layouts). */
 export const composerInstalledCataloger: Cataloger = composerCataloger('composer-installed', (p) => p.endsWith('/vendor/composer/installed.json'), parseComposerInstalled, 'installed.json');

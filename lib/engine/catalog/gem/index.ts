@@ -1,13 +1,14 @@
 import type { Cataloger } from '../types';
 import { textCataloger } from '../text-cataloger';
 import { purl } from '../purl';
+import { projectLockfile } from '../installed-package-files';
 import { parseGemfileLock, parseGemspec, type Gem } from './gem';
 
 export { parseGemfileLock, parseGemspec, type Gem } from './gem';
 
 const VERSION = '1.1.0';
 
-function gemCataloger(name: string, version: string, wants: (path: string) => boolean, parse: (text: string) => Gem[], what: string): Cataloger {
+function gemCataloger(name: string, wants: (path: string) => boolean, parse: (text: string) => Gem[], what: string, version = VERSION): Cataloger {
   return textCataloger<Gem>({
     name,
     version,
@@ -25,12 +26,15 @@ function gemCataloger(name: string, version: string, wants: (path: string) => bo
  * RubyGems' `Gem.default_specifications_dir`, listed by `gem list` as `default:`); they are installed
  * gems with advisories of their own (issue 14 item 4).
  */
-export const gemspecCataloger: Cataloger = gemCataloger('gem-spec', '1.2.0', wantsGemspec, (t) => [parseGemspec(t)], 'gemspec');
+export const gemspecCataloger: Cataloger = gemCataloger('gem-spec', wantsGemspec, (t) => [parseGemspec(t)], 'gemspec', '1.2.0');
 
 /** True for an installed gem's specification (see {@link gemspecCataloger}). */
 export function wantsGemspec(path: string): boolean {
   return /\/specifications\/(?:default\/)?[^/]+\.gemspec$/.test(path);
 }
 
-/** Gems locked by Bundler in `Gemfile.lock` (also `gems.locked`, Bundler's alternative name). */
-export const gemfileLockCataloger: Cataloger = gemCataloger('gemfile-lock', VERSION, (p) => p.endsWith('/Gemfile.lock') || p.endsWith('/gems.locked'), parseGemfileLock, 'Gemfile.lock');
+/**
+ * Gems locked by Bundler in `Gemfile.lock` (also `gems.locked`, Bundler's alternative name); not the ones
+ * gems ship inside `gems/<name>-<version>/` (installed-package-files.ts).
+ */
+export const gemfileLockCataloger: Cataloger = gemCataloger('gemfile-lock', projectLockfile((p) => p.endsWith('/Gemfile.lock') || p.endsWith('/gems.locked')), parseGemfileLock, 'Gemfile.lock', '1.2.0');

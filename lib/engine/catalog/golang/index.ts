@@ -1,6 +1,7 @@
 import type { Location, Package, PluginId, Unknown } from '../../model';
 import { classOfParseFailure } from '../file-cataloger';
 import { purl } from '../purl';
+import { isInsideInstalledPackage } from '../installed-package-files';
 import type { CatalogFile, CatalogResult, Cataloger } from '../types';
 import { goVersionToSemver, isBuildInfoWindow, isExecutable, readGoBuildInfo, type GoBuildInfo, type GoModule } from './buildinfo';
 import { parseGoMod, type GoModOptions } from './gomod';
@@ -120,10 +121,11 @@ export const goBinaryCataloger: Cataloger = {
 export function createGoModCataloger(options: GoModOptions = {}): Cataloger {
   return {
     name: 'go-mod',
-    version: '2',
-    // The module cache (`$GOMODCACHE`, default `$GOPATH/pkg/mod`) and `vendor/` hold dependencies' own
-    // go.mod files, not the application's: skip them (https://go.dev/ref/mod#module-cache).
-    wants: (path: string): boolean => path.endsWith('/go.mod') && !path.includes('/pkg/mod/') && !path.includes('/vendor/'),
+    version: '3',
+    // The module cache (`$GOMODCACHE`, default `$GOPATH/pkg/mod`), `vendor/` and every other
+    // installed-package folder hold dependencies' own go.mod files, not the application's: skip them
+    // (https://go.dev/ref/mod#module-cache; installed-package-files.ts).
+    wants: (path: string): boolean => path.endsWith('/go.mod') && !path.includes('/vendor/') && !isInsideInstalledPackage(path),
     catalog(files: readonly CatalogFile[]): CatalogResult {
       const packages: Package[] = [];
       const unknowns: Unknown[] = [];

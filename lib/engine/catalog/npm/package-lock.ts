@@ -1,6 +1,7 @@
 import { parseJsonBounded } from '../bounds';
 import { type NpmEntry, baseName, isRecord, makeNpmCataloger, splitAtVersion } from './common';
 import type { Cataloger } from '../types';
+import { projectLockfile } from '../installed-package-files';
 
 /**
  * Parses an npm `package-lock.json` (or `npm-shrinkwrap.json`) — https://docs.npmjs.com/cli/configuring-npm/package-lock-json.
@@ -85,6 +86,6 @@ export function wantsPackageLock(path: string): boolean {
   return b === 'package-lock.json' || b === 'npm-shrinkwrap.json';
 }
 
-/** Cataloger for npm package-lock.json v1/v2/v3. */
+/** Cataloger for npm package-lock.json v1/v2/v3 (not those inside an installed package: installed-package-files.ts). */
 export const npmLockfileCataloger: Cataloger = makeNpmCataloger(
-  { name: 'npm-lockfile', version: '1.1.0' }, wantsPackageLock, (text) => parsePackageLock(text));
+  { name: 'npm-lockfile', version: '1.2.0' }, projectLockfile(wantsPackageLock), (text) => parsePackageLock(text));

@@ -1,6 +1,7 @@
 import { parseYamlBounded } from '../bounded-yaml';
 import { type NpmEntry, baseName, isRecord, makeNpmCataloger, splitAtVersion } from './common';
 import type { Cataloger } from '../types';
+import { projectLockfile } from '../installed-package-files';
 
 /** A registry version as pnpm writes it in keys: semver, optionally followed by a peer suffix. */
 const SEMVER = /^\d+\.\d+\.\d+(?:[-+][0-9A-Za-z.+-]*)?$/;
@@ -63,6 +64,6 @@ export function wantsPnpmLock(path: string): boolean {
   return baseName(path) === 'pnpm-lock.yaml';
 }
 
-/** Cataloger for pnpm-lock.yaml. */
+/** Cataloger for pnpm-lock.yaml, not those inside an installed package (installed-package-files.ts). */
 export const pnpmLockCataloger: Cataloger = makeNpmCataloger(
-  { name: 'pnpm-lockfile', version: '1.1.0' }, wantsPnpmLock, (text) => parsePnpmLock(text));
+  { name: 'pnpm-lockfile', version: '1.2.0' }, projectLockfile(wantsPnpmLock), (text) => parsePnpmLock(text));

@@ -2,6 +2,7 @@ import { parseYamlBounded } from '../bounded-yaml';
 import { boundedLines } from '../bounds';
 import { type NpmEntry, baseName, isRecord, makeNpmCataloger, splitAtVersion } from './common';
 import type { Cataloger } from '../types';
+import { projectLockfile } from '../installed-package-files';
 
 /**
  * Resolves one yarn descriptor (`name@range`, `name@npm:range`, `alias@npm:real@range`) to the
@@ -82,6 +83,6 @@ export function wantsYarnLock(path: string): boolean {
   return baseName(path) === 'yarn.lock';
 }
 
-/** Cataloger for yarn.lock (classic v1 and berry). */
+/** Cataloger for yarn.lock (classic v1 and berry), not those inside an installed package (installed-package-files.ts). */
 export const yarnLockCataloger: Cataloger = makeNpmCataloger(
-  { name: 'yarn-lockfile', version: '1.1.0' }, wantsYarnLock, (text) => parseYarnLock(text));
+  { name: 'yarn-lockfile', version: '1.2.0' }, projectLockfile(wantsYarnLock), (text) => parseYarnLock(text));

@@ -1,6 +1,7 @@
 import { purl } from '../purl';
 import type { Cataloger } from '../types';
 import { fileCataloger } from '../file-cataloger';
+import { projectLockfile } from '../installed-package-files';
 import { textCataloger } from '../text-cataloger';
 import { parsePythonMetadata } from './metadata';
 import { parsePipfileLock, parsePoetryLock, parseRequirementsTxt, parseUvLock, type PythonPin } from './lockfiles';
@@ -31,6 +32,7 @@ export const pypiMetadataCataloger: Cataloger = textCataloger({
 });
 
 const LOCK_NAME = 'pypi-lockfile';
+const LOCK_VERSION = '1.2.0';
 
 /** Lock/requirements parsers by file base name. */
 const LOCK_PARSERS: Record<string, (body: Buffer) => PythonPin[]> = {
@@ -48,8 +50,9 @@ const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
  */
 export const pypiLockCataloger: Cataloger = fileCataloger<PythonPin>({
   name: LOCK_NAME,
-  version: VERSION,
-  wants: (path: string) => Object.hasOwn(LOCK_PARSERS, baseName(path)),
+  version: LOCK_VERSION,
+  // A requirements.txt or lock inside site-packages/<pkg>/ is the package's own, not the image's (installed-package-files.ts).
+  wants: projectLockfile((path: string) => Object.hasOwn(LOCK_PARSERS, baseName(path))),
   onlyWanted: true,
   truncated: { policy: 'skip', reason: (f) => `${baseName(f.path)} truncated at the read limit; not parsed` },
   parse: (f) => LOCK_PARSERS[baseName(f.path)](f.body),

@@ -37,7 +37,7 @@ describe('cargoLockCataloger', () => {
       { path: '/bad/Cargo.lock', layer: LAYER, body: Buffer.from('[[package]\nname = '), truncated: false },
       { path: '/bad2/Cargo.lock', layer: LAYER, body: Buffer.from('[[package]]\nname = "x"\n'), truncated: false },
     ]);
-    expect(r.packages).toEqual([{ ecosystem: 'crates.io', name: 'libc', version: '0.2.140', purl: 'pkg:cargo/libc@0.2.140', locations: [{ layer: LAYER, path: '/app/Cargo.lock' }], cataloger: { name: 'cargo-lock', version: '1.1.0' } }]);
+    expect(r.packages).toEqual([{ ecosystem: 'crates.io', name: 'libc', version: '0.2.140', purl: 'pkg:cargo/libc@0.2.140', locations: [{ layer: LAYER, path: '/app/Cargo.lock' }], cataloger: { name: 'cargo-lock', version: '1.2.0' } }]);
     expect(r.unknowns.map((u) => u.path)).toEqual(['/bad/Cargo.lock', '/bad2/Cargo.lock']);
   });
 });

@@ -37,7 +37,7 @@ describe('composerLockCataloger', () => {
       { path: '/bad/composer.lock', layer: LAYER, body: Buffer.from('{"packages": '), truncated: false },
       { path: '/bad2/composer.lock', layer: LAYER, body: Buffer.from('[1,2]'), truncated: false },
     ]);
-    expect(r.packages).toEqual([{ ecosystem: 'Packagist', name: 'symfony/polyfill-php72', version: 'v1.27.0', purl: 'pkg:composer/symfony/polyfill-php72@v1.27.0', locations: [{ layer: LAYER, path: '/app/composer.lock' }], cataloger: { name: 'composer-lock', version: '1.1.0' } }]);
+    expect(r.packages).toEqual([{ ecosystem: 'Packagist', name: 'symfony/polyfill-php72', version: 'v1.27.0', purl: 'pkg:composer/symfony/polyfill-php72@v1.27.0', locations: [{ layer: LAYER, path: '/app/composer.lock' }], cataloger: { name: 'composer-lock', version: '1.2.0' } }]);
     expect(r.unknowns.map((u) => u.path)).toEqual(['/bad/composer.lock', '/bad2/composer.lock']);
   });
 });

@@ -46,7 +46,7 @@ describe('go.mod: corpus pkgdb/golang', () => {
       'pkg:golang/github.com/aquasecurity/go-dep-parser@v0.0.0-20220406074731-71021a481237',
       'pkg:golang/golang.org/x/xerrors@v0.0.0-20200804184101-5ec99f83aff1',
     ]);
-    expect(r.packages.find((p) => p.name === 'golang.org/x/xerrors')).toMatchObject({ ecosystem: 'Go', locations: [{ layer: LAYER, path: '/src/go.mod' }], cataloger: { name: 'go-mod', version: '2' } });
+    expect(r.packages.find((p) => p.name === 'golang.org/x/xerrors')).toMatchObject({ ecosystem: 'Go', locations: [{ layer: LAYER, path: '/src/go.mod' }], cataloger: { name: 'go-mod', version: '3' } });
     expect(goModCataloger.wants('/src/go.mod')).toBe(true);
     expect(goModCataloger.wants('/src/go.sum')).toBe(false);
     expect(goModCataloger.wants('/root/go/pkg/mod/golang.org/x/text@v0.14.0/go.mod')).toBe(false);

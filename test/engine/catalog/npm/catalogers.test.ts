@@ -44,9 +44,9 @@ describe('catalog()', () => {
     expect(unknowns).toEqual([]);
     expect(packages).toEqual([
       { ecosystem: 'npm', name: '@babel/core', version: '7.24.0', purl: 'pkg:npm/%40babel/core@7.24.0',
-        locations: [{ layer: LAYER, path: '/app/package-lock.json' }], cataloger: { name: 'npm-lockfile', version: '1.1.0' } },
+        locations: [{ layer: LAYER, path: '/app/package-lock.json' }], cataloger: { name: 'npm-lockfile', version: '1.2.0' } },
       { ecosystem: 'npm', name: 'left-pad', version: '1.3.0', purl: 'pkg:npm/left-pad@1.3.0',
-        locations: [{ layer: LAYER, path: '/app/package-lock.json' }], cataloger: { name: 'npm-lockfile', version: '1.1.0' } },
+        locations: [{ layer: LAYER, path: '/app/package-lock.json' }], cataloger: { name: 'npm-lockfile', version: '1.2.0' } },
     ]);
   });
 

@@ -73,7 +73,7 @@ describe('pypiLockCataloger', () => {
       { path: '/app/poetry.lock', layer: LAYER, body: Buffer.from('[[package]\nname='), truncated: false },
       { path: '/b/Pipfile.lock', layer: LAYER, body: Buffer.from('[]'), truncated: false },
     ]);
-    expect(r.packages).toEqual([{ ecosystem: 'PyPI', name: 'django', version: '2.2', purl: 'pkg:pypi/django@2.2', locations: [{ layer: LAYER, path: '/app/Pipfile.lock' }], cataloger: { name: 'pypi-lockfile', version: '1.1.0' } }]);
+    expect(r.packages).toEqual([{ ecosystem: 'PyPI', name: 'django', version: '2.2', purl: 'pkg:pypi/django@2.2', locations: [{ layer: LAYER, path: '/app/Pipfile.lock' }], cataloger: { name: 'pypi-lockfile', version: '1.2.0' } }]);
     expect(r.unknowns.map((u) => u.path)).toEqual(['/app/poetry.lock', '/b/Pipfile.lock']);
   });
 });
