@@ -8,7 +8,6 @@ import { findElfSection, parseAuditableDepV0, type AuditableCrate } from './audi
 export { parseCargoLock, type Crate } from './cargo-lock';
 export { findElfSection, parseAuditableDepV0, type AuditableCrate } from './auditable';
 
-
 function toPackage(c: Crate): PackageFields {
   return { ecosystem: 'crates.io', name: c.name, version: c.version, purl: purl('cargo', undefined, c.name, c.version) };
 }
