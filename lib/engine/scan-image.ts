@@ -8,8 +8,9 @@ import type { Cataloger } from './catalog/types';
 import { CompressionError, LimitExceededError, ManifestError, TarFormatError, TrustError, UnsupportedMediaTypeError } from './errors';
 import { FileTree } from './layers/file-tree';
 import { fromLayerRecord, LAYER_RECORD_VERSION, toLayerRecord } from './layers/layer-record';
-import { fillHardlinkTargets, missingHardlinkTargets, type BodyConsumer, type EntryInfo, type LayerResult, type ReadLayerOptions } from './layers/layer-reader';
+import { fillHardlinkTargets, missingHardlinkTargets, type BodyConsumer, type BodyExtractor, type EntryInfo, type LayerResult, type ReadLayerOptions } from './layers/layer-reader';
 import { BuildInfoExtractor, GO_WHOLE_BINARY_BYTES } from './catalog/golang/buildinfo';
+import { ExecutableExtractor, MIN_EXECUTABLE_BYTES } from './catalog/binary-extractor';
 import { checkFingerprint } from './checks/fingerprint';
 import type { Check, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
 import { readVerifiedLayer } from './inspect-image';
@@ -174,15 +175,25 @@ export function keptBodies(checks: readonly Check[]): (path: string, info: Entry
 /**
  * Everything the layer reader needs to serve the catalogers: the bodies to capture whole, the Go
  * binaries too large to hold (their build info is found as they stream by: {@link BuildInfoExtractor}),
- * and who wanted a path (the consumer of a `cut-by-cap` unknown).
+ * every other regular file looked at by content for a Go or cargo-auditable binary
+ * ({@link ExecutableExtractor}: kept only when it is one), and who wanted a path (the consumer of a
+ * `cut-by-cap` unknown).
  */
 export function captureRules(catalogers: readonly Cataloger[], checks: readonly Check[] = []): Required<Pick<ReadLayerOptions, 'wants' | 'wantedBy'>> & Pick<ReadLayerOptions, 'extract'> {
   const wants = scanWants(catalogers, checks);
   const go = catalogers.find((c) => c.name === 'go-binary');
+  const byContent = catalogers.some((c) => c.wantsBody !== undefined);
+  const extract = (path: string, info: EntryInfo): BodyExtractor | undefined => {
+    if (osWants(path)) return undefined;
+    if (go && info.size > GO_WHOLE_BINARY_BYTES && go.wants(path)) return new BuildInfoExtractor(info.size);
+    // Found by content: regular files no one captures whole (hardlinks are found at their target).
+    if (!byContent || info.type !== 'file' || info.size < MIN_EXECUTABLE_BYTES || wants(path, info)) return undefined;
+    return new ExecutableExtractor(info.size);
+  };
   return {
     wants,
     wantedBy: (path) => catalogers.filter((c) => c.wants(path)).map((c) => c.name).join(',') || (osWants(path) ? 'os-release' : ownerDbWants(path) ? 'os-package-files' : 'image-checks'),
-    ...(go ? { extract: (path: string, info: EntryInfo) => (info.size > GO_WHOLE_BINARY_BYTES && go.wants(path) && !osWants(path) ? new BuildInfoExtractor(info.size) : undefined) } : {}),
+    ...(go || byContent ? { extract } : {}),
   };
 }
 

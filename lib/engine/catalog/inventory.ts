@@ -68,7 +68,7 @@ export function catalogFiles(layer: Digest, layerFiles: readonly CatalogFile[], 
   const packages: Package[] = [];
   const unknowns: Unknown[] = [];
   for (const c of catalogers) {
-    const mine = files.filter((f) => c.wants(f.path));
+    const mine = files.filter((f) => c.wants(f.path) || (c.wantsBody?.(f.body) ?? false));
     if (mine.length === 0) continue;
     const r = runCataloger(c, mine);
     // One at a time: spreading a few hundred thousand arguments overflows the stack.

@@ -24,6 +24,11 @@ export interface CatalogResult {
 export interface Cataloger extends PluginId {
   /** True for paths whose bodies this cataloger needs (called for every file entry: keep it cheap). */
   wants(path: string): boolean;
+  /**
+   * True for a body this cataloger takes whatever its path (binaries found by content, see
+   * catalog/binary-extractor.ts): called for bodies kept for any reason; look at the first bytes only.
+   */
+  wantsBody?(body: Buffer): boolean;
   /** Packages from the wanted files. Files arrive grouped per layer, in path order. */
   catalog(files: readonly CatalogFile[]): CatalogResult;
 }

@@ -58,6 +58,32 @@ export function inRange(version: string, range: OsvRange, scheme: VersionScheme)
   return { hit: { kind, range: `>=${open ?? '0'}${upper}`, ...(fixedAbove !== undefined ? { fixed: fixedAbove } : {}) } };
 }
 
+/** The version Go gives a module built from a source tree, not a release (`runtime/debug` `(devel)`). */
+export const GO_DEVEL = '(devel)';
+
+/**
+ * True for a range that holds every version: an `introduced: "0"` and nothing that ever closes or
+ * caps it (no `fixed`, `last_affected` or `limit` other than `*`).
+ */
+export function coversEveryVersion(range: OsvRange): boolean {
+  if (range.type === 'GIT') return false;
+  const e = range.events;
+  return e.some((x) => 'introduced' in x && x.introduced === '0')
+    && e.every((x) => 'introduced' in x || ('limit' in x && x.limit === '*'));
+}
+
+/**
+ * A Go module at `(devel)` (a main module built from a checkout, a dependency replaced by a local
+ * directory: catalog/golang) has no place in any order: it could be any commit. It is affected only
+ * where the advisory says every version is (a range `introduced: "0"` that nothing closes — e.g. a
+ * module abandoned with the flaw) and otherwise not matched; it is never a parse problem (issue 14 item 4).
+ */
+function develAffected(affected: OsvAffected): AffectedResult {
+  const all = affected.ranges.find(coversEveryVersion);
+  if (all) return { affected: true, hit: { kind: all.type === 'SEMVER' ? 'SEMVER' : 'ECOSYSTEM', range: '>=0' } };
+  return { affected: false, problems: [] };
+}
+
 /**
  * One installed version against one `affected[]` entry: its explicit `versions` list (exact string
  * match, as OSV defines it) or any of its ECOSYSTEM/SEMVER ranges, the SEMVER ones ordered by
@@ -65,6 +91,7 @@ export function inRange(version: string, range: OsvRange, scheme: VersionScheme)
  * else matched.
  */
 export function isAffected(version: string, affected: OsvAffected, scheme: VersionScheme, semver: VersionScheme): AffectedResult {
+  if (version === GO_DEVEL && scheme.name === 'go') return develAffected(affected);
   const problems: string[] = [];
   const fixedOf = (): string | undefined => {
     for (const r of affected.ranges) {

@@ -8,8 +8,6 @@ import { findElfSection, parseAuditableDepV0, type AuditableCrate } from './audi
 export { parseCargoLock, type Crate } from './cargo-lock';
 export { findElfSection, parseAuditableDepV0, type AuditableCrate } from './auditable';
 
-const VERSION = '1.1.0';
-
 function toPackage(c: Crate): PackageFields {
   return { ecosystem: 'crates.io', name: c.name, version: c.version, purl: purl('cargo', undefined, c.name, c.version) };
 }
@@ -28,22 +26,27 @@ export const cargoLockCataloger: Cataloger = fileCataloger<Crate>({
 
 /**
  * Crates embedded by cargo-auditable in the `.dep-v0` ELF section of Rust binaries. It asks for
- * files directly inside a `bin`/`sbin` directory (the path is all `wants` sees); files that are not
- * ELF or carry no `.dep-v0` section are silently not Rust-auditable binaries. Build-time crates
+ * files directly inside a `bin`/`sbin` directory (the path is all `wants` sees) and takes any ELF
+ * body kept elsewhere ({@link Cataloger.wantsBody}: catalog/binary-extractor.ts keeps an executable
+ * found anywhere when it carries `.dep-v0`); files that are not ELF or carry no `.dep-v0` section are
+ * silently not Rust-auditable binaries. Build-time crates
  * (`kind: "build"`) are not reported: they ran in build scripts and are not linked into the binary.
  * A truncated ELF body in which no `.dep-v0` was found could not be checked: an unknown of class
  * `cut-by-cap` (it could be a Rust binary whose crates we did not see).
  */
-export const cargoAuditableCataloger: Cataloger = fileCataloger<AuditableCrate>({
-  name: 'cargo-auditable',
-  version: VERSION,
-  wants: (path: string) => /\/s?bin\/[^/]+$/.test(path),
-  parse: (f) => {
-    const section = findElfSection(f.body, '.dep-v0');
-    if (section) return parseAuditableDepV0(section);
-    const elf = f.body.length >= 4 && f.body.readUInt32BE(0) === 0x7f454c46;
-    return { items: [], problems: f.truncated && elf ? [{ reason: 'ELF binary truncated at the read limit: its .dep-v0 section could not be looked for', class: 'cut-by-cap' as const }] : [] };
-  },
-  unreadableReason: (e) => (e as Error).message,
-  toPackage: (c) => (c.kind === 'runtime' ? toPackage(c) : undefined),
-});
+export const cargoAuditableCataloger: Cataloger = {
+  ...fileCataloger<AuditableCrate>({
+    name: 'cargo-auditable',
+    version: '1.2.0',
+    wants: (path: string) => /\/s?bin\/[^/]+$/.test(path),
+    parse: (f) => {
+      const section = findElfSection(f.body, '.dep-v0');
+      if (section) return parseAuditableDepV0(section);
+      const elf = f.body.length >= 4 && f.body.readUInt32BE(0) === 0x7f454c46;
+      return { items: [], problems: f.truncated && elf ? [{ reason: 'ELF binary truncated at the read limit: its .dep-v0 section could not be looked for', class: 'cut-by-cap' as const }] : [] };
+    },
+    unreadableReason: (e) => (e as Error).message,
+    toPackage: (c) => (c.kind === 'runtime' ? toPackage(c) : undefined),
+  }),
+  wantsBody: (body: Buffer) => body.length >= 4 && body.readUInt32BE(0) === 0x7f454c46,
+};

@@ -20,8 +20,18 @@ function gemCataloger(name: string, wants: (path: string) => boolean, parse: (te
   });
 }
 
-/** Installed gems: `…/specifications/*.gemspec` (the stubs RubyGems writes at install time). */
-export const gemspecCataloger: Cataloger = gemCataloger('gem-spec', (p) => /\/specifications\/[^/]+\.gemspec$/.test(p), (t) => [parseGemspec(t)], 'gemspec');
+/**
+ * Installed gems: `…/specifications/*.gemspec` (the stubs RubyGems writes at install time) and the
+ * default gems Ruby itself ships, `…/specifications/default/*.gemspec` (`uri`, `cgi`, `net-http`…:
+ * RubyGems' `Gem.default_specifications_dir`, listed by `gem list` as `default:`); they are installed
+ * gems with advisories of their own (issue 14 item 4).
+ */
+export const gemspecCataloger: Cataloger = gemCataloger('gem-spec', wantsGemspec, (t) => [parseGemspec(t)], 'gemspec', '1.2.0');
+
+/** True for an installed gem's specification (see {@link gemspecCataloger}). */
+export function wantsGemspec(path: string): boolean {
+  return /\/specifications\/(?:default\/)?[^/]+\.gemspec$/.test(path);
+}
 
 /**
  * Gems locked by Bundler in `Gemfile.lock` (also `gems.locked`, Bundler's alternative name); not the ones

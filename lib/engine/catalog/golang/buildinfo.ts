@@ -47,6 +47,19 @@ export function isElf(buf: Buffer): boolean {
   return buf.length >= 4 && buf[0] === 0x7f && buf[1] === 0x45 && buf[2] === 0x4c && buf[3] === 0x46;
 }
 
+/**
+ * True when the buffer starts like an executable Go can build and `debug/buildinfo` reads (Go's
+ * src/debug/buildinfo/buildinfo.go `readRawBuildInfo` dispatch): ELF `\x7fELF`, Mach-O
+ * (`0xfeedface`/`0xfeedfacf` in either byte order, fat `0xcafebabe`), PE `MZ`.
+ */
+export function isExecutable(buf: Buffer): boolean {
+  if (buf.length < 4) return false;
+  if (isElf(buf)) return true;
+  if (buf[0] === 0x4d && buf[1] === 0x5a) return true; // PE: the MS-DOS stub's `MZ`
+  const be = buf.readUInt32BE(0);
+  return be === 0xfeedface || be === 0xfeedfacf || be === 0xcefaedfe || be === 0xcffaedfe || be === 0xcafebabe;
+}
+
 /** Parses the ELF section header table; returns null when it is absent or malformed. */
 function parseElf(buf: Buffer): Elf | null {
   if (!isElf(buf) || buf.length < 52) return null;
@@ -220,14 +233,29 @@ export function parseModInfo(goVersion: string, mod: string): GoBuildInfo {
 }
 
 /**
- * Go toolchain version as a semver with `v` prefix, as Trivy writes `stdlib` (corpus
- * `golang/trivy-golang-mod-normal`: `v1.22.5`): `go1.19.8` → `v1.19.8`, `go1.20` → `v1.20.0`,
- * `go1.21rc2` → `v1.21.0-rc2`; build suffixes after a space (` X:boringcrypto`) are dropped.
+ * Go release and pre-release tags (govulncheck's `tagRegexp`, golang.org/x/vuln
+ * internal/semver/semver.go, a modified copy of pkgsite internal/stdlib `VersionForTag`): groups are
+ * major.minor, `.patch` or empty, then the pre-release kind (`beta`, `rc`, `-pre`) and its number.
+ */
+const GO_TAG = /^go(\d+\.\d+)(\.\d+|)(?:(beta|rc|-pre)(\d+))?$/;
+
+/**
+ * The Go toolchain version a binary was built with, as the semantic version the Go vulnerability
+ * database writes `stdlib` ranges in — govulncheck's `GoTagToSemver` (golang.org/x/vuln
+ * internal/semver/semver.go): the first field only (`go1.22.5 X:boringcrypto` → `v1.22.5`),
+ * `go1` → `v1.0.0`, `go1.20` → `v1.20.0`, `go1.22rc1` → `v1.22.0-rc.1`, `go1.21beta2` →
+ * `v1.21.0-beta.2`, `go1.20-pre4` → `v1.20.0-pre.4`. Anything else — a development toolchain
+ * (`devel go1.23-abc`, `devel +abc`), a vendor build (`go1.21.0-bigcorp`), an internal release
+ * candidate (`go1.25-20250209-RC00`) — is not a release, and the standard library it linked is of an
+ * unknown version: `undefined`, never the release it resembles (issue 14 item 4).
  */
 export function goVersionToSemver(v: string): string | undefined {
-  const m = /^(?:go)?(\d+)\.(\d+)(?:\.(\d+))?([A-Za-z][0-9A-Za-z.]*)?(?:[ +-].*)?$/.exec(v.trim());
-  if (!m) return undefined;
-  return `v${m[1]}.${m[2]}.${m[3] ?? '0'}${m[4] ? `-${m[4]}` : ''}`;
+  const tag = v.trim().split(/\s+/)[0] ?? '';
+  if (tag === 'go1') return 'v1.0.0';
+  const m = GO_TAG.exec(tag);
+  if (!m || tag === 'go1.0') return undefined;
+  const pre = m[3] ? `${m[3].startsWith('-') ? '' : '-'}${m[3]}.${m[4]}` : '';
+  return `v${m[1]}${m[2] || '.0'}${pre}`;
 }
 
 const MiB = 1024 * 1024;
@@ -245,8 +273,8 @@ export const GO_BUILDINFO_WINDOW_BYTES = 1 * MiB;
  * {@link GO_BUILDINFO_WINDOW_BYTES} from it are kept — enough for the Go ≥ 1.18 inline strings,
  * which {@link readGoBuildInfo} decodes from a body that starts with the magic. The pre-1.18 pointer
  * format needs addresses resolved through the section table, which a window does not hold: decoding
- * such a window gives an error (an unknown), never an empty module list. A body that is not ELF is
- * not kept (as the cataloger skips it).
+ * such a window gives an error (an unknown), never an empty module list. A body that is not an
+ * executable ({@link isExecutable}) is not kept (as the cataloger skips it).
  */
 export class BuildInfoExtractor {
   private pos = 0;
@@ -265,7 +293,7 @@ export class BuildInfoExtractor {
     const len = chunk.length;
     if (len === 0) return;
     if (this.headFill < 4) this.headFill += chunk.copy(this.head, this.headFill, 0, Math.min(len, 4 - this.headFill));
-    if (this.headFill === 4 && !isElf(this.head)) {
+    if (this.headFill === 4 && !isExecutable(this.head)) {
       this.whole = undefined;
       this.pos += len;
       return;
@@ -307,7 +335,7 @@ export class BuildInfoExtractor {
 
   /** The body to hand the cataloger: the whole binary, the window from the magic, or nothing. */
   end(): { readonly body: Buffer; readonly truncated: boolean } | undefined {
-    if (this.headFill < 4 || !isElf(this.head)) return undefined;
+    if (this.headFill < 4 || !isExecutable(this.head)) return undefined;
     if (this.whole) return { body: Buffer.concat(this.whole), truncated: false };
     if (this.window) return { body: this.window.subarray(0, this.windowFill), truncated: true };
     return undefined;

@@ -40,21 +40,38 @@ export interface JavaArchiveProblem {
   readonly class: UnknownClass;
 }
 
-/** A Maven artifact found in an archive. */
-export interface JavaArtifact {
-  readonly groupId: string;
-  readonly artifactId: string;
-  readonly version: string;
-  /** Archive chain, outer first, e.g. `['/app/app.jar', 'BOOT-INF/lib/x.jar']`. */
+/**
+ * A Java artifact found in an archive: Maven coordinates from `pom.properties`, or — for an archive
+ * without one — a name and version from its manifest, whose Maven coordinates are unknown.
+ */
+export type JavaArtifact =
+  | {
+      readonly groupId: string;
+      readonly artifactId: string;
+      readonly version: string;
+      /** Archive chain, outer first, e.g. `['/app/app.jar', 'BOOT-INF/lib/x.jar']`. */
+      readonly archive: readonly string[];
+      readonly source: 'pom.properties';
+    }
+  | {
+      /** The archive's file name without its version suffix (else the manifest's title): not an artifactId. */
+      readonly name: string;
+      readonly version: string;
+      readonly archive: readonly string[];
+      readonly source: 'MANIFEST.MF';
+    };
+
+/** An archive that carried neither `pom.properties` nor a manifest version: nothing identifies it. */
+export interface UnidentifiedArchive {
   readonly archive: readonly string[];
-  /** Where the coordinates came from. */
-  readonly source: 'pom.properties' | 'MANIFEST.MF';
 }
 
 /** Result of walking one archive: artifacts and per-archive problems (never thrown). */
 export interface JavaArchiveResult {
   readonly artifacts: JavaArtifact[];
   readonly problems: JavaArchiveProblem[];
+  /** Archives (outer or nested) with no pom.properties and no version in their manifest. */
+  readonly unidentified: UnidentifiedArchive[];
 }
 
 const POM_PROPS = /^META-INF\/maven\/[^/]+\/[^/]+\/pom\.properties$/;
@@ -62,21 +79,24 @@ const MANIFEST = 'META-INF/MANIFEST.MF';
 const NESTED = /\.(jar|war|ear)$/i;
 
 /**
- * Fallback coordinates from the manifest when an archive has no pom.properties: version from
- * `Implementation-Version` / `Bundle-Version`, artifactId from `Implementation-Title` or the file
- * name (version suffix removed), groupId from `Implementation-Vendor-Id`, else the
- * `Bundle-SymbolicName` without its last element. No groupId → no artifact (a Maven purl needs one).
+ * Name and version from the manifest of an archive without pom.properties (issue 14 item 4). The
+ * manifest does not hold Maven coordinates: `Implementation-Vendor-Id` is an organisation
+ * (`org.apache`), `Implementation-Title` a display name (`Commons Collections`), neither a groupId
+ * nor an artifactId — coordinates made from them (`org.apache:Commons-Collections`) name no Maven
+ * artifact and would be matched against advisories as if they did. So only a name and version are
+ * taken: version from `Implementation-Version` / `Bundle-Version`; name from the file name without
+ * its version suffix (Syft's first choice, `commons-collections3-3.2.2.jar` → `commons-collections3`),
+ * else `Implementation-Title` / `Bundle-SymbolicName`. No version → not identified.
  */
-function fromManifest(text: string, fileName: string): { groupId: string; artifactId: string; version: string } | undefined {
+function fromManifest(text: string, fileName: string): { name: string; version: string } | undefined {
   const m = parseManifest(text);
   const version = manifestValue(m, 'Implementation-Version') ?? manifestValue(m, 'Bundle-Version');
   const base = fileName.replace(/^.*\//, '').replace(NESTED, '');
   const fromName = base.replace(/-\d[\w.+-]*$/, '');
-  const artifactId = manifestValue(m, 'Implementation-Title')?.replace(/\s+/g, '-') ?? (fromName || undefined);
   const bsn = manifestValue(m, 'Bundle-SymbolicName')?.split(';')[0]?.trim();
-  const groupId = manifestValue(m, 'Implementation-Vendor-Id') ?? (bsn && bsn.includes('.') ? bsn.slice(0, bsn.lastIndexOf('.')) : undefined);
-  if (!version || !artifactId || !groupId) return undefined;
-  return { groupId, artifactId, version };
+  const name = fromName || manifestValue(m, 'Implementation-Title')?.replace(/\s+/g, '-') || bsn;
+  if (!version || !name) return undefined;
+  return { name, version };
 }
 
 /** Entries smaller than this are not held to {@link PARSE_BOUNDS.maxCompressionRatio} (tiny entries compress oddly). */
@@ -86,6 +106,7 @@ const RATIO_FLOOR = 64 * 1024;
 export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArchiveLimits = DEFAULT_JAVA_ARCHIVE_LIMITS): JavaArchiveResult {
   const artifacts: JavaArtifact[] = [];
   const problems: JavaArchiveProblem[] = [];
+  const unidentified: UnidentifiedArchive[] = [];
   const maxEntries = limits.maxEntries ?? PARSE_BOUNDS.maxArchiveEntries;
   let budget = limits.maxInflatedBytes;
   let entries = 0;
@@ -94,12 +115,15 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
   const visit = (data: Uint8Array, chain: readonly string[], depth: number): void => {
     const wanted: UnzipFileInfo[] = [];
     let files: Record<string, Uint8Array>;
+    // The archive names a pom.properties (read or not): its identity is the problem's to tell, if any.
+    let namesPom = false;
     try {
       // First pass: the filter sees the central directory; nothing is inflated.
       unzipSync(data, {
         filter: (f) => {
           if (++entries > maxEntries) throw parseBoundError('maxArchiveEntries', `archive holds more than ${maxEntries} entries, nested archives included`, maxEntries);
           const isNested = NESTED.test(f.name);
+          if (POM_PROPS.test(f.name)) namesPom = true;
           if (!POM_PROPS.test(f.name) && f.name !== MANIFEST && !isNested) return false;
           if (isNested && depth >= limits.maxDepth) {
             problem(chain, `${f.name}: nested archive at depth ${depth + 1}, below the ${limits.maxDepth}-level nesting bound (PARSE_BOUNDS.maxArchiveDepth); not opened`, 'cut-by-cap');
@@ -150,10 +174,12 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
       }
     }
     const mf = files[MANIFEST];
-    if (!found && mf) {
+    if (!found) {
       try {
-        const a = fromManifest(dec.decode(mf), chain[chain.length - 1]!);
+        const a = mf ? fromManifest(dec.decode(mf), chain[chain.length - 1]!) : undefined;
         if (a) artifacts.push({ ...a, archive: chain, source: 'MANIFEST.MF' });
+        // A pom.properties that could not be read is a problem already; no second word on it.
+        else if (!namesPom) unidentified.push({ archive: chain });
       } catch (e) {
         problem(chain, `${MANIFEST}: ${(e as Error).message}`, isBoundError(e) ? 'cut-by-cap' : 'parse-error');
       }
@@ -169,5 +195,5 @@ export function walkJavaArchive(body: Uint8Array, path: string, limits: JavaArch
     // A bug or a stack overflow in a nested walk: the archive was not fully read.
     problem([path], `archive walk failed: ${(e as Error).message}`, isBoundError(e) ? 'cut-by-cap' : 'parse-error');
   }
-  return { artifacts, problems };
+  return { artifacts, problems, unidentified };
 }

@@ -25,17 +25,27 @@ export function parsePackageJson(text: string): NpmEntry[] {
  */
 const INSTALLED = /\/node_modules\/(?:@[^/.][^/]*\/)?[^/.@][^/]*\/package\.json$/;
 
-/** True for the manifest of an installed package (see {@link INSTALLED}). */
+/**
+ * Debian's Node.js modules (Debian JavaScript Policy, https://wiki.debian.org/Javascript/Policy):
+ * `node-*` packages install each module at `/usr/share/nodejs/<name>/` (`@scope/<name>` for scoped
+ * ones), arch-dependent ones at `/usr/lib/<multiarch>/nodejs/<name>/` (older packages: `/usr/lib/nodejs/`),
+ * with the module's own `package.json`: installed npm packages as much as `node_modules/<name>` is
+ * (issue 14 item 4; 1,526 of them in a Debian root with npm). Their bundled modules in a nested
+ * `node_modules` match {@link INSTALLED}.
+ */
+const DEBIAN_NODEJS = /^\/usr\/(?:share|lib(?:\/[^/]+)?)\/nodejs\/(?:@[^/.][^/]*\/)?(?!node_modules\/)[^/.@][^/]*\/package\.json$/;
+
+/** True for the manifest of an installed package (see {@link INSTALLED} and {@link DEBIAN_NODEJS}). */
 export function wantsInstalledPackageJson(path: string): boolean {
-  return INSTALLED.test(path);
+  return INSTALLED.test(path) || DEBIAN_NODEJS.test(path);
 }
 
 /**
- * Cataloger for installed `node_modules/**\/package.json`. A package root without name or version is
+ * Cataloger for installed `node_modules/**\/package.json` and Debian's `/usr/share/nodejs/*\/package.json`. A package root without name or version is
  * recorded as an unknown, since it occupies a package slot we cannot identify.
  */
 export const npmInstalledCataloger: Cataloger = makeNpmCataloger(
-  { name: 'npm-installed', version: '1.1.0' }, wantsInstalledPackageJson, (text) => {
+  { name: 'npm-installed', version: '1.2.0' }, wantsInstalledPackageJson, (text) => {
     const entries = parsePackageJson(text);
     if (entries.length === 0) throw new Error('package.json of an installed package has no name or no version');
     return entries;

@@ -77,7 +77,7 @@ describe('cargo-auditable .dep-v0 (no corpus fixture: built from the format desc
       { path: '/usr/bin/script', layer: LAYER, body: Buffer.from('#!/bin/sh\n'), truncated: false },
     ]);
     expect(r.packages.map((p) => p.purl)).toEqual(['pkg:cargo/app@0.1.0', 'pkg:cargo/serde@1.0.200']);
-    expect(r.packages[0]?.cataloger).toEqual({ name: 'cargo-auditable', version: '1.1.0' });
+    expect(r.packages[0]?.cataloger).toEqual({ name: 'cargo-auditable', version: '1.2.0' });
     expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/local/bin/broken', reason: expect.stringContaining('.dep-v0'), class: 'parse-error', consumer: 'cargo-auditable' }]);
   });
 });

@@ -54,7 +54,7 @@ describe('gem catalogers', () => {
       { path: '/g/specifications/rake-13.0.3.gemspec', layer: LAYER, body: Buffer.from('Gem::Specification.new do |s|\n  s.name = "rake".freeze\n  s.version = "13.0.3"\nend\n'), truncated: false },
       { path: '/g/specifications/bad.gemspec', layer: LAYER, body: Buffer.from('garbage'), truncated: false },
     ]);
-    expect(r.packages).toEqual([{ ecosystem: 'RubyGems', name: 'rake', version: '13.0.3', purl: 'pkg:gem/rake@13.0.3', locations: [{ layer: LAYER, path: '/g/specifications/rake-13.0.3.gemspec' }], cataloger: { name: 'gem-spec', version: '1.1.0' } }]);
+    expect(r.packages).toEqual([{ ecosystem: 'RubyGems', name: 'rake', version: '13.0.3', purl: 'pkg:gem/rake@13.0.3', locations: [{ layer: LAYER, path: '/g/specifications/rake-13.0.3.gemspec' }], cataloger: { name: 'gem-spec', version: '1.2.0' } }]);
     expect(r.unknowns).toEqual([{ layer: LAYER, path: '/g/specifications/bad.gemspec', reason: expect.stringContaining('name'), class: 'parse-error', consumer: 'gem-spec' }]);
   });
 });

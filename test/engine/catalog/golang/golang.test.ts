@@ -86,7 +86,8 @@ const SENTINEL = Buffer.from('3077af0c9274080241e1c107e6d618e6', 'hex');
 const MODINFO = [
   'path\texample.com/cmd/app', 'mod\texample.com/app\t(devel)\t', 'dep\tgolang.org/x/text\tv0.14.0\th1:abc=',
   'dep\tgithub.com/old/mod\tv1.0.0\th1:x=', '=>\tgithub.com/new/mod\tv1.1.0\th1:y=',
-  'dep\tgithub.com/local/mod\tv1.0.0\t', '=>\t../local\t\t', 'build\t-compiler=gc', 'build\tGOOS=linux', '',
+  // A local replacement as `go version -m` really prints it (go1.19.8): the directory, version `(devel)`.
+  'dep\tgithub.com/local/mod\tv1.0.0\t', '=>\t../local\t(devel)\t', 'build\t-compiler=gc', 'build\tGOOS=linux', '',
 ].join('\n');
 
 /** Inline (Go ≥ 1.18) build info blob: header + varint strings. */
@@ -181,9 +182,26 @@ describe('Go build info', () => {
     expect(buildInfoPackages(r.info, loc, id).map((p) => `${p.name}@${p.version}`)).toEqual(['x.io/a@v1.2.3', 'x.io/b@v0.1.0', 'stdlib@v1.16.15']);
   });
 
+  // govulncheck's GoTagToSemver (golang.org/x/vuln internal/semver/semver.go and its test: `go1.20-pre4`
+  // → `v1.20.0-pre.4`); a toolchain that is not a release has no stdlib version.
   it.each([
-    ['go1.19.8', 'v1.19.8'], ['go1.20', 'v1.20.0'], ['go1.21rc2', 'v1.21.0-rc2'], ['go1.22.5 X:boringcrypto', 'v1.22.5'], ['devel +abc', undefined],
-  ])('stdlib version of %s', (v, want) => expect(goVersionToSemver(v)).toBe(want));
+    ['go1.19.8', 'v1.19.8'], ['go1.20', 'v1.20.0'], ['go1', 'v1.0.0'], ['go1.0', undefined],
+    ['go1.21rc2', 'v1.21.0-rc.2'], ['go1.22rc1', 'v1.22.0-rc.1'], ['go1.21beta1', 'v1.21.0-beta.1'], ['go1.20-pre4', 'v1.20.0-pre.4'],
+    ['go1.22.5 X:boringcrypto', 'v1.22.5'], ['devel +abc', undefined], ['devel go1.23-abc1234 Tue Jan 2 2024', undefined],
+    ['go1.25-20250209-RC00', undefined], ['go1.21.0-bigcorp', undefined], ['1.21.0', undefined], ['', undefined],
+  ])('stdlib version of %j', (v, want) => expect(goVersionToSemver(v)).toBe(want));
+
+  it.each([
+    { name: 'internal release candidate', v: 'go1.25-20250209-RC00' },
+    { name: 'development toolchain', v: 'devel go1.23-abc1234' },
+    { name: 'vendor build', v: 'go1.21.0-bigcorp' },
+  ])('a non-release toolchain ($name) is a parse-error unknown, never the release', ({ v }) => {
+    const bin = elf({ is64: true, le: true }, [{ name: '.go.buildinfo', data: inlineBlob(v, MODINFO), addr: 0x2000 }]);
+    const r = goBinaryCataloger.catalog([{ path: '/usr/lib/x/app', layer: LAYER, body: bin, truncated: false }]);
+    expect(r.packages.map((p) => p.name)).not.toContain('stdlib');
+    expect(r.packages.map((p) => `${p.name}@${p.version}`)).toContain('golang.org/x/text@v0.14.0');
+    expect(r.unknowns).toEqual([{ layer: LAYER, path: '/usr/lib/x/app', reason: expect.stringContaining(JSON.stringify(v)), class: 'parse-error', consumer: 'go-binary' }]);
+  });
 
   it('purls follow purl-spec golang', () => {
     expect(goPurl('github.com/docker/distribution', 'v2.8.2+incompatible')).toBe('pkg:golang/github.com/docker/distribution@v2.8.2+incompatible');

@@ -92,10 +92,11 @@ describe('Java archives', () => {
   it('walks a Spring Boot jar: pom.properties, manifest fallback, nested jars to depth 3', () => {
     const r = walkJavaArchive(bootJar(), '/app/app.jar');
     expect(r.problems).toEqual([]);
-    expect(r.artifacts.map((a) => `${a.groupId}:${a.artifactId}@${a.version} ${a.source} ${a.archive.join('!')}`)).toEqual([
+    expect(r.artifacts.map((a) => `${a.source === 'pom.properties' ? `${a.groupId}:${a.artifactId}` : a.name}@${a.version} ${a.source} ${a.archive.join('!')}`)).toEqual([
       'com.example:demo@1.0.0 pom.properties /app/app.jar',
       'org.apache.commons:commons-lang3@3.14.0 pom.properties /app/app.jar!BOOT-INF/lib/commons.jar',
-      'com.google.guava:guava@33.0.0-jre MANIFEST.MF /app/app.jar!BOOT-INF/lib/guava-33.0.0-jre.jar',
+      // No pom.properties: a name from the file name and the manifest's version, no coordinates.
+      'guava@33.0.0-jre MANIFEST.MF /app/app.jar!BOOT-INF/lib/guava-33.0.0-jre.jar',
       'org.l2:l2@3.0 pom.properties /app/app.jar!BOOT-INF/lib/guava-33.0.0-jre.jar!lib/l2.jar',
       'org.deep:deep@4.0 pom.properties /app/app.jar!BOOT-INF/lib/guava-33.0.0-jre.jar!lib/l2.jar!lib/deep.jar',
     ]);
@@ -103,8 +104,9 @@ describe('Java archives', () => {
 
   it('stops at the depth cap', () => {
     const r = walkJavaArchive(bootJar(), '/app/app.jar', { maxDepth: 2, maxInflatedBytes: 1 << 20 });
-    expect(r.artifacts.map((a) => a.artifactId)).not.toContain('deep');
-    expect(r.artifacts.map((a) => a.artifactId)).toContain('l2');
+    const ids = r.artifacts.map((a) => (a.source === 'pom.properties' ? a.artifactId : a.name));
+    expect(ids).not.toContain('deep');
+    expect(ids).toContain('l2');
   });
 
   it('cataloger: packages with Maven names, purls and the outer location', () => {
@@ -112,12 +114,16 @@ describe('Java archives', () => {
     expect(javaArchiveCataloger.wants('/srv/x.WAR')).toBe(true);
     expect(javaArchiveCataloger.wants('/app/app.zip')).toBe(false);
     const r = javaArchiveCataloger.catalog([{ path: '/app/app.jar', layer: LAYER, body: Buffer.from(bootJar()), truncated: false }]);
-    expect(r.unknowns).toEqual([]);
+    expect(r.unknowns).toEqual([{
+      layer: LAYER, path: '/app/app.jar', class: 'note', consumer: 'java-archive',
+      reason: 'BOOT-INF/lib/guava-33.0.0-jre.jar: Maven coordinates unknown (no pom.properties; MANIFEST.MF names no groupId/artifactId): reported as guava 33.0.0-jre, not matched against Maven advisories',
+    }]);
     expect(r.packages).toHaveLength(5);
     expect(r.packages[0]).toEqual({
       ecosystem: 'Maven', name: 'com.example:demo', version: '1.0.0', purl: 'pkg:maven/com.example/demo@1.0.0',
-      locations: [{ layer: LAYER, path: '/app/app.jar' }], cataloger: { name: 'java-archive', version: '2' },
+      locations: [{ layer: LAYER, path: '/app/app.jar' }], cataloger: { name: 'java-archive', version: '3' },
     });
+    expect(r.packages.find((p) => p.version === '33.0.0-jre')).toMatchObject({ ecosystem: 'Maven', name: 'guava', purl: 'pkg:generic/guava@33.0.0-jre' });
   });
 
   it('refuses to inflate past the budget (zip bomb guard) and records an unknown', () => {
