@@ -7,14 +7,14 @@
  * The same files with the egg-info left out of dpkg's list are not dpkg's: matched against PyPI, the
  * finding is there.
  *
- * Real parts: the .deb from Debian's archive (test/helpers/debian-deb.ts, cached under
+ * Real parts: the .deb from Debian's archive (test/helpers/deb-fixture.ts, cached under
  * /var/cache/trustctl; the test FAILS when the archive is unreachable), the real OSV exports of
  * ../shared/feeds/osv (Debian, PyPI) synced with `trustctl feeds sync`, `trustctl scan dir:` as a user runs it.
  */
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debFile, installDeb } from '../helpers/debian-deb';
+import { type DebFile, fetchDeb, installDeb } from '../helpers/deb-fixture';
 import { REPO, debianRootPath, runTrustctlMeasured, type ScanReport } from '../helpers/ground-truth';
 
 const MINUTES = 60_000;
@@ -30,10 +30,10 @@ describe('python3-flask 2.2.2-3 from Debian: attributed to dpkg, not matched aga
   let work: string;
   let env: NodeJS.ProcessEnv;
   let adv: string;
-  let deb: string;
+  let deb: DebFile;
 
   beforeAll(async () => {
-    deb = debFile('python3-flask', '2.2.2-3');
+    deb = fetchDeb('python3-flask', '2.2.2-3');
     work = mkdtempSync(join(tmpdir(), 'trustctl-os-owned-'));
     env = { ...process.env, TRUSTCTL_DATA_DIR: join(work, 'data'), TRUSTCTL_CACHE_DIR: join(work, 'cache') };
     // Only the two feeds this case needs, as the real exports.

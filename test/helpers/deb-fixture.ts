@@ -1,11 +1,12 @@
 /**
- * Real Debian packages as test fixtures: `apt-get download <pkg>` (the host is Debian 12 bookworm) into
- * a cache under /var/cache/trustctl keyed by package and version, so a clean clone on the same machine
- * type fetches each .deb once; unpacked with `dpkg-deb -x` into a temp dir the caller removes. An
+ * Real Debian packages as test fixtures: `apt-get download <pkg>[=<version>]` (the host is Debian 12
+ * bookworm) into a cache under /var/cache/trustctl keyed by package and version, so a clean clone on the
+ * same machine type fetches each .deb once; unpacked with `dpkg-deb -x` into a temp dir the caller
+ * removes ({@link unpackDeb}), or installed into a root the way dpkg leaves it ({@link installDeb}). An
  * unreachable archive fails the test (nothing is skipped silently).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -33,9 +34,11 @@ export function debCandidateVersion(pkg: string): string {
   return m[1]!;
 }
 
-/** Fetches `pkg` (the candidate version) into {@link DEB_CACHE} unless it is there already. */
-export function fetchDeb(pkg: string): DebFile {
-  const version = debCandidateVersion(pkg);
+/**
+ * Fetches `pkg` at `version` (default: the candidate version) into {@link DEB_CACHE} unless it is there
+ * already. A pinned version must still be in the archive the first time (or cached).
+ */
+export function fetchDeb(pkg: string, version = debCandidateVersion(pkg)): DebFile {
   const dir = join(DEB_CACHE, `${pkg}_${version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`);
   const have = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith('.deb')) : undefined;
   if (have) return { name: pkg, version, deb: join(dir, have) };
@@ -73,4 +76,40 @@ export function debFileList(deb: DebFile): string[] {
     const p = l.slice(l.indexOf('./') + 1);
     return p;
   });
+}
+
+/** The absolute paths a .deb installs as dpkg writes them into `info/<name>.list`: `/.` first, directories and links included. */
+export function dpkgListOf(deb: DebFile): string[] {
+  const out = new Set<string>();
+  for (const line of run('dpkg-deb', ['-c', deb.deb]).split('\n')) {
+    const m = / \.(\/.*?)(?: -> .*| link to .*)?$/.exec(line);
+    if (!m) continue;
+    out.add(m[1] === '/' ? '/.' : m[1].replace(/\/$/, ''));
+  }
+  return [...out];
+}
+
+/** What {@link installDeb} leaves out, for negative cases. */
+export interface InstallOptions {
+  /** Write no `/var/lib/dpkg/info/<name>.list`. */
+  readonly noFileList?: boolean;
+  /** Paths left out of the file list (the files are still unpacked). */
+  readonly unlisted?: (path: string) => boolean;
+}
+
+/**
+ * Installs `deb` into `root` as dpkg would record it: the files unpacked (`dpkg-deb -x`), a
+ * `/var/lib/dpkg/status` stanza from the control fields (`dpkg-deb -f`) with `Status: install ok
+ * installed` (appended, so several packages can share a root), and `/var/lib/dpkg/info/<name>.list`.
+ */
+export function installDeb(root: string, deb: DebFile, opts: InstallOptions = {}): { name: string; version: string } {
+  run('dpkg-deb', ['-x', deb.deb, root]);
+  const control = run('dpkg-deb', ['-f', deb.deb]).replace(/\n+$/, '');
+  const name = /^Package: (.+)$/m.exec(control)![1];
+  const version = /^Version: (.+)$/m.exec(control)![1];
+  const info = join(root, 'var', 'lib', 'dpkg', 'info');
+  mkdirSync(info, { recursive: true });
+  writeFileSync(join(root, 'var', 'lib', 'dpkg', 'status'), `${control.replace(/^(Package: .+)$/m, '$1\nStatus: install ok installed')}\n\n`, { flag: 'a' });
+  if (!opts.noFileList) writeFileSync(join(info, `${name}.list`), `${dpkgListOf(deb).filter((p) => !opts.unlisted?.(p)).join('\n')}\n`);
+  return { name, version };
 }
