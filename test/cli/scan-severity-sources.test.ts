@@ -8,11 +8,13 @@
  * records by whoever assembled the corpus: v3.x from `cvssMetricV31`/`V30`, Primary entry first; else
  * v4.0; else v2), not computed by our code.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ScanReport } from '../../lib/cli/format/report';
+import { buildImage } from '../../lib/local/builder/image-builder';
 import { quickstartAppFiles, writeSampleArchive } from '../../lib/local/builder/sample';
+import { writeOciLayout } from '../../lib/local/builder/writers';
 import { trustctl } from '../helpers/cli';
 import { SHARED } from '../helpers/corpus';
 
@@ -83,5 +85,41 @@ describe('the quick-start sample: severities with and without the NVD corpus', (
     // No finding loses a severity it had without NVD.
     const before = new Map(without.map((f) => [key(f), f.severity]));
     for (const f of withNvd) if (before.get(key(f)) !== 'unknown') expect(f.severity).not.toBe('unknown');
+  });
+});
+
+describe('a Go-only image with fixed stdlib vulnerabilities and no severity source', () => {
+  let dir: string;
+  let layout: string;
+  let data: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'trustctl-go-only-'));
+    layout = join(dir, 'layout');
+    data = join(dir, 'advisories');
+    // Debian's docker-registry: a real Go binary (Go 1.19.8 runtime), nothing else in the image.
+    writeOciLayout(layout, buildImage({ layers: [{ fromHost: [{ hostPath: '/usr/bin/docker-registry', imagePath: '/usr/bin/docker-registry' }] }] }), { tag: 'go' });
+    const sync = await trustctl('feeds', 'sync', '--feed', join(SHARED, 'feeds', 'osv', 'Go', 'all.zip'), '--data-dir', data);
+    if (sync.code !== 0) throw new Error(`feeds sync failed: ${sync.err}`);
+  }, 120_000);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const scan = (...extra: string[]) => trustctl('scan', `oci:${layout}:go`, '--format', 'json', '--no-cache', '--no-record', '--data-dir', data, ...extra);
+
+  it('is quarantined by the default policy: unknown severity with a fix counts as high, and the report says it was assumed', async () => {
+    const r = await scan();
+    const report = JSON.parse(r.out) as ScanReport & { verdict: { reasons: { rule: string; message: string }[] } };
+    const vulns = report.findings.filter((f) => f.type === 'vulnerability');
+    expect(vulns.length).toBeGreaterThan(10);
+    expect(vulns.every((f) => f.severity === 'unknown' && (f.package ?? '').startsWith('pkg:golang/stdlib'))).toBe(true);
+    expect(vulns.some((f) => f.fixedIn !== undefined)).toBe(true);
+    expect(r.code).toBe(1);
+    expect(JSON.stringify(report.verdict)).toMatch(/unknown severity, treated as high \(vulnerabilities\.unknownSeverityAs\)/);
+  });
+
+  it('is trusted when the policy says unknown is low (the quarantine came from the assumption alone)', async () => {
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, 'apiVersion: trustctl/v1\nkind: Policy\nmetadata: { name: unknown-low }\nrules:\n  vulnerabilities:\n    unknownSeverityAs: low\n');
+    const r = await scan('--policy', policy);
+    expect(r.code).toBe(0);
   });
 });
