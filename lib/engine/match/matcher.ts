@@ -3,8 +3,7 @@ import type { OsvAffected, OsvRecord } from '../advisories/osv';
 import type { Finding, Package, Unknown } from '../model';
 import type { VersionScheme } from '../versions/scheme';
 import { isAffected, type RangeHit } from './ranges';
-import { findingCves, firstSentence, knownExploited, resolveSeverity, type KnownExploited, type MatcherStore } from './resolve';
-import type { SeverityRating } from './severity';
+import { findingCves, firstSentence, knownExploited, resolveSeverity, type KnownExploited, type MatcherStore, type ResolvedSeverity } from './resolve';
 
 export type { KnownExploited, MatcherStore } from './resolve';
 
@@ -28,18 +27,10 @@ export interface MatchDetail {
 }
 
 /** A vulnerability finding with the fields only vulnerabilities have. */
-export interface VulnerabilityFinding extends Finding {
+export interface VulnerabilityFinding extends Finding, ResolvedSeverity {
   readonly type: 'vulnerability';
   readonly package: string;
   readonly installedVersion: string;
-  readonly score?: number;
-  readonly vector?: string;
-  /** Where the severity came from (match/resolve.ts): `NVD CVSS v3.1 (nvd@nist.gov, Primary)`, `CVSS_V3`, `GHSA-… CVSS_V3 (alias)`, `none`. */
-  readonly severitySource: string;
-  /** Every source's rating of this vulnerability, the chosen one first (empty when nothing rates it). */
-  readonly severities: readonly SeverityRating[];
-  /** NVD's CVSS v4.0 score, shown beside a v3 decision. */
-  readonly cvssV4?: { readonly score: number; readonly vector: string };
   /** Set when CISA's KEV catalog lists the vulnerability's CVE: the default policy quarantines it whatever its severity. */
   readonly knownExploited?: KnownExploited;
   readonly match: MatchDetail;
