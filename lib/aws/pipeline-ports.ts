@@ -46,6 +46,7 @@ import type {
   NightlyPorts,
   PipelineLogger,
   RegistryAccess,
+  TagRemoval,
   ScanPorts,
 } from '../engine/pipeline/ports';
 import { DEFAULT_POLICY } from '../engine/policy/default-policy';
@@ -57,7 +58,9 @@ import { MemoryNotificationLedger } from '../notify/ledger';
 import { SlackNotifier } from '../notify/slack';
 import { EnvWebhookUrl, SecretsManagerWebhookUrl, WEBHOOK_URL_ENV } from '../notify/webhook-url';
 import { DynamoAdvisoryStore } from './advisory-store';
-import { EcrCredentialProvider } from './ecr-credentials';
+import { EcrCredentialProvider, parseEcrHost } from './ecr-credentials';
+import type { Digest } from '../engine/model';
+import { untagEcrImage } from './ecr-untag';
 import { EcrImageCatalog } from './ecr-catalog';
 import { DynamoLayerCache } from './layer-cache';
 import { DynamoNotificationLedger } from './notification-ledger';
@@ -180,7 +183,32 @@ function need<K extends keyof PipelineConfig>(config: PipelineConfig, key: K, va
 export class PipelineRegistryAccess implements RegistryAccess {
   private readonly clients = new Map<string, RegistryClient>();
 
-  constructor(private readonly opts: { readonly limits: Limits; readonly overrides?: ReadonlyMap<string, string>; readonly credentials?: CredentialProvider }) {}
+  private readonly ecrClients = new Map<string, ECRClient>();
+
+  constructor(private readonly opts: {
+    readonly limits: Limits;
+    readonly overrides?: ReadonlyMap<string, string>;
+    readonly credentials?: CredentialProvider;
+    /** The ECR API client of a region (tests and custom endpoints); default: the SDK's, per region. */
+    readonly ecrFor?: (region: string, fips: boolean) => ECRClient;
+  }) {}
+
+  /**
+   * Removes a stale trust tag without deleting the image: on ECR through the ECR API (a DELETE by tag
+   * on ECR's registry API is no tag-only delete), elsewhere — and for a host served by an override —
+   * through the registry API.
+   */
+  async untag(registry: string, repository: string, digest: Digest, tag: string): Promise<TagRemoval> {
+    const ecr = this.opts.overrides?.has(registry) ? undefined : parseEcrHost(registry);
+    if (!ecr) return this.client(registry).untag(repository, digest, tag);
+    const key = `${ecr.region}/${ecr.fips}`;
+    let c = this.ecrClients.get(key);
+    if (!c) {
+      c = this.opts.ecrFor?.(ecr.region, ecr.fips) ?? new ECRClient({ region: ecr.region, useFipsEndpoint: ecr.fips, maxAttempts: 8 });
+      this.ecrClients.set(key, c);
+    }
+    return untagEcrImage(c, { registryId: ecr.account, repository, digest, tag });
+  }
 
   /** The client for `registry` (created once). */
   client(registry: string): RegistryClient {
@@ -244,6 +272,7 @@ export class AwsPipeline {
       limits: this.limits,
       overrides: this.config.registryOverrides,
       credentials: new EcrCredentialProvider(this.clients.ecr ? { clientFor: () => this.clients.ecr! } : {}),
+      ...(this.clients.ecr ? { ecrFor: () => this.clients.ecr! } : {}),
     }));
   }
 

@@ -431,9 +431,11 @@ export class TrustPipeline extends Construct {
     this.verdictTable.grantReadWriteData(this.scanWorker);
     this.layerTable.grantReadWriteData(this.scanWorker);
     this.advisoryTable.grantReadData(this.scanWorker);
-    // verdict-fanout: the stream (event source), re-tag images (registry API: HEAD/GET manifest, PUT manifest), Slack webhook and ledger.
+    // verdict-fanout: the stream (event source), re-tag images (registry API: HEAD/GET manifest, PUT manifest),
+    // remove the stale trust tag on a flip (DescribeImages, then BatchDeleteImage by tag — lib/aws/ecr-untag.ts),
+    // Slack webhook and ledger. Scoped to the configured repositories like every ECR grant here.
     ecrToken(this.verdictFanout);
-    ecr(this.verdictFanout, ['ecr:BatchGetImage', 'ecr:PutImage']);
+    ecr(this.verdictFanout, ['ecr:BatchGetImage', 'ecr:PutImage', 'ecr:DescribeImages', 'ecr:BatchDeleteImage']);
     if (props.slackWebhookSecret) {
       props.slackWebhookSecret.grantRead(this.verdictFanout);
       ledger(this.verdictFanout);

@@ -326,9 +326,9 @@ describe('per-function IAM (RELIABILITY.md 44)', () => {
     expect(resourcesOf(g.scan, SQS_CONSUME)).toEqual([arn(dflt, dflt.p.rescanQueue.queueArn), arn(dflt, dflt.p.scanQueue.queueArn)].sort());
   });
 
-  it('verdict-fanout: the stream, tags (registry token, BatchGetImage + PutImage), its DLQ; no table reads or writes', () => {
+  it('verdict-fanout: the stream, tags (registry token, BatchGetImage + PutImage; DescribeImages + BatchDeleteImage for the stale tag), its DLQ; no table reads or writes', () => {
     expect(servicesOf(g.fanout)).toEqual(['dynamodb', 'ecr', 'logs', 'sqs', 'xray']);
-    expect(actionsOf(g.fanout, 'ecr')).toEqual(['ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:PutImage']);
+    expect(actionsOf(g.fanout, 'ecr')).toEqual(['ecr:BatchDeleteImage', 'ecr:BatchGetImage', 'ecr:DescribeImages', 'ecr:GetAuthorizationToken', 'ecr:PutImage']);
     expect(actionsOf(g.fanout, 'dynamodb')).toEqual(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator', 'dynamodb:ListStreams']);
     expect(resourcesOf(g.fanout, ['dynamodb:GetRecords'])).toEqual([JSON.stringify({ 'Fn::GetAtt': [logicalId(dflt.p.verdictTable), 'StreamArn'] })]);
     expect(resourcesOf(g.fanout, ['sqs:SendMessage'])).toEqual([arn(dflt, dflt.p.fanoutDeadLetterQueue.queueArn)]);
@@ -374,6 +374,18 @@ describe('per-function IAM (RELIABILITY.md 44)', () => {
     for (const x of [g.scan, g.fanout, g.nightly]) expect(resourcesOf(x, actionsOf(x, 'ecr').filter((a) => a !== 'ecr:GetAuthorizationToken'))).toEqual([all]);
     const repo = (name: string): string => JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:repository/${name}`]] });
     for (const x of [gc.scan, gc.fanout, gc.nightly]) expect(resourcesOf(x, actionsOf(x, 'ecr').filter((a) => a !== 'ecr:GetAuthorizationToken'))).toEqual([repo('team-a/*'), repo('web')]);
+  });
+
+  it('verdict-fanout may tag (PutImage) and untag (BatchDeleteImage) only in the configured repositories', () => {
+    const repo = (name: string): string => JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':ecr:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:repository/${name}`]] });
+    for (const action of ['ecr:PutImage', 'ecr:BatchDeleteImage', 'ecr:DescribeImages']) {
+      expect([...gc.fanout.get(action)!].sort()).toEqual([repo('team-a/*'), repo('web')]);
+      expect(gc.fanout.get(action)!.has('*')).toBe(false);
+    }
+    // No other function may write or delete images.
+    for (const x of [g.scan, g.nightly, g.api, g.feed, gc.scan, gc.nightly, gc.api, gc.feed]) {
+      expect(x.has('ecr:PutImage') || x.has('ecr:BatchDeleteImage')).toBe(false);
+    }
   });
 
   it('the Slack secret is readable by verdict-fanout and feed-sync only; the API token by trust-api only', () => {

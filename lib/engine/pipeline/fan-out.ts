@@ -7,11 +7,11 @@
  * {@link PipelineNotifier}, whose ledger makes a record delivered twice post once.
  */
 import { parseImageRef, type Digest, type VerdictStatus } from '../model';
-import { applyTrustTag, type TrustTagOutcome } from '../registry/trust-tags';
+import { applyTrustTag, trustTagFor, type TrustTagOutcome } from '../registry/trust-tags';
 import { compareEvaluations } from '../verdicts/order';
 import type { StoredVerdict } from '../verdicts/port';
 import { describeError } from './common';
-import { SILENT_LOGGER, type FanOutPorts, type NotifyResult } from './ports';
+import { SILENT_LOGGER, type FanOutPorts, type NotifyResult, type TagRemoval } from './ports';
 
 /** What {@link fanOut} did. */
 export type FanOutOutcome =
@@ -22,8 +22,10 @@ export type FanOutOutcome =
       readonly digest: Digest;
       readonly from?: VerdictStatus;
       readonly to: VerdictStatus;
-      /** The tag written, or why none was (`skipped`: the verdict names no registry image). */
+      /** The tag written, or why none was (`skipped`: the verdict names no registry image, or is a platform of an index). */
       readonly tag: TrustTagOutcome | { readonly result: 'skipped'; readonly message: string };
+      /** On a flip, what became of the previous status's trust tag (absent when no tag was written). */
+      readonly staleTag?: TagRemoval & { readonly tag: string };
       readonly notification: NotifyResult;
     };
 
@@ -57,7 +59,26 @@ export async function fanOut(previous: StoredVerdict | undefined, next: StoredVe
     ref = undefined;
     tag = { result: 'skipped', message: `the verdict names no registry image (${JSON.stringify(next.ref ?? null)}): ${describeError(err)}` };
   }
-  if (ref) tag = await applyTrustTag(ports.registry.client(ref.registry), ref.repository, digest, next.status);
-  log.info('verdict fanned out', { digest, from: previous?.status, to: next.status, tag: tag!.result, notification: notification.status });
-  return { status: 'fanned-out', digest, ...(previous ? { from: previous.status } : {}), to: next.status, tag: tag!, notification };
+  // Only the digest that was pushed or scanned is tagged: a platform manifest of an index carries the
+  // index's reference, and tagging it would exempt it from ECR lifecycle rules for untagged images.
+  if (ref?.digest !== undefined && ref.digest !== digest) {
+    tag = { result: 'skipped', message: `a platform manifest of the index ${ref.digest}: only the index is tagged` };
+    ref = undefined;
+  }
+  let staleTag: (TagRemoval & { tag: string }) | undefined;
+  if (ref) {
+    tag = await applyTrustTag(ports.registry.client(ref.registry), ref.repository, digest, next.status);
+    // A flip leaves the old status's tag behind (a `trust-trusted-…` on a quarantined image): remove
+    // it, but only once the new tag names the image, so that another tag keeps it.
+    if (previous && (tag.result === 'written' || tag.result === 'unchanged')) {
+      const stale = trustTagFor(previous.status, digest);
+      const removal = ports.registry.untag
+        ? await ports.registry.untag(ref.registry, ref.repository, digest, stale)
+        : await ports.registry.client(ref.registry).untag(ref.repository, digest, stale);
+      staleTag = { tag: stale, ...removal };
+      if (removal.result === 'kept' || removal.result === 'unsupported') log.warn('stale trust tag left in place', { digest, tag: stale, result: removal.result, message: removal.message });
+    }
+  }
+  log.info('verdict fanned out', { digest, from: previous?.status, to: next.status, tag: tag!.result, staleTag: staleTag?.result, notification: notification.status });
+  return { status: 'fanned-out', digest, ...(previous ? { from: previous.status } : {}), to: next.status, tag: tag!, ...(staleTag ? { staleTag } : {}), notification };
 }

@@ -35,6 +35,21 @@ export const SILENT_LOGGER: PipelineLogger = { info: () => undefined, warn: () =
 export interface RegistryAccess {
   /** The client for `registry` (`<account>.dkr.ecr.<region>.amazonaws.com`, `127.0.0.1:5000`). */
   client(registry: string): RegistryClient;
+  /**
+   * Removes `tag` from the image `digest` without deleting the image (ECR: BatchDeleteImage by tag only
+   * when another tag keeps the image). Without it the flows use the registry API (`RegistryClient.untag`).
+   */
+  untag?(registry: string, repository: string, digest: Digest, tag: string): Promise<TagRemoval>;
+}
+
+/**
+ * What removing a stale trust tag did: `removed`; `absent` (the tag did not name the digest);
+ * `kept` (it was the image's last tag — removing it would delete the image); `unsupported` (the
+ * registry cannot delete a tag alone). Only `removed` changed anything.
+ */
+export interface TagRemoval {
+  readonly result: 'removed' | 'absent' | 'kept' | 'unsupported';
+  readonly message?: string;
 }
 
 /** The rescan queue (separate from the push queue, DESIGN.md step 7). */

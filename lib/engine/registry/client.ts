@@ -525,4 +525,30 @@ export class RegistryClient {
     await this.putManifest(repo, tag, m.bytes, m.mediaType);
     return true;
   }
+
+  /**
+   * Removes `tag` from `repo` when it names `digest`, and only the tag: `DELETE /v2/<name>/manifests/<tag>`
+   * (distribution-spec "Deleting tags", https://github.com/opencontainers/distribution-spec/blob/main/spec.md#deleting-tags).
+   * Never deletes by digest — that would delete the image and every tag on it. A tag that is absent or
+   * names another digest is left alone (`absent`); a registry that refuses deleting by tag (distribution
+   * 2.x answers 4xx: it deletes manifests by digest only) leaves the tag in place (`unsupported`).
+   */
+  async untag(repo: string, digest: Digest, tag: string): Promise<{ result: 'removed' | 'absent' | 'unsupported'; message?: string }> {
+    assertRepository(repo);
+    const d = parseDigest(digest, 'manifest digest');
+    assertTag(tag);
+    const current = await this.headManifest(repo, tag);
+    if (current?.digest !== d) return { result: 'absent', message: current ? `${repo}:${tag} names ${current.digest}, not ${d}` : `${repo}:${tag} does not exist` };
+    const what = `removal of tag ${repo}:${tag}`;
+    const { response } = await this.request({ method: 'DELETE', url: this.url(`/v2/${repo}/manifests/${tag}`) }, repo, 'push');
+    if (response.status >= 200 && response.status <= 299) {
+      await discardBody(response);
+      return { result: 'removed' };
+    }
+    if (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 403) {
+      const body = await readErrorBody(response, this.guards);
+      return { result: 'unsupported', message: `${what}: ${this.registry} answered HTTP ${response.status}${body.text ? `: ${body.text}` : ''}` };
+    }
+    return this.fail(response, what);
+  }
 }
