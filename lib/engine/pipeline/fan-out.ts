@@ -76,7 +76,7 @@ export async function fanOut(previous: StoredVerdict | undefined, next: StoredVe
         ? await ports.registry.untag(ref.registry, ref.repository, digest, stale)
         : await ports.registry.client(ref.registry).untag(ref.repository, digest, stale);
       staleTag = { tag: stale, ...removal };
-      if (removal.result === 'kept' || removal.result === 'unsupported') log.warn('stale trust tag left in place', { digest, tag: stale, result: removal.result, message: removal.message });
+      if (removal.result === 'kept' || removal.result === 'unsupported') log.warn('stale trust tag left in place', { digest, tag: stale, result: removal.result, detail: removal.message });
     }
   }
   log.info('verdict fanned out', { digest, from: previous?.status, to: next.status, tag: tag!.result, staleTag: staleTag?.result, notification: notification.status });

@@ -247,9 +247,14 @@ describe('fanOut: the verdict stream → trust tag + Slack on transitions (DESIG
     const outcomes = await fanAll(records);
     expect(outcomes.filter((o) => o.status === 'fanned-out' && o.notification.status === 'sent').map((o) => o.digest).sort()).toEqual(sorted([d(images.regex), d(images.amd), d(images.index)]));
     expect(w.slack.posts).toHaveLength(3);
-    for (const img of [images.regex, images.amd, images.index]) {
+    for (const img of [images.regex, images.index]) {
       expect((await w.direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest).toBe(d(img));
     }
+    // Only the pushed digest is tagged: a platform manifest of the index is told to Slack but stays
+    // untagged (ECR lifecycle rules for untagged images keep applying to it).
+    const amd = outcomes.find((o) => o.digest === d(images.amd));
+    expect(amd).toMatchObject({ status: 'fanned-out', tag: { result: 'skipped', message: expect.stringContaining(`platform manifest of the index ${d(images.index)}`) } });
+    for (const status of ['quarantined', 'trusted'] as const) expect(await w.direct.headManifest(REPO, trustTagFor(status, d(images.amd)))).toBeUndefined();
     expect((await w.direct.headManifest(REPO, trustTagFor('trusted', d(images.smallvec))))?.digest).toBe(d(images.smallvec));
     expect((await w.direct.headManifest('team/other', trustTagFor('trusted', d(other))))?.digest).toBe(d(other));
   });
@@ -258,7 +263,11 @@ describe('fanOut: the verdict stream → trust tag + Slack on transitions (DESIG
     const outcomes = await fanAll(records);
     expect(w.slack.posts).toHaveLength(3);
     const sent = outcomes.filter((o) => o.status === 'fanned-out');
-    expect(sent.every((o) => o.status === 'fanned-out' && o.tag.result === 'unchanged' && o.notification.status !== 'sent')).toBe(true);
+    expect(sent.every((o) => o.status === 'fanned-out' && o.notification.status !== 'sent')).toBe(true);
+    // The index's platforms are skipped again, every other tag is already there.
+    const notUnchanged = sent.filter((o) => o.status === 'fanned-out' && o.tag.result !== 'unchanged');
+    expect(notUnchanged.every((o) => o.status === 'fanned-out' && o.tag.result === 'skipped')).toBe(true);
+    expect([...new Set(notUnchanged.map((o) => o.digest))].sort()).toEqual(sorted([d(images.amd), d(images.arm)]));
   });
 
   it('Slack answering 500 leaves the verdict as recorded and the tag written; a later delivery of the record posts (RELIABILITY.md 34)', async () => {
@@ -270,6 +279,12 @@ describe('fanOut: the verdict stream → trust tag + Slack on transitions (DESIG
     w.slack.script(2, { status: 500 });
     const failed = await fanOut(change.previous, change.next, fanOutPorts);
     expect(failed).toMatchObject({ status: 'fanned-out', to: 'quarantined', notification: { status: 'failed' }, tag: { result: 'written' } });
+    // The flip's stale `trust-trusted-…` tag: Debian's docker-registry (distribution 2.8) deletes
+    // manifests by digest only — which would delete the image — so the tag is left and reported.
+    const stale = trustTagFor('trusted', d(images.smallvec));
+    expect(failed).toMatchObject({ staleTag: { tag: stale, result: 'unsupported', message: expect.stringMatching(/HTTP 4\d\d/) } });
+    expect((await w.direct.headManifest(REPO, stale))?.digest).toBe(d(images.smallvec));
+    expect((await w.direct.headManifest(REPO, trustTagFor('quarantined', d(images.smallvec))))?.digest).toBe(d(images.smallvec));
     expect(await store.get(d(images.smallvec))).toMatchObject({ status: 'quarantined', revision: 2 });
     expect(w.slack.posts).toHaveLength(3);
     const retried = await fanOut(change.previous, change.next, fanOutPorts);
