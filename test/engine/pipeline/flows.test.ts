@@ -11,7 +11,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DescribeImagesCommand, type DescribeImagesCommandInput, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { BatchDeleteImageCommand, type BatchDeleteImageCommandInput, DescribeImagesCommand, type DescribeImagesCommandInput, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import type { _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -290,6 +290,27 @@ describe('fanOut: the verdict stream → trust tag + Slack on transitions (DESIG
     const retried = await fanOut(change.previous, change.next, fanOutPorts);
     expect(retried).toMatchObject({ notification: { status: 'sent' } });
     expect(w.slack.posts).toHaveLength(4);
+  });
+
+  it('on ECR the flip\'s stale tag goes: DescribeImages shows another tag keeping the image, BatchDeleteImage by that tag only', async () => {
+    // The same trusted → quarantined change delivered again (the registry-API path above left the stale tag).
+    const change = { previous: (await store.history(d(images.smallvec))).find((h) => h.revision === 1)!, next: (await store.get(d(images.smallvec)))! };
+    expect([change.previous.status, change.next.status]).toEqual(['trusted', 'quarantined']);
+    // ECR's view of the image, read from the real registry: every tag that names the digest.
+    ecr.reset();
+    ecr.on(DescribeImagesCommand).callsFake(async (input: DescribeImagesCommandInput) => {
+      const digest = input.imageIds![0].imageDigest!;
+      const tags: string[] = [];
+      for (const t of await w.direct.listTags(REPO)) if ((await w.direct.headManifest(REPO, t))?.digest === digest) tags.push(t);
+      return { imageDetails: [{ registryId: ACCOUNT, repositoryName: REPO, imageDigest: digest, imageTags: tags, imageSizeInBytes: 2048, imagePushedAt: new Date(), imageManifestMediaType: images.smallvec.root.mediaType }] };
+    });
+    ecr.on(BatchDeleteImageCommand).callsFake((input: BatchDeleteImageCommandInput) => ({ imageIds: input.imageIds!.map((i) => ({ ...i, imageDigest: d(images.smallvec) })), failures: [] }));
+    const ecrAccess = new PipelineRegistryAccess({ limits: DEFAULT_LIMITS, ecrFor: () => new ECRClient({ region: 'us-west-2' }) });
+    const onEcr = { ...fanOutPorts, registry: { client: (r: string) => scanPorts.registry.client(r), untag: ecrAccess.untag.bind(ecrAccess) } };
+    const stale = trustTagFor('trusted', d(images.smallvec));
+    const out = await fanOut(change.previous, change.next, onEcr);
+    expect(out).toMatchObject({ tag: { result: 'unchanged' }, staleTag: { tag: stale, result: 'removed', message: expect.stringContaining(trustTagFor('quarantined', d(images.smallvec))) } });
+    expect(ecr.commandCalls(BatchDeleteImageCommand).map((c) => c.args[0].input)).toEqual([{ registryId: ACCOUNT, repositoryName: REPO, imageIds: [{ imageTag: stale }] }]);
   });
 });
 
