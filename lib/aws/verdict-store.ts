@@ -22,7 +22,7 @@ import { isDigest, parseDigest, type Digest } from '../engine/model';
 import { checkInventory, decodeInventory, encodeInventory } from '../engine/verdicts/codec';
 import { VerdictStoreCorruptError } from '../engine/verdicts/errors';
 import { checkEvaluation, checkHistoryLimit, decideWrite, evaluationKey, parseStoredVerdict, withRevision } from '../engine/verdicts/order';
-import type { PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictHistoryOptions, VerdictStore } from '../engine/verdicts/port';
+import type { PutVerdictOptions, PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictHistoryOptions, VerdictStore } from '../engine/verdicts/port';
 
 
 /** Compressed inventory bytes per chunk item: the item limit less room for keys and names. */
@@ -130,11 +130,6 @@ export interface DynamoVerdictStoreOptions {
   readonly now?: () => number;
 }
 
-/** What started an evaluation, for {@link DynamoVerdictStore.put}: a nightly re-evaluation's history item expires. */
-export interface PutVerdictOptions {
-  /** The rescan message's `reason` (`nightly`, `feed-change`, …) or `push`; only `nightly` changes what is stored. */
-  readonly trigger?: string;
-}
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 const digestPk = (d: Digest): string => `DIGEST#${d}`;
