@@ -153,6 +153,13 @@ export interface TrustPipelineProps {
    */
   readonly liveWindow?: Duration;
   /**
+   * How long a nightly re-evaluation's history item is kept (whole days; DynamoDB TTL on `expiresAt`
+   * deletes it after). Push and feed-change history and current verdicts never expire. Passed to the
+   * scan-worker as `NIGHTLY_HISTORY_RETENTION_DAYS`.
+   * @default Duration.days(90)
+   */
+  readonly nightlyHistoryRetention?: Duration;
+  /**
    * Authentication of the trust API's Function URL: `'iam'` (SigV4-signed requests; grant callers
    * with {@link TrustPipeline.grantInvokeUrl}) or `'none'` (public URL; the handler requires
    * `Authorization: Bearer <token>` with the token of {@link apiTokenSecret}) — for a cluster or CI
@@ -270,6 +277,8 @@ export class TrustPipeline extends Construct {
     const rescanConcurrency = props.rescanConcurrency ?? 2;
     const maxVerdictAge = props.maxVerdictAge ?? Duration.days(7);
     const liveWindowDays = (props.liveWindow ?? Duration.days(30)).toDays();
+    const nightlyHistoryRetentionDays = (props.nightlyHistoryRetention ?? Duration.days(90)).toDays();
+    if (nightlyHistoryRetentionDays < 1) throw new Error('TrustPipeline: nightlyHistoryRetention is at least 1 day');
     const admissionAuth = props.admissionAuth ?? 'iam';
     if (admissionAuth === 'none' && !props.apiTokenSecret) throw new Error("TrustPipeline: admissionAuth 'none' needs apiTokenSecret (the bearer token the trust API requires)");
 
@@ -330,6 +339,7 @@ export class TrustPipeline extends Construct {
       nvdKey: props.nvdApiKeySecret ? { NVD_API_KEY_SECRET_ID: props.nvdApiKeySecret.secretArn } : none,
       maxAge: { MAX_VERDICT_AGE_MS: String(maxVerdictAge.toMilliseconds()) },
       liveWindow: { LIVE_WINDOW_DAYS: String(liveWindowDays) },
+      historyRetention: { NIGHTLY_HISTORY_RETENTION_DAYS: String(nightlyHistoryRetentionDays) },
       apiToken: admissionAuth === 'none' && props.apiTokenSecret ? { API_TOKEN_SECRET_ARN: props.apiTokenSecret.secretArn } : none,
     };
 
@@ -339,7 +349,7 @@ export class TrustPipeline extends Construct {
       description: 'Scans pushed images and re-evaluates digests: SQS scan + rescan queues → verdict table',
       memorySize: props.memorySize ?? 2048,
       timeout: scanTimeout,
-      environment: { ...env.verdicts, ...env.advisories, ...env.layers, ...env.policy, ...env.feeds },
+      environment: { ...env.verdicts, ...env.advisories, ...env.layers, ...env.policy, ...env.feeds, ...env.historyRetention },
     });
     this.verdictFanout = this.lambda({
       name: 'verdict-fanout',

@@ -87,6 +87,7 @@ beforeAll(() => {
     scanTimeout: Duration.minutes(10),
     maxVerdictAge: Duration.days(3),
     liveWindow: Duration.days(14),
+    nightlyHistoryRetention: Duration.days(30),
     admissionAuth: 'none',
     apiTokenSecret: Secret.fromSecretCompleteArn(deps, 'Token', TOKEN_ARN),
     alarmTopic: new Topic(deps, 'Alarms'),
@@ -519,7 +520,7 @@ describe('functions', () => {
     const base = (name: string): Record<string, unknown> => ({ POWERTOOLS_SERVICE_NAME: `trustctl-${name}`, NODE_OPTIONS: '--enable-source-maps' });
     const feeds = DEFAULT_FEEDS.join(',');
     const p = dflt.p;
-    expect(env(p.scanWorker)).toEqual({ ...base('scan-worker'), VERDICT_TABLE: ref(p.verdictTable), ADVISORY_TABLE: ref(p.advisoryTable), LAYER_TABLE: ref(p.layerTable), FEEDS: feeds });
+    expect(env(p.scanWorker)).toEqual({ ...base('scan-worker'), VERDICT_TABLE: ref(p.verdictTable), ADVISORY_TABLE: ref(p.advisoryTable), LAYER_TABLE: ref(p.layerTable), FEEDS: feeds, NIGHTLY_HISTORY_RETENTION_DAYS: '90' });
     expect(env(p.verdictFanout)).toEqual(base('verdict-fanout'));
     expect(env(p.feedSync)).toEqual({ ...base('feed-sync'), ADVISORY_TABLE: ref(p.advisoryTable), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), FEEDS: feeds });
     expect(env(p.nightly)).toEqual({
@@ -552,6 +553,8 @@ describe('functions', () => {
     expect(holders('API_TOKEN_SECRET_ARN')).toEqual(['TrustApi']);
     expect(holders('MAX_VERDICT_AGE_MS')).toEqual(['TrustApi']);
     expect(holders('LIVE_WINDOW_DAYS')).toEqual(['Nightly']);
+    expect(env(p.scanWorker).NIGHTLY_HISTORY_RETENTION_DAYS).toBe('30');
+    expect(holders('NIGHTLY_HISTORY_RETENTION_DAYS')).toEqual(['ScanWorker']);
     expect(holders('REPOSITORIES')).toEqual(['Nightly']);
     // POLICY_JSON: compact JSON of the parsed policy, itself a valid policy with the same hash.
     const json = env(p.scanWorker).POLICY_JSON as string;
@@ -638,6 +641,7 @@ describe('settings that fail synthesis', () => {
     expect(build({ trustedRegistries: ['a.io,b.io'] })).toThrow(/comma/);
     expect(build({ scanTimeout: Duration.minutes(16) })).toThrow(/15 minutes/);
     expect(build({ admissionAuth: 'none' })).toThrow(/apiTokenSecret/);
+    expect(build({ nightlyHistoryRetention: Duration.days(0) })).toThrow(/nightlyHistoryRetention/);
   });
 
   it('an environment that cannot fit Lambda\'s 4 KB', () => {
