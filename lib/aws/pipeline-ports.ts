@@ -23,6 +23,7 @@
  * | `MAX_VERDICT_AGE_MS` | admission's oldest accepted verdict (default 7 days) |
  * | `API_TOKEN_SECRET_ARN` | trust-api behind a public Function URL: the secret holding the bearer token every request must carry |
  * | `LIVE_WINDOW_DAYS` | nightly: a digest pushed, pulled or evaluated within this many days is re-evaluated (default 30) |
+ * | `NIGHTLY_HISTORY_RETENTION_DAYS` | scan-worker: days a nightly re-evaluation's history item is kept (TTL; default 90, verdict-store.ts) |
  * | `TRUSTCTL_REGISTRY_OVERRIDE` | local runs only: `<registry host>=<host:port>[,…]` serves a registry (ECR) from elsewhere |
  * | `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_ECR` | local runs only: honoured by the SDK itself; a local run sweeps ECR only with an ECR endpoint |
  */
@@ -97,6 +98,8 @@ export interface PipelineConfig {
   readonly apiTokenSecretArn?: string;
   readonly maxVerdictAgeMs?: number;
   readonly liveWindowDays: number;
+  /** NIGHTLY_HISTORY_RETENTION_DAYS: how long nightly re-evaluation history items are kept (absent: the store's default). */
+  readonly nightlyHistoryRetentionDays?: number;
   /** Registry host → the host:port that serves it (local runs). */
   readonly registryOverrides: ReadonlyMap<string, string>;
   /** True when an ECR API endpoint is configured (AWS_ENDPOINT_URL_ECR): a local run sweeps ECR only then. */
@@ -162,6 +165,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     ...(opt('API_TOKEN_SECRET_ARN') ? { apiTokenSecretArn: opt('API_TOKEN_SECRET_ARN') } : {}),
     ...(positiveNumber(env, 'MAX_VERDICT_AGE_MS') !== undefined ? { maxVerdictAgeMs: positiveNumber(env, 'MAX_VERDICT_AGE_MS') } : {}),
     liveWindowDays: positiveNumber(env, 'LIVE_WINDOW_DAYS') ?? 30,
+    ...(positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') !== undefined ? { nightlyHistoryRetentionDays: positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') } : {}),
     registryOverrides: parseRegistryOverrides(env.TRUSTCTL_REGISTRY_OVERRIDE),
     ecrEndpoint: Boolean(opt('AWS_ENDPOINT_URL_ECR') || opt('AWS_ENDPOINT_URL')),
     localRun: Boolean(opt('TRUSTCTL_REGISTRY_OVERRIDE') || opt('AWS_ENDPOINT_URL_DYNAMODB') || opt('AWS_ENDPOINT_URL_SQS') || opt('AWS_ENDPOINT_URL')),
@@ -260,7 +264,12 @@ export class AwsPipeline {
   }
 
   get verdictStore(): DynamoVerdictStore {
-    return this.once('verdicts', () => new DynamoVerdictStore({ client: this.dynamodb, tableName: need(this.config, 'verdictTable', 'VERDICT_TABLE') }));
+    const days = this.config.nightlyHistoryRetentionDays;
+    return this.once('verdicts', () => new DynamoVerdictStore({
+      client: this.dynamodb,
+      tableName: need(this.config, 'verdictTable', 'VERDICT_TABLE'),
+      ...(days !== undefined ? { nightlyHistoryRetentionMs: Math.round(days * 24 * 60 * 60 * 1000) } : {}),
+    }));
   }
 
   get advisoryStore(): DynamoAdvisoryStore {

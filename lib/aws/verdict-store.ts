@@ -22,7 +22,7 @@ import { isDigest, parseDigest, type Digest } from '../engine/model';
 import { checkInventory, decodeInventory, encodeInventory } from '../engine/verdicts/codec';
 import { VerdictStoreCorruptError } from '../engine/verdicts/errors';
 import { checkEvaluation, checkHistoryLimit, decideWrite, evaluationKey, parseStoredVerdict, withRevision } from '../engine/verdicts/order';
-import type { PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictHistoryOptions, VerdictStore } from '../engine/verdicts/port';
+import type { PutVerdictOptions, PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictHistoryOptions, VerdictStore } from '../engine/verdicts/port';
 
 
 /** Compressed inventory bytes per chunk item: the item limit less room for keys and names. */
@@ -39,6 +39,14 @@ const A_EVAL_AT = 'evalAt';
 const A_BODY = 'body';
 const SK_VERDICT = 'VERDICT';
 const SK_INVENTORY = 'INV';
+/**
+ * The verdict table's TTL attribute (epoch seconds; the CDK stack's `timeToLiveAttribute`, shared with
+ * scan claims and the notification ledger). Only nightly history items carry it — never a current verdict.
+ * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/time-to-live-ttl-before-you-start.html
+ */
+export const VERDICT_TTL_ATTRIBUTE = 'expiresAt';
+/** Default retention of nightly re-evaluation history items (issue 15 item 10: they never expired). */
+export const DEFAULT_NIGHTLY_HISTORY_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
 
 type Item = Record<string, AttributeValue>;
 
@@ -50,7 +58,7 @@ type Item = Record<string, AttributeValue>;
  * | item | pk | sk | other attributes |
  * |---|---|---|---|
  * | current verdict (one per digest) | `DIGEST#<digest>` | `VERDICT` | `rev` (N), `feedRev` (N: `feedRevision` in ns since the epoch), `evalAt` (N: `evaluatedAt` in ns), `status`, `feedRevision`, `evaluatedAt` (S, as given), `body` (B: gzip of the StoredVerdict's JSON) |
- * | history (one per written revision) | `DIGEST#<digest>` | `HIST#<revision, 10 digits>` | as the current verdict; never changed |
+ * | history (one per written revision) | `DIGEST#<digest>` | `HIST#<revision, 10 digits>` | as the current verdict; never changed; a nightly re-evaluation's also `expiresAt` (N, epoch s: TTL) |
  * | inventory head | `DIGEST#<digest>` | `INV` | `gen` (S), `chunks` (N), `bytes` (N), `sha256` (S: of the compressed bytes) |
  * | inventory chunk | `DIGEST#<digest>` | `INV#<gen>#<n, 4 digits>` | `body` (B: ≤ 384 KiB of the gzip of the inventory's JSON) |
  * | package index | `PKG#<package key>` | `DIGEST#<digest>` | — |
@@ -111,7 +119,17 @@ export interface DynamoVerdictStoreOptions {
    * batch items), with full-jitter exponential backoff. Defaults: 10 attempts, 20 ms base, 2 s cap.
    */
   readonly retry?: { readonly maxAttempts?: number; readonly baseDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * How long a history item written by a nightly re-evaluation ({@link PutVerdictOptions.trigger}
+   * `'nightly'`) is kept: it gets `expiresAt` = write time + this, and DynamoDB TTL deletes it after
+   * (typically within days). Every other history item, and every current verdict, never expires.
+   * Default {@link DEFAULT_NIGHTLY_HISTORY_RETENTION_MS} (90 days).
+   */
+  readonly nightlyHistoryRetentionMs?: number;
+  /** The clock, for `expiresAt`. Default Date.now. */
+  readonly now?: () => number;
 }
+
 
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 const digestPk = (d: Digest): string => `DIGEST#${d}`;
@@ -192,6 +210,8 @@ export class DynamoVerdictStore implements VerdictStore {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly nightlyHistoryRetentionMs: number;
+  private readonly now: () => number;
 
   constructor(opts: DynamoVerdictStoreOptions) {
     this.client = opts.client;
@@ -200,6 +220,10 @@ export class DynamoVerdictStore implements VerdictStore {
     this.maxAttempts = Math.max(1, opts.retry?.maxAttempts ?? 10);
     this.baseDelayMs = opts.retry?.baseDelayMs ?? 20;
     this.maxDelayMs = opts.retry?.maxDelayMs ?? 2000;
+    const retention = opts.nightlyHistoryRetentionMs ?? DEFAULT_NIGHTLY_HISTORY_RETENTION_MS;
+    if (!Number.isSafeInteger(retention) || retention <= 0) throw new RangeError(`nightlyHistoryRetentionMs must be a positive integer, got ${retention}`);
+    this.nightlyHistoryRetentionMs = retention;
+    this.now = opts.now ?? Date.now;
   }
 
   /** The current verdict of `digest`, or undefined. */
@@ -216,7 +240,7 @@ export class DynamoVerdictStore implements VerdictStore {
    * Stores `evaluation` unless the stored verdict is newer or the same evaluation: read, decide,
    * conditional transaction; a lost race reads again and decides again.
    */
-  async put(evaluation: VerdictEvaluation): Promise<PutVerdictResult> {
+  async put(evaluation: VerdictEvaluation, options: PutVerdictOptions = {}): Promise<PutVerdictResult> {
     const e = checkEvaluation(evaluation);
     try {
       for (let attempt = 0; ; attempt++) {
@@ -224,7 +248,7 @@ export class DynamoVerdictStore implements VerdictStore {
         const decision = decideWrite(stored, e);
         if (decision === 'older' || decision === 'same') return { written: false, current: stored! };
         const next = withRevision(e, (stored?.revision ?? 0) + 1);
-        const outcome = await this.write(next, stored);
+        const outcome = await this.write(next, stored, options.trigger === 'nightly');
         if (outcome === 'written') return { written: true, revision: next.revision, current: next };
         if (attempt + 1 >= this.maxAttempts) throw new DynamoVerdictStoreError(`verdict of ${e.digest}: still changing under us after ${this.maxAttempts} attempts`);
         await this.backoff(attempt);
@@ -400,7 +424,7 @@ export class DynamoVerdictStore implements VerdictStore {
    * evaluation), the history item, and the list item for a first verdict. `lost` when another writer
    * changed the verdict since it was read.
    */
-  private async write(next: StoredVerdict, stored: StoredVerdict | undefined): Promise<'written' | 'lost'> {
+  private async write(next: StoredVerdict, stored: StoredVerdict | undefined, expireHistory: boolean): Promise<'written' | 'lost'> {
     const current = verdictItem(next, SK_VERDICT);
     const size = itemBytes(current);
     if (size > MAX_ITEM_BYTES) throw new VerdictTooLargeError(`verdict of ${next.digest} is ${size} bytes after gzip, over DynamoDB's ${MAX_ITEM_BYTES}`);
@@ -422,7 +446,8 @@ export class DynamoVerdictStore implements VerdictStore {
       {
         Put: {
           TableName: this.table,
-          Item: { ...current, [A_SK]: { S: historySk(next.revision) } },
+          // Nightly history items expire (they would otherwise grow by one per live digest per night); the current verdict never does.
+          Item: { ...current, [A_SK]: { S: historySk(next.revision) }, ...(expireHistory ? { [VERDICT_TTL_ATTRIBUTE]: { N: String(Math.floor((this.now() + this.nightlyHistoryRetentionMs) / 1000)) } } : {}) },
           ConditionExpression: 'attribute_not_exists(#pk)',
           ExpressionAttributeNames: { '#pk': A_PK },
         },

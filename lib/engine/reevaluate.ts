@@ -25,7 +25,7 @@ import { recordScan, verdictEvaluations, type RecordedVerdict, type RecordOption
 import type { AdvisorySource, ImageScan, ScanResult } from './scan-image';
 import { inventoryPackageKeys } from './verdicts/keys';
 import { aggregateVerdict } from './policy/baseline';
-import type { StoredInventory, StoredVerdict, VerdictEvaluation, VerdictStore } from './verdicts/port';
+import type { PutVerdictOptions, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictStore } from './verdicts/port';
 
 /** Version of the index record's shape (a reader that does not know it treats the record as absent). */
 export const INDEX_RECORD_VERSION = 1;
@@ -164,6 +164,8 @@ export interface ReevaluateOptions {
   readonly evaluatedAt?: string;
   /** Match results shared with the other re-evaluations of a batch (same advisory-store state). */
   readonly matchCache?: MatchCache;
+  /** What asked for the re-evaluation (the rescan message's `reason`), passed to the store: nightly history may expire. */
+  readonly trigger?: string;
 }
 
 /** What {@link reevaluateDigest} did. */
@@ -222,8 +224,8 @@ function missingPlatform(ref: string, p: IndexPlatform, opts: ReevaluateOptions,
  * Puts one evaluation and reports what it did, like {@link recordScan} does for each of a scan's
  * verdicts (the previous revision from the history, not a read before the put).
  */
-export async function recordEvaluation(store: VerdictStore, evaluation: VerdictEvaluation): Promise<RecordedVerdict> {
-  const put = await store.put(evaluation);
+export async function recordEvaluation(store: VerdictStore, evaluation: VerdictEvaluation, options?: PutVerdictOptions): Promise<RecordedVerdict> {
+  const put = await store.put(evaluation, options);
   const previous = put.written && put.revision !== undefined && put.revision > 1
     ? (await store.history(evaluation.digest, { limit: 2 })).find((h) => h.revision === put.revision! - 1)
     : undefined;
@@ -267,6 +269,6 @@ export async function reevaluateDigest(store: VerdictStore, digest: Digest, opts
   const evaluations = verdictEvaluations(result, { plugins: opts.plugins, evaluatedAt });
   // An index: the aggregate is the last evaluation; the platforms are recorded by their own messages.
   const evaluation = evaluations[evaluations.length - 1];
-  const recorded = await recordEvaluation(store, evaluation);
+  const recorded = await recordEvaluation(store, evaluation, opts.trigger === undefined ? undefined : { trigger: opts.trigger });
   return { status: 'recorded', digest, recorded, ...(platforms ? { platforms: platforms.length } : {}) };
 }

@@ -62,6 +62,8 @@ export class TrustPipelineStack extends Stack {
     out('LayerTableName', this.pipeline.layerTable.tableName, 'Layer cache table');
     out('ScanQueueUrl', this.pipeline.scanQueue.queueUrl, 'Push scan queue');
     out('RescanQueueUrl', this.pipeline.rescanQueue.queueUrl, 'Re-evaluation queue');
+    out('AlarmTopicArn', this.pipeline.alarmTopic.topicArn, 'SNS topic every alarm notifies (subscribe on-call to it)');
+    out('DashboardName', this.pipeline.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline');
   }
 
   /** The pipeline settings given as CDK context ({@link CONTEXT_KEYS}); absent keys are left to the defaults. */

@@ -19,13 +19,13 @@ describe('readPipelineConfig', () => {
       POLICY_JSON: JSON.stringify({ apiVersion: 'trustctl/v1', kind: 'Policy', rules: { vulnerabilities: { severities: ['critical'] } } }),
       FEEDS: 'https://osv/npm/all.zip, https://osv/PyPI/all.zip', TRUSTED_REGISTRIES: '123456789012.dkr.ecr.*.amazonaws.com/**',
       REPOSITORIES: 'team/a,team/b', SLACK_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack', MAX_VERDICT_AGE_MS: '604800000',
-      LIVE_WINDOW_DAYS: '14', API_TOKEN_SECRET_ARN: 'arn:token',
+      LIVE_WINDOW_DAYS: '14', API_TOKEN_SECRET_ARN: 'arn:token', NIGHTLY_HISTORY_RETENTION_DAYS: '30',
     });
     expect(c).toMatchObject({
       verdictTable: 'v', advisoryTable: 'a', layerTable: 'l', scanQueueUrl: 'https://sqs/s', rescanQueueUrl: 'https://sqs/r',
       feeds: ['https://osv/npm/all.zip', 'https://osv/PyPI/all.zip'], trustedRegistries: ['123456789012.dkr.ecr.*.amazonaws.com/**'],
       repositories: ['team/a', 'team/b'], slackSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slack', maxVerdictAgeMs: 604800000,
-      liveWindowDays: 14, apiTokenSecretArn: 'arn:token', localRun: false,
+      liveWindowDays: 14, apiTokenSecretArn: 'arn:token', localRun: false, nightlyHistoryRetentionDays: 30,
     });
     expect(c.policy.rules.vulnerabilities.severities).toEqual(['critical']);
   });
@@ -48,6 +48,7 @@ describe('readPipelineConfig', () => {
     ['a policy that is not JSON/YAML', { POLICY_JSON: '{' }, /POLICY_JSON/],
     ['a negative age', { MAX_VERDICT_AGE_MS: '-1' }, /MAX_VERDICT_AGE_MS/],
     ['a window that is not a number', { LIVE_WINDOW_DAYS: 'a month' }, /LIVE_WINDOW_DAYS/],
+    ['a history retention that is not positive', { NIGHTLY_HISTORY_RETENTION_DAYS: '0' }, /NIGHTLY_HISTORY_RETENTION_DAYS/],
     ['an override without =', { TRUSTCTL_REGISTRY_OVERRIDE: '127.0.0.1:5000' }, /TRUSTCTL_REGISTRY_OVERRIDE/],
   ])('refuses %s, naming the variable', (_n, env, message) => {
     expect(() => readPipelineConfig(env)).toThrow(PipelineConfigError);

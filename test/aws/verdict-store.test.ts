@@ -28,10 +28,12 @@ import {
   DynamoVerdictStoreError,
   INVENTORY_CHUNK_BYTES,
   MAX_ITEM_BYTES,
+  VERDICT_TTL_ATTRIBUTE,
   VerdictTooLargeError,
   itemBytes,
   tableDefinition,
 } from '../../lib/aws/verdict-store';
+import { LAYER_CACHE_TTL_ATTRIBUTE } from '../../lib/aws/layer-cache';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
 import { type EvalName, digestOf, expectSameInventory, expectWellFormedHistory, largeInventory, named, smallInventory, verdictStoreContract } from '../engine/verdicts/contract';
 
@@ -149,6 +151,40 @@ describe('items as documented', () => {
     let listed = 0;
     for (let shard = 0; shard < 16; shard++) listed += (await partition(table, `DIGESTS#${shard}`)).filter((i) => i.sk.S === `DIGEST#${d}`).length;
     expect(listed).toBe(1);
+  });
+
+  // Issue 15 item 10: nightly history items expire by TTL; every other item keeps its behaviour (no expiresAt).
+  const NOW = Date.parse('2026-06-01T00:00:00Z');
+  const DAY = 24 * 60 * 60 * 1000;
+  it.each([
+    { name: 'nightly re-evaluation, default retention (90 days)', trigger: 'nightly', opts: {}, expires: String((NOW + 90 * DAY) / 1000) },
+    { name: 'nightly re-evaluation, retention 7 days', trigger: 'nightly', opts: { nightlyHistoryRetentionMs: 7 * DAY }, expires: String((NOW + 7 * DAY) / 1000) },
+    { name: 'feed-change re-evaluation', trigger: 'feed-change', opts: {}, expires: undefined },
+    { name: 'push scan (no trigger given)', trigger: undefined, opts: {}, expires: undefined },
+  ])('history item of a $name: expiresAt $expires; the current verdict never expires', async ({ trigger, opts, expires }) => {
+    const table = await freshTable();
+    const store = storeOn(table, client, { ...opts, now: () => NOW });
+    const d = digestOf(`ttl ${trigger ?? 'push'}`);
+    // The first verdict comes from a push scan; the second from the trigger under test.
+    await store.put(named(d, 'base'));
+    const r = await store.put(named(d, 'laterSameFeed'), trigger === undefined ? undefined : { trigger });
+    expect(r.written).toBe(true);
+    const items = await partition(table, `DIGEST#${d}`);
+    expect(items.map((i) => [i.sk.S, i.expiresAt?.N])).toEqual([
+      ['HIST#0000000001', undefined],
+      ['HIST#0000000002', expires],
+      ['VERDICT', undefined],
+    ]);
+    // The expiring item still reads back as history, unchanged.
+    expect(await store.history(d)).toEqual([{ ...named(d, 'laterSameFeed'), revision: 2 }, { ...named(d, 'base'), revision: 1 }]);
+  });
+
+  it('the TTL attribute is the one the CDK stack enables on the verdict table', () => {
+    expect(VERDICT_TTL_ATTRIBUTE).toBe(LAYER_CACHE_TTL_ATTRIBUTE);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('a nightly history retention of %p ms is refused', (ms) => {
+    expect(() => storeOn('any', client, { nightlyHistoryRetentionMs: ms })).toThrow(RangeError);
   });
 
   it('package index items are (PKG#<key>, DIGEST#<digest>)', async () => {

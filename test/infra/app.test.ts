@@ -33,7 +33,7 @@ describe('CDK app', () => {
     const template = Template.fromJSON(stack.template);
     expect(template.toJSON().Description).toBe('Container-image trust pipeline (trustctl)');
     expect(Object.keys(template.toJSON().Outputs).sort()).toEqual([
-      'AdvisoryTableName', 'LayerTableName', 'RescanQueueUrl', 'ScanQueueUrl', 'TrustApiFunctionName', 'TrustApiUrl', 'VerdictTableName',
+      'AdvisoryTableName', 'AlarmTopicArn', 'DashboardName', 'LayerTableName', 'RescanQueueUrl', 'ScanQueueUrl', 'TrustApiFunctionName', 'TrustApiUrl', 'VerdictTableName',
     ]);
     template.hasOutput('TrustApiUrl', { Value: { 'Fn::GetAtt': [Match.stringLikeRegexp('^PipelineTrustApi'), 'FunctionUrl'] } });
     // Nothing else is said at synthesis either: no warning or error annotation.
@@ -96,6 +96,9 @@ describe('CDK app', () => {
       expect(env(p.trustApi).API_TOKEN_SECRET_ARN).toBe(context[CONTEXT_KEYS.apiTokenSecret]);
       template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE' });
       template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmActions: ['arn:aws:sns:eu-west-1:123456789012:oncall'] });
+      // The given topic replaces the default one: no topic is created, and the output names the given one.
+      template.resourceCountIs('AWS::SNS::Topic', 0);
+      template.hasOutput('AlarmTopicArn', { Value: 'arn:aws:sns:eu-west-1:123456789012:oncall' });
       expect(validationReport(app.outdir)).toEqual([]);
     });
 

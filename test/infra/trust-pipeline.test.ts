@@ -87,6 +87,7 @@ beforeAll(() => {
     scanTimeout: Duration.minutes(10),
     maxVerdictAge: Duration.days(3),
     liveWindow: Duration.days(14),
+    nightlyHistoryRetention: Duration.days(30),
     admissionAuth: 'none',
     apiTokenSecret: Secret.fromSecretCompleteArn(deps, 'Token', TOKEN_ARN),
     alarmTopic: new Topic(deps, 'Alarms'),
@@ -259,17 +260,77 @@ describe('alarms', () => {
     const [rescan] = alarmsOn(dflt, dflt.p.rescanQueue, 'ApproximateAgeOfOldestMessage');
     expect(push).toMatchObject({ Threshold: 15 * 60, ComparisonOperator: 'GreaterThanThreshold' });
     expect(rescan).toMatchObject({ Threshold: 6 * 3600, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(8);
-    expect(dflt.p.alarms).toHaveLength(8);
   });
 
-  it('notify the alarm topic (on alarm and on recovery) when one is given, nothing otherwise', () => {
-    for (const [, a] of byType(dflt, 'AWS::CloudWatch::Alarm')) expect(a.Properties.AlarmActions).toBeUndefined();
+  it('every alarm is accounted for: 6 DLQs, 2 work queues, trust-API errors and throttles, fan-out IteratorAge', () => {
+    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(11);
+    expect(dflt.p.alarms).toHaveLength(11);
+  });
+
+  it('notify the alarm topic (on alarm and on recovery): a TLS-only topic created by default, the given one otherwise', () => {
+    const [[topicId, topic], ...moreTopics] = byType(dflt, 'AWS::SNS::Topic');
+    expect(moreTopics).toHaveLength(0);
+    expect(topicId).toBe(logicalId(dflt.p.alarmTopic));
+    expect(topic.Properties.DisplayName).toBe('trustctl pipeline alarms');
+    // enforceSSL: a topic policy denying publishes without TLS.
+    const [[, policy]] = byType(dflt, 'AWS::SNS::TopicPolicy');
+    expect(policy.Properties.Topics).toEqual([{ Ref: topicId }]);
+    expect(policy.Properties.PolicyDocument.Statement).toEqual(expect.arrayContaining([
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    ]));
+    for (const [, a] of byType(dflt, 'AWS::CloudWatch::Alarm')) {
+      expect(a.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(a.Properties.OKActions).toEqual([{ Ref: topicId }]);
+    }
+    // The given topic (in another stack) replaces it: no topic of the pipeline's own.
+    expect(byType(custom, 'AWS::SNS::Topic')).toHaveLength(0);
     for (const [, a] of byType(custom, 'AWS::CloudWatch::Alarm')) {
       expect(a.Properties.AlarmActions).toHaveLength(1);
       expect(a.Properties.OKActions).toHaveLength(1);
       expect(JSON.stringify(a.Properties.AlarmActions)).toContain('Alarms');
     }
+  });
+
+  const fnAlarm = (s: Synth, fn: NodejsFunction, metric: string): Record<string, Json>[] =>
+    byType(s, 'AWS::CloudWatch::Alarm')
+      .map(([, a]) => a.Properties)
+      .filter((a) => a.MetricName === metric && a.Namespace === 'AWS/Lambda' && JSON.stringify(a.Dimensions) === JSON.stringify([{ Name: 'FunctionName', Value: { Ref: logicalId(fn) } }]));
+
+  it('the trust API alarms on its first error and its first throttle in a minute (admission fails closed)', () => {
+    for (const metric of ['Errors', 'Throttles']) {
+      const [a, ...more] = fnAlarm(dflt, dflt.p.trustApi, metric);
+      expect(more).toHaveLength(0);
+      expect(a).toMatchObject({ Statistic: 'Sum', Period: 60, Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    }
+  });
+
+  it('verdict-fanout alarms when its stream IteratorAge passes 5 minutes', () => {
+    const [a, ...more] = fnAlarm(dflt, dflt.p.verdictFanout, 'IteratorAge');
+    expect(more).toHaveLength(0);
+    expect(a).toMatchObject({ Statistic: 'Maximum', Period: 60, Threshold: 5 * 60 * 1000, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+  });
+});
+
+describe('dashboard', () => {
+  /** The dashboard body as CloudFormation holds it (Fn::Join of literals and references), rendered to text with references as `<LogicalId>`. */
+  const body = (s: Synth): string => {
+    const [[, d], ...more] = byType(s, 'AWS::CloudWatch::Dashboard');
+    expect(more).toHaveLength(0);
+    const parts = d.Properties.DashboardBody['Fn::Join'][1] as Json[];
+    return parts.map((p: Json) => (typeof p === 'string' ? p : `<${p.Ref ?? p['Fn::GetAtt']?.[0]}>`)).join('');
+  };
+
+  it('one dashboard: alarm states, work queues, every DLQ, every function, the trust API, stream lag', () => {
+    const text = body(dflt);
+    expect(text).toContain('"type":"alarm"');
+    for (const title of ['Work queues: visible messages', 'Work queues: age of oldest message (s)', 'Dead-letter queues: visible messages', 'Invocations', 'Errors', 'Throttles', 'Duration p99 (ms)', 'Trust API: requests, errors, throttles', 'verdict-fanout IteratorAge (ms)']) {
+      expect(text).toContain(`"title":"${title}"`);
+    }
+    for (const q of [dflt.p.scanQueue, dflt.p.rescanQueue, ...dflt.p.deadLetterQueues]) expect(text).toContain(`<${logicalId(q)}>`);
+    for (const f of functions(dflt)) expect(text).toContain(`<${logicalId(f)}>`);
+    for (const a of dflt.p.alarms) expect(text).toContain(`<${logicalId(a)}>`);
+    expect(text).toContain('"IteratorAge"');
+    expect(text).toContain('"ApproximateAgeOfOldestMessage"');
   });
 });
 
@@ -427,6 +488,11 @@ describe('tables', () => {
     expect(table(dflt.p.verdictTable).DeletionPolicy).toBe('Retain');
     expect(table(dflt.p.advisoryTable).DeletionPolicy).toBe('Retain');
   });
+
+  it('the verdict table has deletion protection (the verdicts admission enforces)', () => {
+    expect(table(dflt.p.verdictTable).Properties.DeletionProtectionEnabled).toBe(true);
+    expect(table(custom.p.verdictTable).Properties.DeletionProtectionEnabled).toBe(true);
+  });
 });
 
 describe('functions', () => {
@@ -439,6 +505,8 @@ describe('functions', () => {
       expect(props.Runtime).toBe(newest);
       expect(props.Architectures).toEqual(['arm64']);
       expect(props.TracingConfig).toEqual({ Mode: 'Active' });
+      // Powertools: the service name every function's logger (and a tracer, when one is added) reports under.
+      expect(props.Environment.Variables.POWERTOOLS_SERVICE_NAME).toMatch(/^trustctl-[a-z-]+$/);
       expect(props.LoggingConfig.LogGroup).toEqual({ Ref: logicalId(f.logGroup) });
       expect(dflt.resources[logicalId(f.logGroup)].Properties.RetentionInDays).toBe(30);
       expect(props.Handler).toBe('index.handler');
@@ -464,7 +532,7 @@ describe('functions', () => {
     const base = (name: string): Record<string, unknown> => ({ POWERTOOLS_SERVICE_NAME: `trustctl-${name}`, NODE_OPTIONS: '--enable-source-maps' });
     const feeds = DEFAULT_FEEDS.join(',');
     const p = dflt.p;
-    expect(env(p.scanWorker)).toEqual({ ...base('scan-worker'), VERDICT_TABLE: ref(p.verdictTable), ADVISORY_TABLE: ref(p.advisoryTable), LAYER_TABLE: ref(p.layerTable), FEEDS: feeds });
+    expect(env(p.scanWorker)).toEqual({ ...base('scan-worker'), VERDICT_TABLE: ref(p.verdictTable), ADVISORY_TABLE: ref(p.advisoryTable), LAYER_TABLE: ref(p.layerTable), FEEDS: feeds, NIGHTLY_HISTORY_RETENTION_DAYS: '90' });
     expect(env(p.verdictFanout)).toEqual(base('verdict-fanout'));
     expect(env(p.feedSync)).toEqual({ ...base('feed-sync'), ADVISORY_TABLE: ref(p.advisoryTable), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), FEEDS: feeds });
     expect(env(p.nightly)).toEqual({
@@ -497,6 +565,8 @@ describe('functions', () => {
     expect(holders('API_TOKEN_SECRET_ARN')).toEqual(['TrustApi']);
     expect(holders('MAX_VERDICT_AGE_MS')).toEqual(['TrustApi']);
     expect(holders('LIVE_WINDOW_DAYS')).toEqual(['Nightly']);
+    expect(env(p.scanWorker).NIGHTLY_HISTORY_RETENTION_DAYS).toBe('30');
+    expect(holders('NIGHTLY_HISTORY_RETENTION_DAYS')).toEqual(['ScanWorker']);
     expect(holders('REPOSITORIES')).toEqual(['Nightly']);
     // POLICY_JSON: compact JSON of the parsed policy, itself a valid policy with the same hash.
     const json = env(p.scanWorker).POLICY_JSON as string;
@@ -535,6 +605,7 @@ describe('cdk-nag (AwsSolutions + Serverless)', () => {
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(40);
     const summary = [...new Set(acks.map((a) => `${a.path.replace('TrustPipeline/Pipeline/', '')} ${a.id}`))].sort();
     expect(summary).toEqual([
+      'AlarmTopic AwsSolutions-SNS2',
       'EventDeadLetterQueue AwsSolutions-SQS3',
       'EventDeadLetterQueue Serverless-SQSRedrivePolicy',
       'FanoutDeadLetterQueue AwsSolutions-SQS3',
@@ -582,6 +653,7 @@ describe('settings that fail synthesis', () => {
     expect(build({ trustedRegistries: ['a.io,b.io'] })).toThrow(/comma/);
     expect(build({ scanTimeout: Duration.minutes(16) })).toThrow(/15 minutes/);
     expect(build({ admissionAuth: 'none' })).toThrow(/apiTokenSecret/);
+    expect(build({ nightlyHistoryRetention: Duration.days(0) })).toThrow(/nightlyHistoryRetention/);
   });
 
   it('an environment that cannot fit Lambda\'s 4 KB', () => {

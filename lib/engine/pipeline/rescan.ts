@@ -44,6 +44,8 @@ export async function reevaluate(message: unknown, ports: ScanPorts): Promise<Re
     policy: ports.policy,
     plugins,
     ...(ports.now ? { now: ports.now } : {}),
+    // The reason travels to the store: a nightly re-evaluation's history item expires (lib/aws/verdict-store.ts).
+    ...(m.reason ? { trigger: m.reason } : {}),
   });
   if (outcome.status === 'recorded') {
     const r = outcome.recorded;

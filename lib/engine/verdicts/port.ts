@@ -54,6 +54,12 @@ export interface StoredVerdict {
 /** What an evaluation hands to {@link VerdictStore.put}: everything but the revision. */
 export type VerdictEvaluation = Omit<StoredVerdict, 'revision'>;
 
+/** What started an evaluation, for {@link VerdictStore.put}. */
+export interface PutVerdictOptions {
+  /** The rescan message's `reason` (`nightly`, `feed-change`, …); absent for a push scan. Only `nightly` may change how long history is kept. */
+  readonly trigger?: string;
+}
+
 /** The answer of {@link VerdictStore.put}. */
 export interface PutVerdictResult {
   /** True when this call stored the evaluation (and appended it to the history). */
@@ -104,8 +110,12 @@ export interface StoredInventory extends Inventory {
 export interface VerdictStore {
   /** The current verdict of `digest`, or undefined if it was never evaluated. */
   get(digest: Digest): Promise<StoredVerdict | undefined>;
-  /** Stores `evaluation` unless the stored verdict is newer or the same evaluation (see above). */
-  put(evaluation: VerdictEvaluation): Promise<PutVerdictResult>;
+  /**
+   * Stores `evaluation` unless the stored verdict is newer or the same evaluation (see above).
+   * `options.trigger` says what started it; a store may keep a nightly re-evaluation's history for a
+   * limited time (lib/aws/verdict-store.ts: TTL), never the current verdict.
+   */
+  put(evaluation: VerdictEvaluation, options?: PutVerdictOptions): Promise<PutVerdictResult>;
   /** Every written revision of `digest`, newest first (empty when never evaluated). */
   history(digest: Digest, options?: VerdictHistoryOptions): Promise<readonly StoredVerdict[]>;
   /** Stores (replaces) the inventory of a manifest digest. */

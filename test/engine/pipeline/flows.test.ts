@@ -12,6 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchDeleteImageCommand, type BatchDeleteImageCommandInput, DescribeImagesCommand, type DescribeImagesCommandInput, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
+import { QueryCommand } from '@aws-sdk/client-dynamodb';
 import type { _Record as StreamRecord } from '@aws-sdk/client-dynamodb-streams';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -363,6 +364,20 @@ describe('nightly: live digests re-evaluated, the registry swept (RELIABILITY.md
     const revisionsAfter = await Promise.all([images.regex, images.smallvec, other, images.index].map(async (i) => (await store.get(d(i)))!.revision));
     // Re-evaluated ones get a fresh revision; the index (pushed 100 days ago, never pulled) is not live.
     expect(revisionsAfter).toEqual([revisionsBefore[0] + 1, revisionsBefore[1] + 1, revisionsBefore[2] + 1, revisionsBefore[3]]);
+  });
+
+  it('the nightly re-evaluation\'s history item expires (TTL expiresAt); push and feed-change history and the current verdict do not', async () => {
+    const out = await w.dynamodb.send(new QueryCommand({
+      TableName: w.tables.verdicts, KeyConditionExpression: 'pk = :pk', ConsistentRead: true,
+      ExpressionAttributeValues: { ':pk': { S: `DIGEST#${d(images.regex)}` } },
+    }));
+    const items = (out.Items ?? []).map((i) => ({ sk: i.sk.S!, expiresAt: i.expiresAt?.N }));
+    const history = items.filter((i) => i.sk.startsWith('HIST#'));
+    const newest = history[history.length - 1];
+    expect(history.length).toBeGreaterThan(1);
+    expect(Number(newest.expiresAt)).toBeGreaterThan(Date.now() / 1000);
+    expect(history.slice(0, -1).map((i) => i.expiresAt)).toEqual(history.slice(0, -1).map(() => undefined));
+    expect(items.find((i) => i.sk === 'VERDICT')).toEqual({ sk: 'VERDICT', expiresAt: undefined });
   });
 
   it('a rescan message delivered twice does nothing the second time', async () => {
