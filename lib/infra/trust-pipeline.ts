@@ -384,13 +384,18 @@ export class TrustPipeline extends Construct {
 
     // ---- EventBridge ----
     this.pushRule = new Rule(this, 'EcrPushRule', {
-      description: 'ECR image pushes (PUSH, SUCCESS) → trust pipeline scan queue',
+      description: 'ECR images arriving (push, pull through cache sync, replication; SUCCESS) → trust pipeline scan queue',
+      // Pull through cache and replication put images in a repository without a PUSH event; each has
+      // its own detail-type (Amazon ECR User Guide, "Amazon ECR events and EventBridge"). Replication
+      // events arrive in the destination's account and region: deploy the stack there.
       eventPattern: {
         source: ['aws.ecr'],
-        detailType: ['ECR Image Action'],
+        detailType: ['ECR Image Action', 'ECR Pull Through Cache Action', 'ECR Replication Action'],
         detail: {
-          'action-type': ['PUSH'],
-          result: ['SUCCESS'],
+          $or: [
+            { 'action-type': ['PUSH', 'REPLICATE'], result: ['SUCCESS'] },
+            { 'sync-status': ['SUCCESS'] },
+          ],
           ...(repositories === 'all' ? {} : { 'repository-name': repositories.map((r) => (r.endsWith('*') ? { prefix: r.slice(0, -1) } : r)) }),
         },
       },

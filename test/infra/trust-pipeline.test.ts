@@ -99,20 +99,20 @@ const queueRes = (s: Synth, q: Queue): Resources[string] => s.resources[logicalI
 const functions = (s: Synth): NodejsFunction[] => [s.p.scanWorker, s.p.verdictFanout, s.p.feedSync, s.p.nightly, s.p.trustApi];
 
 describe('push events (DESIGN.md "The data\'s way" 1)', () => {
-  it('the rule matches ECR Image Action PUSH SUCCESS, every repository by default', () => {
+  const ARRIVALS = { $or: [{ 'action-type': ['PUSH', 'REPLICATE'], result: ['SUCCESS'] }, { 'sync-status': ['SUCCESS'] }] };
+  it('the rule matches successful pushes, pull through cache syncs and replications, every repository by default', () => {
     const rule = dflt.resources[logicalId(dflt.p.pushRule)];
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.ecr'],
-      'detail-type': ['ECR Image Action'],
-      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+      'detail-type': ['ECR Image Action', 'ECR Pull Through Cache Action', 'ECR Replication Action'],
+      detail: ARRIVALS,
     });
   });
 
   it('filters detail.repository-name when repositories are given (exact names, prefixes)', () => {
     const rule = custom.resources[logicalId(custom.p.pushRule)];
     expect(rule.Properties.EventPattern.detail).toEqual({
-      'action-type': ['PUSH'],
-      result: ['SUCCESS'],
+      ...ARRIVALS,
       'repository-name': ['web', { prefix: 'team-a/' }],
     });
   });
