@@ -17,7 +17,8 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_FEEDS } from '../../lib/cli/advisories';
 import { parsePolicy, policyHash, PolicyError } from '../../lib/engine/policy/schema';
 import { buildApp } from '../../lib/infra/app';
-import { TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
+import { nightly } from '../../lib/engine/pipeline/nightly';
+import { SWEEP_FAILED_METRIC, SWEEP_METRIC_NAMESPACE, TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
 import { TrustPipelineStack } from '../../lib/infra/trust-pipeline-stack';
 import { acknowledgments, actionsOf, cfn, grantsOf, logicalId, newApp, removeOutdirs, resourcesOf, servicesOf, validationReport, type Grants } from './helpers';
 
@@ -259,8 +260,25 @@ describe('alarms', () => {
     const [rescan] = alarmsOn(dflt, dflt.p.rescanQueue, 'ApproximateAgeOfOldestMessage');
     expect(push).toMatchObject({ Threshold: 15 * 60, ComparisonOperator: 'GreaterThanThreshold' });
     expect(rescan).toMatchObject({ Threshold: 6 * 3600, ComparisonOperator: 'GreaterThanThreshold' });
-    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(8);
-    expect(dflt.p.alarms).toHaveLength(8);
+    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(9);
+    expect(dflt.p.alarms).toHaveLength(9);
+  });
+
+  it('a sweep that cannot list the registry or a repository is a metric from nightly\'s own error lines, and an alarm (issue 15)', async () => {
+    // The lines nightly really logs when ECR refuses (the filter must name them exactly).
+    const errors: string[] = [];
+    const failing = { repositories: async function* () { throw new Error('AccessDenied'); }, images: async function* () {} };
+    await nightly({ store: { listDigests: async () => [], get: async () => undefined }, queue: { send: async () => undefined }, catalog: failing as never, liveWindowDays: 30, logger: { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) } });
+    const repoFailing = { repositories: async function* () { yield { registry: 'r.example', repository: 'team/a' }; }, images: async function* () { throw new Error('throttled'); } };
+    await nightly({ store: { listDigests: async () => [], get: async () => undefined }, queue: { send: async () => undefined }, catalog: repoFailing as never, liveWindowDays: 30, logger: { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) } });
+    expect(errors).toHaveLength(2);
+    const [[, filter], ...more] = byType(dflt, 'AWS::Logs::MetricFilter');
+    expect(more).toHaveLength(0);
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: logicalId(dflt.p.nightly.logGroup) });
+    for (const m of errors) expect(filter.Properties.FilterPattern).toContain(`($.message = "${m}")`);
+    expect(filter.Properties.MetricTransformations).toEqual([{ MetricNamespace: SWEEP_METRIC_NAMESPACE, MetricName: SWEEP_FAILED_METRIC, MetricValue: '1', DefaultValue: 0 }]);
+    const alarm = dflt.resources[logicalId(dflt.p.sweepFailedAlarm)].Properties;
+    expect(alarm).toMatchObject({ Namespace: SWEEP_METRIC_NAMESPACE, MetricName: SWEEP_FAILED_METRIC, Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
   });
 
   it('notify the alarm topic (on alarm and on recovery) when one is given, nothing otherwise', () => {
