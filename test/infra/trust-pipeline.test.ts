@@ -3,7 +3,7 @@
  * Two syntheses for the whole file: the app as `cdk synth` builds it (defaults, cdk-nag, real
  * esbuild bundling) and one with every prop set (bundling skipped: the code is the same).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -18,6 +18,7 @@ import { DEFAULT_FEEDS } from '../../lib/cli/advisories';
 import { parsePolicy, policyHash, PolicyError } from '../../lib/engine/policy/schema';
 import { buildApp } from '../../lib/infra/app';
 import { nightly } from '../../lib/engine/pipeline/nightly';
+import { corpusBytes } from '../helpers/corpus';
 import { SWEEP_FAILED_METRIC, SWEEP_METRIC_NAMESPACE, TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
 import { TrustPipelineStack } from '../../lib/infra/trust-pipeline-stack';
 import { acknowledgments, actionsOf, cfn, grantsOf, logicalId, newApp, removeOutdirs, resourcesOf, servicesOf, validationReport, type Grants } from './helpers';
@@ -108,6 +109,39 @@ describe('push events (DESIGN.md "The data\'s way" 1)', () => {
       'detail-type': ['ECR Image Action', 'ECR Pull Through Cache Action', 'ECR Replication Action'],
       detail: ARRIVALS,
     });
+  });
+
+  /**
+   * EventBridge content filtering as far as the rule uses it (EventBridge User Guide, "Event patterns":
+   * arrays of values or `{prefix}`, nested objects, `$or`), to run AWS's samples through the synthesized pattern.
+   */
+  const matches = (pattern: Record<string, unknown>, event: Record<string, unknown>): boolean => Object.entries(pattern).every(([k, p]) => {
+    if (k === '$or') return (p as Record<string, unknown>[]).some((alt) => matches(alt, event));
+    const v = event[k];
+    if (Array.isArray(p)) return p.some((c) => (typeof c === 'object' && c !== null && 'prefix' in c ? typeof v === 'string' && v.startsWith((c as { prefix: string }).prefix) : c === v));
+    return typeof v === 'object' && v !== null && matches(p as Record<string, unknown>, v as Record<string, unknown>);
+  });
+  type Sample = Record<string, unknown> & { detail: Record<string, unknown> };
+  const sample = (where: 'corpus' | 'fixtures', file: string): Sample => JSON.parse(where === 'corpus'
+    ? corpusBytes('events', 'aws', file).toString('utf8')
+    : readFileSync(join(__dirname, '..', 'fixtures', 'ecr-events', file), 'utf8')) as Sample;
+  const corpus = 'corpus';
+  const fixtures = 'fixtures';
+  const PTC = sample(fixtures, 'ecr-pull-through-cache-action.json');
+  const REPL = sample(fixtures, 'ecr-replication-action.json');
+  it.each([
+    ['a push (AWS sample)', sample(corpus, 'awsdocs-ecr__ecr-image-action-push.json'), true, false],
+    ['a pull through cache sync (AWS sample)', PTC, true, false],
+    ['a replication (AWS sample)', REPL, true, false],
+    ['a pull through cache sync into a watched prefix', { ...PTC, detail: { ...PTC.detail, 'repository-name': 'team-a/alpine' } }, true, true],
+    ['a replica in a repository not watched', REPL, true, false],
+    ['a DELETE (AWS sample)', sample(corpus, 'awsdocs-ecr__ecr-image-action-delete.json'), false, false],
+    ['a scan result (AWS sample)', sample(corpus, 'awsdocs-ecr__ecr-image-scan-basic.json'), false, false],
+    ['a failed pull through cache sync', { ...PTC, detail: { ...PTC.detail, 'sync-status': 'FAILED' } }, false, false],
+    ['a failed replication', { ...REPL, detail: { ...REPL.detail, result: 'FAILURE' } }, false, false],
+  ])('the synthesized pattern and %s', (_n, event, byDefault, withRepositories) => {
+    expect(matches(dflt.resources[logicalId(dflt.p.pushRule)].Properties.EventPattern, event)).toBe(byDefault);
+    expect(matches(custom.resources[logicalId(custom.p.pushRule)].Properties.EventPattern, event)).toBe(withRepositories);
   });
 
   it('filters detail.repository-name when repositories are given (exact names, prefixes)', () => {
