@@ -8,7 +8,7 @@
  * The tests of this file build on each other, in order: pushes are scanned, a feed change re-judges
  * exactly the affected digests, the verdict stream fans out, the nightly run sweeps.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeImagesCommand, type DescribeImagesCommandInput, DescribeRepositoriesCommand, ECRClient } from '@aws-sdk/client-ecr';
@@ -28,7 +28,7 @@ import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
 import { openFeed } from '../../../lib/engine/advisories/feed';
 import { allChecks } from '../../../lib/engine/checks/checks';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
-import { sha256Digest, type Digest } from '../../../lib/engine/model';
+import type { Digest } from '../../../lib/engine/model';
 import {
   fanOut,
   nightly,
@@ -49,7 +49,7 @@ import { pushImage } from '../../../lib/local/builder/push';
 import { SlackNotifier } from '../../../lib/notify/slack';
 import { StaticWebhookUrl } from '../../../lib/notify/webhook-url';
 import type { BuiltImage } from '../../../lib/local/builder/image-builder';
-import { ACCOUNT, BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from './helpers/fixtures';
+import { ACCOUNT, arrivalEvent, attestationManifest, BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from './helpers/fixtures';
 import { drain } from './helpers/sqs-poller';
 import { StreamTail } from './helpers/streams';
 import { startWorld, type World } from './helpers/world';
@@ -342,14 +342,11 @@ describe('nightly: live digests re-evaluated, the registry swept (RELIABILITY.md
 });
 
 describe('images that arrive without a push, and artifacts that are never scanned alone (issue 15)', () => {
-  const fixture = (file: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'ecr-events', file), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
-  const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
   it('a pull through cache sync (the AWS sample, in the pipeline\'s account and region) is scanned in the cache repository', async () => {
     const img = crateImage([['serde', '1.0.197']], 'amd64', 'pull through cache');
     await pushImage(w.direct, 'docker-hub/alpine', '3.17.2', img);
-    const e = fixture('ecr-pull-through-cache-action.json');
-    const event = { ...e, account: ACCOUNT, region: 'us-west-2', time: now(), detail: { ...e.detail, 'image-digest': d(img) } };
+    const event = arrivalEvent('pull-through-cache', d(img));
     expect(await scanPushed(JSON.stringify(event), scanPorts)).toMatchObject({ status: 'scanned', ref: `${ECR_HOST}/docker-hub/alpine:3.17.2@${d(img)}` });
     expect(await store.get(d(img))).toMatchObject({ status: 'trusted' });
   });
@@ -357,22 +354,14 @@ describe('images that arrive without a push, and artifacts that are never scanne
   it('a replication into this region is scanned as the replica', async () => {
     const img = crateImage([['serde', '1.0.197'], ['smallvec', '1.13.2']], 'amd64', 'replica');
     await pushImage(w.direct, 'docker/repository', 'latest', img);
-    const e = fixture('ecr-replication-action.json');
-    const event = { ...e, account: ACCOUNT, region: 'us-west-2', time: now(), detail: { ...e.detail, 'image-digest': d(img) } };
+    const event = arrivalEvent('replication', d(img));
     expect(await scanPushed(JSON.stringify(event), scanPorts)).toMatchObject({ status: 'scanned', ref: `${ECR_HOST}/docker/repository:latest@${d(img)}` });
   });
 
   it('a BuildKit attestation manifest (in-toto layer, platform unknown/unknown) named alone is not scanned and gets no verdict', async () => {
-    const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://spdx.dev/Document', subject: [{ name: 'pkg:docker/team/app', digest: { sha256: 'ab'.repeat(32) } }], predicate: {} }));
-    const layerDigest = sha256Digest(statement);
-    const config = Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
-    const manifest = Buffer.from(JSON.stringify({
-      schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(config), size: config.length },
-      layers: [{ mediaType: 'application/vnd.in-toto+json', digest: layerDigest, size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' } }],
-    }));
-    const root = { digest: sha256Digest(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest };
-    await pushImage(w.direct, REPO, 'attestation-alone', { blobs: new Map([[sha256Digest(config), config], [layerDigest, statement]]), manifests: [], root });
+    const att = attestationManifest(d(images.regex));
+    const { root } = att;
+    await pushImage(w.direct, REPO, 'attestation-alone', att);
     const out = await scanPushed(pushEvent(root.digest, REPO, 'attestation-alone'), scanPorts);
     expect(out.status).toBe('ignored');
     expect(out.status === 'ignored' && out.reason).toMatch(/application\/vnd\.in-toto\+json/);
