@@ -1,6 +1,7 @@
 import { DescribeImagesCommand, DescribeRepositoriesCommand, type ECRClient, type Repository } from '@aws-sdk/client-ecr';
 import { TrustError } from '../engine/errors';
 import { INDEX_TYPES, isDigest, isRepository, MediaType, type Digest } from '../engine/model';
+import { isSignatureTag } from '../engine/pipeline/messages';
 import type { CatalogImage, CatalogRepository, ImageCatalog } from '../engine/pipeline/ports';
 
 /** ECR answered something the sweep cannot use, or kept failing (`cause` holds the SDK error). */
@@ -14,7 +15,11 @@ export class EcrCatalogError extends TrustError {
 export interface EcrImageCatalogOptions {
   /** The client of the region to sweep (throttling is retried by the SDK: give it `maxAttempts`). */
   readonly client: ECRClient;
-  /** Repository names to sweep, or `*` for every repository of the registry (REPOSITORIES). */
+  /**
+   * Repository names to sweep, or `*` for every repository of the registry (REPOSITORIES). A name
+   * with `*` is a pattern (`team/*`: every repository under `team/`; `*` matches any characters,
+   * `/` included, as the push rule's prefix match does).
+   */
   readonly repositories: '*' | readonly string[];
   /** The registry (account) id; default the caller's own. */
   readonly registryId?: string;
@@ -38,6 +43,19 @@ function repositoryOf(r: Repository): CatalogRepository | undefined {
   return { registry, repository };
 }
 
+/** `team/*` → /^team\/.*$/: `*` is any run of characters, everything else literal. */
+function globRegExp(pattern: string): RegExp {
+  return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
+}
+
+/**
+ * True for images that are cosign artifacts by their tags (`sha256-<hex>.sig|.att|.sbom`, every tag
+ * such): signatures, in-toto attestations and SBOMs attached to an image, never run on their own.
+ */
+function onlyArtifactTags(tags: readonly string[]): boolean {
+  return tags.length > 0 && tags.every(isSignatureTag);
+}
+
 const errorName = (err: unknown): string | undefined => (err as { name?: string } | null)?.name;
 
 /**
@@ -50,24 +68,33 @@ const errorName = (err: unknown): string | undefined => (err as { name?: string 
 export class EcrImageCatalog implements ImageCatalog {
   constructor(private readonly opts: EcrImageCatalogOptions) {}
 
-  /** The repositories to sweep; configured names that do not exist are skipped (and named in the error of none exist). */
+  /**
+   * The repositories to sweep; configured names that do not exist are skipped. Patterns (`team/*`)
+   * are matched client-side against every page of DescribeRepositories: its `repositoryNames`
+   * takes names only and rejects `*` (ECR API reference, DescribeRepositories).
+   */
   async *repositories(): AsyncIterable<CatalogRepository> {
     const registryId = this.opts.registryId;
-    if (this.opts.repositories === '*') {
+    const configured = this.opts.repositories === '*' ? ['*'] : [...new Set(this.opts.repositories)];
+    const patterns = configured.filter((n) => n.includes('*')).map(globRegExp);
+    const names = configured.filter((n) => !n.includes('*'));
+    const yielded = new Set<string>();
+    if (patterns.length > 0) {
       let nextToken: string | undefined;
       do {
         const page = await this.opts.client.send(new DescribeRepositoriesCommand({ ...(registryId ? { registryId } : {}), nextToken, maxResults: 1000 }));
         for (const r of page.repositories ?? []) {
           const repo = repositoryOf(r);
-          if (repo) yield repo;
+          if (!repo || !patterns.some((p) => p.test(repo.repository))) continue;
+          yielded.add(repo.repository);
+          yield repo;
         }
         nextToken = page.nextToken;
       } while (nextToken);
-      return;
     }
-    const names = [...new Set(this.opts.repositories)];
-    for (let i = 0; i < names.length; i += NAMES_PER_CALL) {
-      const chunk = names.slice(i, i + NAMES_PER_CALL);
+    const left = names.filter((n) => !yielded.has(n));
+    for (let i = 0; i < left.length; i += NAMES_PER_CALL) {
+      const chunk = left.slice(i, i + NAMES_PER_CALL);
       let found: Repository[];
       try {
         found = (await this.opts.client.send(new DescribeRepositoriesCommand({ ...(registryId ? { registryId } : {}), repositoryNames: chunk }))).repositories ?? [];
@@ -105,6 +132,8 @@ export class EcrImageCatalog implements ImageCatalog {
         const mediaType = d.imageManifestMediaType;
         const isIndex = mediaType !== undefined && INDEX_TYPES.includes(mediaType);
         if (!isIndex && d.artifactMediaType !== undefined && !IMAGE_CONFIG_TYPES.has(d.artifactMediaType)) continue;
+        // cosign's `.sig`/`.att`/`.sbom` tags: some cosign versions write them with an image config type.
+        if (!isIndex && onlyArtifactTags(d.imageTags ?? [])) continue;
         yield {
           digest: d.imageDigest as Digest,
           tags: d.imageTags ?? [],

@@ -10,7 +10,7 @@ import { Grant, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-
 import { Architecture, FilterCriteria, FilterRule, FunctionUrlAuthType, Runtime, StartingPosition, Tracing, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type ITopic, Topic } from 'aws-cdk-lib/aws-sns';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -47,6 +47,9 @@ export const RESCAN_QUEUE_AGE_ALARM = Duration.hours(6);
 export const FANOUT_ITERATOR_AGE_ALARM = Duration.minutes(5);
 /** Period of the trust API's error and throttle alarms: any error or throttle in it raises them (admission fails closed: Pod writes are denied). */
 export const TRUST_API_ALARM_PERIOD = Duration.minutes(1);
+/** CloudWatch namespace and metric of repositories or registries the nightly sweep could not list. */
+export const SWEEP_METRIC_NAMESPACE = 'TrustPipeline';
+export const SWEEP_FAILED_METRIC = 'SweepListingFailed';
 /** Total size Lambda allows for a function's environment variables (keys and values). */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
 /** What a deploy-time value (ARN, URL, table name) is assumed to take in the environment. */
@@ -249,6 +252,8 @@ export class TrustPipeline extends Construct {
   public readonly feedSyncRule: Rule;
   /** The nightly schedule. */
   public readonly nightlyRule: Rule;
+  /** Alarms when the nightly sweep could not list the registry or a repository (metric {@link SWEEP_FAILED_METRIC}). */
+  public readonly sweepFailedAlarm: Alarm;
 
   /**
    * One alarm per DLQ (messages visible > 0), one per work queue (oldest message too old), the trust
@@ -407,13 +412,18 @@ export class TrustPipeline extends Construct {
 
     // ---- EventBridge ----
     this.pushRule = new Rule(this, 'EcrPushRule', {
-      description: 'ECR image pushes (PUSH, SUCCESS) → trust pipeline scan queue',
+      description: 'ECR images arriving (push, pull through cache sync, replication; SUCCESS) → trust pipeline scan queue',
+      // Pull through cache and replication put images in a repository without a PUSH event; each has
+      // its own detail-type (Amazon ECR User Guide, "Amazon ECR events and EventBridge"). Replication
+      // events arrive in the destination's account and region: deploy the stack there.
       eventPattern: {
         source: ['aws.ecr'],
-        detailType: ['ECR Image Action'],
+        detailType: ['ECR Image Action', 'ECR Pull Through Cache Action', 'ECR Replication Action'],
         detail: {
-          'action-type': ['PUSH'],
-          result: ['SUCCESS'],
+          $or: [
+            { 'action-type': ['PUSH', 'REPLICATE'], result: ['SUCCESS'] },
+            { 'sync-status': ['SUCCESS'] },
+          ],
           ...(repositories === 'all' ? {} : { 'repository-name': repositories.map((r) => (r.endsWith('*') ? { prefix: r.slice(0, -1) } : r)) }),
         },
       },
@@ -529,6 +539,28 @@ export class TrustPipeline extends Construct {
     addAlarm(ageAlarm(this.scanQueue, SCAN_QUEUE_AGE_ALARM, Duration.minutes(1)));
     addAlarm(ageAlarm(this.rescanQueue, RESCAN_QUEUE_AGE_ALARM, Duration.minutes(5)));
     for (const a of this.observabilityAlarms()) addAlarm(a);
+    // The sweep recovers lost push events (RELIABILITY.md 32): a registry or repository it could not
+    // list is counted from nightly's own error lines (lib/engine/pipeline/nightly.ts) and alarmed on.
+    const sweepFailures = new MetricFilter(this.nightly, 'SweepFailedMetricFilter', {
+      logGroup: this.nightly.logGroup,
+      metricNamespace: SWEEP_METRIC_NAMESPACE,
+      metricName: SWEEP_FAILED_METRIC,
+      filterPattern: FilterPattern.any(
+        FilterPattern.stringValue('$.message', '=', 'registry not swept: repositories cannot be listed'),
+        FilterPattern.stringValue('$.message', '=', 'repository not swept'),
+      ),
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    this.sweepFailedAlarm = new Alarm(this.nightly, 'SweepFailedAlarm', {
+      alarmDescription: 'Trust pipeline: the nightly sweep could not list the registry or a repository (see the nightly logs, "not swept") — images whose push event was lost stay unscanned and denied.',
+      metric: sweepFailures.metric({ period: Duration.hours(1), statistic: Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    addAlarm(this.sweepFailedAlarm);
     this.alarms = alarms;
     this.dashboard = this.createDashboard(alarms);
   }

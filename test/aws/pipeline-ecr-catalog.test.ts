@@ -3,7 +3,7 @@
  * aws-sdk-client-mock with the API's real payload shapes — pages followed, artifacts left out, missing
  * configured repositories skipped.
  */
-import { DescribeImagesCommand, type DescribeImagesCommandInput, DescribeRepositoriesCommand, type DescribeRepositoriesCommandInput, ECRClient, type ImageDetail, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
+import { DescribeImagesCommand, type DescribeImagesCommandInput, DescribeRepositoriesCommand, type DescribeRepositoriesCommandInput, ECRClient, type ImageDetail, InvalidParameterException, RepositoryNotFoundException } from '@aws-sdk/client-ecr';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EcrImageCatalog } from '../../lib/aws/ecr-catalog';
 import type { CatalogImage, CatalogRepository } from '../../lib/engine/pipeline/ports';
@@ -48,6 +48,30 @@ describe('EcrImageCatalog.repositories', () => {
     });
     expect((await all(new EcrImageCatalog({ client: client(), repositories: ['team/a', 'team/gone', 'team/b'] }).repositories())).map((r) => r.repository)).toEqual(['team/a', 'team/b']);
   });
+
+  it.each([
+    ['a prefix pattern', ['team/*'], ['team/a', 'team/b/c']],
+    ['a pattern and an exact name (listed once even when the pattern covers it)', ['team/*', 'web', 'team/a'], ['team/a', 'team/b/c', 'web']],
+    ['a pattern in the middle', ['*/base'], ['platform/base']],
+  ])('%s: every DescribeRepositories page, filtered here (repositoryNames rejects "*")', async (_n, configured, expected) => {
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: DescribeRepositoriesCommandInput) => {
+      if (input.repositoryNames) {
+        if (input.repositoryNames.some((n) => n.includes('*'))) throw new InvalidParameterException({ message: "Invalid parameter at 'repositoryNames' failed to satisfy constraint", $metadata: {} });
+        return { repositories: input.repositoryNames.map(repo) };
+      }
+      return input.nextToken === 'p2'
+        ? { repositories: [repo('team/b/c'), repo('platform/base')] }
+        : { repositories: [repo('team-x/a'), repo('team/a'), repo('teamwork')], nextToken: 'p2' };
+    });
+    const got = (await all(new EcrImageCatalog({ client: client(), repositories: configured }).repositories())).map((r) => r.repository);
+    expect(got.sort()).toEqual(expected);
+    expect(ecr.commandCalls(DescribeRepositoriesCommand).filter((c) => !c.args[0].input.repositoryNames).map((c) => c.args[0].input.nextToken)).toEqual([undefined, 'p2']);
+  });
+
+  it('a listing that fails is an error of the sweep, not an empty registry', async () => {
+    ecr.on(DescribeRepositoriesCommand).rejects(new InvalidParameterException({ message: 'throttled for good', $metadata: {} }));
+    await expect(all(new EcrImageCatalog({ client: client(), repositories: ['team/*'] }).repositories())).rejects.toThrow(/throttled/);
+  });
 });
 
 describe('EcrImageCatalog.images', () => {
@@ -58,10 +82,15 @@ describe('EcrImageCatalog.images', () => {
           image('3', { imageManifestMediaType: 'application/vnd.oci.image.index.v1+json', artifactMediaType: undefined, lastRecordedPullTime: pulled }),
           image('4', { imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json', artifactMediaType: 'application/vnd.dev.cosign.simplesigning.v1+json' }),
           image('5', { imageManifestMediaType: 'application/vnd.oci.image.manifest.v1+json', artifactMediaType: 'application/spdx+json' }),
+          // cosign .sig/.att written with an image config type: left out by their tags alone.
+          image('7', { imageTags: [`sha256-${'1'.repeat(64)}.sig`] }),
+          image('8', { imageTags: [`sha256-${'1'.repeat(64)}.att`, `sha256-${'1'.repeat(64)}.sbom`] }),
+          // An image that also carries a cosign-like tag among real ones is still an image.
+          image('9', { imageTags: ['v9', `sha256-${'1'.repeat(64)}.sig`] }),
         ] }
       : { imageDetails: [image('1'), image('2', { imageTags: undefined }), { ...image('6'), imageDigest: 'sha256:short' }], nextToken: 'next' });
     const got = await all(new EcrImageCatalog({ client: client(), repositories: '*' }).images({ registry: HOST, repository: 'team/app' }));
-    expect(got.map((i) => i.digest)).toEqual([dig('1'), dig('2'), dig('3')]);
+    expect(got.map((i) => i.digest)).toEqual([dig('1'), dig('2'), dig('3'), dig('9')]);
     expect(got[1].tags).toEqual([]);
     expect(got[2]).toEqual<CatalogImage>({ digest: dig('3') as CatalogImage['digest'], tags: ['v-3'], mediaType: 'application/vnd.oci.image.index.v1+json', pushedAt: new Date('2026-11-01T00:00:00Z'), lastPulledAt: pulled });
     expect(ecr.commandCalls(DescribeImagesCommand).map((c) => c.args[0].input.repositoryName)).toEqual(['team/app', 'team/app']);

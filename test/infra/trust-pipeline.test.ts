@@ -3,7 +3,7 @@
  * Two syntheses for the whole file: the app as `cdk synth` builds it (defaults, cdk-nag, real
  * esbuild bundling) and one with every prop set (bundling skipped: the code is the same).
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -17,7 +17,9 @@ import type { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DEFAULT_FEEDS } from '../../lib/cli/advisories';
 import { parsePolicy, policyHash, PolicyError } from '../../lib/engine/policy/schema';
 import { buildApp } from '../../lib/infra/app';
-import { TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
+import { nightly } from '../../lib/engine/pipeline/nightly';
+import { corpusBytes } from '../helpers/corpus';
+import { SWEEP_FAILED_METRIC, SWEEP_METRIC_NAMESPACE, TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
 import { TrustPipelineStack } from '../../lib/infra/trust-pipeline-stack';
 import { acknowledgments, actionsOf, cfn, grantsOf, logicalId, newApp, removeOutdirs, resourcesOf, servicesOf, validationReport, type Grants } from './helpers';
 
@@ -100,20 +102,53 @@ const queueRes = (s: Synth, q: Queue): Resources[string] => s.resources[logicalI
 const functions = (s: Synth): NodejsFunction[] => [s.p.scanWorker, s.p.verdictFanout, s.p.feedSync, s.p.nightly, s.p.trustApi];
 
 describe('push events (DESIGN.md "The data\'s way" 1)', () => {
-  it('the rule matches ECR Image Action PUSH SUCCESS, every repository by default', () => {
+  const ARRIVALS = { $or: [{ 'action-type': ['PUSH', 'REPLICATE'], result: ['SUCCESS'] }, { 'sync-status': ['SUCCESS'] }] };
+  it('the rule matches successful pushes, pull through cache syncs and replications, every repository by default', () => {
     const rule = dflt.resources[logicalId(dflt.p.pushRule)];
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.ecr'],
-      'detail-type': ['ECR Image Action'],
-      detail: { 'action-type': ['PUSH'], result: ['SUCCESS'] },
+      'detail-type': ['ECR Image Action', 'ECR Pull Through Cache Action', 'ECR Replication Action'],
+      detail: ARRIVALS,
     });
+  });
+
+  /**
+   * EventBridge content filtering as far as the rule uses it (EventBridge User Guide, "Event patterns":
+   * arrays of values or `{prefix}`, nested objects, `$or`), to run AWS's samples through the synthesized pattern.
+   */
+  const matches = (pattern: Record<string, unknown>, event: Record<string, unknown>): boolean => Object.entries(pattern).every(([k, p]) => {
+    if (k === '$or') return (p as Record<string, unknown>[]).some((alt) => matches(alt, event));
+    const v = event[k];
+    if (Array.isArray(p)) return p.some((c) => (typeof c === 'object' && c !== null && 'prefix' in c ? typeof v === 'string' && v.startsWith((c as { prefix: string }).prefix) : c === v));
+    return typeof v === 'object' && v !== null && matches(p as Record<string, unknown>, v as Record<string, unknown>);
+  });
+  type Sample = Record<string, unknown> & { detail: Record<string, unknown> };
+  const sample = (where: 'corpus' | 'fixtures', file: string): Sample => JSON.parse(where === 'corpus'
+    ? corpusBytes('events', 'aws', file).toString('utf8')
+    : readFileSync(join(__dirname, '..', 'fixtures', 'ecr-events', file), 'utf8')) as Sample;
+  const corpus = 'corpus';
+  const fixtures = 'fixtures';
+  const PTC = sample(fixtures, 'ecr-pull-through-cache-action.json');
+  const REPL = sample(fixtures, 'ecr-replication-action.json');
+  it.each([
+    ['a push (AWS sample)', sample(corpus, 'awsdocs-ecr__ecr-image-action-push.json'), true, false],
+    ['a pull through cache sync (AWS sample)', PTC, true, false],
+    ['a replication (AWS sample)', REPL, true, false],
+    ['a pull through cache sync into a watched prefix', { ...PTC, detail: { ...PTC.detail, 'repository-name': 'team-a/alpine' } }, true, true],
+    ['a replica in a repository not watched', REPL, true, false],
+    ['a DELETE (AWS sample)', sample(corpus, 'awsdocs-ecr__ecr-image-action-delete.json'), false, false],
+    ['a scan result (AWS sample)', sample(corpus, 'awsdocs-ecr__ecr-image-scan-basic.json'), false, false],
+    ['a failed pull through cache sync', { ...PTC, detail: { ...PTC.detail, 'sync-status': 'FAILED' } }, false, false],
+    ['a failed replication', { ...REPL, detail: { ...REPL.detail, result: 'FAILURE' } }, false, false],
+  ])('the synthesized pattern and %s', (_n, event, byDefault, withRepositories) => {
+    expect(matches(dflt.resources[logicalId(dflt.p.pushRule)].Properties.EventPattern, event)).toBe(byDefault);
+    expect(matches(custom.resources[logicalId(custom.p.pushRule)].Properties.EventPattern, event)).toBe(withRepositories);
   });
 
   it('filters detail.repository-name when repositories are given (exact names, prefixes)', () => {
     const rule = custom.resources[logicalId(custom.p.pushRule)];
     expect(rule.Properties.EventPattern.detail).toEqual({
-      'action-type': ['PUSH'],
-      result: ['SUCCESS'],
+      ...ARRIVALS,
       'repository-name': ['web', { prefix: 'team-a/' }],
     });
   });
@@ -262,9 +297,27 @@ describe('alarms', () => {
     expect(rescan).toMatchObject({ Threshold: 6 * 3600, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
-  it('every alarm is accounted for: 6 DLQs, 2 work queues, trust-API errors and throttles, fan-out IteratorAge', () => {
-    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(11);
-    expect(dflt.p.alarms).toHaveLength(11);
+  it('a sweep that cannot list the registry or a repository is a metric from nightly\'s own error lines, and an alarm (issue 15)', async () => {
+    // The lines nightly really logs when ECR refuses (the filter must name them exactly).
+    const errors: string[] = [];
+    const failing = { repositories: async function* () { throw new Error('AccessDenied'); }, images: async function* () {} };
+    await nightly({ store: { listDigests: async () => [], get: async () => undefined }, queue: { send: async () => undefined }, catalog: failing as never, liveWindowDays: 30, logger: { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) } });
+    const repoFailing = { repositories: async function* () { yield { registry: 'r.example', repository: 'team/a' }; }, images: async function* () { throw new Error('throttled'); } };
+    await nightly({ store: { listDigests: async () => [], get: async () => undefined }, queue: { send: async () => undefined }, catalog: repoFailing as never, liveWindowDays: 30, logger: { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) } });
+    expect(errors).toHaveLength(2);
+    const [[, filter], ...more] = byType(dflt, 'AWS::Logs::MetricFilter');
+    expect(more).toHaveLength(0);
+    expect(filter.Properties.LogGroupName).toEqual({ Ref: logicalId(dflt.p.nightly.logGroup) });
+    for (const m of errors) expect(filter.Properties.FilterPattern).toContain(`($.message = "${m}")`);
+    expect(filter.Properties.MetricTransformations).toEqual([{ MetricNamespace: SWEEP_METRIC_NAMESPACE, MetricName: SWEEP_FAILED_METRIC, MetricValue: '1', DefaultValue: 0 }]);
+    const alarm = dflt.resources[logicalId(dflt.p.sweepFailedAlarm)].Properties;
+    expect(alarm).toMatchObject({ Namespace: SWEEP_METRIC_NAMESPACE, MetricName: SWEEP_FAILED_METRIC, Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
+  });
+
+  it('every alarm is accounted for: 6 DLQs, 2 work queues, trust-API errors and throttles, fan-out IteratorAge, sweep listing', () => {
+    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(12);
+    expect(dflt.p.alarms).toHaveLength(12);
+    expect(dflt.p.alarms).toContain(dflt.p.sweepFailedAlarm);
   });
 
   it('notify the alarm topic (on alarm and on recovery): a TLS-only topic created by default, the given one otherwise', () => {

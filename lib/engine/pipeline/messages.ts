@@ -2,7 +2,9 @@
  * What arrives on the pipeline's queues, parsed strictly (RELIABILITY.md 23: every digest, repository
  * and tag is checked against its pattern before it becomes part of a URL or a key):
  *
- * - the scan queue carries EventBridge "ECR Image Action" events as the rule delivers them — the
+ * - the scan queue carries EventBridge "ECR Image Action", "ECR Pull Through Cache Action" and "ECR
+ *   Replication Action" events as the rule delivers them (each is an image that arrived in a
+ *   repository: a push, a pull through cache sync, a replica) — the
  *   envelope (`version`, `id`, `detail-type`, `source`, `account`, `time`, `region`, `detail`) as the
  *   SQS message body (shape: ../shared/corpus/events/aws/awsdocs-ecr__ecr-image-action-push.json and
  *   the COMPOSED SQS-wrapped one);
@@ -27,6 +29,8 @@ export interface EcrPush {
   readonly time?: string;
   /** The EventBridge event id, for logs. */
   readonly eventId?: string;
+  /** How the image arrived when it was not pushed: a pull through cache sync or a replication (for logs). */
+  readonly via?: 'pull-through-cache' | 'replication';
 }
 
 /** An EventBridge event the scan queue may carry but the pipeline does not act on (a DELETE, a failed push, an ECR scan event). */
@@ -125,7 +129,8 @@ export function ecrRegistryHost(account: string, region: string): string {
 
 /**
  * Parses an EventBridge event from ECR (the object, or its JSON text as an SQS body). A successful
- * PUSH becomes an {@link EcrPush}; other ECR events (DELETE, a failed push, scan results) are
+ * PUSH, pull through cache sync or replication becomes an {@link EcrPush} (AWS's samples:
+ * test/fixtures/ecr-events/); other ECR events (DELETE, a failed push or sync, scan results) are
  * {@link IgnoredEvent}s. Throws {@link InvalidPipelineMessageError} for anything else, and for a push
  * whose account, region, repository, digest or tag is malformed.
  */
@@ -134,21 +139,44 @@ export function parseEcrEvent(input: unknown): EcrPush | IgnoredEvent {
   const eventId = typeof e.id === 'string' ? e.id.slice(0, 128) : undefined;
   const ignored = (reason: string): IgnoredEvent => ({ kind: 'ignored', reason, ...(eventId ? { eventId } : {}) });
   if (e.source !== 'aws.ecr') fail(`EventBridge event: source ${quote(e.source)} is not aws.ecr`);
-  if (e['detail-type'] !== 'ECR Image Action') return ignored(`detail-type ${quote(e['detail-type'])} is not acted on`);
-  const d = asObject(e.detail, 'ECR Image Action detail');
-  if (d['action-type'] !== 'PUSH') return ignored(`action-type ${quote(d['action-type'])} is not PUSH`);
-  if (d.result !== 'SUCCESS') return ignored(`push result ${quote(d.result)} is not SUCCESS`);
-  if (typeof e.account !== 'string' || !ACCOUNT.test(e.account)) fail(`ECR push: account ${quote(e.account)} is not a 12-digit account id`);
-  if (typeof e.region !== 'string' || !REGION.test(e.region)) fail(`ECR push: region ${quote(e.region)} is not an AWS region`);
-  const repository = repositoryField(d['repository-name'], 'ECR push: repository-name');
-  const digest = digestField(d['image-digest'], 'ECR push: image-digest');
+  const type = e['detail-type'];
+  let what: string;
+  let via: EcrPush['via'];
+  if (type === 'ECR Image Action') {
+    const d = asObject(e.detail, 'ECR Image Action detail');
+    if (d['action-type'] !== 'PUSH') return ignored(`action-type ${quote(d['action-type'])} is not PUSH`);
+    if (d.result !== 'SUCCESS') return ignored(`push result ${quote(d.result)} is not SUCCESS`);
+    what = 'ECR push';
+  } else if (type === 'ECR Pull Through Cache Action') {
+    // The cache repository now holds the upstream image (sync-status SUCCESS); a failed sync holds nothing new.
+    const d = asObject(e.detail, 'ECR Pull Through Cache Action detail');
+    if (d['sync-status'] !== 'SUCCESS') return ignored(`pull through cache sync-status ${quote(d['sync-status'])} is not SUCCESS`);
+    what = 'ECR pull through cache';
+    via = 'pull-through-cache';
+  } else if (type === 'ECR Replication Action') {
+    // Delivered in the destination's account and region: the replica is what a node there pulls.
+    const d = asObject(e.detail, 'ECR Replication Action detail');
+    if (d['action-type'] !== 'REPLICATE') return ignored(`replication action-type ${quote(d['action-type'])} is not REPLICATE`);
+    if (d.result !== 'SUCCESS') return ignored(`replication result ${quote(d.result)} is not SUCCESS`);
+    what = 'ECR replication';
+    via = 'replication';
+  } else {
+    return ignored(`detail-type ${quote(type)} is not acted on`);
+  }
+  const d = e.detail as Record<string, unknown>;
+  if (typeof e.account !== 'string' || !ACCOUNT.test(e.account)) fail(`${what}: account ${quote(e.account)} is not a 12-digit account id`);
+  if (typeof e.region !== 'string' || !REGION.test(e.region)) fail(`${what}: region ${quote(e.region)} is not an AWS region`);
+  const repository = repositoryField(d['repository-name'], `${what}: repository-name`);
+  const digest = digestField(d['image-digest'], `${what}: image-digest`);
   const rawTag = d['image-tag'];
   let tag: string | undefined;
   if (rawTag !== undefined && rawTag !== null && rawTag !== '') {
-    if (typeof rawTag !== 'string' || !isTag(rawTag)) fail(`ECR push: image-tag ${quote(rawTag)} is not a tag`);
+    if (typeof rawTag !== 'string' || !isTag(rawTag)) fail(`${what}: image-tag ${quote(rawTag)} is not a tag`);
     tag = rawTag as string;
   }
-  const time = optionalTime(e.time, 'ECR push: time');
+  // cosign's signature/attestation/SBOM tags (`sha256-<hex>.sig|.att|.sbom`) name artifacts, not images: never scanned alone.
+  if (tag !== undefined && isSignatureTag(tag)) return ignored(`tag ${quote(tag)} is a cosign signature/attestation artifact`);
+  const time = optionalTime(e.time, `${what}: time`);
   return {
     kind: 'push',
     registry: ecrRegistryHost(e.account as string, e.region as string),
@@ -157,7 +185,17 @@ export function parseEcrEvent(input: unknown): EcrPush | IgnoredEvent {
     ...(tag ? { tag } : {}),
     ...(time ? { time } : {}),
     ...(eventId ? { eventId } : {}),
+    ...(via ? { via } : {}),
   };
+}
+
+/**
+ * True for the tags cosign gives the artifacts it attaches to an image (`sha256-<hex>.sig`, `.att`,
+ * `.sbom`; sigstore/cosign "Signature Specification" tag scheme): they are signatures, in-toto
+ * attestations and SBOMs, not runnable images, and scanned alone would only be quarantined.
+ */
+export function isSignatureTag(tag: string): boolean {
+  return /^sha(?:256-[0-9a-f]{64}|512-[0-9a-f]{128})\.(?:sig|att|sbom)$/.test(tag);
 }
 
 /** Parses a rescan-queue message; throws {@link InvalidPipelineMessageError} for anything that is not one. */

@@ -34,7 +34,7 @@ export interface ScanTarget {
 
 /** What {@link scanPushed} / {@link scanDigest} did. */
 export type ScanOutcome =
-  /** An ECR event that is not a successful push (DELETE, a failed push, a scan-result event). */
+  /** An ECR event that is not a successful push (DELETE, a failed push, a scan-result event), or a digest that is an attestation/signature artifact. */
   | { readonly status: 'ignored'; readonly reason: string }
   /** The digest was already judged with the same feeds, policy and plug-ins: nothing scanned, nothing written. */
   | { readonly status: 'duplicate'; readonly digest: Digest; readonly current: StoredVerdict; readonly reason: string }
@@ -51,6 +51,40 @@ export type ScanOutcome =
       readonly layersRead: number;
       readonly layersCached: number;
     };
+
+/**
+ * Layer media types of artifacts that ride in image manifests but hold no filesystem: in-toto
+ * attestations (BuildKit's attestation manifests, the `unknown/unknown` entries of an index;
+ * docker/buildx docs "Attestation storage"), DSSE envelopes, cosign simple signing payloads, SBOM documents.
+ */
+const ARTIFACT_LAYER_TYPES = new Set<string>([
+  'application/vnd.in-toto+json',
+  'application/vnd.dsse.envelope.v1+json',
+  'application/vnd.dev.cosign.simplesigning.v1+json',
+  'application/spdx+json',
+  'application/vnd.cyclonedx+json',
+]);
+
+/**
+ * Why `bytes` (a manifest named alone — a push event for it, a digest the sweep listed) is an
+ * attestation or signature rather than an image, or undefined. Only a manifest EVERY layer of which is
+ * an artifact type counts: no runtime can unpack such layers, so nothing of it can run, and skipping
+ * it records no verdict (admission keeps denying the digest: never a false TRUSTED). A manifest with
+ * one filesystem layer is scanned, whatever its annotations say (RELIABILITY.md 59).
+ */
+export function artifactManifestReason(bytes: Buffer): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    return undefined; // the scan reports what it cannot parse
+  }
+  const layers = (doc as { layers?: unknown } | null)?.layers;
+  if (!Array.isArray(layers) || layers.length === 0) return undefined;
+  const types = layers.map((l) => (l as { mediaType?: unknown } | null)?.mediaType);
+  if (!types.every((t) => typeof t === 'string' && ARTIFACT_LAYER_TYPES.has(t))) return undefined;
+  return `manifest holds only ${[...new Set(types)].join(', ')} layers: an attestation/signature artifact, not an image`;
+}
 
 /** Default claim lease: a Lambda's longest run (15 minutes). */
 const DEFAULT_LEASE_MS = 15 * 60_000;
@@ -104,6 +138,12 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
     const client = ports.registry.client(target.registry);
     const registrySource = new RegistrySource(client, { ...ref, registry: client.registry }, deadline ? { signal: deadline.signal } : {});
     const source = renamed(deadline ? withDeadline(registrySource, deadline.signal) : registrySource, name);
+    const artifact = artifactManifestReason((await source.getRootManifest()).bytes);
+    if (artifact) {
+      log.info('not scanned: artifact', { digest, ref: name, reason: artifact });
+      if (ports.claims) await ports.claims.release(key).catch((e: unknown) => log.warn('scan claim not released', { digest, error: describeError(e) }));
+      return { status: 'ignored', reason: artifact };
+    }
     let layersRead = 0;
     let layersCached = 0;
     const result = await scanImage(source, {

@@ -50,7 +50,7 @@ import { pushImage } from '../../../lib/local/builder/push';
 import { SlackNotifier } from '../../../lib/notify/slack';
 import { StaticWebhookUrl } from '../../../lib/notify/webhook-url';
 import type { BuiltImage } from '../../../lib/local/builder/image-builder';
-import { ACCOUNT, BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from './helpers/fixtures';
+import { ACCOUNT, arrivalEvent, attestationManifest, BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from './helpers/fixtures';
 import { drain } from './helpers/sqs-poller';
 import { StreamTail } from './helpers/streams';
 import { startWorld, type World } from './helpers/world';
@@ -327,8 +327,12 @@ describe('nightly: live digests re-evaluated, the registry swept (RELIABILITY.md
 
   beforeAll(() => {
     ecr.reset();
-    ecr.on(DescribeRepositoriesCommand).resolves({
-      repositories: [{ repositoryName: REPO, registryId: ACCOUNT, repositoryArn: `arn:aws:ecr:us-west-2:${ACCOUNT}:repository/${REPO}`, repositoryUri: `${ECR_HOST}/${REPO}`, imageTagMutability: 'MUTABLE', createdAt: new Date('2025-01-01T00:00:00Z') }],
+    // The sweep covers `team/*` (a prefix, as the README configures it): DescribeRepositories lists
+    // every repository, the catalog keeps those under team/ — `platform/base` must not be swept.
+    const repository = (name: string) => ({ repositoryName: name, registryId: ACCOUNT, repositoryArn: `arn:aws:ecr:us-west-2:${ACCOUNT}:repository/${name}`, repositoryUri: `${ECR_HOST}/${name}`, imageTagMutability: 'MUTABLE' as const, createdAt: new Date('2025-01-01T00:00:00Z') });
+    ecr.on(DescribeRepositoriesCommand).callsFake((input: { nextToken?: string; repositoryNames?: string[] }) => {
+      if (input.repositoryNames) throw new Error('DescribeRepositories: repositoryNames must not carry a pattern');
+      return input.nextToken === 'repos-2' ? { repositories: [repository(REPO)] } : { repositories: [repository('platform/base')], nextToken: 'repos-2' };
     });
     // Two pages, as DescribeImages pages them (nextToken).
     ecr.on(DescribeImagesCommand).callsFake((input: DescribeImagesCommandInput) => input.nextToken === 'page-2'
@@ -348,7 +352,7 @@ describe('nightly: live digests re-evaluated, the registry swept (RELIABILITY.md
     const revisionsBefore = await Promise.all([images.regex, images.smallvec, other, images.index].map(async (i) => (await store.get(d(i)))!.revision));
     const report = await nightly({
       store, queue: new SqsRescanQueue({ client: w.sqs.client, queueUrl: rescan.url }),
-      catalog: new EcrImageCatalog({ client: new ECRClient({ region: 'us-west-2' }), repositories: '*' }),
+      catalog: new EcrImageCatalog({ client: new ECRClient({ region: 'us-west-2' }), repositories: ['team/*'] }),
       liveWindowDays: 30, logger: silent,
     });
     expect(report).toEqual({
@@ -385,5 +389,35 @@ describe('nightly: live digests re-evaluated, the registry swept (RELIABILITY.md
     const msg = { kind: 'reevaluate', digest: d(images.regex), at };
     const out = await reevaluate(JSON.stringify(msg), scanPorts);
     expect(out.status).toBe('duplicate');
+  });
+});
+
+describe('images that arrive without a push, and artifacts that are never scanned alone (issue 15)', () => {
+
+  it('a pull through cache sync (the AWS sample, in the pipeline\'s account and region) is scanned in the cache repository', async () => {
+    const img = crateImage([['serde', '1.0.197']], 'amd64', 'pull through cache');
+    await pushImage(w.direct, 'docker-hub/alpine', '3.17.2', img);
+    const event = arrivalEvent('pull-through-cache', d(img));
+    expect(await scanPushed(JSON.stringify(event), scanPorts)).toMatchObject({ status: 'scanned', ref: `${ECR_HOST}/docker-hub/alpine:3.17.2@${d(img)}` });
+    expect(await store.get(d(img))).toMatchObject({ status: 'trusted' });
+  });
+
+  it('a replication into this region is scanned as the replica', async () => {
+    const img = crateImage([['serde', '1.0.197'], ['smallvec', '1.13.2']], 'amd64', 'replica');
+    await pushImage(w.direct, 'docker/repository', 'latest', img);
+    const event = arrivalEvent('replication', d(img));
+    expect(await scanPushed(JSON.stringify(event), scanPorts)).toMatchObject({ status: 'scanned', ref: `${ECR_HOST}/docker/repository:latest@${d(img)}` });
+  });
+
+  it('a BuildKit attestation manifest (in-toto layer, platform unknown/unknown) named alone is not scanned and gets no verdict', async () => {
+    const att = attestationManifest(d(images.regex));
+    const { root } = att;
+    await pushImage(w.direct, REPO, 'attestation-alone', att);
+    const out = await scanPushed(pushEvent(root.digest, REPO, 'attestation-alone'), scanPorts);
+    expect(out.status).toBe('ignored');
+    expect(out.status === 'ignored' && out.reason).toMatch(/application\/vnd\.in-toto\+json/);
+    expect(await store.get(root.digest)).toBeUndefined();
+    // The sweep's path (a scan message) ends the same way.
+    expect((await reevaluate(JSON.stringify({ kind: 'scan', registry: ECR_HOST, repository: REPO, digest: root.digest, reason: 'sweep' }), scanPorts)).status).toBe('ignored');
   });
 });

@@ -4,12 +4,57 @@
  */
 import { InvalidPipelineMessageError } from '../../../lib/engine/pipeline/errors';
 import { ecrRegistryHost, encodeRescanMessage, parseEcrEvent, parseQueueMessage, parseRescanMessage, type RescanMessage } from '../../../lib/engine/pipeline/messages';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { corpusBytes } from '../../helpers/corpus';
 
 const event = (file: string): Record<string, unknown> => JSON.parse(corpusBytes('events', 'aws', file).toString('utf8')) as Record<string, unknown>;
 const PUSH = event('awsdocs-ecr__ecr-image-action-push.json') as Record<string, unknown> & { detail: Record<string, unknown> };
 const DIGEST = `sha256:${'ab'.repeat(32)}`;
 const withDetail = (detail: Record<string, unknown>, top: Record<string, unknown> = {}) => ({ ...PUSH, ...top, detail: { ...PUSH.detail, 'image-digest': DIGEST, ...detail } });
+
+describe('parseEcrEvent: pull through cache and replication (test/fixtures/ecr-events)', () => {
+  const fixture = (file: string) => JSON.parse(readFileSync(join(__dirname, '..', '..', 'fixtures', 'ecr-events', file), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
+  const PTC = fixture('ecr-pull-through-cache-action.json');
+  const REPL = fixture('ecr-replication-action.json');
+
+  it('the pull through cache sample as published: its time 2023-02-29 does not exist, so it is refused', () => {
+    expect(() => parseEcrEvent(PTC)).toThrow(/ECR pull through cache: time/);
+  });
+
+  it('a pull through cache sync becomes a scan of the cached digest in the cache repository', () => {
+    expect(parseEcrEvent({ ...PTC, time: '2023-02-28T02:36:48Z' })).toEqual({
+      kind: 'push', registry: '123456789012.dkr.ecr.us-west-2.amazonaws.com', repository: 'docker-hub/alpine',
+      digest: PTC.detail['image-digest'], tag: '3.17.2', time: '2023-02-28T02:36:48Z', eventId: PTC.id, via: 'pull-through-cache',
+    });
+  });
+
+  it('a replication becomes a scan of the replica in the destination account and region', () => {
+    expect(parseEcrEvent(REPL)).toEqual({
+      kind: 'push', registry: '123456789012.dkr.ecr.us-east-1.amazonaws.com', repository: 'docker/repository',
+      digest: REPL.detail['image-digest'], tag: 'latest', time: '2024-05-08T20:44:54Z', eventId: REPL.id, via: 'replication',
+    });
+  });
+
+  it.each([
+    ['a failed pull through cache sync', { ...PTC, detail: { ...PTC.detail, 'sync-status': 'FAILED' } }, /sync-status "FAILED"/],
+    ['a failed replication', { ...REPL, detail: { ...REPL.detail, result: 'FAILURE' } }, /replication result "FAILURE"/],
+    ['a replication action that is not REPLICATE', { ...REPL, detail: { ...REPL.detail, 'action-type': 'DELETE' } }, /REPLICATE/],
+    ['a cosign signature tag (sha256-<hex>.sig)', { ...REPL, detail: { ...REPL.detail, 'image-tag': `sha256-${'ab'.repeat(32)}.sig` } }, /cosign/],
+    ['a cosign attestation tag (sha256-<hex>.att)', withDetail({ 'image-tag': `sha256-${'cd'.repeat(32)}.att` }), /cosign/],
+  ])('%s is ignored, not scanned', (_n, e, reason) => {
+    const out = parseEcrEvent(e);
+    expect(out.kind).toBe('ignored');
+    expect(out.kind === 'ignored' && out.reason).toMatch(reason);
+  });
+
+  it.each([
+    ['a replica with a traversal repository', { ...REPL, detail: { ...REPL.detail, 'repository-name': '../x' } }, /ECR replication: repository-name/],
+    ['a cached image without a digest', { ...PTC, time: '2023-02-28T02:36:48Z', detail: { ...PTC.detail, 'image-digest': undefined } }, /ECR pull through cache: image-digest/],
+  ])('%s is refused', (_n, e, message) => {
+    expect(() => parseEcrEvent(e)).toThrow(message);
+  });
+});
 
 describe('parseEcrEvent', () => {
   it('the AWS docs push sample as published: its digest has 60 hex digits, so it is refused (RELIABILITY.md 23)', () => {

@@ -27,7 +27,7 @@ import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-l
 import { type RegistryServer, startRegistry } from '../../helpers/registry-server';
 import { type SlackServer, startSlackServer } from '../../helpers/slack-server';
 import { mulberry32 } from '../../helpers/prng';
-import { BASE_RECORDS, corpusOsv, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from '../../engine/pipeline/helpers/fixtures';
+import { arrivalEvent, attestationManifest, BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from '../../engine/pipeline/helpers/fixtures';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const REGEX_ADVISORY = 'crates.io/RUSTSEC-2022-0013.json';
@@ -219,5 +219,22 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
       expect((await direct.headManifest(REPO, trustTagFor('trusted', d(img))))?.digest).toBe(d(img));
       expect((await direct.headManifest(REPO, d(img)))?.digest).toBe(d(img));
     }
+  }, 180_000);
+
+  it('a pull through cache sync and a replication (AWS samples) are scanned; an attestation manifest pushed alone gets no verdict and no DLQ entry', async () => {
+    const cached = crateImage([['serde', '1.0.197']], 'amd64', 'e2e pull through cache');
+    const replica = crateImage([['serde', '1.0.197'], ['chrono', '0.4.38']], 'amd64', 'e2e replica');
+    const att = attestationManifest(d(images.regex));
+    await pushImage(direct, 'docker-hub/alpine', '3.17.2', cached);
+    await pushImage(direct, 'docker/repository', 'latest', replica);
+    await pushImage(direct, REPO, 'attestation-alone', att);
+    await pipeline.pushEvent(arrivalEvent('pull-through-cache', d(cached)));
+    await pipeline.pushEvent(arrivalEvent('replication', d(replica)));
+    await pipeline.pushEvent(pushEvent(att.root.digest, REPO, 'attestation-alone'));
+    await pipeline.until(async () => Boolean(await store.get(d(cached))) && Boolean(await store.get(d(replica))) && (await depth(pipeline.queues.scan)) === 0, 120_000);
+    expect(await store.get(d(cached))).toMatchObject({ status: 'trusted', ref: `${ECR_HOST}/docker-hub/alpine:3.17.2@${d(cached)}` });
+    expect(await store.get(d(replica))).toMatchObject({ ref: `${ECR_HOST}/docker/repository:latest@${d(replica)}` });
+    expect(await store.get(att.root.digest)).toBeUndefined();
+    expect(await depth(pipeline.queues.scanDlq)).toBe(0);
   }, 180_000);
 });

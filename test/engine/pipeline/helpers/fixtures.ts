@@ -2,6 +2,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { buildImage, buildIndex, type BuiltImage } from '../../../../lib/local/builder/image-builder';
+import { sha256Digest } from '../../../../lib/engine/model';
+import type { PushableImage } from '../../../../lib/local/builder/push';
 import { corpusPath } from '../../../helpers/corpus';
 
 /** The ECR registry the events name; tests serve it from a local registry (TRUSTCTL_REGISTRY_OVERRIDE). */
@@ -73,4 +75,30 @@ export function writeCratesFeed(dir: string, records: readonly Record<string, un
 export function pushEvent(digest: string, repository = REPO, tag = 'latest', time = new Date().toISOString().replace(/\.\d+Z$/, 'Z')): Record<string, unknown> {
   const e = JSON.parse(readFileSync(corpusPath('events', 'aws', 'awsdocs-ecr__ecr-image-action-push.json'), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
   return { ...e, account: ACCOUNT, region: REGION, time, detail: { ...e.detail, 'repository-name': repository, 'image-digest': digest, 'image-tag': tag } };
+}
+
+/**
+ * AWS's "ECR Pull Through Cache Action" / "ECR Replication Action" sample (test/fixtures/ecr-events/)
+ * naming `digest`, in the test account and region, at `time`.
+ */
+export function arrivalEvent(kind: 'pull-through-cache' | 'replication', digest: string, time = new Date().toISOString().replace(/\.\d+Z$/, 'Z')): Record<string, unknown> {
+  const file = kind === 'pull-through-cache' ? 'ecr-pull-through-cache-action.json' : 'ecr-replication-action.json';
+  const e = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'fixtures', 'ecr-events', file), 'utf8')) as Record<string, unknown> & { detail: Record<string, unknown> };
+  return { ...e, account: ACCOUNT, region: REGION, time, detail: { ...e.detail, 'image-digest': digest } };
+}
+
+/**
+ * A BuildKit-style attestation manifest as pushed on its own: an OCI image manifest whose config says
+ * `unknown/unknown` and whose one layer is an in-toto statement (docker/buildx "Attestation storage").
+ */
+export function attestationManifest(subject: string): PushableImage {
+  const statement = Buffer.from(JSON.stringify({ _type: 'https://in-toto.io/Statement/v0.1', predicateType: 'https://spdx.dev/Document', subject: [{ name: 'pkg:docker/team/app', digest: { sha256: subject.replace(/^sha256:/, '') } }], predicate: {} }));
+  const layerDigest = sha256Digest(statement);
+  const config = Buffer.from(JSON.stringify({ architecture: 'unknown', os: 'unknown', config: {}, rootfs: { type: 'layers', diff_ids: [layerDigest] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: sha256Digest(config), size: config.length },
+    layers: [{ mediaType: 'application/vnd.in-toto+json', digest: layerDigest, size: statement.length, annotations: { 'in-toto.io/predicate-type': 'https://spdx.dev/Document' } }],
+  }));
+  return { blobs: new Map([[sha256Digest(config), config], [layerDigest, statement]]), manifests: [], root: { digest: sha256Digest(manifest), mediaType: 'application/vnd.oci.image.manifest.v1+json', bytes: manifest } };
 }
