@@ -72,7 +72,7 @@ export interface ScanProgress {
 /** Advisories for matching, and what the report says about where they came from. */
 export interface AdvisorySource {
   /** `get` (every AdvisoryStore has it) lets the matcher read NVD, KEV and alias records; without it findings carry only their own records' ratings. */
-  readonly store: Pick<AdvisoryStore, 'lookup'> & Partial<Pick<AdvisoryStore, 'get'>>;
+  readonly store: Pick<AdvisoryStore, 'lookup' | 'get'>;
   readonly schemes: SchemeRegistry;
   /** The feeds behind the store (source, last sync, newest record), reported with every scan. */
   readonly feeds: readonly FeedInfo[];

@@ -234,7 +234,6 @@ export async function matchPackages(packages: readonly Package[], store: Matcher
   const cached = new Map<string, Promise<readonly OsvRecord[]>>();
   // Reads by id (NVD, KEV, alias records) are shared the same way: every package with a CVE asks once.
   const got = new Map<string, Promise<OsvRecord | undefined>>();
-  const get = store.get?.bind(store);
   const memo: MatcherStore = {
     lookup: (e, n) => {
       const k = `${e}\0${n}`;
@@ -242,13 +241,11 @@ export async function matchPackages(packages: readonly Package[], store: Matcher
       if (!v) cached.set(k, (v = store.lookup(e, n)));
       return v;
     },
-    ...(get ? {
-      get: (id: string) => {
-        let v = got.get(id);
-        if (!v) got.set(id, (v = get(id)));
-        return v;
-      },
-    } : {}),
+    get: (id) => {
+      let v = got.get(id);
+      if (!v) got.set(id, (v = store.get(id)));
+      return v;
+    },
   };
   for (const p of packages) {
     const r = await matchPackage(p, memo, schemes);

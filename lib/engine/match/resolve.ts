@@ -27,8 +27,8 @@ import type { Severity } from '../model';
 import type { AdvisoryStore } from '../ports';
 import { advisoryRatings, nvdSeverity, type AdvisorySeverity, type SeverityRating } from './severity';
 
-/** The store as the matcher reads it: `get` is optional so that a lookup-only store still matches (without enrichment). */
-export type MatcherStore = Pick<AdvisoryStore, 'lookup'> & Partial<Pick<AdvisoryStore, 'get'>>;
+/** The store as the matcher reads it: package lookups, and reads by id for NVD, KEV and alias records (required: a store that could not read them would silently drop known-exploited quarantines). */
+export type MatcherStore = Pick<AdvisoryStore, 'lookup' | 'get'>;
 
 /** CVEs per finding whose NVD and KEV records are read (a record aliasing more is rare; each costs two reads). */
 export const MAX_CVES_PER_FINDING = 6;
@@ -85,11 +85,6 @@ export function findingCves(ids: readonly string[], upstream: readonly string[])
   return [...new Set([...ids, ...upstream].filter((i) => /^CVE-\d{4}-\d{4,}$/.test(i)))].sort().slice(0, MAX_CVES_PER_FINDING);
 }
 
-/** Reads a record by id; undefined when the store has none or cannot read by id (no `get`). A failing read throws, as a failing lookup does. */
-async function read(store: MatcherStore, id: string): Promise<OsvRecord | undefined> {
-  if (!store.get) return undefined;
-  return store.get(id);
-}
 
 /**
  * The severity of a finding from every source, in the order of this module's table. `members` are the
@@ -100,14 +95,14 @@ export async function resolveSeverity(
   members: readonly { record: OsvRecord; affected: OsvAffected }[], ids: readonly string[], upstream: readonly string[], store: MatcherStore,
 ): Promise<ResolvedSeverity & { nvdRecords: OsvRecord[] }> {
   const cves = findingCves(ids, upstream);
-  const nvdRecords = (await Promise.all(cves.map((c) => read(store, nvdId(c))))).filter((r): r is OsvRecord => r !== undefined);
+  const nvdRecords = (await Promise.all(cves.map((c) => store.get(nvdId(c))))).filter((r): r is OsvRecord => r !== undefined);
   const nvd = nvdRecords.map((r) => nvdSeverity(r)).filter((x): x is NonNullable<typeof x> => x !== undefined);
 
   const own = new Set(members.map((m) => m.record.id));
   const aliasIds = ids.filter((i) => !own.has(i) && !i.startsWith('CVE-')).sort().slice(0, MAX_ALIAS_GETS_PER_FINDING);
   // CVE-… ids are read too when no member is one: OSV's own CVE records (and a feed that stores them) are the alias join's "CVE scored elsewhere".
   const cveAliases = ids.filter((i) => !own.has(i) && i.startsWith('CVE-')).sort().slice(0, 2);
-  const aliasRecords = (await Promise.all([...aliasIds, ...cveAliases].map((i) => read(store, i))))
+  const aliasRecords = (await Promise.all([...aliasIds, ...cveAliases].map((i) => store.get(i))))
     .filter((r): r is OsvRecord => r !== undefined && !r.withdrawn && r.id !== undefined && !own.has(r.id));
 
   const ownRatings = members.map((m) => ({ id: m.record.id, r: advisoryRatings(m.record, m.affected) }));
@@ -149,7 +144,7 @@ export async function resolveSeverity(
  * (the longest known to be exploited).
  */
 export async function knownExploited(cves: readonly string[], store: MatcherStore): Promise<KnownExploited | undefined> {
-  const entries = (await Promise.all(cves.map((c) => read(store, kevId(c)))))
+  const entries = (await Promise.all(cves.map((c) => store.get(kevId(c)))))
     .map((r) => ({ r, kev: kevOf(r) }))
     .filter((x): x is { r: OsvRecord; kev: NonNullable<ReturnType<typeof kevOf>> } => x.kev !== undefined)
     .sort((a, b) => a.kev.dateAdded.localeCompare(b.kev.dateAdded));

@@ -217,9 +217,9 @@ describe('resolveSeverity: the order of sources (named cases on real records)', 
     expect(s.severities[0]).toMatchObject({ origin: 'nvd', record: 'nvd:CVE-2017-6507' });
   });
 
-  it('a store without get (lookup only): the record\'s own ratings, no enrichment', async () => {
+  it('a store that holds no NVD, KEV or alias record: the record\'s own ratings, no enrichment', async () => {
     const r = await rubysec('x_RUBYSEC-actionpack-CVE-2014-0130');
-    const s = await resolveSeverity([{ record: r, affected: r.affected[0] }], [r.id, ...r.aliases], r.upstream, { lookup: async () => [] });
+    const s = await resolveSeverity([{ record: r, affected: r.affected[0] }], [r.id, ...r.aliases], r.upstream, { lookup: async () => [], get: async () => undefined });
     expect(s.severitySource).toBe('RubySec database_specific.cvss_v3');
   });
 });
