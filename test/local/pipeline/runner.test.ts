@@ -2,7 +2,8 @@
  * The whole serverless pipeline, end to end, on real local parts: the Lambda handlers of lambdas/
  * driven as Lambda drives them (lib/local/pipeline/runner.ts) against DynamoDB Local (tables, verdict
  * stream), fauxqs (queues with DLQs), Debian's docker-registry standing in for ECR, and a Slack
- * stand-in. Push → verdict → tag → notification; a feed change → targeted rescan → verdict change;
+ * stand-in. Push → verdict → tag → notification; a feed change → targeted rescan → verdict change →
+ * new trust tag, the stale one removed by tag only;
  * and the fault cases of RELIABILITY.md 24, 27, 31 and 34 — duplicate events, a worker that dies
  * mid-batch, DynamoDB throttling and 5xx and registry 503s on the wire — with 0 lost scans and 0
  * duplicate verdict writes.
@@ -187,6 +188,19 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
   it('a feed change → targeted rescan of exactly the digests with the package → verdict change → tag and one Slack message, no layer downloaded', async () => {
     const blobGets = registryProxy.counts.blobGets;
     const posts = slack.posts.length;
+    // Deleting a tag alone (distribution-spec "Deleting tags",
+    // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#deleting-tags) is what ECR's
+    // BatchDeleteImage by tag and distribution v3 do; Debian's docker-registry (distribution 2.8) refuses
+    // it. The proxy answers it as distribution v3's tag store does (`Untag` removes the tag's directory
+    // from the registry's storage), so the flip's stale-tag removal runs against the registry's own data.
+    const untagged: string[] = [];
+    registryProxy.fault = (req) => {
+      const m = req.method === 'DELETE' ? /^\/v2\/(.+)\/manifests\/([\w][\w.-]{0,127})$/.exec(req.url ?? '') : null;
+      if (!m) return undefined;
+      rmSync(join(registry.dir, 'data', 'docker', 'registry', 'v2', 'repositories', m[1], '_manifests', 'tags', m[2]), { recursive: true });
+      untagged.push(`${m[1]}:${m[2]}`);
+      return ['tag-delete', 202, {}, ''];
+    };
     writeCratesFeed(dir, [...[...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv), revised(REGEX_ADVISORY, '2026-11-01T00:00:00Z')]);
     const summary = (await pipeline.feedSync()) as { enqueued: number; changedRecords: number };
     expect(summary).toMatchObject({ changedRecords: 1, enqueued: 3 });
@@ -212,16 +226,19 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     expect(texts.join(' ')).toContain('CVE-2022-24713');
     // The stream delivered the same verdicts again (nothing new): still one message per transition.
     expect(errors.filter((e) => /on-failure/.test(e))).toEqual([]);
-    // The flip's stale `trust-trusted-…` tags: Debian's docker-registry (distribution 2.8) cannot
-    // delete a tag alone (only a manifest by digest — the image), so they stay, the image with them
-    // (fan-out logs `stale trust tag left in place`; test/engine/pipeline/flows.test.ts asserts the outcome).
+    // The flip removed the stale `trust-trusted-…` tag of each pushed digest — by tag only: the image,
+    // its push tag and its new trust tag stay.
     for (const img of [images.regex, images.index]) {
-      expect((await direct.headManifest(REPO, trustTagFor('trusted', d(img))))?.digest).toBe(d(img));
+      await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor('trusted', d(img)))) === undefined, 60_000);
       expect((await direct.headManifest(REPO, d(img)))?.digest).toBe(d(img));
+      expect((await direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest).toBe(d(img));
     }
+    expect((await direct.headManifest(REPO, 'regex'))?.digest).toBe(d(images.regex));
+    expect(untagged.sort()).toEqual([images.regex, images.index].map((i) => `${REPO}:${trustTagFor('trusted', d(i))}`).sort());
+    registryProxy.fault = () => undefined;
   }, 180_000);
 
-  it('a pull through cache sync and a replication (AWS samples) are scanned; an attestation manifest pushed alone gets no verdict and no DLQ entry', async () => {
+  it('a pull through cache sync and a replication (events shaped as AWS's event schemas) are scanned; an attestation manifest pushed alone gets no verdict and no DLQ entry', async () => {
     const cached = crateImage([['serde', '1.0.197']], 'amd64', 'e2e pull through cache');
     const replica = crateImage([['serde', '1.0.197'], ['chrono', '0.4.38']], 'amd64', 'e2e replica');
     const att = attestationManifest(d(images.regex));
