@@ -62,6 +62,7 @@ import { DynamoAdvisoryStore } from './advisory-store';
 import { EcrCredentialProvider, parseEcrHost } from './ecr-credentials';
 import type { Digest } from '../engine/model';
 import { untagEcrImage } from './ecr-untag';
+import { traced } from './pipeline-logging';
 import { EcrImageCatalog } from './ecr-catalog';
 import { DynamoLayerCache } from './layer-cache';
 import { DynamoNotificationLedger } from './notification-ledger';
@@ -208,7 +209,7 @@ export class PipelineRegistryAccess implements RegistryAccess {
     const key = `${ecr.region}/${ecr.fips}`;
     let c = this.ecrClients.get(key);
     if (!c) {
-      c = this.opts.ecrFor?.(ecr.region, ecr.fips) ?? new ECRClient({ region: ecr.region, useFipsEndpoint: ecr.fips, maxAttempts: 8 });
+      c = this.opts.ecrFor?.(ecr.region, ecr.fips) ?? traced(new ECRClient({ region: ecr.region, useFipsEndpoint: ecr.fips, maxAttempts: 8 }));
       this.ecrClients.set(key, c);
     }
     return untagEcrImage(c, { registryId: ecr.account, repository, digest, tag });
@@ -251,16 +252,16 @@ export class AwsPipeline {
 
   /** DynamoDB; the SDK retries throttling with backoff (RELIABILITY.md 31), given room to. */
   get dynamodb(): DynamoDBClient {
-    return this.clients.dynamodb ?? this.once('dynamodb', () => new DynamoDBClient({ maxAttempts: 8 }));
+    return this.clients.dynamodb ?? this.once('dynamodb', () => traced(new DynamoDBClient({ maxAttempts: 8 })));
   }
 
   /** SQS; queue URLs never redirect requests (a local endpoint would otherwise be bypassed). */
   get sqs(): SQSClient {
-    return this.clients.sqs ?? this.once('sqs', () => new SQSClient({ maxAttempts: 8, useQueueUrlAsEndpoint: false }));
+    return this.clients.sqs ?? this.once('sqs', () => traced(new SQSClient({ maxAttempts: 8, useQueueUrlAsEndpoint: false })));
   }
 
   get ecr(): ECRClient {
-    return this.clients.ecr ?? this.once('ecr', () => new ECRClient({ maxAttempts: 8 }));
+    return this.clients.ecr ?? this.once('ecr', () => traced(new ECRClient({ maxAttempts: 8 })));
   }
 
   get verdictStore(): DynamoVerdictStore {
@@ -317,7 +318,7 @@ export class AwsPipeline {
       const webhook = this.config.slackSecretArn
         ? new SecretsManagerWebhookUrl({
             secretId: this.config.slackSecretArn,
-            client: this.clients.secrets ?? new SecretsManagerClient({ maxAttempts: 5 }),
+            client: this.clients.secrets ?? traced(new SecretsManagerClient({ maxAttempts: 5 })),
             allowInsecureLoopback: this.config.localRun,
           })
         : new EnvWebhookUrl({ allowInsecureLoopback: true });
@@ -389,7 +390,7 @@ export class AwsPipeline {
   get apiToken(): BearerTokenCheck | undefined {
     const secretId = this.config.apiTokenSecretArn;
     if (!secretId) return undefined;
-    return this.once('apiToken', () => new BearerTokenCheck({ secretId, client: this.clients.secrets ?? new SecretsManagerClient({ maxAttempts: 5 }) }));
+    return this.once('apiToken', () => new BearerTokenCheck({ secretId, client: this.clients.secrets ?? traced(new SecretsManagerClient({ maxAttempts: 5 })) }));
   }
 
   /** The admission webhook and verdict API routes (lib/admission/server.ts) over the verdict table, for trust-api. */

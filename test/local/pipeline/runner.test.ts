@@ -238,7 +238,7 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     registryProxy.fault = () => undefined;
   }, 180_000);
 
-  it('a pull through cache sync and a replication (events shaped as AWS's event schemas) are scanned; an attestation manifest pushed alone gets no verdict and no DLQ entry', async () => {
+  it('a pull through cache sync and a replication (events shaped as the AWS event schemas) are scanned; an attestation manifest pushed alone gets no verdict and no DLQ entry', async () => {
     const cached = crateImage([['serde', '1.0.197']], 'amd64', 'e2e pull through cache');
     const replica = crateImage([['serde', '1.0.197'], ['chrono', '0.4.38']], 'amd64', 'e2e replica');
     const att = attestationManifest(d(images.regex));
