@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { InvalidReferenceError } from '../../engine/errors';
+import { AuthError, InvalidReferenceError } from '../../engine/errors';
 import { isDigest, parseImageRef, type Digest } from '../../engine/model';
 import { gateDecision, type GateDecision } from '../../engine/verdicts/gate';
 import { parseDuration } from '../../engine/duration';
 import type { StoredVerdict } from '../../engine/verdicts/port';
 import { defaultVerdictDir, EmbeddedVerdictStore } from '../../local/verdict-store';
-import { VerdictApiClient } from '../../local/verdict-api-client';
+import { VerdictApiClient, VerdictApiError } from '../../local/verdict-api-client';
 import { functionUrlRegion, SigV4Signer } from '../../aws/function-url-signer';
 import { ExitCode } from '../exit-codes';
 import { paintFor } from '../format/colour';
@@ -89,7 +89,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * Reads the verdict, waiting up to `waitMs` for one to exist (the pipeline may still be scanning a
  * just-pushed image): polls with a growing interval (1 s → 10 s). Read errors are retried while
  * waiting; the last one is thrown when time is up, so an unreachable store is an error (exit 2),
- * never "no verdict".
+ * never "no verdict". Access denied (401/403) and missing credentials are thrown at once: waiting
+ * does not fix them.
  */
 export async function readWithWait(read: (d: Digest) => Promise<StoredVerdict | undefined>, digest: Digest, waitMs: number, now: () => number = Date.now, pause: (ms: number) => Promise<void> = sleep): Promise<StoredVerdict | undefined> {
   const deadline = now() + waitMs;
@@ -100,6 +101,7 @@ export async function readWithWait(read: (d: Digest) => Promise<StoredVerdict | 
       const v = await read(digest);
       if (v) return v;
     } catch (e) {
+      if (e instanceof AuthError || (e instanceof VerdictApiError && (e.status === 401 || e.status === 403))) throw e;
       error = e;
     }
     const left = deadline - now();
