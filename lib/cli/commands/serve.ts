@@ -174,8 +174,9 @@ function untilStopped(stop?: AbortSignal): Promise<string> {
  * verdict API (`/verdicts/<digest>`, `/healthz`) over HTTPS (lib/admission/server.ts), reading the
  * embedded verdict store or, with `--verdict-table`, the pipeline's DynamoDB verdict table (the
  * in-cluster path on EKS: no Function URL, no SigV4 from the API server). Either way a lookup that
- * fails or exceeds `--lookup-timeout` denies (lib/admission/decide.ts, "store-unreachable"). Plain HTTP is refused unless the host is loopback. Prints the listening URL
- * on stderr and runs until SIGINT or SIGTERM.
+ * fails or exceeds `--lookup-timeout` denies (lib/admission/decide.ts, "store-unreachable"). Plain
+ * HTTP is refused unless the host is loopback. Prints the listening URL on stderr, then a warning if
+ * a first read of the store fails, and runs until SIGINT or SIGTERM.
  */
 export function registerServe(program: Command, ctx: CliContext, deps: ServeDependencies = {}): void {
   program
@@ -221,34 +222,40 @@ export function registerServe(program: Command, ctx: CliContext, deps: ServeDepe
         ctx.io.stderr.write(`${line}\n`);
       };
       const source = opts.verdictTable !== undefined ? await tableSource(opts, opts.verdictTable) : dirSource(opts.verdictDir ?? defaultVerdictDir());
-      const controller = new AdmissionController(config, {
-        store: source.store,
-        ...(opts.resolveTags ? { resolveTag: registryTagResolver({ credentials: cliCredentialProvider(), headersTimeoutMs: opts.lookupTimeout }) } : {}),
-        log,
-      });
-      const server = createTrustServer({ controller, host: opts.host, ...(tls ? { tls } : {}), log });
-      await new Promise<void>((resolve, reject) => {
-        const onError = (e: Error): void => reject(e);
-        server.once('error', onError);
-        server.listen(opts.port, opts.host, () => {
-          server.off('error', onError);
-          resolve();
+      // The source's connections are released however the server ends (a failed bind, a config error, a stop).
+      try {
+        const controller = new AdmissionController(config, {
+          store: source.store,
+          ...(opts.resolveTags ? { resolveTag: registryTagResolver({ credentials: cliCredentialProvider(), headersTimeoutMs: opts.lookupTimeout }) } : {}),
+          log,
         });
-      });
-      // Errors after start (a refused bind found late, a TLS failure) are reported, not thrown into nowhere.
-      server.on('error', (e: Error) => log(`trustctl serve: ${e.message}`));
-      const url = listeningUrl(tls !== undefined, server.address() as AddressInfo);
-      const registries = opts.trustedRegistry.length > 0 ? opts.trustedRegistry.join(', ') : 'any registry';
-      ctx.io.stderr.write(`trustctl serve: listening on ${url} (verdicts from ${source.description}; trusted: ${registries}; default mode ${opts.defaultMode}${opts.resolveTags ? '; tags resolved on /admission/mutate' : ''})\n`);
-      const problem = await source.probe();
-      if (problem !== undefined) ctx.io.stderr.write(`trustctl serve: warning: ${problem}\n`);
-      const why = await untilStopped(deps.stop);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      source.close();
-      ctx.io.stderr.write(`trustctl serve: stopped (${why})\n`);
-      ctx.exitCode = ExitCode.Ok;
+        const server = createTrustServer({ controller, host: opts.host, ...(tls ? { tls } : {}), log });
+        await new Promise<void>((resolve, reject) => {
+          const onError = (e: Error): void => reject(e);
+          server.once('error', onError);
+          server.listen(opts.port, opts.host, () => {
+            server.off('error', onError);
+            resolve();
+          });
+        });
+        // Errors after start (a refused bind found late, a TLS failure) are reported, not thrown into nowhere.
+        server.on('error', (e: Error) => log(`trustctl serve: ${e.message}`));
+        const url = listeningUrl(tls !== undefined, server.address() as AddressInfo);
+        const registries = opts.trustedRegistry.length > 0 ? opts.trustedRegistry.join(', ') : 'any registry';
+        ctx.io.stderr.write(`trustctl serve: listening on ${url} (verdicts from ${source.description}; trusted: ${registries}; default mode ${opts.defaultMode}${opts.resolveTags ? '; tags resolved on /admission/mutate' : ''})\n`);
+        // Listen for SIGTERM before the probe (which may take --lookup-timeout), so a stop during it is clean.
+        const stopped = untilStopped(deps.stop);
+        const problem = await source.probe();
+        if (problem !== undefined) ctx.io.stderr.write(`trustctl serve: warning: ${problem}\n`);
+        const why = await stopped;
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        ctx.io.stderr.write(`trustctl serve: stopped (${why})\n`);
+        ctx.exitCode = ExitCode.Ok;
+      } finally {
+        source.close();
+      }
     });
 }
