@@ -2,10 +2,14 @@
  * A small in-memory cache with a time to live and a size cap, for verdict lookups by digest
  * (./decide.ts). The clock is passed in on every call, so tests drive it and the webhook's warm path
  * reads it once per decision. Only answers are cached — a store error or a timeout never is: the next
- * request asks the store again.
+ * request asks the store again. An entry may be set with a shorter TTL than the cache's (./decide.ts
+ * keeps "no verdict" briefly, so a verdict written just after a miss is seen soon).
  */
 export class TtlCache<V> {
-  /** Insertion order is expiry order (one TTL for every entry): the oldest is first. */
+  /**
+   * Insertion order is expiry order for entries of the cache's own TTL (the oldest is first); a
+   * shorter-lived entry may expire before older ones and is then dropped when read or evicted.
+   */
   private readonly entries = new Map<string, { readonly value: V; readonly expires: number }>();
 
   constructor(
@@ -24,12 +28,13 @@ export class TtlCache<V> {
     return undefined;
   }
 
-  /** Stores `value` for `key` as of `now`. */
-  set(key: string, value: V, now: number): void {
-    if (this.ttlMs <= 0) return;
+  /** Stores `value` for `key` as of `now`, for `ttlMs` (default and upper bound: the cache's TTL; 0: not stored). */
+  set(key: string, value: V, now: number, ttlMs: number = this.ttlMs): void {
+    const ttl = Math.min(ttlMs, this.ttlMs);
+    if (ttl <= 0) return;
     this.entries.delete(key);
     if (this.entries.size >= this.maxEntries) this.evict(now);
-    this.entries.set(key, { value, expires: now + this.ttlMs });
+    this.entries.set(key, { value, expires: now + ttl });
   }
 
   /** Drops every entry. */

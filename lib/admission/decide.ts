@@ -65,6 +65,12 @@ export interface AdmissionConfig {
   readonly lookupTimeoutMs?: number;
   /** How long a verdict (or "no verdict") is served from memory, in ms. Default 5000; 0 disables. Errors are never cached. */
   readonly cacheTtlMs?: number;
+  /**
+   * How long "no verdict" is served from memory, in ms, capped by `cacheTtlMs`. Default 2000; 0: a
+   * miss is never cached. Kept short so that a long `cacheTtlMs` (fewer store reads for running
+   * images) does not keep denying an image whose first verdict was just written.
+   */
+  readonly missCacheTtlMs?: number;
   /** Most digests cached. Default 10 000. */
   readonly maxCacheEntries?: number;
   /** The webhooks' `timeoutSeconds` (./manifests.ts default 5): the lookup budget is checked against it. */
@@ -89,6 +95,7 @@ export const DEFAULT_ADMISSION_CONFIG: ResolvedAdmissionConfig = Object.freeze({
   defaultMode: 'enforce',
   lookupTimeoutMs: 2000,
   cacheTtlMs: 5000,
+  missCacheTtlMs: 2000,
   maxCacheEntries: 10_000,
   webhookTimeoutSeconds: 5,
   checkUnchangedOnUpdate: false,
@@ -108,6 +115,7 @@ export function resolveAdmissionConfig(config: AdmissionConfig = {}): ResolvedAd
   positive('maxVerdictAge');
   positive('lookupTimeoutMs');
   positive('cacheTtlMs', true);
+  positive('missCacheTtlMs', true);
   positive('maxCacheEntries');
   positive('webhookTimeoutSeconds');
   if (!MODES.has(c.defaultMode)) throw new AdmissionConfigError(`defaultMode must be enforce, warn or off, got ${JSON.stringify(c.defaultMode)}`);
@@ -454,7 +462,8 @@ export class AdmissionController {
   /**
    * The verdict of `digest`: from the cache when fresh, else from the store within `lookupTimeoutMs`,
    * sharing a lookup already in flight. Returns synchronously on a cache hit (the warm path allocates
-   * nothing). Answers — a verdict or "none" — are cached; errors and timeouts never are.
+   * nothing). Answers are cached — a verdict for `cacheTtlMs`, "none" for `missCacheTtlMs` at most;
+   * errors and timeouts never are.
    */
   lookupVerdict(digest: Digest): Promise<VerdictLookup> | VerdictLookup {
     const hit = this.cache.get(digest, this.now());
@@ -471,7 +480,7 @@ export class AdmissionController {
     try {
       const v = await this.fetchVerdict(digest);
       const found: VerdictLookup = v ? { status: 'found', verdict: v, evaluatedMs: parseInstantMs(v.evaluatedAt) } : NONE;
-      this.cache.set(digest, found, this.now());
+      this.cache.set(digest, found, this.now(), v ? this.config.cacheTtlMs : this.config.missCacheTtlMs);
       return found;
     } catch (error) {
       this.log?.(`admission: verdict lookup of ${digest} failed: ${shortError(error)}`);

@@ -38,6 +38,12 @@ export const CONTEXT_KEYS = {
   admissionAuth: 'trustctl:admissionAuth',
   /** Bearer token secret for `admissionAuth=none`: its ARN or name. */
   apiTokenSecret: 'trustctl:apiTokenSecret',
+  /** `<namespace>/<serviceAccount>` of `trustctl serve` in EKS: creates the cluster reader role. */
+  clusterReaderServiceAccount: 'trustctl:clusterReaderServiceAccount',
+  /** The cluster's IAM OIDC provider ARN, for IRSA trust of the cluster reader role. */
+  clusterReaderOidcProviderArn: 'trustctl:clusterReaderOidcProviderArn',
+  /** `true` (default) or `false`: the cluster reader role also trusts EKS Pod Identity. */
+  clusterReaderPodIdentity: 'trustctl:clusterReaderPodIdentity',
 } as const;
 
 /**
@@ -64,6 +70,9 @@ export class TrustPipelineStack extends Stack {
     out('RescanQueueUrl', this.pipeline.rescanQueue.queueUrl, 'Re-evaluation queue');
     out('AlarmTopicArn', this.pipeline.alarmTopic.topicArn, 'SNS topic every alarm notifies (subscribe on-call to it)');
     out('DashboardName', this.pipeline.dashboard.dashboardName, 'CloudWatch dashboard of the pipeline');
+    if (this.pipeline.clusterReaderRole) {
+      out('ClusterReaderRoleArn', this.pipeline.clusterReaderRole.roleArn, 'IAM role of trustctl serve --verdict-table in EKS (IRSA: eks.amazonaws.com/role-arn annotation; or the pod identity association)');
+    }
   }
 
   /** The pipeline settings given as CDK context ({@link CONTEXT_KEYS}); absent keys are left to the defaults. */
@@ -112,6 +121,18 @@ export class TrustPipelineStack extends Stack {
     }
     const token = secret(CONTEXT_KEYS.apiTokenSecret);
     if (token) out.apiTokenSecret = token;
+    const reader = str(CONTEXT_KEYS.clusterReaderServiceAccount);
+    const oidc = str(CONTEXT_KEYS.clusterReaderOidcProviderArn);
+    const podIdentity = str(CONTEXT_KEYS.clusterReaderPodIdentity);
+    if (reader === undefined && (oidc !== undefined || podIdentity !== undefined)) {
+      throw new Error(`context ${CONTEXT_KEYS.clusterReaderOidcProviderArn} and ${CONTEXT_KEYS.clusterReaderPodIdentity} need ${CONTEXT_KEYS.clusterReaderServiceAccount}`);
+    }
+    if (reader !== undefined) {
+      const m = /^([^/]+)\/([^/]+)$/.exec(reader);
+      if (!m) throw new Error(`context ${CONTEXT_KEYS.clusterReaderServiceAccount}: expected <namespace>/<serviceAccount>, got ${JSON.stringify(reader)}`);
+      if (podIdentity !== undefined && podIdentity !== 'true' && podIdentity !== 'false') throw new Error(`context ${CONTEXT_KEYS.clusterReaderPodIdentity}: expected true or false, got ${JSON.stringify(podIdentity)}`);
+      out.clusterReaderRole = { namespace: m[1], serviceAccount: m[2], ...(oidc !== undefined ? { oidcProviderArn: oidc } : {}), ...(podIdentity !== undefined ? { podIdentity: podIdentity === 'true' } : {}) };
+    }
     return out;
   }
 }

@@ -6,7 +6,7 @@ import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { AttributeType, BillingMode, StreamViewType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { Grant, Role, ServicePrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
+import { CompositePrincipal, Grant, type IPrincipal, type IRole, Role, ServicePrincipal, WebIdentityPrincipal, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Architecture, FilterCriteria, FilterRule, FunctionUrlAuthType, Runtime, StartingPosition, Tracing, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -182,6 +182,71 @@ export interface TrustPipelineProps {
    * @default - a topic created by the construct ({@link TrustPipeline.alarmTopic}), TLS-only
    */
   readonly alarmTopic?: ITopic;
+  /**
+   * An IAM role for `trustctl serve --verdict-table` running in an EKS cluster: it may only read
+   * current verdicts (`dynamodb:GetItem` on the verdict table — all DynamoVerdictStore.get calls),
+   * assumed by one Kubernetes service account through IRSA and/or EKS Pod Identity. Its ARN is
+   * {@link TrustPipeline.clusterReaderRole} (stack output `ClusterReaderRoleArn`): annotate the
+   * service account with it (IRSA) or name it in the pod identity association.
+   * @default - no cluster reader role
+   */
+  readonly clusterReaderRole?: ClusterReaderRoleProps;
+}
+
+/**
+ * Who may assume the cluster reader role ({@link TrustPipelineProps.clusterReaderRole}): one service
+ * account, through IRSA (`oidcProviderArn`) and/or EKS Pod Identity (`podIdentity`).
+ */
+export interface ClusterReaderRoleProps {
+  /**
+   * IRSA: the ARN of the cluster's IAM OIDC provider,
+   * `arn:aws:iam::<account>:oidc-provider/oidc.eks.<region>.amazonaws.com/id/<id>` (a literal: the
+   * trust policy's condition keys are built from the issuer after `oidc-provider/`). The role then
+   * trusts `sts:AssumeRoleWithWebIdentity` from that provider for
+   * `<issuer>:sub = system:serviceaccount:<namespace>:<serviceAccount>` and
+   * `<issuer>:aud = sts.amazonaws.com` only
+   * (https://docs.aws.amazon.com/eks/latest/userguide/associate-service-account-role.html).
+   * @default - no IRSA trust (Pod Identity only)
+   */
+  readonly oidcProviderArn?: string;
+  /** The namespace of the service account `trustctl serve` runs as. */
+  readonly namespace: string;
+  /** The service account `trustctl serve` runs as. */
+  readonly serviceAccount: string;
+  /**
+   * EKS Pod Identity: trust `pods.eks.amazonaws.com` (`sts:AssumeRole`, `sts:TagSession`), as
+   * https://docs.aws.amazon.com/eks/latest/userguide/pod-id-role.html shows. The service account is
+   * then chosen by the pod identity association (`aws eks create-pod-identity-association
+   * --namespace <namespace> --service-account <serviceAccount> --role-arn <role ARN>`), which only
+   * a principal allowed `iam:PassRole` on this role can create.
+   * @default true
+   */
+  readonly podIdentity?: boolean;
+}
+
+/** A Kubernetes namespace or service-account name (DNS-1123 subdomain, as the API server checks it). */
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** An IAM OIDC provider ARN; group 1 is the issuer (host and path, no scheme). */
+const OIDC_PROVIDER_ARN = /^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/([^\s]+)$/;
+
+/** The trust of the cluster reader role: the principals {@link ClusterReaderRoleProps} names, validated. */
+function clusterReaderPrincipal(p: ClusterReaderRoleProps): IPrincipal {
+  for (const [what, v] of [['namespace', p.namespace], ['serviceAccount', p.serviceAccount]] as const) {
+    if (!K8S_NAME.test(v)) throw new Error(`TrustPipeline: clusterReaderRole.${what} ${JSON.stringify(v)} is not a Kubernetes name`);
+  }
+  const principals: IPrincipal[] = [];
+  if (p.oidcProviderArn !== undefined) {
+    if (Token.isUnresolved(p.oidcProviderArn)) throw new Error('TrustPipeline: clusterReaderRole.oidcProviderArn must be a literal ARN (its issuer names the trust policy\'s condition keys)');
+    const m = OIDC_PROVIDER_ARN.exec(p.oidcProviderArn);
+    if (!m) throw new Error(`TrustPipeline: clusterReaderRole.oidcProviderArn ${JSON.stringify(p.oidcProviderArn)} is not an IAM OIDC provider ARN (arn:aws:iam::<account>:oidc-provider/<issuer>)`);
+    const issuer = m[1];
+    principals.push(new WebIdentityPrincipal(p.oidcProviderArn, {
+      StringEquals: { [`${issuer}:sub`]: `system:serviceaccount:${p.namespace}:${p.serviceAccount}`, [`${issuer}:aud`]: 'sts.amazonaws.com' },
+    }));
+  }
+  if (p.podIdentity ?? true) principals.push(new ServicePrincipal('pods.eks.amazonaws.com').withSessionTags());
+  if (principals.length === 0) throw new Error('TrustPipeline: clusterReaderRole needs oidcProviderArn (IRSA) or podIdentity (EKS Pod Identity)');
+  return principals.length === 1 ? principals[0] : new CompositePrincipal(...principals);
 }
 
 /** Settings of one function (internal). */
@@ -264,6 +329,11 @@ export class TrustPipeline extends Construct {
   public readonly alarmTopic: ITopic;
   /** The CloudWatch dashboard of the pipeline's key metrics (queues, DLQs, functions, trust API, stream lag, alarms). */
   public readonly dashboard: Dashboard;
+  /**
+   * The role of `trustctl serve --verdict-table` in an EKS cluster (`dynamodb:GetItem` on the verdict
+   * table only), when the `clusterReaderRole` prop is given.
+   */
+  public readonly clusterReaderRole?: IRole;
 
   constructor(scope: Construct, id: string, props: TrustPipelineProps = {}) {
     super(scope, id);
@@ -286,6 +356,7 @@ export class TrustPipeline extends Construct {
     if (nightlyHistoryRetentionDays < 1) throw new Error('TrustPipeline: nightlyHistoryRetention is at least 1 day');
     const admissionAuth = props.admissionAuth ?? 'iam';
     if (admissionAuth === 'none' && !props.apiTokenSecret) throw new Error("TrustPipeline: admissionAuth 'none' needs apiTokenSecret (the bearer token the trust API requires)");
+    const clusterReaderTrust = props.clusterReaderRole ? clusterReaderPrincipal(props.clusterReaderRole) : undefined;
 
     // ---- tables (keys as lib/aws/*-store.ts tableDefinition / pkSkTable) ----
     const table = (tid: string, extra: Partial<ConstructorParameters<typeof Table>[2]>): Table =>
@@ -491,6 +562,17 @@ export class TrustPipeline extends Construct {
     // trust-api: verdicts, read only.
     this.verdictTable.grantReadData(this.trustApi);
     if (admissionAuth === 'none') props.apiTokenSecret?.grantRead(this.trustApi);
+    // The cluster's `trustctl serve --verdict-table`: DynamoVerdictStore.get is one GetItem, nothing else
+    // (no Query, no BatchGet, no stream). The table's key is AWS-managed: no KMS grant is needed.
+    if (clusterReaderTrust) {
+      const role = new Role(this, 'ClusterReaderRole', {
+        assumedBy: clusterReaderTrust,
+        description: `trustctl serve in EKS (${props.clusterReaderRole!.namespace}/${props.clusterReaderRole!.serviceAccount}): reads current verdicts`,
+        maxSessionDuration: Duration.hours(1),
+      });
+      this.verdictTable.grant(role, 'dynamodb:GetItem');
+      this.clusterReaderRole = role;
+    }
 
     acknowledge(this.scanWorker.role!, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permissions (it must be granted on *); X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) have none either.');
     acknowledge(this.verdictFanout.role!, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken (registry API token), dynamodb:ListStreams (stream event source) and X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) have no resource-level permissions.');

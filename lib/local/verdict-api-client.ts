@@ -2,7 +2,12 @@
  * The deploy gate's remote reader: `GET <server>/verdicts/<digest>` of `trustctl serve` (or the
  * pipeline's verdict API behind HTTPS). HTTPS only, except plain HTTP to a loopback host (tests, a
  * port-forward); a self-signed server's CA can be given as a PEM. Fail closed: anything but a 200
- * with a valid verdict or a 404 is an error — never "no verdict", never "trusted".
+ * with a valid verdict or a 404 is an error — never "no verdict", never "trusted" (a 403 from a
+ * Function URL refusing a signature included).
+ *
+ * Authentication is one of: none, a bearer token (`authorization`), or a {@link RequestSigner} that
+ * signs each request (SigV4 for an `AWS_IAM` Function URL: lib/aws/function-url-signer.ts). Both
+ * use the `Authorization` header, so they cannot be combined.
  */
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -27,6 +32,21 @@ export interface VerdictApiClientOptions {
   readonly timeoutMs?: number;
   /** Authorization header value sent with every request (e.g. `Bearer …`), never logged. */
   readonly authorization?: string;
+  /** Signs every request (SigV4); excludes `authorization`. */
+  readonly signer?: RequestSigner;
+}
+
+/** A request about to be sent, as a {@link RequestSigner} sees it. */
+export interface SignableRequest {
+  readonly method: string;
+  readonly url: URL;
+  /** Lower-case header names; `host` is added by the signer. */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** Signs a request: returns every header to send (the request's own, `host`, and the signature's). */
+export interface RequestSigner {
+  sign(request: SignableRequest): Promise<Record<string, string>>;
 }
 
 const MAX_BODY = 1 << 20;
@@ -46,6 +66,9 @@ export class VerdictApiClient {
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname))) {
       throw new VerdictApiError(`the verdict API must be https:// (plain http only on loopback), got ${url.protocol}//${url.host}`);
     }
+    if (options.authorization !== undefined && options.signer !== undefined) {
+      throw new VerdictApiError('a bearer token and a request signer both use the Authorization header: give one');
+    }
     this.base = url;
   }
 
@@ -55,6 +78,10 @@ export class VerdictApiClient {
     const url = new URL(`${this.base.pathname.replace(/\/$/, '')}/verdicts/${d}`, this.base);
     const { status, body } = await this.fetch(url);
     if (status === 404) return undefined;
+    if (status === 401 || status === 403) {
+      const how = this.options.signer ? 'the SigV4 signature or the caller\'s lambda:InvokeFunctionUrl permission' : this.options.authorization ? 'the bearer token' : 'authentication: none was sent';
+      throw new VerdictApiError(`verdict API answered ${status} for ${d}: access denied (check ${how})`, status);
+    }
     if (status !== 200) throw new VerdictApiError(`verdict API answered ${status} for ${d}`, status);
     let json: unknown;
     try {
@@ -69,13 +96,16 @@ export class VerdictApiClient {
     }
   }
 
-  private fetch(url: URL): Promise<{ status: number; body: string }> {
+  private async fetch(url: URL): Promise<{ status: number; body: string }> {
     const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const timeout = this.options.timeoutMs ?? 10_000;
+    const own: Record<string, string> = { accept: 'application/json', ...(this.options.authorization ? { authorization: this.options.authorization } : {}) };
+    // A signer's failure (no credentials) is thrown as it is: it says what to configure.
+    const headers = this.options.signer ? await this.options.signer.sign({ method: 'GET', url, headers: own }) : own;
     return new Promise((resolve, reject) => {
       const req = request(url, {
         method: 'GET',
-        headers: { accept: 'application/json', ...(this.options.authorization ? { authorization: this.options.authorization } : {}) },
+        headers,
         ...(this.options.ca ? { ca: this.options.ca } : {}),
         timeout,
       }, (res) => {

@@ -38,6 +38,16 @@ describe('TtlCache', () => {
     expect(c.get('a', 0)).toBeUndefined();
   });
 
+  it.each([
+    { name: 'a shorter TTL', ttl: 20, expectAt: [[119, 'A'], [120, undefined]] },
+    { name: 'a longer TTL is capped by the cache\'s', ttl: 1000, expectAt: [[199, 'A'], [200, undefined]] },
+    { name: 'TTL 0 stores nothing', ttl: 0, expectAt: [[100, undefined]] },
+  ] as const)('an entry set with its own TTL: $name', ({ ttl, expectAt }) => {
+    const c = new TtlCache<string>(100);
+    c.set('a', 'A', 100, ttl);
+    for (const [at, want] of expectAt) expect([at, c.get('a', at)]).toEqual([at, want]);
+  });
+
   it('null is a value (a cached "no verdict")', () => {
     const c = new TtlCache<null>(10);
     c.set('a', null, 0);

@@ -470,6 +470,41 @@ describe('the verdict cache', () => {
     expect(store.calls).toHaveLength(2);
   });
 
+  it.each([
+    { name: 'the default miss TTL (2 s) under a long verdict TTL', config: { cacheTtlMs: 60_000 }, missMs: 2000 },
+    { name: 'a miss TTL given', config: { cacheTtlMs: 60_000, missCacheTtlMs: 500 }, missMs: 500 },
+    { name: 'a miss TTL over the verdict TTL (capped by it)', config: { cacheTtlMs: 1000, missCacheTtlMs: 10_000 }, missMs: 1000 },
+  ])('"no verdict" is kept only for the miss TTL, a found verdict for the full TTL: $name', async ({ config, missMs }) => {
+    let now = NOW;
+    const store = new CountingStore();
+    const ctl = new AdmissionController({ trustedRegistries: TRUSTED_LIST, ...config }, { store, now: () => now });
+    const body = asReview(podReview({ initContainers: pinned('app'), containers: pinned('app'), ephemeralContainers: pinned('app') }));
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(false);
+    await store.put(verdict(digestOf('app'), 'trusted', new Date(NOW - 3600_000).toISOString()));
+    now += missMs - 1;
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(false);
+    expect(store.calls).toHaveLength(1);
+    now += 1;
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(true);
+    expect(store.calls).toHaveLength(2);
+    // The verdict found is then served for the whole cacheTtlMs.
+    now += config.cacheTtlMs - 1;
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(true);
+    expect(store.calls).toHaveLength(2);
+  });
+
+  it('a miss TTL of 0 never caches "no verdict" (but still caches verdicts)', async () => {
+    const now = NOW;
+    const store = new CountingStore();
+    const ctl = new AdmissionController({ trustedRegistries: TRUSTED_LIST, missCacheTtlMs: 0 }, { store, now: () => now });
+    const body = asReview(podReview({ initContainers: pinned('app'), containers: pinned('app'), ephemeralContainers: pinned('app') }));
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(false);
+    await store.put(verdict(digestOf('app'), 'trusted', new Date(NOW - 3600_000).toISOString()));
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(true);
+    expect((await ctl.decide(body, 'validate')).allowed).toBe(true);
+    expect(store.calls).toHaveLength(2);
+  });
+
   it('staleness is judged at decision time, not cache time', async () => {
     let now = Date.parse(FRESH) + 7 * 86_400_000 - 1000;
     const store = await storeWith(['app']);
@@ -505,6 +540,7 @@ describe('configuration', () => {
       defaultMode: 'enforce',
       lookupTimeoutMs: 2000,
       cacheTtlMs: 5000,
+      missCacheTtlMs: 2000,
       maxCacheEntries: 10_000,
       webhookTimeoutSeconds: 5,
       checkUnchangedOnUpdate: false,
@@ -517,6 +553,7 @@ describe('configuration', () => {
     { name: 'lookup timeout not below the webhook timeout', config: { lookupTimeoutMs: 5000 }, message: /must be below the webhook timeout/ },
     { name: 'a zero max age', config: { maxVerdictAge: 0 }, message: /maxVerdictAge must be a positive number/ },
     { name: 'a negative cache TTL', config: { cacheTtlMs: -1 }, message: /cacheTtlMs/ },
+    { name: 'a negative miss cache TTL', config: { missCacheTtlMs: -1 }, message: /missCacheTtlMs/ },
     { name: 'an unknown mode', config: { namespaces: { a: 'audit' as never } }, message: /mode of namespace "a"/ },
     { name: 'an unknown default mode', config: { defaultMode: 'permissive' as never }, message: /defaultMode/ },
   ])('refuses $name', ({ config, message }) => {
