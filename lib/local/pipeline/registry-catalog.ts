@@ -53,6 +53,6 @@ export class RegistryImageCatalog implements ImageCatalog {
       e.tags.push(tag);
       byDigest.set(head.digest, e);
     }
-    for (const [digest, e] of byDigest) yield { digest, tags: e.tags, ...(e.mediaType ? { mediaType: e.mediaType } : {}) };
+    for (const [digest, e] of byDigest) yield { digest, tags: e.tags.sort(), ...(e.mediaType ? { mediaType: e.mediaType } : {}) };
   }
 }
