@@ -32,6 +32,8 @@ const ESBUILD_TARGET = 'node24';
 const VERDICT_SK = 'VERDICT';
 /** Partition keys of the Slack notification ledger's items in the verdict table (lib/aws/notification-ledger.ts). */
 const LEDGER_PK_PATTERN = 'NOTIFY#*';
+/** Partition keys of the verdict table's digest list items, where admission sightings live (lib/aws/verdict-store.ts). */
+export const SIGHTING_PK_PATTERN = 'DIGESTS#*';
 /** The TTL attribute of every expiring item: layer records, scan claims, ledger claims (lib/aws/layer-cache.ts, scan-claims.ts, notification-ledger.ts). */
 const TTL_ATTRIBUTE = LAYER_CACHE_TTL_ATTRIBUTE;
 
@@ -511,7 +513,15 @@ export class TrustPipeline extends Construct {
     // trust-api: verdicts, read; with sightings, UpdateItem only (lib/aws/verdict-store.ts recordSighting:
     // one conditional update of a digest list item, at most once a day per digest).
     this.verdictTable.grantReadData(this.trustApi);
-    if (recordSightings) this.verdictTable.grant(this.trustApi, 'dynamodb:UpdateItem');
+    // Scoped by partition key to the digest list items: the trust API can never change a verdict.
+    if (recordSightings) {
+      Grant.addToPrincipal({
+        grantee: this.trustApi,
+        actions: ['dynamodb:UpdateItem'],
+        resourceArns: [this.verdictTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SIGHTING_PK_PATTERN] } },
+      });
+    }
     if (admissionAuth === 'none') props.apiTokenSecret?.grantRead(this.trustApi);
 
     acknowledge(this.scanWorker.role!, 'AwsSolutions-IAM5[Resource::*]', 'ecr:GetAuthorizationToken has no resource-level permissions (it must be granted on *); X-Ray PutTraceSegments/PutTelemetryRecords (active tracing) have none either.');

@@ -8,7 +8,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { TrustPipeline, TrustPipelineProps } from '../../lib/infra/trust-pipeline';
+import { SIGHTING_PK_PATTERN, type TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
 import { TrustPipelineStack } from '../../lib/infra/trust-pipeline-stack';
 import { readNightlySettings, readPipelineConfig } from '../../lib/aws/pipeline-ports';
 import { actionsOf, cfn, grantsOf, newApp, removeOutdirs, resourcesOf, validationReport } from './helpers';
@@ -89,11 +89,14 @@ describe('nightly sends to the rescan queue only (a push never waits behind a ni
 describe('the trust API records admission sightings with least privilege', () => {
   const WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|PartiQLUpdate|PartiQLInsert|PartiQLDelete)$/;
 
-  it('on by default: RECORD_SIGHTINGS=true, and its one write is UpdateItem on the verdict table, no index, no other table', () => {
+  it('on by default: RECORD_SIGHTINGS=true, and its one write is UpdateItem on the verdict table\'s digest list items (DIGESTS#…), never a verdict', () => {
     expect(envOf(dflt, dflt.p.trustApi)).toMatchObject({ RECORD_SIGHTINGS: 'true' });
     const g = grantsOf(dflt.template, dflt.p.trustApi);
     expect(actionsOf(g, 'dynamodb').filter((a) => WRITES.test(a))).toEqual(['dynamodb:UpdateItem']);
-    expect(resourcesOf(g, ['dynamodb:UpdateItem'])).toEqual([cfn(dflt.p, dflt.p.verdictTable.tableArn)]);
+    expect(SIGHTING_PK_PATTERN).toBe('DIGESTS#*');
+    expect(resourcesOf(g, ['dynamodb:UpdateItem'])).toEqual([
+      `${cfn(dflt.p, dflt.p.verdictTable.tableArn)} when ${JSON.stringify({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SIGHTING_PK_PATTERN] } })}`,
+    ]);
   });
 
   it('off: no RECORD_SIGHTINGS and no write at all', () => {
