@@ -37,6 +37,11 @@ export class TtlCache<V> {
     this.entries.set(key, { value, expires: now + ttl });
   }
 
+  /** Drops the entry of `key`, if any. */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
   /** Drops every entry. */
   clear(): void {
     this.entries.clear();

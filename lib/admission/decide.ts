@@ -143,6 +143,12 @@ export interface AdmissionPorts {
   readonly now?: () => number;
   /** Where unexpected store and resolver errors are reported in full (the response carries a short form). */
   readonly log?: (message: string) => void;
+  /**
+   * Told of every digest a decision found a verdict for (./sightings.ts `AdmissionSightings`:
+   * the nightly run re-evaluates digests in use). Must return at once and never throw. Absent: a
+   * read-only caller records nothing.
+   */
+  readonly sightings?: { seen(digest: Digest): void };
 }
 
 /** Why one image is not admitted. */
@@ -268,6 +274,7 @@ export class AdmissionController {
   private readonly resolveTag?: TagResolver;
   private readonly now: () => number;
   private readonly log?: (message: string) => void;
+  private readonly sightings?: { seen(digest: Digest): void };
   /** Answers by digest: the cached object itself is returned on a hit (nothing allocated). */
   private readonly cache: TtlCache<VerdictLookup>;
   /** Parsed image strings and whether their repository is trusted: config-only facts, memoized. */
@@ -281,6 +288,7 @@ export class AdmissionController {
     this.resolveTag = ports.resolveTag;
     this.now = ports.now ?? Date.now;
     this.log = ports.log;
+    this.sightings = ports.sightings;
     this.cache = new TtlCache(this.config.cacheTtlMs, this.config.maxCacheEntries);
     this.anyRegistry = this.config.trustedRegistries.length === 0;
     // A pinned tag costs a resolution and then a lookup, one after the other.
@@ -409,6 +417,8 @@ export class AdmissionController {
     const extra: Partial<ImageCheck> = pinned ? { digest, pinned } : { digest };
     if (found.status === 'error') return failed(image, 'store-unreachable', `verdict store unreachable: ${shortError(found.error)}`, extra);
     if (found.status === 'none') return failed(image, 'no-verdict', `no verdict for ${digest}: the pipeline has not judged this image (push it to a scanned registry, or run trustctl scan)`, extra);
+    // In use: the nightly run keeps its verdict fresh (issue 15 item 4). Synchronous, never throws.
+    this.sightings?.seen(digest);
     return this.judge(image, found.verdict, found.evaluatedMs, digest, extra);
   }
 

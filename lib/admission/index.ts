@@ -20,6 +20,7 @@ export {
   type VerdictLookup,
 } from './decide';
 export { TtlCache } from './cache';
+export { AdmissionSightings, type AdmissionSightingsOptions, type SightingStats } from './sightings';
 export { formatDuration, parseDuration } from '../engine/duration';
 export { AdmissionConfigError, AdmissionReviewError, InsecureListenError, LookupTimeoutError, UnreadableWorkloadError } from './errors';
 export { CONTAINER_SECTIONS, POD_SPEC_PATHS, extractImages, podSpecPath, type ContainerSection, type PodImage } from './images';

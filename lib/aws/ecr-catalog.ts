@@ -43,8 +43,8 @@ function repositoryOf(r: Repository): CatalogRepository | undefined {
   return { registry, repository };
 }
 
-/** `team/*` → /^team\/.*$/: `*` is any run of characters, everything else literal. */
-function globRegExp(pattern: string): RegExp {
+/** `team/*` → /^team\/.*$/: `*` is any run of characters, everything else literal (REPOSITORIES patterns; the local registry catalog uses it too). */
+export function globRegExp(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`);
 }
 

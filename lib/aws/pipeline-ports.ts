@@ -22,7 +22,9 @@
  * | `TRUSTCTL_SLACK_WEBHOOK_URL` | local runs only: the webhook URL itself (lib/notify's variable), when there is no secret |
  * | `MAX_VERDICT_AGE_MS` | admission's oldest accepted verdict (default 7 days) |
  * | `API_TOKEN_SECRET_ARN` | trust-api behind a public Function URL: the secret holding the bearer token every request must carry |
- * | `LIVE_WINDOW_DAYS` | nightly: a digest pushed, pulled or evaluated within this many days is re-evaluated (default 30) |
+ * | `LIVE_WINDOW_DAYS` | nightly: a digest seen at admission, pushed or pulled within this many days is live: re-evaluated, or swept for a scan (default 30) |
+ * | `NIGHTLY_MAX_SWEEP_SCANS` | nightly: scans of images without a verdict one run enqueues at most, newest first (default 500) |
+ * | `RECORD_SIGHTINGS` | trust-api: `true` records admission sightings on the verdict table (UpdateItem; lib/admission/sightings.ts); absent: read-only |
  * | `NIGHTLY_HISTORY_RETENTION_DAYS` | scan-worker: days a nightly re-evaluation's history item is kept (TTL; default 90, verdict-store.ts) |
  * | `TRUSTCTL_REGISTRY_OVERRIDE` | local runs only: `<registry host>=<host:port>[,…]` serves a registry (ECR) from elsewhere |
  * | `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_ECR` | local runs only: honoured by the SDK itself; a local run sweeps ECR only with an ECR endpoint |
@@ -34,6 +36,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { NVD_API_KEY_ENV, NVD_API_KEY_SECRET_ENV, nvdApiKeyFromEnv } from './nvd-api-key';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { AdmissionController } from '../admission/decide';
+import { AdmissionSightings } from '../admission/sightings';
 import { createTrustHandler, type TrustHandler } from '../admission/server';
 import { openFeed, type FeedSource } from '../engine/advisories/feed';
 import { allChecks } from '../engine/checks/checks';
@@ -64,6 +67,7 @@ import type { Digest } from '../engine/model';
 import { untagEcrImage } from './ecr-untag';
 import { traced } from './pipeline-logging';
 import { EcrImageCatalog } from './ecr-catalog';
+import { RegistryImageCatalog } from '../local/pipeline/registry-catalog';
 import { DynamoLayerCache } from './layer-cache';
 import { DynamoNotificationLedger } from './notification-ledger';
 import { SlackPipelineNotifier } from './pipeline-notifier';
@@ -99,6 +103,10 @@ export interface PipelineConfig {
   readonly apiTokenSecretArn?: string;
   readonly maxVerdictAgeMs?: number;
   readonly liveWindowDays: number;
+  /** NIGHTLY_MAX_SWEEP_SCANS: scans one nightly run enqueues at most (absent: the flow's default, 500). */
+  readonly maxSweepScans?: number;
+  /** RECORD_SIGHTINGS=true: the trust API records admission sightings (needs dynamodb:UpdateItem on the verdict table). */
+  readonly recordSightings: boolean;
   /** NIGHTLY_HISTORY_RETENTION_DAYS: how long nightly re-evaluation history items are kept (absent: the store's default). */
   readonly nightlyHistoryRetentionDays?: number;
   /** Registry host → the host:port that serves it (local runs). */
@@ -128,12 +136,39 @@ export function parseRegistryOverrides(value: string | undefined): Map<string, s
   return out;
 }
 
+function parseFlag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw || raw === 'false') return false;
+  if (raw === 'true') return true;
+  throw new PipelineConfigError(`${name}: ${JSON.stringify(raw.slice(0, 20))} is not true or false`);
+}
+
 function positiveNumber(env: NodeJS.ProcessEnv, name: string): number | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
   const n = Number(raw);
   if (!Number.isFinite(n) || n <= 0) throw new PipelineConfigError(`${name}: ${JSON.stringify(raw.slice(0, 50))} is not a positive number`);
   return n;
+}
+
+/** The nightly run's own settings (LIVE_WINDOW_DAYS, NIGHTLY_MAX_SWEEP_SCANS). */
+export interface NightlySettings {
+  readonly liveWindowDays: number;
+  readonly maxSweepScans?: number;
+}
+
+/**
+ * Reads LIVE_WINDOW_DAYS (default 30) and NIGHTLY_MAX_SWEEP_SCANS (a whole number ≥ 0); throws
+ * {@link PipelineConfigError} naming a malformed one. The nightly handler reads them on every run.
+ */
+export function readNightlySettings(env: NodeJS.ProcessEnv = process.env): NightlySettings {
+  const raw = env.NIGHTLY_MAX_SWEEP_SCANS?.trim();
+  let maxSweepScans: number | undefined;
+  if (raw) {
+    maxSweepScans = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(maxSweepScans)) throw new PipelineConfigError(`NIGHTLY_MAX_SWEEP_SCANS: ${JSON.stringify(raw.slice(0, 50))} is not a whole number`);
+  }
+  return { liveWindowDays: positiveNumber(env, 'LIVE_WINDOW_DAYS') ?? 30, ...(maxSweepScans !== undefined ? { maxSweepScans } : {}) };
 }
 
 /** Reads the configuration from `env`; throws {@link PipelineConfigError} naming a malformed variable. */
@@ -165,7 +200,8 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     slackWebhookFromEnv: Boolean(opt(WEBHOOK_URL_ENV)),
     ...(opt('API_TOKEN_SECRET_ARN') ? { apiTokenSecretArn: opt('API_TOKEN_SECRET_ARN') } : {}),
     ...(positiveNumber(env, 'MAX_VERDICT_AGE_MS') !== undefined ? { maxVerdictAgeMs: positiveNumber(env, 'MAX_VERDICT_AGE_MS') } : {}),
-    liveWindowDays: positiveNumber(env, 'LIVE_WINDOW_DAYS') ?? 30,
+    ...readNightlySettings(env),
+    recordSightings: parseFlag(env, 'RECORD_SIGHTINGS'),
     ...(positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') !== undefined ? { nightlyHistoryRetentionDays: positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') } : {}),
     registryOverrides: parseRegistryOverrides(env.TRUSTCTL_REGISTRY_OVERRIDE),
     ecrEndpoint: Boolean(opt('AWS_ENDPOINT_URL_ECR') || opt('AWS_ENDPOINT_URL')),
@@ -372,16 +408,18 @@ export class AwsPipeline {
     };
   }
 
-  /** Ports of nightly: `scan` messages go to the push queue when SCAN_QUEUE_URL is set (one image per invocation there). */
+  /** Ports of nightly: every message to the rescan queue; admission sightings from the verdict table. */
   nightlyPorts(): NightlyPorts {
-    const scanQueueUrl = this.config.scanQueueUrl;
     return {
       store: this.verdictStore,
       queue: this.rescanQueue,
-      ...(scanQueueUrl ? { scanQueue: this.once('scanQueue', () => new SqsRescanQueue({ client: this.sqs, queueUrl: scanQueueUrl })) } : {}),
-      // A local run has no ECR API unless one is configured: it re-evaluates without a sweep.
-      ...(this.config.localRun && !this.config.ecrEndpoint ? {} : { catalog: this.once('catalog', () => new EcrImageCatalog({ client: this.ecr, repositories: this.config.repositories })) }),
+      sightings: this.verdictStore,
+      // A local run has no ECR API unless one is configured: it sweeps the registries it serves (registryOverrides).
+      ...(this.config.localRun && !this.config.ecrEndpoint
+        ? (this.config.registryOverrides.size > 0 ? { catalog: this.once('registryCatalog', () => new RegistryImageCatalog({ registry: this.registry, registries: [...this.config.registryOverrides.keys()], repositories: this.config.repositories })) } : {})
+        : { catalog: this.once('catalog', () => new EcrImageCatalog({ client: this.ecr, repositories: this.config.repositories })) }),
       liveWindowDays: this.config.liveWindowDays,
+      ...(this.config.maxSweepScans !== undefined ? { maxSweepScans: this.config.maxSweepScans } : {}),
       ...(this.logger ? { logger: this.logger } : {}),
     };
   }
@@ -399,7 +437,12 @@ export class AwsPipeline {
       const log = this.logger;
       const controller = new AdmissionController(
         { trustedRegistries: [...this.config.trustedRegistries], ...(this.config.maxVerdictAgeMs !== undefined ? { maxVerdictAge: this.config.maxVerdictAgeMs } : {}) },
-        { store: this.verdictStore, ...(log ? { log: (message: string) => log.warn(message) } : {}) },
+        {
+          store: this.verdictStore,
+          ...(log ? { log: (message: string) => log.warn(message) } : {}),
+          // Only with RECORD_SIGHTINGS: a read-only role (dynamodb:GetItem/Query) records nothing.
+          ...(this.config.recordSightings ? { sightings: new AdmissionSightings({ writer: this.verdictStore, ...(log ? { log: (line: string) => log.warn(line) } : {}) }) } : {}),
+        },
       );
       return createTrustHandler({ controller, ...(log ? { log: (line: string) => log.warn(line) } : {}) });
     });

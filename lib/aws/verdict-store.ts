@@ -10,6 +10,7 @@ import {
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
+  UpdateItemCommand,
   TransactionCanceledException,
   TransactionConflictException,
   TransactWriteItemsCommand,
@@ -23,6 +24,7 @@ import { checkInventory, decodeInventory, encodeInventory } from '../engine/verd
 import { VerdictStoreCorruptError } from '../engine/verdicts/errors';
 import { checkEvaluation, checkHistoryLimit, decideWrite, evaluationKey, parseStoredVerdict, withRevision } from '../engine/verdicts/order';
 import type { PutVerdictOptions, PutVerdictResult, StoredInventory, StoredVerdict, VerdictEvaluation, VerdictHistoryOptions, VerdictStore } from '../engine/verdicts/port';
+import { SIGHTING_INTERVAL_MS, type SightingReader, type SightingWriter } from '../engine/verdicts/sightings';
 
 
 /** Compressed inventory bytes per chunk item: the item limit less room for keys and names. */
@@ -37,6 +39,8 @@ const A_REV = 'rev';
 const A_FEED_REV = 'feedRev';
 const A_EVAL_AT = 'evalAt';
 const A_BODY = 'body';
+/** The digest list item's last admission sighting (N: ms since the epoch; lib/engine/verdicts/sightings.ts). */
+export const A_LAST_SEEN = 'lastSeenAt';
 const SK_VERDICT = 'VERDICT';
 const SK_INVENTORY = 'INV';
 /**
@@ -62,7 +66,7 @@ type Item = Record<string, AttributeValue>;
  * | inventory head | `DIGEST#<digest>` | `INV` | `gen` (S), `chunks` (N), `bytes` (N), `sha256` (S: of the compressed bytes) |
  * | inventory chunk | `DIGEST#<digest>` | `INV#<gen>#<n, 4 digits>` | `body` (B: ≤ 384 KiB of the gzip of the inventory's JSON) |
  * | package index | `PKG#<package key>` | `DIGEST#<digest>` | — |
- * | digest list shard | `DIGESTS#<0..15>` | `DIGEST#<digest>` | — |
+ * | digest list shard | `DIGESTS#<0..15>` | `DIGEST#<digest>` | `lastSeenAt` (N, ms since the epoch: the last admission sighting, at most one write a day) |
  *
  * Package keys are lib/engine/verdicts/keys.ts's JSON arrays (`PKG#["Debian:12","openssl"]`), at most
  * 2048 bytes with the prefix (DynamoDB's partition key limit).
@@ -84,6 +88,11 @@ type Item = Record<string, AttributeValue>;
  * - `digestsForPackage(key)`: Query `pk = PKG#key`.
  * - `listDigests()`: Query each `DIGESTS#<n>` partition (16 shards so the first verdicts of a burst of
  *   pushes do not all write one partition).
+ * - `recordSighting(d, at)`: UpdateItem of the list item on condition `attribute_exists(pk) AND
+ *   (attribute_not_exists(lastSeenAt) OR lastSeenAt < :at − 1 day)`: at most one write per digest
+ *   per day, never an item for a digest without a verdict. The stream carries it, but the fan-out's
+ *   filter (`sk = VERDICT`) drops it before any invocation.
+ * - `seenSince(t)`: Query each list shard with the filter `lastSeenAt >= :t` (the same reads as `listDigests`).
  *
  * The table's stream (NEW_AND_OLD_IMAGES) drives the fan-out: records with `sk = VERDICT` whose old and
  * new `status` differ are the transitions to tag and notify.
@@ -203,7 +212,7 @@ function wrap(err: unknown, what: string): Error {
  * verdict older than the last one written. Every write is conditional or idempotent, so handlers may
  * run twice and race each other (DESIGN.md "Idempotent at least once"; RELIABILITY.md 27, 29, 30).
  */
-export class DynamoVerdictStore implements VerdictStore {
+export class DynamoVerdictStore implements VerdictStore, SightingWriter, SightingReader {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly concurrency: number;
@@ -409,6 +418,60 @@ export class DynamoVerdictStore implements VerdictStore {
       return all.sort();
     } catch (err) {
       throw wrap(err, 'listDigests');
+    }
+  }
+
+  /**
+   * Records an admission sighting of `digest` on its list item (see {@link tableDefinition}): one
+   * conditional UpdateItem, false when the condition failed (seen within `intervalMs`, or no verdict).
+   */
+  async recordSighting(digest: Digest, at: Date, intervalMs: number = SIGHTING_INTERVAL_MS): Promise<boolean> {
+    const d = parseDigest(digest);
+    const ms = at.getTime();
+    if (!Number.isFinite(ms)) throw new RangeError('recordSighting: invalid time');
+    try {
+      await this.client.send(new UpdateItemCommand({
+        TableName: this.table,
+        Key: key(`DIGESTS#${shardOf(d)}`, digestPk(d)),
+        UpdateExpression: 'SET #seen = :at',
+        ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#seen) OR #seen < :before)',
+        ExpressionAttributeNames: { '#pk': A_PK, '#seen': A_LAST_SEEN },
+        ExpressionAttributeValues: { ':at': { N: String(ms) }, ':before': { N: String(ms - intervalMs) } },
+      }));
+      return true;
+    } catch (err) {
+      if (isConditionFailure(err)) return false;
+      throw wrap(err, `recordSighting(${d})`);
+    }
+  }
+
+  /** Digests seen at admission at or after `since`: one filtered Query per list shard (eventually consistent: a sighting is no decision). */
+  async seenSince(since: Date): Promise<ReadonlyMap<Digest, Date>> {
+    const out = new Map<Digest, Date>();
+    try {
+      await forEachLimit(Array.from({ length: DIGEST_LIST_SHARDS }, (_, i) => i), this.concurrency, async (shard) => {
+        let start: Item | undefined;
+        do {
+          const page = await this.client.send(new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: '#pk = :pk',
+            FilterExpression: '#seen >= :since',
+            ProjectionExpression: '#sk, #seen',
+            ExpressionAttributeNames: { '#pk': A_PK, '#sk': A_SK, '#seen': A_LAST_SEEN },
+            ExpressionAttributeValues: { ':pk': { S: `DIGESTS#${shard}` }, ':since': { N: String(since.getTime()) } },
+            ExclusiveStartKey: start,
+          }));
+          for (const it of page.Items ?? []) {
+            const d = it[A_SK]?.S?.slice('DIGEST#'.length);
+            const seen = Number(it[A_LAST_SEEN]?.N);
+            if (d !== undefined && isDigest(d) && Number.isFinite(seen)) out.set(d, new Date(seen));
+          }
+          start = page.LastEvaluatedKey;
+        } while (start);
+      });
+      return out;
+    } catch (err) {
+      throw wrap(err, 'seenSince');
     }
   }
 

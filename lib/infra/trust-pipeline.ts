@@ -32,6 +32,8 @@ const ESBUILD_TARGET = 'node24';
 const VERDICT_SK = 'VERDICT';
 /** Partition keys of the Slack notification ledger's items in the verdict table (lib/aws/notification-ledger.ts). */
 const LEDGER_PK_PATTERN = 'NOTIFY#*';
+/** Partition keys of the verdict table's digest list items, where admission sightings live (lib/aws/verdict-store.ts). */
+export const SIGHTING_PK_PATTERN = 'DIGESTS#*';
 /** The TTL attribute of every expiring item: layer records, scan claims, ledger claims (lib/aws/layer-cache.ts, scan-claims.ts, notification-ledger.ts). */
 const TTL_ATTRIBUTE = LAYER_CACHE_TTL_ATTRIBUTE;
 
@@ -150,11 +152,27 @@ export interface TrustPipelineProps {
    */
   readonly maxVerdictAge?: Duration;
   /**
-   * How far back a digest counts as live for the nightly re-evaluation (whole days): pushed, pulled or
-   * evaluated within it. Passed to nightly as `LIVE_WINDOW_DAYS`.
+   * How far back a digest counts as live for the nightly run (whole days): seen at admission (a
+   * sighting the trust API records), pushed or pulled within it. Live digests are re-evaluated; images
+   * without a verdict are swept for a scan only when pushed or pulled within it. Passed to nightly as
+   * `LIVE_WINDOW_DAYS`.
    * @default Duration.days(30)
    */
   readonly liveWindow?: Duration;
+  /**
+   * Scans of images without a verdict one nightly run enqueues at most (newest pushes first); the rest
+   * go out on the following nights. Bounds the first run on a registry full of old images. Passed to
+   * nightly as `NIGHTLY_MAX_SWEEP_SCANS`.
+   * @default 500
+   */
+  readonly maxSweepScans?: number;
+  /**
+   * Whether the trust API records admission sightings (the last time admission looked a digest up, at
+   * most one conditional `dynamodb:UpdateItem` per digest per day): the nightly run re-evaluates digests
+   * in use. Without it, only pushes and pulls ECR records make a digest live. Passed as `RECORD_SIGHTINGS`.
+   * @default true
+   */
+  readonly recordAdmissionSightings?: boolean;
   /**
    * How long a nightly re-evaluation's history item is kept (whole days; DynamoDB TTL on `expiresAt`
    * deletes it after). Push and feed-change history and current verdicts never expire. Passed to the
@@ -352,6 +370,10 @@ export class TrustPipeline extends Construct {
     const rescanConcurrency = props.rescanConcurrency ?? 2;
     const maxVerdictAge = props.maxVerdictAge ?? Duration.days(7);
     const liveWindowDays = (props.liveWindow ?? Duration.days(30)).toDays();
+    if (liveWindowDays < 1) throw new Error('TrustPipeline: liveWindow is at least 1 day');
+    const maxSweepScans = props.maxSweepScans ?? 500;
+    if (!Number.isSafeInteger(maxSweepScans) || maxSweepScans < 0) throw new Error(`TrustPipeline: maxSweepScans must be a whole number ≥ 0, got ${maxSweepScans}`);
+    const recordSightings = props.recordAdmissionSightings ?? true;
     const nightlyHistoryRetentionDays = (props.nightlyHistoryRetention ?? Duration.days(90)).toDays();
     if (nightlyHistoryRetentionDays < 1) throw new Error('TrustPipeline: nightlyHistoryRetention is at least 1 day');
     const admissionAuth = props.admissionAuth ?? 'iam';
@@ -405,7 +427,6 @@ export class TrustPipeline extends Construct {
       verdicts: { VERDICT_TABLE: this.verdictTable.tableName },
       advisories: { ADVISORY_TABLE: this.advisoryTable.tableName },
       layers: { LAYER_TABLE: this.layerTable.tableName },
-      scanQueue: { SCAN_QUEUE_URL: this.scanQueue.queueUrl },
       rescanQueue: { RESCAN_QUEUE_URL: this.rescanQueue.queueUrl },
       policy: policyJson === undefined ? none : { POLICY_JSON: policyJson },
       feeds: { FEEDS: feeds.join(',') },
@@ -414,7 +435,8 @@ export class TrustPipeline extends Construct {
       slack: props.slackWebhookSecret ? { SLACK_SECRET_ARN: props.slackWebhookSecret.secretArn } : none,
       nvdKey: props.nvdApiKeySecret ? { NVD_API_KEY_SECRET_ID: props.nvdApiKeySecret.secretArn } : none,
       maxAge: { MAX_VERDICT_AGE_MS: String(maxVerdictAge.toMilliseconds()) },
-      liveWindow: { LIVE_WINDOW_DAYS: String(liveWindowDays) },
+      liveWindow: { LIVE_WINDOW_DAYS: String(liveWindowDays), NIGHTLY_MAX_SWEEP_SCANS: String(maxSweepScans) },
+      sightings: recordSightings ? { RECORD_SIGHTINGS: 'true' } : none,
       historyRetention: { NIGHTLY_HISTORY_RETENTION_DAYS: String(nightlyHistoryRetentionDays) },
       apiToken: admissionAuth === 'none' && props.apiTokenSecret ? { API_TOKEN_SECRET_ARN: props.apiTokenSecret.secretArn } : none,
     };
@@ -448,7 +470,8 @@ export class TrustPipeline extends Construct {
       description: 'Nightly: re-evaluates live digests, sweeps ECR for digests without a verdict',
       memorySize: 1024,
       timeout: Duration.minutes(15),
-      environment: { ...env.verdicts, ...env.scanQueue, ...env.rescanQueue, ...env.repositories, ...env.liveWindow },
+      // The rescan queue only: a push never waits behind a nightly backlog (issue 15 item 4).
+      environment: { ...env.verdicts, ...env.rescanQueue, ...env.repositories, ...env.liveWindow },
       deadLetterQueue: this.nightlyDeadLetterQueue,
     });
     this.trustApi = this.lambda({
@@ -456,7 +479,7 @@ export class TrustPipeline extends Construct {
       description: 'Admission webhook (validate, mutate) and verdict API over a Function URL',
       memorySize: 1024,
       timeout: Duration.seconds(10),
-      environment: { ...env.verdicts, ...env.registries, ...env.maxAge, ...env.apiToken },
+      environment: { ...env.verdicts, ...env.registries, ...env.maxAge, ...env.apiToken, ...env.sightings },
     });
     this.trustApiUrl = this.trustApi.addFunctionUrl({ authType: admissionAuth === 'iam' ? FunctionUrlAuthType.AWS_IAM : FunctionUrlAuthType.NONE });
 
@@ -554,13 +577,22 @@ export class TrustPipeline extends Construct {
     }
     // The NVD API key: feed-sync only (no other function talks to NVD).
     props.nvdApiKeySecret?.grantRead(this.feedSync);
-    // nightly: verdicts (read), the registry (list), both queues (send).
+    // nightly: verdicts and sightings (read), the registry (list), the rescan queue (send) — never the push queue.
     this.verdictTable.grantReadData(this.nightly);
     ecr(this.nightly, ['ecr:DescribeImages', 'ecr:ListImages', 'ecr:DescribeRepositories']);
-    this.scanQueue.grantSendMessages(this.nightly);
     this.rescanQueue.grantSendMessages(this.nightly);
-    // trust-api: verdicts, read only.
+    // trust-api: verdicts, read; with sightings, UpdateItem only (lib/aws/verdict-store.ts recordSighting:
+    // one conditional update of a digest list item, at most once a day per digest).
     this.verdictTable.grantReadData(this.trustApi);
+    // Scoped by partition key to the digest list items: the trust API can never change a verdict.
+    if (recordSightings) {
+      Grant.addToPrincipal({
+        grantee: this.trustApi,
+        actions: ['dynamodb:UpdateItem'],
+        resourceArns: [this.verdictTable.tableArn],
+        conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SIGHTING_PK_PATTERN] } },
+      });
+    }
     if (admissionAuth === 'none') props.apiTokenSecret?.grantRead(this.trustApi);
     // The cluster's `trustctl serve --verdict-table`: DynamoVerdictStore.get is one GetItem, nothing else
     // (no Query, no BatchGet, no stream). The table's key is AWS-managed: no KMS grant is needed.

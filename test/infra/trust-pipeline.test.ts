@@ -465,22 +465,22 @@ describe('per-function IAM (RELIABILITY.md 44)', () => {
     expect(resourcesOf(g.feed, ['sqs:SendMessage'])).toEqual([arn(dflt, dflt.p.feedSyncDeadLetterQueue.queueArn), arn(dflt, dflt.p.rescanQueue.queueArn)].sort());
   });
 
-  it('nightly: reads verdicts, lists the registry, sends to both queues; writes no table', () => {
+  it('nightly: reads verdicts, lists the registry, sends to the rescan queue only (issue 15 item 4); writes no table', () => {
     expect(servicesOf(g.nightly)).toEqual(['dynamodb', 'ecr', 'logs', 'sqs', 'xray']);
     expect(actionsOf(g.nightly, 'ecr')).toEqual(['ecr:DescribeImages', 'ecr:DescribeRepositories', 'ecr:ListImages']);
     expect(actionsOf(g.nightly, 'dynamodb').every((a) => READ.includes(a))).toBe(true);
     expect(tables(g.nightly, READ)).toEqual([arn(dflt, dflt.p.verdictTable.tableArn)]);
     expect(resourcesOf(g.nightly, ['sqs:SendMessage'])).toEqual(
-      [arn(dflt, dflt.p.nightlyDeadLetterQueue.queueArn), arn(dflt, dflt.p.rescanQueue.queueArn), arn(dflt, dflt.p.scanQueue.queueArn)].sort(),
+      [arn(dflt, dflt.p.nightlyDeadLetterQueue.queueArn), arn(dflt, dflt.p.rescanQueue.queueArn)].sort(),
     );
   });
 
-  it('trust-api: reads the verdict table, nothing else, no write action at all', () => {
+  it('trust-api: reads the verdict table; its one write is UpdateItem on it (admission sightings, issue 15 item 4)', () => {
     expect(servicesOf(g.api)).toEqual(['dynamodb', 'logs', 'xray']);
-    expect(actionsOf(g.api, 'dynamodb').every((a) => READ.includes(a))).toBe(true);
+    expect(actionsOf(g.api, 'dynamodb').every((a) => READ.includes(a) || a === 'dynamodb:UpdateItem')).toBe(true);
     expect(tables(g.api, READ)).toEqual([arn(dflt, dflt.p.verdictTable.tableArn)]);
     const writes = [...g.api.keys()].filter((a) => /^(dynamodb:(Put|Update|Delete|BatchWrite)|sqs:(Send|Delete)|ecr:Put|secretsmanager:)/.test(a));
-    expect(writes).toEqual([]);
+    expect(writes).toEqual(['dynamodb:UpdateItem']);
   });
 
   it('ECR permissions cover the watched repositories only; every repository of the account with \'all\'', () => {
@@ -589,9 +589,9 @@ describe('functions', () => {
     expect(env(p.verdictFanout)).toEqual(base('verdict-fanout'));
     expect(env(p.feedSync)).toEqual({ ...base('feed-sync'), ADVISORY_TABLE: ref(p.advisoryTable), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), FEEDS: feeds });
     expect(env(p.nightly)).toEqual({
-      ...base('nightly'), VERDICT_TABLE: ref(p.verdictTable), SCAN_QUEUE_URL: ref(p.scanQueue), RESCAN_QUEUE_URL: ref(p.rescanQueue), REPOSITORIES: '*', LIVE_WINDOW_DAYS: '30',
+      ...base('nightly'), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), REPOSITORIES: '*', LIVE_WINDOW_DAYS: '30', NIGHTLY_MAX_SWEEP_SCANS: '500',
     });
-    expect(env(p.trustApi)).toEqual({ ...base('trust-api'), VERDICT_TABLE: ref(p.verdictTable), MAX_VERDICT_AGE_MS: String(7 * 86_400_000) });
+    expect(env(p.trustApi)).toEqual({ ...base('trust-api'), VERDICT_TABLE: ref(p.verdictTable), MAX_VERDICT_AGE_MS: String(7 * 86_400_000), RECORD_SIGHTINGS: 'true' });
     expect(DEFAULT_FEEDS.length).toBeGreaterThan(5);
     expect(feeds).toContain('https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip');
     // Issue 14: NVD (CVE severities) and CISA KEV beside OSV.

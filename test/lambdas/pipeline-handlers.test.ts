@@ -184,7 +184,7 @@ describe('verdict-fanout', () => {
   });
 });
 
-describe('nightly → scan queue → scan-worker (RELIABILITY.md 32)', () => {
+describe('nightly → rescan queue → scan-worker (RELIABILITY.md 32)', () => {
   it('the sweep finds the image whose push event never arrived; the worker scans it', async () => {
     const now = Date.now();
     const detail = (img: BuiltImage, tags: string[]) => ({
@@ -196,9 +196,9 @@ describe('nightly → scan queue → scan-worker (RELIABILITY.md 32)', () => {
     const report = await captured(() => nightly(event('awsdocs-lambda__scheduled-event.json') as never));
     expect(report).toMatchObject({ scan: 1, swept: { repositories: 1, images: 3, failedRepositories: 0 } });
     expect(ecr.commandCalls(DescribeRepositoriesCommand)[0].args[0].input).toMatchObject({ repositoryNames: [REPO] });
-    await scanWorkerOn(queues.scan);
-    expect(await store.get(d(images.unpushed))).toMatchObject({ status: 'trusted', revision: 1 });
+    // Scans and re-evaluations alike go on the rescan queue: a push never waits behind the nightly backlog.
     await scanWorkerOn(queues.rescan, 5);
+    expect(await store.get(d(images.unpushed))).toMatchObject({ status: 'trusted', revision: 1 });
     expect((await store.get(d(images.regex)))!.revision).toBe(3);
   });
 });

@@ -15,4 +15,4 @@ export { scanDigest, scanPushed, type ScanOutcome, type ScanTarget } from './sca
 export { reevaluate, type RescanOutcome } from './rescan';
 export { fanOut, type FanOutOutcome } from './fan-out';
 export { syncFeedsAndTarget, type FeedSyncOptions, type FeedSyncReport } from './feed-sync';
-export { nightly, type NightlyReport } from './nightly';
+export { DEFAULT_MAX_SWEEP_SCANS, nightly, type NightlyReport } from './nightly';

@@ -14,6 +14,7 @@ import type { AdvisoryStore, LayerCache } from '../ports';
 import type { RegistryClient } from '../registry/client';
 import type { FeedSourceLike } from '../sync-feeds';
 import type { StoredVerdict, VerdictStore } from '../verdicts/port';
+import type { SightingReader } from '../verdicts/sightings';
 import type { Digest } from '../model';
 import type { RescanMessage } from './messages';
 
@@ -195,17 +196,22 @@ export interface FeedSyncPorts {
 /** What the nightly run needs. */
 export interface NightlyPorts {
   readonly store: Pick<VerdictStore, 'listDigests' | 'get'>;
-  /** Where `reevaluate` messages go (the rescan queue). */
-  readonly queue: RescanQueue;
   /**
-   * Where `scan` messages for swept digests go. Default {@link NightlyPorts.queue}. The push queue is
-   * the better home when the worker consumes it: it takes one image per invocation, as a scan needs.
+   * Where every message goes, `reevaluate` and `scan` alike: the rescan queue (DESIGN.md step 7), never
+   * the push queue — a push must not wait behind a nightly backlog (issue 15 item 4).
    */
-  readonly scanQueue?: RescanQueue;
+  readonly queue: RescanQueue;
   /** The registry listing to sweep; without one, only digests with verdicts are considered. */
   readonly catalog?: ImageCatalog;
-  /** A digest pushed, pulled or evaluated within this many days is live (LIVE_WINDOW_DAYS). */
+  /**
+   * Admission sightings (lib/engine/verdicts/sightings.ts). With it, a digest is live by a sighting or
+   * a push/pull the sweep lists, never by its own `evaluatedAt` (which every re-evaluation refreshes).
+   */
+  readonly sightings?: SightingReader;
+  /** A digest seen at admission, pushed or pulled within this many days is live (LIVE_WINDOW_DAYS). */
   readonly liveWindowDays: number;
+  /** Scans of images without a verdict one run enqueues at most, newest first (NIGHTLY_MAX_SWEEP_SCANS). Default 500. */
+  readonly maxSweepScans?: number;
   readonly now?: () => Date;
   readonly logger?: PipelineLogger;
   /** Verdict reads in flight. Default 16. */

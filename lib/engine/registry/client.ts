@@ -269,8 +269,8 @@ export class RegistryClient {
    * registry's origin only; a 401 from the registry is answered once by authenticating (RFC 7235),
    * a second 401 is the caller's to report.
    */
-  private async request(req: HttpRequest, repo: string, access: Access, signal?: AbortSignal): Promise<HttpResult> {
-    const scope = `repository:${repo}:${access === 'push' ? 'pull,push' : 'pull'}`;
+  private async request(req: HttpRequest, repo: string, access: Access, signal?: AbortSignal, scopeOverride?: string): Promise<HttpResult> {
+    const scope = scopeOverride ?? `repository:${repo}:${access === 'push' ? 'pull,push' : 'pull'}`;
     await this.auth.prepare(scope, signal);
     const origin = this.origin.origin;
     const authFor = (u: URL): string | undefined => (u.origin === origin ? this.auth.authorizationFor(scope) : undefined);
@@ -360,6 +360,41 @@ export class RegistryClient {
       }
     }
     return tags.slice(0, max);
+  }
+
+  /**
+   * Every repository of the registry (the distribution registry's `GET /v2/_catalog?n=<page>`, token
+   * scope `registry:catalog:*`, following `Link: <…>; rel="next"` on the same host only). Not part of
+   * the OCI distribution spec: ECR and most hosted registries do not serve it (ECR has
+   * DescribeRepositories). Names that are not valid repositories are dropped; at most `max`.
+   */
+  async listRepositories(opts: { max?: number; page?: number } = {}): Promise<string[]> {
+    const max = opts.max ?? 100_000;
+    const names: string[] = [];
+    let next: string | undefined = `/v2/_catalog?n=${opts.page ?? 1000}`;
+    for (let pages = 0; next !== undefined && names.length < max && pages < 10_000; pages++) {
+      const url: URL = this.url(next);
+      const { response } = await this.request({ method: 'GET', url, headers: { Accept: 'application/json' } }, '', 'pull', undefined, 'registry:catalog:*');
+      if (response.status !== 200) return this.fail(response, 'repository catalog');
+      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', 'repository catalog', this.guard());
+      let doc: { repositories?: unknown };
+      try {
+        doc = JSON.parse(bytes.toString('utf8')) as { repositories?: unknown };
+      } catch (e) {
+        throw new RegistryError('repository catalog: the registry answered with invalid JSON', response.status, { cause: e });
+      }
+      for (const r of Array.isArray(doc.repositories) ? doc.repositories : []) if (typeof r === 'string' && isRepository(r)) names.push(r);
+      const link = response.headers.get('link');
+      const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
+      next = undefined;
+      if (m) {
+        const target = new URL(m[1], url);
+        // A next page on another host would carry our credentials away (RELIABILITY.md 22).
+        if (target.host !== url.host) throw new RedirectError(`repository catalog: pagination link to another host ${target.host}`);
+        next = `${target.pathname}${target.search}`;
+      }
+    }
+    return names.slice(0, max);
   }
 
   /** Content-Type when it names a manifest type; else the document's own `mediaType`; else ''. */

@@ -8,7 +8,9 @@
  * (the event JSON as the message body), the SQS event source mappings are {@link SqsEventSource}s
  * (partial batch responses, visibility timeout, maxReceiveCount → DLQ), the stream mapping is a
  * {@link StreamEventSource} filtered to `sk = VERDICT`, and the schedules are
- * {@link LocalPipeline.feedSync} / {@link LocalPipeline.nightly}. Handlers read their configuration
+ * {@link LocalPipeline.feedSync} / {@link LocalPipeline.nightly} — whose sweep lists the overridden
+ * registries through the registry API (`/v2/_catalog`, lib/local/pipeline/registry-catalog.ts), as
+ * ECR's DescribeRepositories would. Handlers read their configuration
  * from the environment as on Lambda; the runner sets it before it loads them, so one process runs one
  * pipeline.
  */
@@ -37,6 +39,15 @@ export interface LocalPipelineOptions {
   readonly policyJson?: string;
   /** A Slack webhook URL (loopback http allowed): notifications on transitions. */
   readonly slackWebhookUrl?: string;
+  /**
+   * REPOSITORIES: the repositories the nightly sweep lists in each overridden registry — names, or
+   * patterns like `team/*` (lib/local/pipeline/registry-catalog.ts). Default every repository.
+   */
+  readonly repositories?: readonly string[];
+  /** LIVE_WINDOW_DAYS of the nightly run (default 30); {@link LocalPipeline.nightly} may change it per run. */
+  readonly liveWindowDays?: number;
+  /** NIGHTLY_MAX_SWEEP_SCANS of the nightly run (default 500); {@link LocalPipeline.nightly} may change it per run. */
+  readonly maxSweepScans?: number;
   /** Names are prefixed with this (several pipelines on one DynamoDB Local / fauxqs). Default `trustctl`. */
   readonly prefix?: string;
   /** Visibility timeout of the work queues, seconds (AWS: ≥ 6× the function timeout). Default 30. */
@@ -65,8 +76,12 @@ export interface LocalPipeline {
   pushEvent(event: unknown): Promise<void>;
   /** The feed-sync schedule firing once. */
   feedSync(): Promise<unknown>;
-  /** The nightly schedule firing once. */
-  nightly(): Promise<unknown>;
+  /**
+   * The nightly schedule firing once. `settings` change the nightly run's variables from this run on
+   * (the handler reads LIVE_WINDOW_DAYS and NIGHTLY_MAX_SWEEP_SCANS on every run, as a Lambda
+   * whose configuration was updated would).
+   */
+  nightly(settings?: { readonly liveWindowDays?: number; readonly maxSweepScans?: number }): Promise<unknown>;
   /** Resolves when `done()` holds, polling; rejects after `timeoutMs`. */
   until(done: () => Promise<boolean> | boolean, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -140,6 +155,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   });
   if (options.policyJson) process.env.POLICY_JSON = options.policyJson;
+  if (options.repositories) process.env.REPOSITORIES = options.repositories.join(',');
+  const nightlySettings = (settings: { readonly liveWindowDays?: number; readonly maxSweepScans?: number }): void => {
+    if (settings.liveWindowDays !== undefined) process.env.LIVE_WINDOW_DAYS = String(settings.liveWindowDays);
+    if (settings.maxSweepScans !== undefined) process.env.NIGHTLY_MAX_SWEEP_SCANS = String(settings.maxSweepScans);
+  };
+  nightlySettings(options);
   if (options.slackWebhookUrl) process.env.TRUSTCTL_SLACK_WEBHOOK_URL = options.slackWebhookUrl;
 
   // Loaded only now: the handlers read the environment above on their first invocation.
@@ -178,7 +199,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await sqs.send(new SendMessageCommand({ QueueUrl: scan.url, MessageBody: JSON.stringify(event) }));
     },
     feedSync: () => feedSyncHandler(scheduled('Scheduled Event'), context('feed-sync')),
-    nightly: () => nightlyHandler(scheduled('Scheduled Event'), context('nightly')),
+    nightly: (settings = {}) => {
+      nightlySettings(settings);
+      return nightlyHandler(scheduled('Scheduled Event'), context('nightly'));
+    },
     async until(done, timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs;
       while (!(await done())) {

@@ -359,6 +359,8 @@ describe('nightly: live digests re-evaluated, the registry swept (RELIABILITY.md
       // Not live: the index and its platforms (pushed 100 days ago, never pulled), and the image of the
       // interrupted scan (its repository was swept and does not list it any more: deleted).
       verdicts: 7, reevaluate: 3, notLive: 4, scan: 1,
+      // No sighting reader here: `other` (team/other, not listed by this sweep) is live by its recent evaluation.
+      live: { admission: 0, registry: 2, evaluated: 1 }, scanDeferred: 0, scanSkippedNotLive: 0, maxSweepScans: 500,
       swept: { repositories: 1, images: 6, failedRepositories: 0 },
     });
     const outcomes = await drainRescans();

@@ -185,17 +185,18 @@ describe('nightly liveness', () => {
     expect(queue.sent.map((m) => m.kind)).toEqual(['reevaluate']);
   });
 
-  it('a repository that cannot be listed proves nothing: its digests fall back to their verdicts; scans go to the scan queue', async () => {
+  it('a repository that cannot be listed proves nothing: its digests fall back to their verdicts; scans go to the rescan queue too', async () => {
     const store = new MemoryVerdictStore();
     await put(store, dig('1'), 'r.example/app:1', new Date(NOW.getTime() - DAY).toISOString());
     const queue = new ArrayQueue();
-    const scanQueue = new ArrayQueue();
-    const report = await nightly({ store, queue, scanQueue, catalog: catalog([], true), liveWindowDays: 30, now: () => NOW });
+    const report = await nightly({ store, queue, catalog: catalog([], true), liveWindowDays: 30, now: () => NOW });
     expect(report.swept.failedRepositories).toBe(1);
     expect(queue.sent).toEqual([{ kind: 'reevaluate', digest: dig('1'), at: NOW.toISOString(), reason: 'nightly' }]);
 
-    const withNew = await nightly({ store, queue, scanQueue, catalog: catalog([{ digest: dig('2'), tags: ['v2'], pushedAt: NOW }]), liveWindowDays: 30, now: () => NOW });
+    const next = new ArrayQueue();
+    const withNew = await nightly({ store, queue: next, catalog: catalog([{ digest: dig('2'), tags: ['v2'], pushedAt: NOW }]), liveWindowDays: 30, now: () => NOW });
     expect(withNew.scan).toBe(1);
-    expect(scanQueue.sent).toEqual([{ kind: 'scan', registry: 'r.example', repository: 'app', digest: dig('2'), at: NOW.toISOString(), reason: 'sweep' }]);
+    expect(next.sent[0]).toEqual({ kind: 'scan', registry: 'r.example', repository: 'app', digest: dig('2'), at: NOW.toISOString(), reason: 'sweep' });
   });
+
 });
