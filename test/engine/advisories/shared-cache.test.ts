@@ -18,7 +18,7 @@ const pkgOf = (r: OsvRecord): [string, string] => [r.affected[0].ecosystem, norm
 class Recording implements AdvisoryStore {
   readonly calls: string[] = [];
   failNext = 0;
-  constructor(readonly inner: MemoryAdvisoryStore, private readonly withGetMany = true) {
+  constructor(readonly inner: MemoryAdvisoryStore, withGetMany = true) {
     if (!withGetMany) (this as { getMany?: unknown }).getMany = undefined;
   }
   private fail(what: string): void {
