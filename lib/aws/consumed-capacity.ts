@@ -13,6 +13,7 @@
  * the least it costs).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { MiddlewareStack } from '@smithy/types';
 
 /** Operations that accept `ReturnConsumedCapacity` and whose units are read units. */
 const READS = new Set(['GetItemCommand', 'BatchGetItemCommand', 'QueryCommand', 'ScanCommand', 'TransactGetItemsCommand']);
@@ -129,7 +130,7 @@ export class RequestCounter {
   private counts: Record<string, number> = {};
 
   /** Adds the counter to `client`'s middleware stack; returns a function that removes it. */
-  attach(client: { middlewareStack: DynamoDBClient['middlewareStack'] }): () => void {
+  attach<I extends object, O extends object>(client: { middlewareStack: MiddlewareStack<I, O> }): () => void {
     const name = 'trustctlRequestCounter';
     client.middlewareStack.add(
       (next, context) => async (args) => {
