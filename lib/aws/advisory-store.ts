@@ -129,6 +129,13 @@ export interface DynamoAdvisoryStoreOptions {
    * `maxAttempts` counts rounds without progress. Defaults: 10 attempts, 50 ms base, 5 s cap.
    */
   readonly retry?: { readonly maxAttempts?: number; readonly baseDelayMs?: number; readonly maxDelayMs?: number };
+  /**
+   * Whether `lookup`, `get` and `getMany` read strongly consistently. Default true. False halves their
+   * read units (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html#read-operation-consumption):
+   * only for a reader of a feed revision that has settled (lib/engine/advisories/shared-cache.ts says
+   * why that is safe). Writes, their meta reads, feed states and counts are always strongly consistent.
+   */
+  readonly consistentReads?: boolean;
 }
 
 type Item = Record<string, AttributeValue>;
@@ -227,8 +234,9 @@ const MAX_WRITE_CONFLICTS = 10;
 
 /**
  * The {@link AdvisoryStore} of the pipeline: one DynamoDB table (see {@link tableDefinition}; the
- * design is described at the top of this file). Reads are strongly consistent: a re-evaluation
- * enqueued right after a feed sync must see the revision that triggered it.
+ * design is described at the top of this file). Reads are strongly consistent — a re-evaluation
+ * enqueued right after a feed sync must see the revision that triggered it — unless the store is made
+ * with `consistentReads: false` for a settled revision (see {@link DynamoAdvisoryStoreOptions}).
  *
  * `count()` reads a sharded counter that the insert of a new id increments in the same transaction:
  * exact and a single BatchGetItem of 16 small items. The alternative, a Scan with `Select: COUNT`,
@@ -248,6 +256,7 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
+  private readonly consistentReads: boolean;
 
   constructor(opts: DynamoAdvisoryStoreOptions) {
     this.client = opts.client;
@@ -256,6 +265,7 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
     this.maxAttempts = Math.max(1, opts.retry?.maxAttempts ?? 10);
     this.baseDelayMs = opts.retry?.baseDelayMs ?? 50;
     this.maxDelayMs = opts.retry?.maxDelayMs ?? 5000;
+    this.consistentReads = opts.consistentReads ?? true;
   }
 
   /**
@@ -267,7 +277,7 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
     const key = packageKey(ecosystem, name);
     try {
       const ids = await this.indexedIds(key);
-      const items = await this.batchGet(ids.map(recordKey), [A_PK, A_BODY, A_PKGS]);
+      const items = await this.batchGet(ids.map(recordKey), [A_PK, A_BODY, A_PKGS], this.consistentReads);
       const out: OsvRecord[] = [];
       for (const id of ids) {
         const item = items.get(`REC#${id}`);
@@ -285,10 +295,29 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
   /** The stored record with this id, or undefined; failures throw {@link DynamoAdvisoryStoreError}. */
   async get(id: string): Promise<OsvRecord | undefined> {
     try {
-      const item = (await this.batchGet([recordKey(id)], [A_PK, A_BODY, A_PKGS])).get(`REC#${id}`);
+      const item = (await this.batchGet([recordKey(id)], [A_PK, A_BODY, A_PKGS], this.consistentReads)).get(`REC#${id}`);
       return item ? decode(id, item) : undefined;
     } catch (err) {
       throw wrap(err, `get(${JSON.stringify(id)})`);
+    }
+  }
+
+  /**
+   * The stored records with these ids (absent ids are absent from the map): BatchGetItem pages of 100
+   * keys, read in parallel — one request for the alias and enrichment reads of a typical evaluation.
+   */
+  async getMany(ids: readonly string[]): Promise<ReadonlyMap<string, OsvRecord>> {
+    const unique = [...new Set(ids)];
+    try {
+      const items = await this.batchGet(unique.map(recordKey), [A_PK, A_BODY, A_PKGS], this.consistentReads);
+      const out = new Map<string, OsvRecord>();
+      for (const id of unique) {
+        const item = items.get(`REC#${id}`);
+        if (item) out.set(id, decode(id, item));
+      }
+      return out;
+    } catch (err) {
+      throw wrap(err, `getMany(${unique.length} ids)`);
     }
   }
 
@@ -419,15 +448,15 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
 
   /** Ids indexed under a package key, sorted (the sort key order). */
   private async indexedIds(key: string): Promise<string[]> {
-    return (await querySortKeys(this.client, this.table, key)).filter((sk) => sk.startsWith('ADV#')).map((sk) => sk.slice(4));
+    return (await querySortKeys(this.client, this.table, key, { consistentRead: this.consistentReads })).filter((sk) => sk.startsWith('ADV#')).map((sk) => sk.slice(4));
   }
 
   /**
-   * Items by key (strongly consistent), keyed by `pk`: pages of {@link BATCH_GET_KEYS} read in
-   * parallel, each retrying its `UnprocessedKeys` with backoff until done or `maxAttempts` rounds in a
-   * row returned nothing — then it fails rather than answer with records missing.
+   * Items by key (strongly consistent unless `consistent` is false), keyed by `pk`: pages of
+   * {@link BATCH_GET_KEYS} read in parallel, each retrying its `UnprocessedKeys` with backoff until
+   * done or `maxAttempts` rounds in a row returned nothing — then it fails rather than answer with records missing.
    */
-  private async batchGet(keys: readonly Item[], attributes: readonly string[]): Promise<Map<string, Item>> {
+  private async batchGet(keys: readonly Item[], attributes: readonly string[], consistent = true): Promise<Map<string, Item>> {
     const found = new Map<string, Item>();
     const pages: Item[][] = [];
     for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) pages.push(keys.slice(i, i + BATCH_GET_KEYS));
@@ -438,7 +467,7 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       for (;;) {
         const out = await this.client.send(
           new BatchGetItemCommand({
-            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true, ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names } },
+            RequestItems: { [this.table]: { Keys: pending, ConsistentRead: consistent, ProjectionExpression: Object.keys(names).join(', '), ExpressionAttributeNames: names } },
           }),
         );
         const got = out.Responses?.[this.table] ?? [];

@@ -36,7 +36,7 @@ export function pkSkTable(tableName: string, opts: { stream?: boolean } = {}): C
  * https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Query.Pagination.html), strongly
  * consistent, projected to the sort key only: the index partitions of the stores hold nothing else.
  */
-export async function querySortKeys(client: DynamoDBClient, table: string, pk: string): Promise<string[]> {
+export async function querySortKeys(client: DynamoDBClient, table: string, pk: string, opts: { readonly consistentRead?: boolean } = {}): Promise<string[]> {
   const out: string[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
@@ -47,7 +47,7 @@ export async function querySortKeys(client: DynamoDBClient, table: string, pk: s
         ExpressionAttributeNames: { '#pk': A_PK, '#sk': A_SK },
         ExpressionAttributeValues: { ':pk': { S: pk } },
         ProjectionExpression: '#sk',
-        ConsistentRead: true,
+        ConsistentRead: opts.consistentRead ?? true,
         ExclusiveStartKey: start,
       }),
     );

@@ -62,6 +62,7 @@ import { MemoryNotificationLedger } from '../notify/ledger';
 import { SlackNotifier } from '../notify/slack';
 import { EnvWebhookUrl, SecretsManagerWebhookUrl, WEBHOOK_URL_ENV } from '../notify/webhook-url';
 import { DynamoAdvisoryStore } from './advisory-store';
+import { SharedAdvisoryCache } from '../engine/advisories/shared-cache';
 import { EcrCredentialProvider, parseEcrHost } from './ecr-credentials';
 import type { Digest } from '../engine/model';
 import { untagEcrImage } from './ecr-untag';
@@ -262,6 +263,28 @@ export class PipelineRegistryAccess implements RegistryAccess {
   }
 }
 
+/**
+ * The execution environment's shared advisory cache (lib/engine/advisories/shared-cache.ts): module
+ * scope, so it is kept across warm invocations of a Lambda and shared by every {@link AwsPipeline} of
+ * the process (entries are keyed by advisory table and feed revision).
+ */
+let containerCache: SharedAdvisoryCache | undefined;
+
+/** The process's {@link SharedAdvisoryCache}, made on first use with the default bounds. */
+export function containerAdvisoryCache(): SharedAdvisoryCache {
+  containerCache ??= new SharedAdvisoryCache();
+  return containerCache;
+}
+
+/** Options of {@link AwsPipeline}. */
+export interface AwsPipelineOptions {
+  /**
+   * The advisory cache evaluations read through; `false`: none (every read goes to DynamoDB, strongly
+   * consistent — the cost bench's baseline). Default: {@link containerAdvisoryCache}.
+   */
+  readonly advisoryCache?: SharedAdvisoryCache | false;
+}
+
 /** SDK clients the pipeline uses; tests and callers may pass their own. */
 export interface AwsClients {
   readonly dynamodb?: DynamoDBClient;
@@ -279,7 +302,7 @@ export class AwsPipeline {
   readonly checks: readonly Check[] = allChecks();
   private readonly cache = new Map<string, unknown>();
 
-  constructor(readonly config: PipelineConfig, private readonly clients: AwsClients = {}, readonly logger?: PipelineLogger) {}
+  constructor(readonly config: PipelineConfig, private readonly clients: AwsClients = {}, readonly logger?: PipelineLogger, private readonly options: AwsPipelineOptions = {}) {}
 
   private once<T>(key: string, make: () => T): T {
     if (!this.cache.has(key)) this.cache.set(key, make());
@@ -313,6 +336,16 @@ export class AwsPipeline {
     return this.once('advisories', () => new DynamoAdvisoryStore({ client: this.dynamodb, tableName: need(this.config, 'advisoryTable', 'ADVISORY_TABLE') }));
   }
 
+  /** The advisory table read eventually consistently: the shared cache's reader once a feed revision has settled. */
+  get eventualAdvisoryStore(): DynamoAdvisoryStore {
+    return this.once('advisoriesEventual', () => new DynamoAdvisoryStore({ client: this.dynamodb, tableName: need(this.config, 'advisoryTable', 'ADVISORY_TABLE'), consistentReads: false }));
+  }
+
+  /** The advisory cache evaluations read through, or undefined when turned off. */
+  get advisoryCache(): SharedAdvisoryCache | undefined {
+    return this.options.advisoryCache === false ? undefined : (this.options.advisoryCache ?? containerAdvisoryCache());
+  }
+
   get registry(): PipelineRegistryAccess {
     return this.once('registry', () => new PipelineRegistryAccess({
       limits: this.limits,
@@ -336,10 +369,18 @@ export class AwsPipeline {
     });
   }
 
-  /** The advisory store with the configured feeds' source ids. */
+  /**
+   * The advisory store with the configured feeds' source ids, and — unless turned off — the reader
+   * of each evaluation: the container's shared cache, keyed by the advisory table and the feed revision.
+   */
   async advisories(): Promise<AdvisoryPort> {
     const sources = (await this.feedSources()).map((f) => f.source);
-    return { store: this.advisoryStore, schemes: SCHEMES, sources };
+    const store = this.advisoryStore;
+    const cache = this.advisoryCache;
+    if (!cache) return { store, schemes: SCHEMES, sources };
+    const namespace = need(this.config, 'advisoryTable', 'ADVISORY_TABLE');
+    const eventual = this.eventualAdvisoryStore;
+    return { store, schemes: SCHEMES, sources, readerFor: (feeds) => cache.view(store, feeds, { namespace, eventual }) };
   }
 
   /**

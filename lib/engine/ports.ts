@@ -48,6 +48,12 @@ export interface AdvisoryStore {
    */
   get(id: string): Promise<OsvRecord | undefined>;
   /**
+   * Optional: the stored records with these ids (absent ids are absent from the map), read together
+   * (DynamoDB: one BatchGetItem per 100 ids). The shared advisory cache (advisories/shared-cache.ts)
+   * batches the alias and enrichment reads of an evaluation through it.
+   */
+  getMany?(ids: readonly string[]): Promise<ReadonlyMap<string, OsvRecord>>;
+  /**
    * Inserts or replaces records by id. A record whose `modified` is older than the stored one's is
    * ignored (feeds may be re-read; the newest revision wins). Returns the ids that changed.
    */

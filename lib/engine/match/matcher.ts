@@ -157,11 +157,19 @@ export async function matchPackage(p: Package, store: MatcherStore, schemes: Sch
     }
   }
   const findings: MatchedFinding[] = [];
-  for (const group of aliasGroups(hits)) {
+  const groups = aliasGroups(hits).map((group) => {
     const members = group.map((i) => hits[i]);
     const ids = [...new Set(members.flatMap((m) => [m.record.id, ...m.record.aliases]))];
-    const fixes = members.map((m) => m.hit.fixed).filter((f): f is string => f !== undefined);
     const upstream = [...new Set(members.flatMap((m) => m.record.upstream))].filter((u) => !ids.includes(u)).sort();
+    return { members, ids, upstream };
+  });
+  // Every group's reads by id (NVD, KEV, alias records) are asked at once: a store that batches reads
+  // (the shared advisory cache, advisories/shared-cache.ts) sends them together. Malware needs none.
+  const enriched = await Promise.all(groups.map(({ members, ids, upstream }) => (ids.some((i) => i.startsWith('MAL-'))
+    ? undefined
+    : Promise.all([resolveSeverity(members, ids, upstream, store), knownExploited(findingCves(ids, upstream), store)]))));
+  for (const [g, { members, ids, upstream }] of groups.entries()) {
+    const fixes = members.map((m) => m.hit.fixed).filter((f): f is string => f !== undefined);
     const published = members.map((m) => m.record.published).filter((p): p is string => p !== undefined && !Number.isNaN(Date.parse(p)))
       .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
     const malicious = ids.filter((i) => i.startsWith('MAL-')).sort();
@@ -181,8 +189,7 @@ export async function matchPackage(p: Package, store: MatcherStore, schemes: Sch
     }
     const id = primaryId(ids, p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' ? members[0].key.ecosystem : p.ecosystem);
     // The severity from every source (resolve.ts), and the lowest version that fixes it in every member.
-    const sev = await resolveSeverity(members, ids, upstream, store);
-    const kev = await knownExploited(findingCves(ids, upstream), store);
+    const [sev, kev] = enriched[g]!;
     // The member the severity came from names the match (else the first).
     const best = members.find((m) => m.record.id === sev.severities[0]?.record) ?? members[0];
     const scheme = schemes.schemeFor(best.key.ecosystem)!;
@@ -224,6 +231,9 @@ function safeCompare(s: VersionScheme, a: string, b: string): number {
   }
 }
 
+/** Package lookups in flight at once in {@link matchPackages}. */
+const LOOKUP_CONCURRENCY = 16;
+
 /**
  * Packages × advisories → vulnerability findings (DESIGN.md "The data's way", step 3). Packages that
  * look the same up (every binary of one Debian source package) share one store lookup.
@@ -247,8 +257,20 @@ export async function matchPackages(packages: readonly Package[], store: Matcher
       return v;
     },
   };
-  for (const p of packages) {
-    const r = await matchPackage(p, memo, schemes);
+  // Lookups first, a few at a time; then every package is matched at once from the memo, so that
+  // their reads by id go out together (one batch per turn when the store batches them).
+  const keys = packages.flatMap((p) => {
+    const ks = lookupKeys(p);
+    return typeof ks === 'string' ? [] : ks.filter((k) => schemes.schemeFor(k.ecosystem)).map((k) => [k.ecosystem, normalizePackageName(k.ecosystem, k.name)] as const);
+  });
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(LOOKUP_CONCURRENCY, keys.length) }, async () => {
+    while (next < keys.length) {
+      const [e, n] = keys[next++];
+      await memo.lookup(e, n);
+    }
+  }));
+  for (const r of await Promise.all(packages.map((p) => matchPackage(p, memo, schemes)))) {
     findings.push(...r.findings);
     unknowns.push(...r.unknowns);
   }

@@ -95,15 +95,18 @@ export async function resolveSeverity(
   members: readonly { record: OsvRecord; affected: OsvAffected }[], ids: readonly string[], upstream: readonly string[], store: MatcherStore,
 ): Promise<ResolvedSeverity & { nvdRecords: OsvRecord[] }> {
   const cves = findingCves(ids, upstream);
-  const nvdRecords = (await Promise.all(cves.map((c) => store.get(nvdId(c))))).filter((r): r is OsvRecord => r !== undefined);
-  const nvd = nvdRecords.map((r) => nvdSeverity(r)).filter((x): x is NonNullable<typeof x> => x !== undefined);
-
   const own = new Set(members.map((m) => m.record.id));
   const aliasIds = ids.filter((i) => !own.has(i) && !i.startsWith('CVE-')).sort().slice(0, MAX_ALIAS_GETS_PER_FINDING);
   // CVE-… ids are read too when no member is one: OSV's own CVE records (and a feed that stores them) are the alias join's "CVE scored elsewhere".
   const cveAliases = ids.filter((i) => !own.has(i) && i.startsWith('CVE-')).sort().slice(0, 2);
-  const aliasRecords = (await Promise.all([...aliasIds, ...cveAliases].map((i) => store.get(i))))
-    .filter((r): r is OsvRecord => r !== undefined && !r.withdrawn && r.id !== undefined && !own.has(r.id));
+  // NVD and alias records asked together: a batching store reads them in one request.
+  const [nvdGot, aliasGot] = await Promise.all([
+    Promise.all(cves.map((c) => store.get(nvdId(c)))),
+    Promise.all([...aliasIds, ...cveAliases].map((i) => store.get(i))),
+  ]);
+  const nvdRecords = nvdGot.filter((r): r is OsvRecord => r !== undefined);
+  const nvd = nvdRecords.map((r) => nvdSeverity(r)).filter((x): x is NonNullable<typeof x> => x !== undefined);
+  const aliasRecords = aliasGot.filter((r): r is OsvRecord => r !== undefined && !r.withdrawn && r.id !== undefined && !own.has(r.id));
 
   const ownRatings = members.map((m) => ({ id: m.record.id, r: advisoryRatings(m.record, m.affected) }));
   const aliasRatings = aliasRecords.map((r) => ({ id: r.id, r: advisoryRatings(r) }));

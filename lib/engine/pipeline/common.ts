@@ -5,6 +5,7 @@
 import { feedInfoOf as feedInfoFromState } from '../advisories/feed-state';
 import { pluginsOf } from '../record-scan';
 import type { FeedInfo } from '../model';
+import type { AdvisorySource } from '../scan-image';
 import { instantNanos } from '../verdicts/order';
 import type { StoredVerdict } from '../verdicts/port';
 import { sameScanPlugins } from '../reevaluate';
@@ -18,6 +19,15 @@ import type { AdvisoryPort, EvaluationPorts } from './ports';
  */
 export async function feedInfoOf(advisories: Pick<AdvisoryPort, 'store' | 'sources'>): Promise<FeedInfo[]> {
   return Promise.all(advisories.sources.map(async (source): Promise<FeedInfo> => feedInfoFromState(source, await advisories.store.getFeedState(source))));
+}
+
+/**
+ * What an evaluation against `feeds` matches with: the store to read (the shared advisory cache's
+ * view of that revision when the port has one, lib/engine/advisories/shared-cache.ts), the schemes
+ * and the feeds it records.
+ */
+export function advisorySourceOf(advisories: AdvisoryPort, feeds: readonly FeedInfo[]): AdvisorySource {
+  return { store: advisories.readerFor?.(feeds) ?? advisories.store, schemes: advisories.schemes, feeds };
 }
 
 /** The plug-ins of an evaluation made with these ports (record-scan.ts {@link pluginsOf}). */

@@ -15,7 +15,7 @@ import type { RegistryClient } from '../registry/client';
 import type { FeedSourceLike } from '../sync-feeds';
 import type { StoredVerdict, VerdictStore } from '../verdicts/port';
 import type { SightingReader } from '../verdicts/sightings';
-import type { Digest } from '../model';
+import type { Digest, FeedInfo } from '../model';
 import type { RescanMessage } from './messages';
 
 /** Structured log lines (Powertools Logger in a Lambda). Fields are plain data; never a secret. */
@@ -133,6 +133,12 @@ export interface AdvisoryPort {
   readonly schemes: SchemeRegistry;
   /** Source ids of the configured feeds (`FeedSourceLike.source`): their sync state goes into every verdict. */
   readonly sources: readonly string[];
+  /**
+   * Optional: the store an evaluation against these feed states reads advisories from — the
+   * container's shared advisory cache, keyed by their revision (advisories/shared-cache.ts). Absent:
+   * `store`. Writes and feed states always go to `store`.
+   */
+  readonly readerFor?: (feeds: readonly FeedInfo[]) => AdvisoryStore;
 }
 
 /** What every evaluation needs: where verdicts go, what they are judged against, and how. */

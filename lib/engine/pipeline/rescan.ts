@@ -7,7 +7,7 @@ import { parseImageRef, type Digest, type VerdictStatus } from '../model';
 import { policyHash } from '../policy/schema';
 import { reevaluateDigest } from '../reevaluate';
 import type { RecordedVerdict } from '../record-scan';
-import { alreadyAnswered, describeError, feedInfoOf, pluginsFor } from './common';
+import { advisorySourceOf, alreadyAnswered, describeError, feedInfoOf, pluginsFor } from './common';
 import { parseRescanMessage } from './messages';
 import { SILENT_LOGGER, type ScanPorts } from './ports';
 import { scanDigest, type ScanOutcome } from './scan';
@@ -40,7 +40,8 @@ export async function reevaluate(message: unknown, ports: ScanPorts): Promise<Re
 
   const feeds = await feedInfoOf(ports.advisories);
   const outcome = await reevaluateDigest(ports.store, m.digest, {
-    advisories: { store: ports.advisories.store, schemes: ports.advisories.schemes, feeds },
+    // Read through the container's shared advisory cache of this feed revision, when there is one.
+    advisories: advisorySourceOf(ports.advisories, feeds),
     policy: ports.policy,
     plugins,
     ...(ports.now ? { now: ports.now } : {}),

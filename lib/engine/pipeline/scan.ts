@@ -17,7 +17,7 @@ import { RegistrySource } from '../registry/registry-source';
 import type { ImageSource, ManifestBytes } from '../registry/source';
 import { scanImage } from '../scan-image';
 import type { StoredVerdict } from '../verdicts/port';
-import { alreadyAnswered, describeError, feedInfoOf, pluginsFor } from './common';
+import { advisorySourceOf, alreadyAnswered, describeError, feedInfoOf, pluginsFor } from './common';
 import { parseEcrEvent, type EcrPush, type IgnoredEvent } from './messages';
 import { SILENT_LOGGER, type ScanPorts } from './ports';
 
@@ -153,7 +153,7 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
       ...(ports.catalogers ? { catalogers: ports.catalogers } : {}),
       ...(ports.checks ? { checks: ports.checks } : {}),
       ...(ports.cache ? { cache: ports.cache } : {}),
-      advisories: { store: ports.advisories.store, schemes: ports.advisories.schemes, feeds },
+      advisories: advisorySourceOf(ports.advisories, feeds),
       onProgress: (p) => (p.cached ? layersCached++ : layersRead++),
     });
     // Past the deadline the invocation may be killed while recording: leave it to the retry.
