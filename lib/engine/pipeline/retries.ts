@@ -67,13 +67,14 @@ export function deliveryOf(attributes: { readonly ApproximateReceiveCount?: stri
 
 /**
  * Seconds until a message that failed on its `receiveCount`-th delivery is received again:
- * `baseDelaySeconds × 2^(receiveCount − 1)`, at most `maxDelaySeconds` and SQS's 12 hours, a whole
+ * `baseDelaySeconds × 2^(receiveCount − 1)`, at most `maxDelaySeconds` (or the base, if larger) and SQS's 12 hours, a whole
  * number ≥ 0. A receive count below 1 (unreadable) counts as the first.
  */
 export function retryDelaySeconds(receiveCount: number, policy: Pick<RetryPolicy, 'baseDelaySeconds' | 'maxDelaySeconds'> = DEFAULT_RETRY_POLICY): number {
   const n = Number.isFinite(receiveCount) ? Math.max(1, Math.floor(receiveCount)) : 1;
-  const cap = Math.min(Math.max(0, policy.maxDelaySeconds), SQS_MAX_VISIBILITY_SECONDS);
   const base = Math.max(0, policy.baseDelaySeconds);
+  // A cap below the base (a base configured alone, above the default cap) would shorten every delay: the base wins.
+  const cap = Math.min(Math.max(base, policy.maxDelaySeconds), SQS_MAX_VISIBILITY_SECONDS);
   // 2^(n−1) overflows to Infinity for absurd counts; the cap still applies.
   return Math.round(Math.min(cap, base * 2 ** (n - 1)));
 }
