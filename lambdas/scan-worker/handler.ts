@@ -21,7 +21,7 @@ import { describeError } from '../../lib/engine/pipeline/common';
 import { DEADLINE_SAFETY_MARGIN_MS } from '../../lib/engine/registry/deadline';
 import { parseQueueMessage, type QueueMessage } from '../../lib/engine/pipeline/messages';
 import { reevaluate } from '../../lib/engine/pipeline/rescan';
-import { deliveryOf, retryDelaySeconds } from '../../lib/engine/pipeline/retries';
+import { deliveryOf, hadFairShare, retryDelaySeconds } from '../../lib/engine/pipeline/retries';
 import { scanPushed } from '../../lib/engine/pipeline/scan';
 
 const { logger, log } = pipelineLogger('trustctl-scan-worker');
@@ -44,6 +44,7 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
     ...(await pipeline().scanPorts({ claimLeaseMs: () => context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS })),
     scanDeadlineMs: () => scanDeadlineMs(context),
   };
+  const invocationDeadline = scanDeadlineMs(context);
   const flow = async (record: SQSRecord): Promise<void> => {
     const messageId = record.messageId;
     let message: QueueMessage;
@@ -54,8 +55,11 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
       logger.error('unparseable message', { messageId, receiveCount: record.attributes?.ApproximateReceiveCount, error: describeError(err) });
       throw err;
     }
-    // The delivery travels with the record: on its last attempt a deadline becomes an unscannable verdict.
-    const recordPorts = { ...ports, delivery: deliveryOf(record.attributes) };
+    // The delivery travels with the record: on its last attempt a deadline becomes an unscannable
+    // verdict — if the record had its fair share of the invocation (not one left with the time a
+    // slow record before it did not use up).
+    const fair = hadFairShare(invocationDeadline, scanDeadlineMs(context));
+    const recordPorts = { ...ports, ...(fair ? { delivery: deliveryOf(record.attributes) } : {}) };
     try {
       const outcome = message.kind === 'push' || message.kind === 'ignored' ? await scanPushed(message, recordPorts) : await reevaluate(message, recordPorts);
       logger.info('message handled', { messageId, kind: message.kind, status: outcome.status, ...('digest' in outcome ? { digest: outcome.digest } : {}) });

@@ -26,7 +26,10 @@ const slow = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path:
 const fast = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: 'etc/fast', body: 'fast\n' }] }] });
 /** A second slow image, for the record whose queue is unknown. */
 const slow2 = buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: 'etc/slow2', body: 'y'.repeat(4096) }] }] });
-const slowLayers = new Set<string>([slow, slow2].map((i) => i.images[0].layers[0].descriptor.digest));
+/** Two more, handled in one batch on their last attempt. */
+const [slow3, slow4] = ['slow3', 'slow4'].map((name) => buildImage({ config: { User: '1000' }, layers: [{ entries: [{ path: 'etc/', type: 'dir' }, { path: `etc/${name}`, body: name.repeat(1024) }] }] }));
+const slowImages = [slow, slow2, slow3, slow4];
+const slowLayers = new Set<string>(slowImages.map((i) => i.images[0].layers[0].descriptor.digest));
 /** The scan deadline of every invocation: the context reports this plus the margin as its remaining time. */
 const SCAN_DEADLINE_MS = 400;
 const context = (): Context => ({ getRemainingTimeInMillis: () => DEADLINE_SAFETY_MARGIN_MS + SCAN_DEADLINE_MS }) as unknown as Context;
@@ -49,11 +52,11 @@ beforeAll(async () => {
   registry = await startFakeServer((req, res) => {
     const m = /\/manifests\/(.+)$/.exec(req.path);
     if (m) {
-      const img = [slow, slow2, fast].find((i) => i.root.digest === m[1]);
+      const img = [...slowImages, fast].find((i) => i.root.digest === m[1]);
       return img ? res.writeHead(200, { 'Content-Type': img.root.mediaType }).end(img.root.bytes) : res.writeHead(404).end();
     }
     const digest = req.path.split('/').pop() as Digest;
-    const bytes = slow.blobs.get(digest) ?? slow2.blobs.get(digest) ?? fast.blobs.get(digest);
+    const bytes = [...slowImages, fast].map((i) => i.blobs.get(digest)).find(Boolean);
     if (!bytes) return res.writeHead(404).end();
     if (slowLayers.has(digest)) return trickle(res, bytes, 100, { 'Content-Length': String(bytes.length) });
     return res.writeHead(200).end(bytes);
@@ -111,6 +114,20 @@ describe('scan-worker retries (issue 15 item 5)', () => {
     expect(r).toMatchObject({ received: 1, failed: [] });
     expect(await store.get(fast.root.digest)).toMatchObject({ status: 'trusted' });
   }, 60_000);
+
+  it('a batch of two on their last attempt: the first (its fair share of time) is recorded unscannable; the second, left no time by it, only fails', async () => {
+    const record = (img: typeof slow, id: string) => ({
+      messageId: id, receiptHandle: `AQEB-${id}`, body: JSON.stringify(pushEvent(img.root.digest, REPO, id)),
+      attributes: { ApproximateReceiveCount: '3', SentTimestamp: '1', SenderId: 'x', ApproximateFirstReceiveTimestamp: '1' },
+      messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-2:123456789012:no-such-queue', awsRegion: 'us-east-2',
+    });
+    // A context whose remaining time runs down as Lambda's does.
+    const end = Date.now() + DEADLINE_SAFETY_MARGIN_MS + SCAN_DEADLINE_MS;
+    const running = { getRemainingTimeInMillis: () => Math.max(0, end - Date.now()) } as unknown as Context;
+    expect(await scanWorker({ Records: [record(slow3, 'first'), record(slow4, 'second')] }, running)).toEqual({ batchItemFailures: [{ itemIdentifier: 'second' }] });
+    expect(await store.get(slow3.root.digest)).toMatchObject({ status: 'quarantined', reasons: [expect.objectContaining({ rule: 'unscannable' })] });
+    expect(await store.get(slow4.root.digest)).toBeUndefined();
+  }, 30_000);
 
   it('a record whose visibility cannot be changed (its queue is unknown) still fails alone, and is not lost', async () => {
     const record = {

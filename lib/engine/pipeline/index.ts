@@ -16,4 +16,4 @@ export { reevaluate, type RescanOutcome } from './rescan';
 export { fanOut, type FanOutOutcome } from './fan-out';
 export { syncFeedsAndTarget, type FeedSyncOptions, type FeedSyncReport } from './feed-sync';
 export { nightly, type NightlyReport } from './nightly';
-export { DEFAULT_RETRY_POLICY, deliveryOf, lastScanAttempt, retryDelaySeconds, type Delivery, type RetryPolicy } from './retries';
+export { DEFAULT_RETRY_POLICY, deliveryOf, hadFairShare, lastScanAttempt, retryDelaySeconds, type Delivery, type RetryPolicy } from './retries';

@@ -92,3 +92,13 @@ export function lastScanAttempt(delivery: Delivery | undefined, policy: RetryPol
   }
   return undefined;
 }
+
+/**
+ * True when a record's scan starts with at least half the scan deadline its invocation started with.
+ * Records of a batch are handled one after another: one behind a slow scan starts with little or no
+ * time, and a deadline it then hits says nothing about its own image — so only a scan that had its
+ * fair share may be given up as unscannable; the others are just retried.
+ */
+export function hadFairShare(invocationDeadlineMs: number, recordDeadlineMs: number): boolean {
+  return recordDeadlineMs > 0 && recordDeadlineMs >= invocationDeadlineMs / 2;
+}

@@ -1,4 +1,4 @@
-import { DEFAULT_RETRY_POLICY, deliveryOf, lastScanAttempt, retryDelaySeconds, SQS_MAX_VISIBILITY_SECONDS, type RetryPolicy } from '../../../lib/engine/pipeline/retries';
+import { DEFAULT_RETRY_POLICY, deliveryOf, hadFairShare, lastScanAttempt, retryDelaySeconds, SQS_MAX_VISIBILITY_SECONDS, type RetryPolicy } from '../../../lib/engine/pipeline/retries';
 
 /**
  * The retry arithmetic of the scan-worker (issue 15 item 5): the delay before a failed message comes
@@ -60,5 +60,18 @@ describe('lastScanAttempt', () => {
     const why = lastScanAttempt(delivery, policy, now);
     if (last) expect(why).toMatch(/attempt \d+ of \d+|since the first attempt/);
     else expect(why).toBeUndefined();
+  });
+});
+
+describe('hadFairShare (records of one batch, one after another)', () => {
+  it.each([
+    { name: 'the first record: the whole deadline', invocation: 270_000, record: 270_000, fair: true },
+    { name: 'after quick re-evaluations: most of it', invocation: 270_000, record: 260_000, fair: true },
+    { name: 'exactly half', invocation: 270_000, record: 135_000, fair: true },
+    { name: 'behind a slow scan: a third left', invocation: 270_000, record: 90_000, fair: false },
+    { name: 'nothing left', invocation: 270_000, record: 0, fair: false },
+    { name: 'an invocation that started with no time: nobody is given up', invocation: 0, record: 0, fair: false },
+  ])('$name → $fair', ({ invocation, record, fair }) => {
+    expect(hadFairShare(invocation, record)).toBe(fair);
   });
 });
