@@ -4,6 +4,9 @@ import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import type { Digest } from '../../../lib/engine/model';
 import type { ScanPorts } from '../../../lib/engine/pipeline/ports';
 import type { Delivery } from '../../../lib/engine/pipeline/retries';
+import { nightly } from '../../../lib/engine/pipeline/nightly';
+import type { RescanMessage } from '../../../lib/engine/pipeline/messages';
+import { reevaluate } from '../../../lib/engine/pipeline/rescan';
 import { scanDigest } from '../../../lib/engine/pipeline/scan';
 import { DEFAULT_POLICY } from '../../../lib/engine/policy/default-policy';
 import { RegistryClient } from '../../../lib/engine/registry/client';
@@ -103,6 +106,19 @@ describe('scanDigest under the pipeline deadline (RELIABILITY.md 60)', () => {
     expect(await p.store.getInventory(image.root.digest)).toBeUndefined();
     expect(p.released).toEqual([`scan:${image.root.digest}`]);
 
+    // The nightly sweep lists the image but enqueues no scan (it has a verdict); its re-evaluation leaves the verdict as it is.
+    const sent: RescanMessage[] = [];
+    const report = await nightly({
+      store: p.store, queue: { send: async (m) => void sent.push(...m) }, liveWindowDays: 30,
+      catalog: {
+        repositories: async function* () { yield { registry: server.host, repository: 'team/app' }; },
+        images: async function* () { yield { digest: image.root.digest, tags: ['v1'], pushedAt: new Date() }; },
+      },
+    });
+    expect(report.scan).toBe(0);
+    expect(sent.map((m) => m.kind)).toEqual(['reevaluate']);
+    expect(await reevaluate(sent[0], p.ports)).toMatchObject({ status: 'no-inventory' });
+    expect(await p.store.history(image.root.digest)).toHaveLength(1);
     // The same message delivered again with the same feeds: answered, not scanned for ever.
     expect(await scanDigest({ registry: server.host, repository: 'team/app', digest: image.root.digest }, p.ports)).toMatchObject({ status: 'duplicate' });
     // After a feed change a push of the digest scans it again — here at full speed.
