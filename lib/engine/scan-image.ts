@@ -437,7 +437,7 @@ async function unscannableRoot(source: ImageSource, e: TrustError, opts: ScanOpt
 /**
  * The result for a digest given up before it could be read — the pipeline's scan deadline hit on the
  * message's last attempt (lib/engine/pipeline/scan.ts): `finding` (an `unscannable` one) under `digest`,
- * quarantined by the baseline. No inventory: a re-evaluation leaves it as it is; a new push scans again.
+ * quarantined by the baseline. No inventory: a re-evaluation leaves it as it is; a push after the feeds changed scans again.
  */
 export function unscannableDigest(ref: string, digest: Digest, finding: Finding, opts: Pick<ScanOptions, 'policy' | 'now' | 'advisories'>): ScanResult {
   const findings = [finding];

@@ -56,7 +56,7 @@ export type ScanOutcome =
   /**
    * The scan hit its deadline on the message's last attempt (retries.ts): given up, recorded as
    * quarantined with an `unscannable` finding `SCAN_TIMEOUT` — admission denies with that reason, the
-   * nightly sweep does not enqueue it again; a new push of the digest scans it again.
+   * nightly sweep does not enqueue it again; a push of the digest after the feeds changed scans it again (with the same feeds it is answered: `duplicate`).
    */
   | {
       readonly status: 'unscannable';
@@ -212,7 +212,7 @@ async function recordGivenUp(
 ): Promise<ScanOutcome> {
   const finding = {
     type: 'unscannable' as const, id: err.code, aliases: [], severity: 'unknown' as const,
-    message: `the scan did not finish within ${err.deadline}${err.during ? ` (it was reading ${err.during})` : ''}, ${why}: given up — never trusted; a new push scans it again`,
+    message: `the scan did not finish within ${err.deadline}${err.during ? ` (it was reading ${err.during})` : ''}, ${why}: given up — never trusted; a push after the next feed change scans it again`,
   };
   const result = unscannableDigest(name, digest, finding, { policy: ctx.ports.policy, now: ctx.clock, advisories: { store: ctx.ports.advisories.store, schemes: ctx.ports.advisories.schemes, feeds: ctx.feeds } });
   const recorded = await recordScanWithIndex(ctx.ports.store, result, { plugins: ctx.plugins, evaluatedAt: ctx.clock().toISOString() });
