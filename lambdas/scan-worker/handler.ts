@@ -8,6 +8,10 @@
  * maxReceiveCount), or a registry or store error — is reported in `batchItemFailures` by its own
  * `messageId`, which Powertools' BatchProcessor takes from the record it handled (RELIABILITY.md 26:
  * a wrong itemIdentifier is impossible by construction); the other records are deleted.
+ *
+ * A failed record comes back after a delay growing with its receive count (ChangeMessageVisibility,
+ * lib/engine/pipeline/retries.ts), not the queue's whole visibility timeout; a scan that hits its
+ * deadline on the message's last attempt is recorded as unscannable instead (issue 15 item 5).
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -17,6 +21,7 @@ import { describeError } from '../../lib/engine/pipeline/common';
 import { DEADLINE_SAFETY_MARGIN_MS } from '../../lib/engine/registry/deadline';
 import { parseQueueMessage, type QueueMessage } from '../../lib/engine/pipeline/messages';
 import { reevaluate } from '../../lib/engine/pipeline/rescan';
+import { deliveryOf, hadFairShare, retryDelaySeconds } from '../../lib/engine/pipeline/retries';
 import { scanPushed } from '../../lib/engine/pipeline/scan';
 
 const { logger, log } = pipelineLogger('trustctl-scan-worker');
@@ -39,7 +44,8 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
     ...(await pipeline().scanPorts({ claimLeaseMs: () => context?.getRemainingTimeInMillis?.() ?? MAX_RUN_MS })),
     scanDeadlineMs: () => scanDeadlineMs(context),
   };
-  const handle = async (record: SQSRecord): Promise<void> => {
+  const invocationDeadline = scanDeadlineMs(context);
+  const flow = async (record: SQSRecord): Promise<void> => {
     const messageId = record.messageId;
     let message: QueueMessage;
     try {
@@ -49,11 +55,26 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
       logger.error('unparseable message', { messageId, receiveCount: record.attributes?.ApproximateReceiveCount, error: describeError(err) });
       throw err;
     }
+    // The delivery travels with the record: on its last attempt a deadline becomes an unscannable
+    // verdict — if the record had its fair share of the invocation (not one left with the time a
+    // slow record before it did not use up).
+    const fair = hadFairShare(invocationDeadline, scanDeadlineMs(context));
+    const recordPorts = { ...ports, ...(fair ? { delivery: deliveryOf(record.attributes) } : {}) };
     try {
-      const outcome = message.kind === 'push' || message.kind === 'ignored' ? await scanPushed(message, ports) : await reevaluate(message, ports);
+      const outcome = message.kind === 'push' || message.kind === 'ignored' ? await scanPushed(message, recordPorts) : await reevaluate(message, recordPorts);
       logger.info('message handled', { messageId, kind: message.kind, status: outcome.status, ...('digest' in outcome ? { digest: outcome.digest } : {}) });
     } catch (err) {
       logger.error('message failed', { messageId, kind: message.kind, ...('digest' in message ? { digest: message.digest } : {}), error: describeError(err) });
+      throw err;
+    }
+  };
+  const handle = async (record: SQSRecord): Promise<void> => {
+    try {
+      await flow(record);
+    } catch (err) {
+      // Back off per message; if the change fails the message still comes back, after the queue's timeout.
+      const set = await pipeline().messageVisibility.retryIn(record, retryDelaySeconds(deliveryOf(record.attributes).receiveCount, pipeline().config.retries));
+      if (set !== undefined) logger.info('retry scheduled', { messageId: record.messageId, receiveCount: record.attributes?.ApproximateReceiveCount, inSeconds: set });
       throw err;
     }
   };

@@ -26,6 +26,9 @@
  * | `NIGHTLY_MAX_SWEEP_SCANS` | nightly: scans of images without a verdict one run enqueues at most, newest first (default 500) |
  * | `RECORD_SIGHTINGS` | trust-api: `true` records admission sightings on the verdict table (UpdateItem; lib/admission/sightings.ts); absent: read-only |
  * | `NIGHTLY_HISTORY_RETENTION_DAYS` | scan-worker: days a nightly re-evaluation's history item is kept (TTL; default 90, verdict-store.ts) |
+ * | `SCAN_RETRY_BASE_SECONDS`, `SCAN_RETRY_MAX_SECONDS` | scan-worker: a failed message comes back after base × 2^(receives − 1) seconds, at most max (defaults 30, 900; lib/engine/pipeline/retries.ts) |
+ * | `SCAN_MAX_ATTEMPTS` | scan-worker: the receive on which a scan that hits its deadline is recorded as unscannable (default 4: one short of the DLQ) |
+ * | `SCAN_MAX_TOTAL_SECONDS` | scan-worker: also give up once this long has passed since the first receive (default: attempts only) |
  * | `TRUSTCTL_REGISTRY_OVERRIDE` | local runs only: `<registry host>=<host:port>[,…]` serves a registry (ECR) from elsewhere |
  * | `AWS_ENDPOINT_URL_DYNAMODB`, `AWS_ENDPOINT_URL_SQS`, `AWS_ENDPOINT_URL_ECR` | local runs only: honoured by the SDK itself; a local run sweeps ECR only with an ECR endpoint |
  */
@@ -53,6 +56,7 @@ import type {
   TagRemoval,
   ScanPorts,
 } from '../engine/pipeline/ports';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../engine/pipeline/retries';
 import { DEFAULT_POLICY } from '../engine/policy/default-policy';
 import { parsePolicy, type Policy } from '../engine/policy/schema';
 import { RegistryClient } from '../engine/registry/client';
@@ -72,6 +76,7 @@ import { RegistryImageCatalog } from '../local/pipeline/registry-catalog';
 import { DynamoLayerCache } from './layer-cache';
 import { DynamoNotificationLedger } from './notification-ledger';
 import { SlackPipelineNotifier } from './pipeline-notifier';
+import { SqsMessageVisibility } from './message-visibility';
 import { SqsRescanQueue } from './rescan-queue';
 import { DynamoScanClaims } from './scan-claims';
 import { DynamoVerdictStore } from './verdict-store';
@@ -110,6 +115,8 @@ export interface PipelineConfig {
   readonly recordSightings: boolean;
   /** NIGHTLY_HISTORY_RETENTION_DAYS: how long nightly re-evaluation history items are kept (absent: the store's default). */
   readonly nightlyHistoryRetentionDays?: number;
+  /** SCAN_RETRY_BASE_SECONDS, SCAN_RETRY_MAX_SECONDS, SCAN_MAX_ATTEMPTS, SCAN_MAX_TOTAL_SECONDS over DEFAULT_RETRY_POLICY. */
+  readonly retries: RetryPolicy;
   /** Registry host → the host:port that serves it (local runs). */
   readonly registryOverrides: ReadonlyMap<string, string>;
   /** True when an ECR API endpoint is configured (AWS_ENDPOINT_URL_ECR): a local run sweeps ECR only then. */
@@ -172,6 +179,19 @@ export function readNightlySettings(env: NodeJS.ProcessEnv = process.env): Night
   return { liveWindowDays: positiveNumber(env, 'LIVE_WINDOW_DAYS') ?? 30, ...(maxSweepScans !== undefined ? { maxSweepScans } : {}) };
 }
 
+/** The retry policy from SCAN_RETRY_BASE_SECONDS, SCAN_RETRY_MAX_SECONDS, SCAN_MAX_ATTEMPTS, SCAN_MAX_TOTAL_SECONDS. */
+function readRetryPolicy(env: NodeJS.ProcessEnv): RetryPolicy {
+  const attempts = positiveNumber(env, 'SCAN_MAX_ATTEMPTS');
+  if (attempts !== undefined && !Number.isInteger(attempts)) throw new PipelineConfigError(`SCAN_MAX_ATTEMPTS: ${attempts} is not a whole number`);
+  const total = positiveNumber(env, 'SCAN_MAX_TOTAL_SECONDS');
+  return {
+    baseDelaySeconds: positiveNumber(env, 'SCAN_RETRY_BASE_SECONDS') ?? DEFAULT_RETRY_POLICY.baseDelaySeconds,
+    maxDelaySeconds: positiveNumber(env, 'SCAN_RETRY_MAX_SECONDS') ?? DEFAULT_RETRY_POLICY.maxDelaySeconds,
+    maxScanAttempts: attempts ?? DEFAULT_RETRY_POLICY.maxScanAttempts,
+    ...(total !== undefined ? { maxScanTimeMs: total * 1000 } : {}),
+  };
+}
+
 /** Reads the configuration from `env`; throws {@link PipelineConfigError} naming a malformed variable. */
 export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
   let policy = DEFAULT_POLICY;
@@ -204,6 +224,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     ...readNightlySettings(env),
     recordSightings: parseFlag(env, 'RECORD_SIGHTINGS'),
     ...(positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') !== undefined ? { nightlyHistoryRetentionDays: positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') } : {}),
+    retries: readRetryPolicy(env),
     registryOverrides: parseRegistryOverrides(env.TRUSTCTL_REGISTRY_OVERRIDE),
     ecrEndpoint: Boolean(opt('AWS_ENDPOINT_URL_ECR') || opt('AWS_ENDPOINT_URL')),
     localRun: Boolean(opt('TRUSTCTL_REGISTRY_OVERRIDE') || opt('AWS_ENDPOINT_URL_DYNAMODB') || opt('AWS_ENDPOINT_URL_SQS') || opt('AWS_ENDPOINT_URL')),
@@ -421,8 +442,18 @@ export class AwsPipeline {
       ...(layerTable ? { cache: this.once('layers', () => new DynamoLayerCache(this.dynamodb, layerTable)) } : {}),
       claims: this.once('claims', () => new DynamoScanClaims({ client: this.dynamodb, tableName: need(this.config, 'verdictTable', 'VERDICT_TABLE') })),
       ...(opts.claimLeaseMs ? { claimLeaseMs: opts.claimLeaseMs } : {}),
+      retries: this.config.retries,
       ...(this.logger ? { logger: this.logger } : {}),
     };
+  }
+
+  /** ChangeMessageVisibility of failed scan-worker records: the configured queue URLs first (local runs), else each record's ARN. */
+  get messageVisibility(): SqsMessageVisibility {
+    return this.once('visibility', () => new SqsMessageVisibility({
+      client: this.sqs,
+      queueUrls: [this.config.scanQueueUrl, this.config.rescanQueueUrl],
+      ...(this.logger ? { logger: this.logger } : {}),
+    }));
   }
 
   /** Ports of fanOut (verdict-fanout). */

@@ -434,6 +434,18 @@ async function unscannableRoot(source: ImageSource, e: TrustError, opts: ScanOpt
   return { ref: source.name, digest: root.digest, mediaType: root.mediaType, isIndex: false, images: [image], verdict, ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}) };
 }
 
+/**
+ * The result for a digest given up before it could be read — the pipeline's scan deadline hit on the
+ * message's last attempt (lib/engine/pipeline/scan.ts): `finding` (an `unscannable` one) under `digest`,
+ * quarantined by the baseline. No inventory: a re-evaluation leaves it as it is; a push after the feeds changed scans again.
+ */
+export function unscannableDigest(ref: string, digest: Digest, finding: Finding, opts: Pick<ScanOptions, 'policy' | 'now' | 'advisories'>): ScanResult {
+  const findings = [finding];
+  const verdict = judge(ref, digest, findings, [], opts);
+  const image: ImageScan = { platform: 'unknown', manifestDigest: digest, configDigest: digest, packages: [], unknowns: [], layers: [], findings, verdict };
+  return { ref, digest, mediaType: 'unknown', isIndex: false, images: [image], verdict, ...(opts.advisories ? { feeds: opts.advisories.feeds } : {}) };
+}
+
 /** The result for a target that could not be read to the end before any digest was known (a `dir:` over a cap). */
 export function unscannableScan(ref: string, e: TrustError): ScanResult {
   const findings = [unscannableFinding(e)];

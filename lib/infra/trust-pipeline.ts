@@ -19,6 +19,7 @@ import { A_PK, A_SK } from '../aws/dynamodb-table';
 import { LAYER_CACHE_TTL_ATTRIBUTE } from '../aws/layer-cache';
 import { DEFAULT_FEEDS } from '../cli/advisories';
 import { parsePolicy, type Policy } from '../engine/policy/schema';
+import { DEFAULT_RETRY_POLICY, SQS_MAX_VISIBILITY_SECONDS } from '../engine/pipeline/retries';
 
 /**
  * The Lambda runtime of every function: the newest Node.js runtime aws-cdk-lib knows (cdk-nag's
@@ -144,6 +145,32 @@ export interface TrustPipelineProps {
    * @default Duration.minutes(5)
    */
   readonly scanTimeout?: Duration;
+  /**
+   * Delay before a failed scan-worker message is received again (SQS ChangeMessageVisibility on the
+   * record); it doubles with each receive up to `scanRetryMaxDelay`, and never exceeds the queue's
+   * visibility timeout. Passed as `SCAN_RETRY_BASE_SECONDS` when set.
+   * @default Duration.seconds(30) (lib/engine/pipeline/retries.ts DEFAULT_RETRY_POLICY)
+   */
+  readonly scanRetryDelay?: Duration;
+  /**
+   * Longest retry delay of a failed scan-worker message (at most 12 hours). Passed as `SCAN_RETRY_MAX_SECONDS` when set.
+   * @default Duration.minutes(15) (DEFAULT_RETRY_POLICY)
+   */
+  readonly scanRetryMaxDelay?: Duration;
+  /**
+   * The receive on which a scan that still hits its deadline (the function's remaining time) is given
+   * up and recorded as quarantined, `unscannable` (`SCAN_TIMEOUT`), instead of retried into the DLQ.
+   * At most the queues' maxReceiveCount ({@link MAX_RECEIVE_COUNT}); below it, the receives left are
+   * spares for a worker killed before it recorded. Passed as `SCAN_MAX_ATTEMPTS` when set.
+   * @default 4 — MAX_RECEIVE_COUNT - 1 (DEFAULT_RETRY_POLICY)
+   */
+  readonly scanAttempts?: number;
+  /**
+   * Also give a timed-out scan up once this long has passed since its message was first received,
+   * whichever comes first. Passed as `SCAN_MAX_TOTAL_SECONDS`.
+   * @default - the attempts alone decide
+   */
+  readonly maxScanTime?: Duration;
   /**
    * Age after which a verdict is stale: the trust API (admission) denies it. Passed to trust-api as
    * `MAX_VERDICT_AGE_MS`. Keep it well above the nightly period: the nightly run re-evaluates every
@@ -376,6 +403,16 @@ export class TrustPipeline extends Construct {
     const recordSightings = props.recordAdmissionSightings ?? true;
     const nightlyHistoryRetentionDays = (props.nightlyHistoryRetention ?? Duration.days(90)).toDays();
     if (nightlyHistoryRetentionDays < 1) throw new Error('TrustPipeline: nightlyHistoryRetention is at least 1 day');
+    // Retries: the defaults live in the engine (lib/engine/pipeline/retries.ts DEFAULT_RETRY_POLICY); only a prop given is passed.
+    const scanAttempts = props.scanAttempts;
+    if (scanAttempts !== undefined && (!Number.isInteger(scanAttempts) || scanAttempts < 1 || scanAttempts > MAX_RECEIVE_COUNT)) throw new Error(`TrustPipeline: scanAttempts is a whole number from 1 to ${MAX_RECEIVE_COUNT} (the queues' maxReceiveCount)`);
+    const scanRetryDelaySeconds = props.scanRetryDelay?.toSeconds();
+    const scanRetryMaxDelaySeconds = props.scanRetryMaxDelay?.toSeconds();
+    const retryBase = scanRetryDelaySeconds ?? DEFAULT_RETRY_POLICY.baseDelaySeconds;
+    const retryMax = scanRetryMaxDelaySeconds ?? Math.max(retryBase, DEFAULT_RETRY_POLICY.maxDelaySeconds); // the engine lets the base win over the default cap
+    if (retryBase < 1 || retryMax < retryBase || retryMax > SQS_MAX_VISIBILITY_SECONDS) throw new Error('TrustPipeline: scanRetryDelay is at least 1 second and scanRetryMaxDelay between it and 12 hours (SQS ChangeMessageVisibility)');
+    const maxScanTimeSeconds = props.maxScanTime?.toSeconds();
+    if (maxScanTimeSeconds !== undefined && maxScanTimeSeconds < 1) throw new Error('TrustPipeline: maxScanTime is at least 1 second');
     const admissionAuth = props.admissionAuth ?? 'iam';
     if (admissionAuth === 'none' && !props.apiTokenSecret) throw new Error("TrustPipeline: admissionAuth 'none' needs apiTokenSecret (the bearer token the trust API requires)");
     const clusterReaderTrust = props.clusterReaderRole ? clusterReaderPrincipal(props.clusterReaderRole) : undefined;
@@ -438,6 +475,12 @@ export class TrustPipeline extends Construct {
       liveWindow: { LIVE_WINDOW_DAYS: String(liveWindowDays), NIGHTLY_MAX_SWEEP_SCANS: String(maxSweepScans) },
       sightings: recordSightings ? { RECORD_SIGHTINGS: 'true' } : none,
       historyRetention: { NIGHTLY_HISTORY_RETENTION_DAYS: String(nightlyHistoryRetentionDays) },
+      retries: {
+        ...(scanRetryDelaySeconds !== undefined ? { SCAN_RETRY_BASE_SECONDS: String(scanRetryDelaySeconds) } : {}),
+        ...(scanRetryMaxDelaySeconds !== undefined ? { SCAN_RETRY_MAX_SECONDS: String(scanRetryMaxDelaySeconds) } : {}),
+        ...(scanAttempts !== undefined ? { SCAN_MAX_ATTEMPTS: String(scanAttempts) } : {}),
+        ...(maxScanTimeSeconds !== undefined ? { SCAN_MAX_TOTAL_SECONDS: String(maxScanTimeSeconds) } : {}),
+      },
       apiToken: admissionAuth === 'none' && props.apiTokenSecret ? { API_TOKEN_SECRET_ARN: props.apiTokenSecret.secretArn } : none,
     };
 
@@ -447,7 +490,7 @@ export class TrustPipeline extends Construct {
       description: 'Scans pushed images and re-evaluates digests: SQS scan + rescan queues → verdict table',
       memorySize: props.memorySize ?? 2048,
       timeout: scanTimeout,
-      environment: { ...env.verdicts, ...env.advisories, ...env.layers, ...env.policy, ...env.feeds, ...env.historyRetention },
+      environment: { ...env.verdicts, ...env.advisories, ...env.layers, ...env.policy, ...env.feeds, ...env.historyRetention, ...env.retries },
     });
     this.verdictFanout = this.lambda({
       name: 'verdict-fanout',
@@ -552,7 +595,8 @@ export class TrustPipeline extends Construct {
       conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [LEDGER_PK_PATTERN] } },
     });
 
-    // scan-worker: pull images (manifests, layers), read/write verdicts (and scan claims) and layers, read advisories (queue consumption: the event sources).
+    // scan-worker: pull images (manifests, layers), read/write verdicts (and scan claims) and layers, read advisories (queue consumption: the event sources,
+    // whose grant includes sqs:ChangeMessageVisibility and GetQueueAttributes — the per-message retry delay, lib/aws/message-visibility.ts).
     ecrToken(this.scanWorker);
     ecr(this.scanWorker, ['ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']);
     this.verdictTable.grantReadWriteData(this.scanWorker);

@@ -16,3 +16,4 @@ export { reevaluate, type RescanOutcome } from './rescan';
 export { fanOut, type FanOutOutcome } from './fan-out';
 export { syncFeedsAndTarget, type FeedSyncOptions, type FeedSyncReport } from './feed-sync';
 export { DEFAULT_MAX_SWEEP_SCANS, nightly, type NightlyReport } from './nightly';
+export { DEFAULT_RETRY_POLICY, deliveryOf, hadFairShare, lastScanAttempt, retryDelaySeconds, type Delivery, type RetryPolicy } from './retries';

@@ -17,6 +17,7 @@ import type { StoredVerdict, VerdictStore } from '../verdicts/port';
 import type { SightingReader } from '../verdicts/sightings';
 import type { Digest, FeedInfo } from '../model';
 import type { RescanMessage } from './messages';
+import type { Delivery, RetryPolicy } from './retries';
 
 /** Structured log lines (Powertools Logger in a Lambda). Fields are plain data; never a secret. */
 export interface PipelineLogger {
@@ -174,6 +175,14 @@ export interface ScanPorts extends EvaluationPorts {
    * message retried (RELIABILITY.md 60). Without it, only the per-read idle and rate guards apply.
    */
   readonly scanDeadlineMs?: () => number;
+  /**
+   * The delivery of the queue message being handled (its receive count and first receive), set per
+   * record by the scan-worker. With it, a deadline on the message's last attempt ({@link retries})
+   * records an `unscannable` verdict instead of failing again. Without it (the CLI), a deadline only fails.
+   */
+  readonly delivery?: Delivery;
+  /** When a scan that keeps hitting its deadline is given up (retries.ts). Default DEFAULT_RETRY_POLICY. */
+  readonly retries?: RetryPolicy;
 }
 
 /** What the fan-out of a verdict change needs. */

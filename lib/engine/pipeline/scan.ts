@@ -12,14 +12,16 @@ import { policyHash } from '../policy/schema';
 import { feedRevisionOf, type RecordedVerdict } from '../record-scan';
 import { recordScanWithIndex } from '../reevaluate';
 import { formatDuration } from '../duration';
+import { ScanTimeoutError } from '../errors';
 import { startDeadline, withDeadline, type Deadline } from '../registry/deadline';
 import { RegistrySource } from '../registry/registry-source';
 import type { ImageSource, ManifestBytes } from '../registry/source';
-import { scanImage } from '../scan-image';
+import { scanImage, unscannableDigest } from '../scan-image';
 import type { StoredVerdict } from '../verdicts/port';
 import { advisorySourceOf, alreadyAnswered, describeError, feedInfoOf, pluginsFor } from './common';
 import { parseEcrEvent, type EcrPush, type IgnoredEvent } from './messages';
 import { SILENT_LOGGER, type ScanPorts } from './ports';
+import { lastScanAttempt } from './retries';
 
 /** What to scan: a digest in a repository of a registry, as events and messages name it. */
 export interface ScanTarget {
@@ -50,6 +52,20 @@ export type ScanOutcome =
       /** Layers whose blobs were downloaded, and layers taken from the layer cache. */
       readonly layersRead: number;
       readonly layersCached: number;
+    }
+  /**
+   * The scan hit its deadline on the message's last attempt (retries.ts): given up, recorded as
+   * quarantined with an `unscannable` finding `SCAN_TIMEOUT` — admission denies with that reason, the
+   * nightly sweep does not enqueue it again; a push of the digest after the feeds changed scans it again (with the same feeds it is answered: `duplicate`).
+   */
+  | {
+      readonly status: 'unscannable';
+      readonly digest: Digest;
+      readonly ref: string;
+      readonly verdict: VerdictStatus;
+      readonly recorded: readonly RecordedVerdict[];
+      /** Why this attempt was the last one. */
+      readonly reason: string;
     };
 
 /**
@@ -106,7 +122,9 @@ function renamed(source: ImageSource, name: string): ImageSource {
  * Registry and store errors propagate: the message is retried (RELIABILITY.md 18: no verdict from a
  * download that failed); an image that cannot be read to the end is recorded as quarantined by the scan itself.
  * The scan runs under `ports.scanDeadlineMs` (the Lambda's remaining time less a margin): past it,
- * ScanTimeoutError — nothing recorded, the message retried (RELIABILITY.md 60).
+ * ScanTimeoutError — nothing recorded, the claim released, the message retried (RELIABILITY.md 60) —
+ * unless `ports.delivery` is the message's last attempt (retries.ts `lastScanAttempt`): then the digest
+ * is recorded as quarantined, unscannable (`SCAN_TIMEOUT`), and the outcome is `unscannable`.
  */
 export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<ScanOutcome> {
   const log = ports.logger ?? SILENT_LOGGER;
@@ -163,14 +181,43 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
     // The claim is kept until its lease lapses: a duplicate that read the store before our write finds it held.
     return { status: 'scanned', digest, ref: name, verdict: result.verdict.status, recorded, layersRead, layersCached };
   } catch (err) {
-    if (ports.claims) {
-      // Let a retry scan at once; if the release fails the lease still lapses on its own.
-      await ports.claims.release(key).catch((e: unknown) => log.warn('scan claim not released', { digest, error: describeError(e) }));
+    // A deadline on the last attempt is an answer, not a failure: an image that cannot be read within the
+    // time a scan has is never trusted, and retrying it for ever helps nobody (issue 15 item 5).
+    const giveUp = err instanceof ScanTimeoutError ? lastScanAttempt(ports.delivery, ports.retries, clock().getTime()) : undefined;
+    try {
+      if (giveUp) return await recordGivenUp(digest, name, err as ScanTimeoutError, giveUp, { ports, plugins, feeds, clock });
+    } finally {
+      if (ports.claims) {
+        // Let a retry (or a new push) scan at once; if the release fails the lease still lapses on its own.
+        await ports.claims.release(key).catch((e: unknown) => log.warn('scan claim not released', { digest, error: describeError(e) }));
+      }
     }
     throw err;
   } finally {
     deadline?.clear();
   }
+}
+
+/**
+ * Records the verdict of a scan given up on its last attempt: quarantined, one `unscannable` finding
+ * with the deadline's code (`SCAN_TIMEOUT`), through the normal recording path — so the fan-out tags
+ * it and tells Slack like any other quarantine. A store error propagates (the message is retried).
+ */
+async function recordGivenUp(
+  digest: Digest,
+  name: string,
+  err: ScanTimeoutError,
+  why: string,
+  ctx: { ports: ScanPorts; plugins: readonly string[]; feeds: Awaited<ReturnType<typeof feedInfoOf>>; clock: () => Date },
+): Promise<ScanOutcome> {
+  const finding = {
+    type: 'unscannable' as const, id: err.code, aliases: [], severity: 'unknown' as const,
+    message: `the scan did not finish within ${err.deadline}${err.during ? ` (it was reading ${err.during})` : ''}, ${why}: given up — never trusted; a push after the next feed change scans it again`,
+  };
+  const result = unscannableDigest(name, digest, finding, { policy: ctx.ports.policy, now: ctx.clock, advisories: { store: ctx.ports.advisories.store, schemes: ctx.ports.advisories.schemes, feeds: ctx.feeds } });
+  const recorded = await recordScanWithIndex(ctx.ports.store, result, { plugins: ctx.plugins, evaluatedAt: ctx.clock().toISOString() });
+  (ctx.ports.logger ?? SILENT_LOGGER).warn('scan given up: recorded as unscannable', { digest, ref: name, reason: why, error: err.message, written: recorded.filter((r) => r.written).length });
+  return { status: 'unscannable', digest, ref: name, verdict: result.verdict.status, recorded, reason: why };
 }
 
 /**

@@ -21,6 +21,7 @@ import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent, SQSBatchRespo
 import { tableDefinition as advisoryTableDefinition } from '../../aws/advisory-store';
 import { pkSkTable } from '../../aws/dynamodb-table';
 import { LAYER_CACHE_TTL_ATTRIBUTE } from '../../aws/layer-cache';
+import { DEADLINE_SAFETY_MARGIN_MS } from '../../engine/registry/deadline';
 import { tableDefinition as verdictTableDefinition } from '../../aws/verdict-store';
 import { SqsEventSource } from './sqs-event-source';
 import { StreamEventSource } from './stream-event-source';
@@ -59,6 +60,17 @@ export interface LocalPipelineOptions {
   /** Pollers of the rescan queue. Default 1. */
   readonly rescanConcurrency?: number;
   /**
+   * How long one scan may take, ms: each scan-worker invocation gets a context whose remaining time is
+   * this plus DEADLINE_SAFETY_MARGIN_MS — a function timeout that short, as Lambda would report it.
+   * Default: a Lambda's longest run (15 minutes).
+   */
+  readonly scanDeadlineMs?: number;
+  /**
+   * The scan-worker's retries (SCAN_RETRY_BASE_SECONDS, SCAN_RETRY_MAX_SECONDS, SCAN_MAX_ATTEMPTS,
+   * SCAN_MAX_TOTAL_SECONDS; lib/engine/pipeline/retries.ts). Default: the pipeline's defaults.
+   */
+  readonly scanRetries?: { readonly baseDelaySeconds?: number; readonly maxDelaySeconds?: number; readonly maxScanAttempts?: number; readonly maxScanTimeSeconds?: number };
+  /**
    * Wraps each handler invocation (fault injection in tests: a worker that dies mid-batch is a
    * wrapper that throws after the handler ran part of the batch).
    */
@@ -89,9 +101,9 @@ export interface LocalPipeline {
 
 const creds = { accessKeyId: 'local', secretAccessKey: 'local' };
 
-/** A Lambda context for local invocations: plenty of time left. */
-function context(name: string): Context {
-  const deadline = Date.now() + 15 * 60_000;
+/** A Lambda context for local invocations: `remainingMs` left (default plenty: a Lambda's longest run). */
+function context(name: string, remainingMs = 15 * 60_000): Context {
+  const deadline = Date.now() + remainingMs;
   return {
     callbackWaitsForEmptyEventLoop: false, functionName: name, functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`, memoryLimitInMB: '2048',
@@ -154,6 +166,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'WARN',
   });
+  const retries = options.scanRetries ?? {};
+  for (const [name, value] of [
+    ['SCAN_RETRY_BASE_SECONDS', retries.baseDelaySeconds], ['SCAN_RETRY_MAX_SECONDS', retries.maxDelaySeconds],
+    ['SCAN_MAX_ATTEMPTS', retries.maxScanAttempts], ['SCAN_MAX_TOTAL_SECONDS', retries.maxScanTimeSeconds],
+  ] as const) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = String(value);
+  }
   if (options.policyJson) process.env.POLICY_JSON = options.policyJson;
   if (options.repositories) process.env.REPOSITORIES = options.repositories.join(',');
   const nightlySettings = (settings: { readonly liveWindowDays?: number; readonly maxSweepScans?: number }): void => {
@@ -170,7 +190,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   const nightlyHandler = (await import('../../../lambdas/nightly/handler')).handler;
 
   const onError = (where: string) => (e: unknown) => options.onError?.(where, e);
-  const invokeScan = (e: SQSEvent) => scanWorker(e, context('scan-worker'));
+  const scanRemainingMs = options.scanDeadlineMs === undefined ? undefined : options.scanDeadlineMs + DEADLINE_SAFETY_MARGIN_MS;
+  const invokeScan = (e: SQSEvent) => scanWorker(e, context('scan-worker', scanRemainingMs));
   const scanHandler = options.wrapScanWorker ? options.wrapScanWorker(invokeScan) : invokeScan;
   const sources = {
     scan: new SqsEventSource({ client: sqs, queueUrl: scan.url, handler: scanHandler, batchSize: 1, concurrency: options.scanConcurrency ?? 2, onError: onError('scan-worker') }),
