@@ -72,13 +72,33 @@ export function feedClaimKey(source: string): string {
   return `feed-sync#${createHash('sha256').update(source).digest('hex')}`;
 }
 
-/** The schedule's tick: one message per configured feed, and the stale-feed report. */
-export async function startFeedSync(ports: FeedContinuationPorts): Promise<{ readonly enqueued: readonly string[]; readonly stale: readonly NotifyResult[] }> {
-  const at = (ports.now ?? (() => new Date()))().toISOString();
-  const enqueued = ports.feeds.map((f) => f.source);
+/**
+ * How long after its latest invocation started a feed whose sync is `in-progress` counts as in flight:
+ * its chain of continuation messages is alive, or its message will be redelivered (the feed-sync queue's
+ * visibility timeout is 6 × 15 minutes, lib/infra). The schedule does not start a second chain for it.
+ */
+export const FEED_IN_FLIGHT_MS = 2 * 60 * 60_000;
+
+/**
+ * The schedule's tick: one message per configured feed — except feeds whose sync is in flight
+ * ({@link FEED_IN_FLIGHT_MS}): a second message would only start a second chain of continuations — and
+ * the stale-feed report.
+ */
+export async function startFeedSync(ports: FeedContinuationPorts, opts: { readonly inFlightMs?: number } = {}): Promise<{ readonly enqueued: readonly string[]; readonly inFlight: readonly string[]; readonly stale: readonly NotifyResult[] }> {
+  const now = (ports.now ?? (() => new Date()))();
+  const window = opts.inFlightMs ?? FEED_IN_FLIGHT_MS;
+  const enqueued: string[] = [];
+  const inFlight: string[] = [];
+  for (const f of ports.feeds) {
+    const st = await ports.advisories.store.getFeedState(f.source);
+    const started = st?.startedAt ? Date.parse(st.startedAt) : NaN;
+    if (st?.status === 'in-progress' && now.getTime() - started < window) inFlight.push(f.source);
+    else enqueued.push(f.source);
+  }
+  const at = now.toISOString();
   if (enqueued.length > 0) await ports.feedQueue.send(enqueued.map((source) => ({ kind: 'feed-sync', source, at })));
-  (ports.logger ?? SILENT_LOGGER).info('feed syncs enqueued', { feeds: enqueued.length });
-  return { enqueued, stale: await reportStaleFeeds(ports) };
+  (ports.logger ?? SILENT_LOGGER).info('feed syncs enqueued', { feeds: enqueued.length, inFlight });
+  return { enqueued, inFlight, stale: await reportStaleFeeds(ports) };
 }
 
 /** Options of {@link syncFeedMessage}. */
