@@ -36,7 +36,7 @@ export class RecordingStore implements AdvisoryStore {
   /** Dies instead of applying the state write with this (1-based) number. */
   dieAtStateWrite?: number;
 
-  constructor(readonly inner = new MemoryAdvisoryStore()) {}
+  constructor(readonly inner: AdvisoryStore = new MemoryAdvisoryStore()) {}
 
   private alive(): void {
     if (this.dead) throw new Killed('the process is dead');
@@ -63,7 +63,7 @@ export class RecordingStore implements AdvisoryStore {
   async getFeedState(source: string) { this.alive(); return this.inner.getFeedState(source); }
   async lookup(ecosystem: string, name: string) { this.alive(); return this.inner.lookup(ecosystem, name); }
   async get(id: string) { this.alive(); return this.inner.get(id); }
-  async listFeeds() { return this.inner.listFeeds(); }
+  async listFeeds() { return (await this.inner.listFeeds?.()) ?? []; }
   async count() { return this.inner.count(); }
 
   /** The entry indexes the OSV zip cursors of the states name, in order (revision `revision`). */
