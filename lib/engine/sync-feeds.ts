@@ -108,6 +108,13 @@ const errorText = (err: unknown): string => (err instanceof Error ? err.message 
  * 4. the state becomes `complete` with the new fingerprint, record count and ecosystems — for the
  *    embedded store, in the same commit as the records (its `putFeedState` commits both together).
  *
+ * Within a source (issue 15 item 8, a feed larger than one Lambda invocation): a reader with a cursor
+ * (the NVD API's page, the OSV zip's entry index in this revision) lets the sync commit checkpoints —
+ * the cursor, the attempt's running totals (`progress`) and, with `onChanged`, the write-ahead ids of the
+ * batch about to be written (`pendingIds`) — and stop cleanly when `timeLeftMs` runs out; the next sync
+ * continues at the cursor, re-targets the write-ahead ids first, and completes with the whole read's
+ * totals. A cursor taken in another revision of the export is ignored: a new export is read from its start.
+ *
  * The next sync resumes an `in-progress` or `failed` source from its last complete read and leaves
  * complete unchanged ones alone. A state written before statuses existed (no `ecosystems`) is read in
  * full, since only a full read tells which ecosystems the export covers. A malformed record is skipped
