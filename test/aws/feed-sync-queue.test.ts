@@ -122,6 +122,22 @@ describe('a 5,000-record export through the feed-sync queue, DynamoDB Local and 
   });
 });
 
+describe('a checkpoint in the DynamoDB feed state', () => {
+  it.each([
+    ['progress and write-ahead ids', { cursor: 'osv-zip/1 41 etag:"x"', progress: { read: 42, modified: '2026-01-01T00:00:41Z', ecosystems: ['PyPI'] }, pendingIds: ['SYN-0000041', 'SYN-0000042'] }, true],
+    ['a progress that is not what it should be (dropped: the attempt counts from its cursor)', { cursor: 'osv-zip/1 41 etag:"x"', progress: { read: 1.5, ecosystems: ['PyPI'] } }, false],
+  ] as const)('round-trips %s', async (_n, checkpoint, kept) => {
+    const tableName = `advisories-state-${kept ? 'ok' : 'bad'}`;
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
+    const store = new DynamoAdvisoryStore({ client, tableName });
+    await store.putFeedState('osv:X', { syncedAt: '', records: 0, status: 'in-progress', startedAt: '2026-12-07T12:00:00Z', pending: 'etag:"x"', ...checkpoint });
+    const back = await store.getFeedState('osv:X');
+    expect(back?.cursor).toBe(checkpoint.cursor);
+    if (kept) expect(back).toMatchObject(checkpoint);
+    else expect(back?.progress).toBeUndefined();
+  });
+});
+
 describe('SqsFeedSyncQueue', () => {
   it('sends one message per feed in batches of 10, and names the feeds a missing queue did not take', async () => {
     const url = await sqs.createQueue('feed-sync-batches');
