@@ -19,7 +19,7 @@ import type { OsvRecord } from '../engine/advisories/osv';
 import { TrustError } from '../engine/errors';
 import { A_PK, A_SK, MAX_ITEM_BYTES, MAX_PARTITION_KEY_BYTES, MAX_SORT_KEY_BYTES, backoff, forEachLimit, pkSkTable, querySortKeys } from './dynamodb-table';
 export { MAX_ITEM_BYTES } from './dynamodb-table';
-import type { AdvisoryStore, FeedState, FeedStatus } from '../engine/ports';
+import type { AdvisoryStore, FeedProgress, FeedState, FeedStatus } from '../engine/ports';
 
 /*
  * Single-table design (the CDK stack mirrors {@link tableDefinition}). Every item has a string
@@ -372,6 +372,7 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       const status = FEED_STATUSES.find((s) => s === it.status?.S);
       const ecosystems = it.ecosystems?.L?.map((v) => v.S);
       const members = it.members?.L?.map((v) => v.S);
+      const pendingIds = it.pendingIds?.L?.map((v) => v.S);
       return {
         ...(it.modified?.S !== undefined ? { modified: it.modified.S } : {}),
         ...(it.fingerprint?.S !== undefined ? { fingerprint: it.fingerprint.S } : {}),
@@ -382,6 +383,8 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
         ...(ecosystems && ecosystems.every((e): e is string => typeof e === 'string') ? { ecosystems } : {}),
         ...(members && members.every((e): e is string => typeof e === 'string') ? { members } : {}),
         ...(it.cursor?.S !== undefined ? { cursor: it.cursor.S } : {}),
+        ...(progressOf(it.progress?.S)),
+        ...(pendingIds && pendingIds.every((e): e is string => typeof e === 'string') && pendingIds.length > 0 ? { pendingIds } : {}),
         ...(it.startedAt?.S !== undefined ? { startedAt: it.startedAt.S } : {}),
         ...(it.pending?.S !== undefined ? { pending: it.pending.S } : {}),
         ...(it.error?.S !== undefined ? { error: it.error.S } : {}),
@@ -407,6 +410,8 @@ export class DynamoAdvisoryStore implements AdvisoryStore {
       ...(state.ecosystems !== undefined ? { ecosystems: { L: state.ecosystems.map((e) => ({ S: e })) } } : {}),
       ...(state.members !== undefined ? { members: { L: state.members.map((e) => ({ S: e })) } } : {}),
       ...(state.cursor !== undefined ? { cursor: { S: state.cursor } } : {}),
+      ...(state.progress !== undefined ? { progress: { S: JSON.stringify(state.progress) } } : {}),
+      ...(state.pendingIds !== undefined && state.pendingIds.length > 0 ? { pendingIds: { L: state.pendingIds.map((e) => ({ S: e })) } } : {}),
       ...(state.startedAt !== undefined ? { startedAt: { S: state.startedAt } } : {}),
       ...(state.pending !== undefined ? { pending: { S: state.pending } } : {}),
       ...(state.error !== undefined ? { error: { S: state.error } } : {}),
@@ -739,4 +744,17 @@ function wrap(err: unknown, what: string): Error {
   if (err instanceof TrustError) return err;
   const detail = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return new DynamoAdvisoryStoreError(`DynamoDB advisory store: ${what} failed (${detail})`, { cause: err });
+}
+
+/** A stored attempt's progress (JSON), or nothing when absent or not what it should be (the attempt then counts from its cursor on). */
+function progressOf(text: string | undefined): { progress?: FeedProgress } {
+  if (text === undefined) return {};
+  try {
+    const p = JSON.parse(text) as Partial<FeedProgress>;
+    if (!Number.isSafeInteger(p.read) || !Array.isArray(p.ecosystems) || !p.ecosystems.every((e) => typeof e === 'string')) return {};
+    if (p.modified !== undefined && typeof p.modified !== 'string') return {};
+    return { progress: { read: p.read!, ecosystems: p.ecosystems, ...(p.modified !== undefined ? { modified: p.modified } : {}) } };
+  } catch {
+    return {};
+  }
 }

@@ -13,6 +13,7 @@
  * | `ADVISORY_TABLE` | advisory table (advisory-store.ts) |
  * | `LAYER_TABLE` | layer cache table (layer-cache.ts) |
  * | `SCAN_QUEUE_URL`, `RESCAN_QUEUE_URL` | the push queue and the rescan queue |
+ * | `FEED_SYNC_QUEUE_URL` | feed-sync: one message per feed, continued across invocations (feed-sync-continuation.ts); absent: every feed inline per scheduled run |
  * | `POLICY_JSON` | the policy as JSON (parsePolicy reads JSON, a subset of YAML); absent: the default policy |
  * | `FEEDS` | comma-separated feed URLs (or, locally, paths): OSV exports, the NVD CVE API 2.0, the CISA KEV catalog |
  * | `NVD_API_KEY_SECRET_ID` | the Secrets Manager secret holding the NVD API key (lib/aws/nvd-api-key.ts); absent: `NVD_API_KEY`, else no key (NVD's lower rate limit) |
@@ -79,6 +80,8 @@ import { SlackPipelineNotifier } from './pipeline-notifier';
 import { SqsMessageVisibility } from './message-visibility';
 import { SqsRescanQueue } from './rescan-queue';
 import { DynamoScanClaims } from './scan-claims';
+import { SqsFeedSyncQueue } from './feed-sync-queue';
+import type { FeedContinuationPorts } from '../engine/pipeline/feed-sync-continuation';
 import { DynamoVerdictStore } from './verdict-store';
 
 /** A configuration variable is missing or malformed. The message names the variable, never a secret's value. */
@@ -95,6 +98,8 @@ export interface PipelineConfig {
   readonly layerTable?: string;
   readonly scanQueueUrl?: string;
   readonly rescanQueueUrl?: string;
+  /** FEED_SYNC_QUEUE_URL: the feed-sync queue (one message per feed); absent: feed-sync syncs every feed in its scheduled run. */
+  readonly feedSyncQueueUrl?: string;
   readonly policy: Policy;
   readonly feeds: readonly string[];
   readonly trustedRegistries: readonly string[];
@@ -211,6 +216,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     ...(opt('LAYER_TABLE') ? { layerTable: opt('LAYER_TABLE') } : {}),
     ...(opt('SCAN_QUEUE_URL') ? { scanQueueUrl: opt('SCAN_QUEUE_URL') } : {}),
     ...(opt('RESCAN_QUEUE_URL') ? { rescanQueueUrl: opt('RESCAN_QUEUE_URL') } : {}),
+    ...(opt('FEED_SYNC_QUEUE_URL') ? { feedSyncQueueUrl: opt('FEED_SYNC_QUEUE_URL') } : {}),
     policy,
     feeds: list(env.FEEDS),
     trustedRegistries: list(env.TRUSTED_REGISTRIES),
@@ -477,6 +483,20 @@ export class AwsPipeline {
       policy: this.config.policy,
       ...(notifier ? { notifier } : {}),
       ...(this.logger ? { logger: this.logger } : {}),
+    };
+  }
+
+  /**
+   * Ports of feed-sync with one feed per message (FEED_SYNC_QUEUE_URL): the feed-sync queue, and a lease
+   * per feed on the advisory table (`CLAIM#feed-sync#…` items, scan-claims.ts) — the table feed-sync
+   * already writes, so no other grant is needed.
+   */
+  async feedContinuationPorts(): Promise<FeedContinuationPorts> {
+    const queueUrl = need(this.config, 'feedSyncQueueUrl', 'FEED_SYNC_QUEUE_URL');
+    return {
+      ...(await this.feedSyncPorts()),
+      feedQueue: this.once('feedQueue', () => new SqsFeedSyncQueue({ client: this.sqs, queueUrl })),
+      claims: this.once('feedClaims', () => new DynamoScanClaims({ client: this.dynamodb, tableName: need(this.config, 'advisoryTable', 'ADVISORY_TABLE') })),
     };
   }
 

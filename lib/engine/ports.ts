@@ -116,12 +116,31 @@ export interface FeedState {
    * attempt is not complete.
    */
   readonly cursor?: string;
+  /**
+   * What the latest in-progress or failed attempt had read before {@link cursor}, so that an attempt
+   * continued in a later invocation completes with the totals of the whole read (issue 15 item 8):
+   * records read, their newest `modified`, the ecosystems they named (sorted). Only set with a cursor.
+   */
+  readonly progress?: FeedProgress;
+  /**
+   * Ids of records the latest attempt was about to write when it recorded this state (write-ahead, for
+   * feed-sync's targeting): they may be stored with their re-evaluation not yet enqueued. The next
+   * attempt re-targets them from the store before reading on (at least once; re-evaluation is idempotent).
+   */
+  readonly pendingIds?: readonly string[];
   /** When the latest attempt started (in-progress, failed). */
   readonly startedAt?: string;
   /** The revision (fingerprint) the latest in-progress or failed attempt was reading. */
   readonly pending?: string;
   /** Why the latest attempt failed. */
   readonly error?: string;
+}
+
+/** The running totals of an attempt continued across invocations (see {@link FeedState.progress}). */
+export interface FeedProgress {
+  readonly read: number;
+  readonly modified?: string;
+  readonly ecosystems: readonly string[];
 }
 
 /** The verdict store port and its records (lib/engine/verdicts/port.ts): one verdict per digest, with history. */

@@ -46,6 +46,13 @@ export const MAX_RECEIVE_COUNT = 5;
 export const SCAN_QUEUE_AGE_ALARM = Duration.minutes(15);
 /** Age of the oldest rescan-queue message that raises the alarm. */
 export const RESCAN_QUEUE_AGE_ALARM = Duration.hours(6);
+/**
+ * Age of the oldest feed-sync message that raises the alarm: a feed's message (scheduled or a
+ * continuation) is taken within seconds unless feed-sync fails or a feed's chain of continuations stalls.
+ */
+export const FEED_SYNC_QUEUE_AGE_ALARM = Duration.hours(2);
+/** feed-sync's timeout: one continued invocation of a feed (lib/engine/pipeline/feed-sync-continuation.ts). */
+export const FEED_SYNC_TIMEOUT = Duration.minutes(15);
 /** Age of the verdict stream's newest-read record (verdict-fanout's IteratorAge) that raises the alarm: tags and Slack lag behind verdicts. */
 export const FANOUT_ITERATOR_AGE_ALARM = Duration.minutes(5);
 /** Period of the trust API's error and throttle alarms: any error or throttle in it raises them (admission fails closed: Pod writes are denied). */
@@ -336,7 +343,15 @@ export class TrustPipeline extends Construct {
   public readonly eventDeadLetterQueue: Queue;
   /** Stream batches verdict-fanout failed on after its retries (the on-failure destination: shard and sequence numbers). */
   public readonly fanoutDeadLetterQueue: Queue;
-  /** Scheduled feed-sync invocations that failed after Lambda's asynchronous retries. */
+  /**
+   * One message per feed to sync (the schedule's tick enqueues them; a feed not finished within an
+   * invocation enqueues its continuation), consumed by feed-sync one at a time per invocation.
+   */
+  public readonly feedSyncQueue: Queue;
+  /**
+   * Feed-sync queue messages received {@link MAX_RECEIVE_COUNT} times without success, and scheduled
+   * feed-sync invocations that failed after Lambda's asynchronous retries.
+   */
   public readonly feedSyncDeadLetterQueue: Queue;
   /** Scheduled nightly invocations that failed after Lambda's asynchronous retries. */
   public readonly nightlyDeadLetterQueue: Queue;
@@ -455,6 +470,12 @@ export class TrustPipeline extends Construct {
     this.fanoutDeadLetterQueue = dlq('FanoutDeadLetterQueue');
     acknowledge(this.fanoutDeadLetterQueue, 'AwsSolutions-SQS3', "This queue is the on-failure destination of verdict-fanout's DynamoDB stream event source, not a redrive target.");
     this.feedSyncDeadLetterQueue = dlq('FeedSyncDeadLetterQueue');
+    // A feed per message, each invocation continuing where the last checkpoint is (issue 15 item 8).
+    this.feedSyncQueue = queue('FeedSyncQueue', {
+      visibilityTimeout: Duration.seconds(FEED_SYNC_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_FACTOR),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.feedSyncDeadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
     this.nightlyDeadLetterQueue = dlq('NightlyDeadLetterQueue');
     this.deadLetterQueues = [this.scanDeadLetterQueue, this.rescanDeadLetterQueue, this.eventDeadLetterQueue, this.fanoutDeadLetterQueue, this.feedSyncDeadLetterQueue, this.nightlyDeadLetterQueue];
 
@@ -465,6 +486,7 @@ export class TrustPipeline extends Construct {
       advisories: { ADVISORY_TABLE: this.advisoryTable.tableName },
       layers: { LAYER_TABLE: this.layerTable.tableName },
       rescanQueue: { RESCAN_QUEUE_URL: this.rescanQueue.queueUrl },
+      feedSyncQueue: { FEED_SYNC_QUEUE_URL: this.feedSyncQueue.queueUrl },
       policy: policyJson === undefined ? none : { POLICY_JSON: policyJson },
       feeds: { FEEDS: feeds.join(',') },
       registries: props.trustedRegistries ? { TRUSTED_REGISTRIES: props.trustedRegistries.join(',') } : none,
@@ -504,8 +526,8 @@ export class TrustPipeline extends Construct {
       name: 'feed-sync',
       description: 'Syncs OSV, NVD and KEV feeds into the advisory table; enqueues re-evaluations of affected digests',
       memorySize: 2048,
-      timeout: Duration.minutes(15),
-      environment: { ...env.advisories, ...env.verdicts, ...env.rescanQueue, ...env.feeds, ...env.policy, ...env.slack, ...env.nvdKey },
+      timeout: FEED_SYNC_TIMEOUT,
+      environment: { ...env.advisories, ...env.verdicts, ...env.rescanQueue, ...env.feedSyncQueue, ...env.feeds, ...env.policy, ...env.slack, ...env.nvdKey },
       deadLetterQueue: this.feedSyncDeadLetterQueue,
     });
     this.nightly = this.lambda({
@@ -533,6 +555,10 @@ export class TrustPipeline extends Construct {
     this.scanWorker.addEventSource(sqsSource(this.scanQueue, scanConcurrency, 1));
     // A re-evaluation reads stored inventories only (no layer download): a few per invocation.
     this.scanWorker.addEventSource(sqsSource(this.rescanQueue, rescanConcurrency, 5));
+    // One feed per invocation (its time is the feed's budget); two feeds at a time at most (SQS event
+    // sources allow no fewer). Two deliveries of one feed never write it at once: a lease per feed
+    // (lib/engine/pipeline/feed-sync-continuation.ts) on the advisory table.
+    this.feedSync.addEventSource(sqsSource(this.feedSyncQueue, 2, 1));
     this.verdictFanout.addEventSource(new DynamoEventSource(this.verdictTable, {
       startingPosition: StartingPosition.TRIM_HORIZON,
       batchSize: 10,
@@ -615,6 +641,8 @@ export class TrustPipeline extends Construct {
     this.advisoryTable.grantReadWriteData(this.feedSync);
     this.verdictTable.grantReadData(this.feedSync);
     this.rescanQueue.grantSendMessages(this.feedSync);
+    // The schedule's tick enqueues one message per feed; an unfinished feed enqueues its continuation (consumption: the event source).
+    this.feedSyncQueue.grantSendMessages(this.feedSync);
     if (props.slackWebhookSecret) {
       props.slackWebhookSecret.grantRead(this.feedSync);
       ledger(this.feedSync);
@@ -666,6 +694,7 @@ export class TrustPipeline extends Construct {
     acknowledge(this.scanWorker, 'Serverless-LambdaDLQ', 'Invoked by SQS event source mappings (synchronously): failed messages go to the source queues\' redrive DLQs, a function DLQ only applies to asynchronous invocations.');
     acknowledge(this.verdictFanout, 'Serverless-LambdaDLQ', 'Invoked by a DynamoDB stream event source mapping (synchronously): failed batches go to its on-failure SQS destination, a function DLQ only applies to asynchronous invocations.');
     acknowledge(this.trustApi, 'Serverless-LambdaDLQ', 'Invoked synchronously through its Function URL: the caller gets the error (admission fails closed), a function DLQ only applies to asynchronous invocations.');
+    acknowledge(this.feedSync, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event source mappings support no on-failure destination: a failed feed-sync message goes to the feed-sync queue\'s redrive DLQ (maxReceiveCount 5), which has an alarm.');
     acknowledge(this.scanWorker, 'Serverless-LambdaEventSourceMappingDestination', 'SQS event source mappings support no on-failure destination: failed messages go to each queue\'s redrive DLQ (maxReceiveCount 5), which has an alarm.');
 
     // ---- alarms ----
@@ -686,8 +715,8 @@ export class TrustPipeline extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }));
     }
-    const ageAlarm = (q: Queue, limit: Duration, period: Duration): Alarm => new Alarm(q, 'OldestMessageAlarm', {
-      alarmDescription: `Trust pipeline: the oldest message of ${q.node.id} waits longer than ${limit.toHumanString()} — the scan-worker is failing, throttled or too slow.`,
+    const ageAlarm = (q: Queue, limit: Duration, period: Duration, consumer = 'the scan-worker is'): Alarm => new Alarm(q, 'OldestMessageAlarm', {
+      alarmDescription: `Trust pipeline: the oldest message of ${q.node.id} waits longer than ${limit.toHumanString()} — ${consumer} failing, throttled or too slow.`,
       metric: q.metricApproximateAgeOfOldestMessage({ period, statistic: Stats.MAXIMUM }),
       threshold: limit.toSeconds(),
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -696,6 +725,7 @@ export class TrustPipeline extends Construct {
     });
     addAlarm(ageAlarm(this.scanQueue, SCAN_QUEUE_AGE_ALARM, Duration.minutes(1)));
     addAlarm(ageAlarm(this.rescanQueue, RESCAN_QUEUE_AGE_ALARM, Duration.minutes(5)));
+    addAlarm(ageAlarm(this.feedSyncQueue, FEED_SYNC_QUEUE_AGE_ALARM, Duration.minutes(5), 'feed-sync (or a feed\'s chain of continuations) is'));
     for (const a of this.observabilityAlarms()) addAlarm(a);
     // The sweep recovers lost push events (RELIABILITY.md 32): a registry or repository it could not
     // list is counted from nightly's own error lines (lib/engine/pipeline/nightly.ts) and alarmed on.
@@ -772,11 +802,11 @@ export class TrustPipeline extends Construct {
     dashboard.addWidgets(
       new GraphWidget({
         title: 'Work queues: visible messages',
-        left: [this.scanQueue, this.rescanQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period, statistic: Stats.MAXIMUM, label: q.node.id })),
+        left: [this.scanQueue, this.rescanQueue, this.feedSyncQueue].map((q) => q.metricApproximateNumberOfMessagesVisible({ period, statistic: Stats.MAXIMUM, label: q.node.id })),
       }),
       new GraphWidget({
         title: 'Work queues: age of oldest message (s)',
-        left: [this.scanQueue, this.rescanQueue].map((q) => q.metricApproximateAgeOfOldestMessage({ period, statistic: Stats.MAXIMUM, label: q.node.id })),
+        left: [this.scanQueue, this.rescanQueue, this.feedSyncQueue].map((q) => q.metricApproximateAgeOfOldestMessage({ period, statistic: Stats.MAXIMUM, label: q.node.id })),
       }),
       new GraphWidget({
         title: 'Dead-letter queues: visible messages',

@@ -173,7 +173,7 @@ describe('queues (RELIABILITY.md 25, 28)', () => {
   it('visibility timeout ≥ 6× the consuming function\'s timeout, for every SQS event source (read from the template)', () => {
     for (const s of [dflt, custom]) {
       const sqsMappings = byType(s, 'AWS::Lambda::EventSourceMapping').filter(([, m]) => JSON.stringify(m.Properties.EventSourceArn).includes('Queue'));
-      expect(sqsMappings).toHaveLength(2);
+      expect(sqsMappings).toHaveLength(3);
       for (const [, m] of sqsMappings) {
         const queueId = m.Properties.EventSourceArn['Fn::GetAtt'][0] as string;
         const fnId = m.Properties.FunctionName.Ref as string;
@@ -199,7 +199,7 @@ describe('queues (RELIABILITY.md 25, 28)', () => {
 
   it('every queue is encrypted and refuses requests without TLS', () => {
     const queues = byType(dflt, 'AWS::SQS::Queue');
-    expect(queues).toHaveLength(8);
+    expect(queues).toHaveLength(9);
     const policies = byType(dflt, 'AWS::SQS::QueuePolicy');
     for (const [id, q] of queues) {
       expect(q.Properties.SqsManagedSseEnabled === true || q.Properties.KmsMasterKeyId !== undefined).toBe(true);
@@ -314,9 +314,9 @@ describe('alarms', () => {
     expect(alarm).toMatchObject({ Namespace: SWEEP_METRIC_NAMESPACE, MetricName: SWEEP_FAILED_METRIC, Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', TreatMissingData: 'notBreaching' });
   });
 
-  it('every alarm is accounted for: 6 DLQs, 2 work queues, trust-API errors and throttles, fan-out IteratorAge, sweep listing', () => {
-    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(12);
-    expect(dflt.p.alarms).toHaveLength(12);
+  it('every alarm is accounted for: 6 DLQs, 3 work queues (scan, rescan, feed-sync), trust-API errors and throttles, fan-out IteratorAge, sweep listing', () => {
+    expect(byType(dflt, 'AWS::CloudWatch::Alarm')).toHaveLength(13);
+    expect(dflt.p.alarms).toHaveLength(13);
     expect(dflt.p.alarms).toContain(dflt.p.sweepFailedAlarm);
   });
 
@@ -457,12 +457,13 @@ describe('per-function IAM (RELIABILITY.md 44)', () => {
     for (const x of [gc.scan, gc.nightly, gc.api]) expect(resourcesOf(x, WRITE).filter((r) => r.includes('NOTIFY#'))).toEqual([]);
   });
 
-  it('feed-sync: writes advisories only, reads the verdict table, sends to the rescan queue only', () => {
+  it('feed-sync: writes advisories only, reads the verdict table, sends to the rescan and feed-sync queues, consumes the feed-sync queue', () => {
     expect(servicesOf(g.feed)).toEqual(['dynamodb', 'logs', 'sqs', 'xray']);
     expect(tables(g.feed, WRITE)).toEqual([arn(dflt, dflt.p.advisoryTable.tableArn)]);
     expect(tables(g.feed, READ)).toEqual([arn(dflt, dflt.p.advisoryTable.tableArn), arn(dflt, dflt.p.verdictTable.tableArn)].sort());
-    expect(actionsOf(g.feed, 'sqs')).toEqual(SQS_SEND);
-    expect(resourcesOf(g.feed, ['sqs:SendMessage'])).toEqual([arn(dflt, dflt.p.feedSyncDeadLetterQueue.queueArn), arn(dflt, dflt.p.rescanQueue.queueArn)].sort());
+    expect(actionsOf(g.feed, 'sqs')).toEqual([...new Set([...SQS_CONSUME, ...SQS_SEND])].sort());
+    expect(resourcesOf(g.feed, ['sqs:SendMessage'])).toEqual([arn(dflt, dflt.p.feedSyncDeadLetterQueue.queueArn), arn(dflt, dflt.p.feedSyncQueue.queueArn), arn(dflt, dflt.p.rescanQueue.queueArn)].sort());
+    expect(resourcesOf(g.feed, ['sqs:ReceiveMessage'])).toEqual([arn(dflt, dflt.p.feedSyncQueue.queueArn)]);
   });
 
   it('nightly: reads verdicts, lists the registry, sends to the rescan queue only (issue 15 item 4); writes no table', () => {
@@ -587,7 +588,7 @@ describe('functions', () => {
     const p = dflt.p;
     expect(env(p.scanWorker)).toEqual({ ...base('scan-worker'), VERDICT_TABLE: ref(p.verdictTable), ADVISORY_TABLE: ref(p.advisoryTable), LAYER_TABLE: ref(p.layerTable), FEEDS: feeds, NIGHTLY_HISTORY_RETENTION_DAYS: '90' });
     expect(env(p.verdictFanout)).toEqual(base('verdict-fanout'));
-    expect(env(p.feedSync)).toEqual({ ...base('feed-sync'), ADVISORY_TABLE: ref(p.advisoryTable), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), FEEDS: feeds });
+    expect(env(p.feedSync)).toEqual({ ...base('feed-sync'), ADVISORY_TABLE: ref(p.advisoryTable), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), FEED_SYNC_QUEUE_URL: ref(p.feedSyncQueue), FEEDS: feeds });
     expect(env(p.nightly)).toEqual({
       ...base('nightly'), VERDICT_TABLE: ref(p.verdictTable), RESCAN_QUEUE_URL: ref(p.rescanQueue), REPOSITORIES: '*', LIVE_WINDOW_DAYS: '30', NIGHTLY_MAX_SWEEP_SCANS: '500',
     });
@@ -663,6 +664,7 @@ describe('cdk-nag (AwsSolutions + Serverless)', () => {
       'EventDeadLetterQueue Serverless-SQSRedrivePolicy',
       'FanoutDeadLetterQueue AwsSolutions-SQS3',
       'FanoutDeadLetterQueue Serverless-SQSRedrivePolicy',
+      'FeedSync/Function Serverless-LambdaEventSourceMappingDestination',
       'FeedSync/Role AwsSolutions-IAM5[Resource::*]',
       'FeedSyncDeadLetterQueue Serverless-SQSRedrivePolicy',
       'Nightly/Role AwsSolutions-IAM5[Resource::*]',

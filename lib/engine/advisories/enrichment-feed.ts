@@ -52,6 +52,12 @@ export interface FeedReadOptions {
   readonly maxJsonBytes?: number;
   /** The `cursor` an interrupted earlier attempt reached (FeedState.cursor): a reader that knows it continues from there. */
   readonly resume?: string;
+  /**
+   * The revision being read (the source's fingerprint). A reader whose cursor is a position in one
+   * revision (the OSV zip's entry index) writes it into the cursor and ignores a `resume` taken in
+   * another revision: a new export is read from its beginning.
+   */
+  readonly revision?: string;
 }
 
 /**
@@ -72,6 +78,11 @@ export interface FeedRecords extends AsyncIterable<OsvRecord> {
    * every record before it has been yielded. The sync stores it with the records it has committed.
    */
   readonly cursor?: string;
+  /**
+   * True when {@link cursor} moves with every record (an OSV zip: the entry index) rather than at page
+   * ends (the NVD API): the sync then commits it at its own checkpoints, not at every move.
+   */
+  readonly positional?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -183,12 +194,14 @@ function kevPayload(r: OsvRecord): string {
 export const sameKevPayload = (a: OsvRecord, b: OsvRecord): boolean => kevPayload(a) === kevPayload(b);
 
 /** Builds a {@link FeedRecords} from a generator whose kind/members are set as it runs. */
-function feedRecords(run: (out: { kind?: FeedKind; members?: string[] }) => AsyncGenerator<OsvRecord>): FeedRecords {
-  const out: { kind?: FeedKind; members?: string[] } = {};
+function feedRecords(run: (out: FeedRecordsOut) => AsyncGenerator<OsvRecord>): FeedRecords {
+  const out: FeedRecordsOut = {};
   let started = false;
   return {
     get kind() { return out.kind; },
     get members() { return out.members; },
+    get cursor() { return out.cursor?.(); },
+    get positional() { return out.cursor !== undefined; },
     get samePayload() { return out.kind === 'kev' ? sameKevPayload : undefined; },
     [Symbol.asyncIterator]() {
       if (started) throw new Error('a feed read can be iterated once');
@@ -198,8 +211,34 @@ function feedRecords(run: (out: { kind?: FeedKind; members?: string[] }) => Asyn
   } as FeedRecords;
 }
 
+/** What a read tells the sync besides its records (see {@link FeedRecords}). */
+interface FeedRecordsOut {
+  kind?: FeedKind;
+  members?: string[];
+  /** A positional reader's cursor, computed when asked. */
+  cursor?: () => string | undefined;
+}
+
+const ZIP_CURSOR = 'osv-zip/1';
+
+/**
+ * The cursor of an OSV zip read: `osv-zip/1 <entry index> <revision>`, where the next attempt
+ * continues (that entry included: its record may not have been committed).
+ */
+export function osvZipCursor(position: number, revision: string | undefined): string {
+  return `${ZIP_CURSOR} ${position} ${revision ?? ''}`;
+}
+
+/** The entry index of an OSV zip cursor taken in `revision`; undefined for any other cursor (another reader's, another revision's, damaged): then start over. */
+export function parseOsvZipCursor(cursor: string | undefined, revision: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const m = /^osv-zip\/1 (\d{1,9}) (.*)$/s.exec(cursor);
+  if (!m || m[2] !== (revision ?? '')) return undefined;
+  return Number(m[1]);
+}
+
 /** Records of one parsed JSON document of the given kind (KEV: sets `members`). Throws {@link FeedError} for `unknown`/`schema`. */
-function* recordsOfDoc(doc: unknown, kind: JsonDocKind, ref: string, out: { kind?: FeedKind; members?: string[] }, o: FeedReadOptions): Generator<OsvRecord> {
+function* recordsOfDoc(doc: unknown, kind: JsonDocKind, ref: string, out: FeedRecordsOut, o: FeedReadOptions): Generator<OsvRecord> {
   switch (kind) {
     case 'nvd-page':
     case 'nvd-cve':
@@ -251,7 +290,11 @@ export function readFeedStream(stream: Readable | AsyncIterable<Uint8Array>, ref
         yield first;
         for await (const c of rest) yield c as Uint8Array;
       })();
-      yield* readOsvZip(chained, { ...(o.since ? { since: o.since } : {}), ...(o.onSkip ? { onSkip: o.onSkip } : {}) });
+      // Positional: the cursor names the entry of the record yielded last, in this revision of the export.
+      const resumeAt = parseOsvZipCursor(o.resume, o.revision);
+      const zip = readOsvZip(chained, { ...(o.since ? { since: o.since } : {}), ...(o.onSkip ? { onSkip: o.onSkip } : {}), ...(resumeAt !== undefined ? { resumeAt } : {}) });
+      out.cursor = () => (zip.stats.position < 0 ? (resumeAt === undefined ? undefined : osvZipCursor(resumeAt, o.revision)) : osvZipCursor(zip.stats.position, o.revision));
+      yield* zip;
       return;
     }
     const lead = Buffer.from(first.subarray(0, 64)).toString('utf8').replace(/^\uFEFF/, '').trimStart();

@@ -59,6 +59,14 @@ export interface ReadOsvZipOptions {
   readonly maxZipBytes?: number;
   /** Caps passed to {@link parseOsvRecord}. */
   readonly recordLimits?: Partial<OsvRecordLimits>;
+  /**
+   * The zip entry index (0-based, in the archive's own order — deterministic for one revision of an
+   * export) to continue at: entries before it are passed over unread (neither inflated, parsed nor
+   * counted as records, skipped or unchanged). A feed sync interrupted after committing the records up
+   * to an entry continues there in the next invocation (sync-feeds.ts, {@link OsvZipStats.position}).
+   * Default 0.
+   */
+  readonly resumeAt?: number;
 }
 
 /** Counters of one {@link readOsvZip} run; final once iteration ends. `jsonEntries = records + skipped + unchanged`. */
@@ -79,6 +87,11 @@ export interface OsvZipStats {
   bytesRead: number;
   /** JSON bytes inflated (records kept or parsed, not the cut-off part of a bomb). */
   bytesInflated: number;
+  /**
+   * The zip entry index of the record yielded last (-1 before the first): read it after each record to
+   * know where a later read may resume ({@link ReadOsvZipOptions.resumeAt}) with that record included.
+   */
+  position: number;
 }
 
 /** What {@link readOsvZip} returns: the records, once, and the counters. */
@@ -101,6 +114,8 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 /** One zip entry being read. */
 interface Entry {
   readonly name: string;
+  /** Its index among the zip's entries (0-based). */
+  readonly index: number;
   /** Not a `.json` entry: its bytes are dropped unread. */
   readonly discard: boolean;
   /** Uncompressed size from the local header, when it has one (no data descriptor). */
@@ -113,6 +128,7 @@ interface Entry {
 /** A finished `.json` entry waiting to be parsed. */
 interface Finished {
   readonly name: string;
+  readonly index: number;
   readonly data?: Uint8Array;
   readonly reason?: string;
 }
@@ -186,7 +202,8 @@ export function readOsvZip(stream: Readable | AsyncIterable<Uint8Array>, opts: R
   const maxEntries = positive('maxEntries', opts.maxEntries, DEFAULTS.maxEntries);
   const maxZipBytes = positive('maxZipBytes', opts.maxZipBytes, DEFAULTS.maxZipBytes);
   if (opts.since !== undefined && !isOsvTimestamp(opts.since)) throw new RangeError(`since must be an RFC 3339 timestamp, got ${JSON.stringify(opts.since)}`);
-  const stats: OsvZipStats = { entries: 0, jsonEntries: 0, records: 0, skipped: 0, unchanged: 0, notes: 0, bytesRead: 0, bytesInflated: 0 };
+  if (opts.resumeAt !== undefined && (!Number.isSafeInteger(opts.resumeAt) || opts.resumeAt < 0)) throw new RangeError(`resumeAt must be a non-negative integer, got ${opts.resumeAt}`);
+  const stats: OsvZipStats = { entries: 0, jsonEntries: 0, records: 0, skipped: 0, unchanged: 0, notes: 0, bytesRead: 0, bytesInflated: 0, position: -1 };
   let started = false;
   return {
     stats,
@@ -224,7 +241,7 @@ async function* iterate(
       e.reason = `inflated to ${data.length} bytes, the zip header declares ${e.declared}`;
     }
     if (e.reason === undefined) stats.bytesInflated += data.length;
-    finished.push(e.reason === undefined ? { name: e.name, data } : { name: e.name, reason: e.reason });
+    finished.push(e.reason === undefined ? { name: e.name, index: e.index, data } : { name: e.name, index: e.index, reason: e.reason });
   };
 
   /**
@@ -297,9 +314,11 @@ async function* iterate(
       // fflate keeps the bytes of an entry it cannot decode in memory: refuse rather than skip.
       throw new FeedError(`zip entry ${JSON.stringify(file.name)} uses compression method ${file.compression}; OSV exports use deflate`);
     }
-    const json = !file.name.endsWith('/') && file.name.toLowerCase().endsWith('.json');
+    const index = stats.entries - 1;
+    // Entries before the resume point were committed by an earlier read: passed over like non-JSON ones.
+    const json = !file.name.endsWith('/') && file.name.toLowerCase().endsWith('.json') && index >= (o.resumeAt ?? 0);
     if (json) stats.jsonEntries++;
-    const e: Entry = { name: file.name, discard: !json, declared: file.originalSize, done: false };
+    const e: Entry = { name: file.name, index, discard: !json, declared: file.originalSize, done: false };
     if (json && file.originalSize !== undefined && file.originalSize > o.maxRecordBytes) {
       e.reason = `declares ${file.originalSize} bytes, over maxRecordBytes=${o.maxRecordBytes}`;
     }
@@ -359,6 +378,7 @@ async function* iterate(
         o.onNote?.(r.record.id, n);
       }
       stats.records++;
+      stats.position = f.index;
       yield r.record;
     }
   }

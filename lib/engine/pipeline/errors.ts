@@ -38,3 +38,13 @@ export class FeedSyncFailedError extends TrustError {
     super('FEED_SYNC_FAILED', `${failures.length} feed(s) failed to sync: ${failures.map((f) => `${f.source} (${f.error})`).join('; ').slice(0, 2000)}`);
   }
 }
+
+/**
+ * A feed that keeps being continued without finishing (feed-sync-continuation.ts): no more continuation
+ * messages are sent; the failed message ends in the feed-sync queue's dead-letter queue, whose alarm fires.
+ */
+export class FeedContinuationError extends TrustError {
+  constructor(readonly source: string, readonly continuations: number) {
+    super('FEED_CONTINUATION_EXHAUSTED', `feed ${source} is still not synced after ${continuations} continued invocations`);
+  }
+}

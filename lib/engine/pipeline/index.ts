@@ -5,6 +5,7 @@
  * - {@link reevaluate} — rescan queue: re-judge a digest from its stored inventory, or scan one the sweep found (step 7);
  * - {@link fanOut} — verdict table stream: trust tag + Slack on transitions (step 6);
  * - {@link syncFeedsAndTarget} — feed-sync: sync OSV exports, enqueue exactly the affected digests (step 7);
+ *   {@link startFeedSync} / {@link syncFeedMessage} — the same, one feed per queue message, continued across invocations;
  * - {@link nightly} — re-evaluate every live digest, sweep the registry for digests without a verdict (step 7).
  */
 export * from './errors';
@@ -14,6 +15,7 @@ export { alreadyAnswered, feedInfoOf, pluginsFor, type EvaluationBasis } from '.
 export { scanDigest, scanPushed, type ScanOutcome, type ScanTarget } from './scan';
 export { reevaluate, type RescanOutcome } from './rescan';
 export { fanOut, type FanOutOutcome } from './fan-out';
-export { syncFeedsAndTarget, type FeedSyncOptions, type FeedSyncReport } from './feed-sync';
+export { reportStaleFeeds, syncFeedsAndTarget, type FeedSyncOptions, type FeedSyncReport } from './feed-sync';
+export * from './feed-sync-continuation';
 export { DEFAULT_MAX_SWEEP_SCANS, nightly, type NightlyReport } from './nightly';
 export { DEFAULT_RETRY_POLICY, deliveryOf, hadFairShare, lastScanAttempt, retryDelaySeconds, type Delivery, type RetryPolicy } from './retries';

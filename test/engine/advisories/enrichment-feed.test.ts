@@ -274,3 +274,44 @@ describe('a feed URL is told apart by content too', () => {
     expect(r).toMatchObject({ read: n, ecosystems: [eco] });
   });
 });
+
+describe('the cursor of an OSV zip read (readFeedStream; feed-sync continued across invocations)', () => {
+  const zip = readFileSync(join(SHARED, 'feeds', 'osv', 'Alpine', 'all.zip'));
+  const read = async (o: { resume?: string; revision?: string }, take = Infinity) => {
+    const recs = readFeedStream(Readable.from([zip]), 'osv:Alpine', o);
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    for await (const r of recs) {
+      // The cursor as a sync reads it before committing this record: where to continue with it included.
+      cursor = recs.cursor;
+      if (ids.length >= take) break;
+      ids.push(r.id);
+    }
+    return { ids, cursor, positional: recs.positional };
+  };
+
+  it('is positional, names the revision, and a read resumed with it continues at the first record not taken', async () => {
+    const all = await read({ revision: 'etag:"a"' });
+    expect(all.positional).toBe(true);
+    const part = await read({ revision: 'etag:"a"' }, 25);
+    expect(part.cursor).toMatch(/^osv-zip\/1 \d+ etag:"a"$/);
+    const rest = await read({ revision: 'etag:"a"', resume: part.cursor });
+    expect([...part.ids, ...rest.ids]).toEqual(all.ids);
+  });
+
+  it.each([
+    ['another revision', 'etag:"b"'],
+    ['no revision', undefined],
+  ])('a cursor taken in one revision is ignored in %s: the read starts over', async (_n, revision) => {
+    const part = await read({ revision: 'etag:"a"' }, 25);
+    const again = await read({ ...(revision !== undefined ? { revision } : {}), resume: part.cursor });
+    expect(again.ids).toEqual((await read({})).ids);
+  });
+
+  it.each([
+    ['an NVD API cursor', 'nvd-api/1 {"from":null}'],
+    ['a damaged one', 'osv-zip/1 x etag:"a"'],
+  ])('%s is not a zip cursor: the read starts over', async (_n, resume) => {
+    expect((await read({ revision: 'etag:"a"', resume })).ids).toHaveLength((await read({})).ids.length);
+  });
+});

@@ -490,3 +490,48 @@ async function run(path: string, opts = {}) {
     expect(out['/hang/all.zip'].error).toMatchObject({ name: 'FeedError', message: `HEAD ${base}/hang/all.zip: no response within 300 ms` });
   });
 });
+
+describe('readOsvZip resumes at a zip entry (issue 15 item 8: feed-sync continued across invocations)', () => {
+  // A real export's entry order: the Alpine zip as published, with a README and a folder entry mixed in.
+  const mixed = (): string => {
+    const alpine = unzipSync(readFileSync(join(FEEDS, 'Alpine', 'all.zip')));
+    const names = Object.keys(alpine).slice(0, 40);
+    const files: Record<string, Uint8Array> = {};
+    for (const [i, n] of names.entries()) {
+      files[n] = alpine[n];
+      if (i === 5) files['README.md'] = strToU8('not a record');
+      if (i === 9) files['docs/'] = new Uint8Array(0);
+    }
+    return writeZip('resume.zip', zipSync(files));
+  };
+
+  it('position names the entry of each record; a read resumed at it yields exactly that record and the ones after', async () => {
+    const zip = mixed();
+    const reader = readOsvZip(createReadStream(zip));
+    const at: [string, number][] = [];
+    for await (const r of reader) at.push([r.id, reader.stats.position]);
+    expect(at).toHaveLength(40);
+    // Entries 6 (README) and 11 (folder) are not records: positions skip them.
+    expect(at.map(([, p]) => p).slice(5, 12)).toEqual([5, 7, 8, 9, 10, 12, 13]);
+    for (const [k, [id, p]] of at.entries()) {
+      if (k % 7 !== 3) continue;
+      const rest = await readAll(zip, { resumeAt: p });
+      expect({ from: p, ids: rest.records.map((r) => r.id) }).toEqual({ from: p, ids: at.slice(k).map(([i]) => i) });
+      // What lies before the resume point is passed over unread, not counted.
+      expect(rest.stats).toMatchObject({ records: 40 - k, skipped: 0, jsonEntries: 40 - k });
+      expect(rest.records[0].id).toBe(id);
+    }
+  });
+
+  it.each([
+    ['past the last entry', 1_000, 0],
+    ['at 0', 0, 40],
+  ])('resumeAt %s yields the rest (%s)', async (_n, resumeAt, count) => {
+    expect((await readAll(mixed(), { resumeAt })).records).toHaveLength(count);
+  });
+
+  it.each([-1, 1.5, Number.NaN])('refuses resumeAt %s', (resumeAt) => {
+    // Refused before anything is read: the input is never touched.
+    expect(() => readOsvZip([] as Uint8Array[] as unknown as AsyncIterable<Uint8Array>, { resumeAt })).toThrow(RangeError);
+  });
+});
