@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { renderWebhookManifests, webhookConfigurations } from '../../lib/admission/manifests';
 import { NONROOT, SERVE_PORT, TLS_DIR } from '../../lib/local/builder/serve-image';
@@ -23,7 +24,7 @@ const WEBHOOK_OPTIONS = { namespace: 'trustctl', service: 'trustctl', port: 443 
 type K8s = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; annotations?: Record<string, string>; labels?: Record<string, string> }; [k: string]: any };
 
 function kustomize(dir: string): K8s[] {
-  const r = spawnSync('/usr/bin/kubectl', ['kustomize', join(DEPLOY, dir)], { encoding: 'utf8' });
+  const r = spawnSync('/usr/bin/kubectl', ['kustomize', dir.startsWith('/') ? dir : join(DEPLOY, dir)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed: ${r.stderr}`);
   return parseAllDocuments(r.stdout).map((d) => {
     if (d.errors.length > 0) throw d.errors[0];
@@ -193,6 +194,25 @@ describe('base and overlay differ where a deployment must decide', () => {
       // Signed by a CA issuer whose root is a cert-manager CA certificate: a rotated leaf keeps the injected CA valid.
       const issuer = one(eks, 'Issuer', cert.spec.issuerRef.name);
       expect(one(eks, 'Certificate', 'trustctl-ca').spec.secretName).toBe(issuer.spec.ca.secretName);
+    }
+  });
+});
+
+describe('the openssl path of deploy/kubernetes/README.md', () => {
+  it('its caBundle patch sets the CA on both webhook configurations', () => {
+    const readme = readFileSync(join(DEPLOY, 'README.md'), 'utf8');
+    const patch = /```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
+    const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
+    const dir = mkdtempSync(join(tmpdir(), 'trustctl-overlay-'));
+    try {
+      const kustomization = `resources:\n  - ${relative(dir, join(DEPLOY, 'base'))}\n${patch.replace('<the value of $CA>', ca)}`;
+      writeFileSync(join(dir, 'kustomization.yaml'), kustomization);
+      const objects = kustomize(dir);
+      for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
+        expect([kind, one(objects, kind).webhooks.map((w: any) => w.clientConfig.caBundle)]).toEqual([kind, [ca]]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
