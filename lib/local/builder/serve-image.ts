@@ -221,12 +221,12 @@ export function buildServeImage(inputs: ServeImageInputs): ServeImage {
     file('/etc/nsswitch.conf', 'passwd: files\ngroup: files\nhosts: files dns\n');
     generated.push({ path: `home/${NONROOT.name}/`, type: 'dir', mode: 0o700, uid: NONROOT.uid, gid: NONROOT.gid, mtime: FIXED_MTIME });
 
-    // The dpkg database (dpkg(1) "FILES"): one status stanza per package, and info/<pkg>.list naming the shipped paths only.
+    // The dpkg database (dpkg(1) "FILES"): one status stanza per package, and info/<pkg>.list naming the shipped paths only
+    // (not the CA bundle: update-ca-certificates generates it, so on Debian no package's list names it either).
     const packages: RecordedPackage[] = [];
     const stanzas: string[] = [];
     for (const u of unpacked) {
       const files = [...shipped].filter(([, s]) => s.from === u).map(([p]) => p).sort();
-      if (u.deb.name === 'ca-certificates' && ca) files.push(CA_BUNDLE_PATH);
       const name = field(u.control, 'Package') ?? u.deb.name;
       const version = field(u.control, 'Version') ?? u.deb.version;
       packages.push({ name, version, files });
