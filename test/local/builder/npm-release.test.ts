@@ -48,6 +48,7 @@ beforeAll(async () => {
   registry = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }, 120_000);
 afterAll(async () => {
+  server?.closeAllConnections();
   await new Promise((resolve) => server?.close(resolve));
   tmp?.cleanup();
 });

