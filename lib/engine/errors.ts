@@ -150,3 +150,14 @@ export class TransferTimeoutError extends TrustError {
     super('TRANSFER_TIMEOUT', message);
   }
 }
+
+/**
+ * Building trustctl's own image (`npm run image`, lib/local/builder/serve-image.ts) failed: a Debian
+ * package could not be fetched or unpacked, a shared library the Node binary needs is in none of the
+ * packages, or the app could not be bundled. The build stops; no half image is written.
+ */
+export class ImageBuildError extends TrustError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('IMAGE_BUILD', message, options);
+  }
+}
