@@ -657,17 +657,18 @@ export class TrustPipeline extends Construct {
     // one conditional update of a digest list item, at most once a day per digest).
     this.verdictTable.grantReadData(this.trustApi);
     // Scoped by partition key to the digest list items: the trust API can never change a verdict.
-    if (recordSightings) {
+    const grantSightings = (grantee: IGrantable): void => {
       Grant.addToPrincipal({
-        grantee: this.trustApi,
+        grantee,
         actions: ['dynamodb:UpdateItem'],
         resourceArns: [this.verdictTable.tableArn],
         conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [SIGHTING_PK_PATTERN] } },
       });
-    }
+    };
+    if (recordSightings) grantSightings(this.trustApi);
     if (admissionAuth === 'none') props.apiTokenSecret?.grantRead(this.trustApi);
     // The cluster's `trustctl serve --verdict-table`: DynamoVerdictStore.get is one GetItem, nothing else
-    // (no Query, no BatchGet, no stream). The table's key is AWS-managed: no KMS grant is needed.
+    // (no Query, no BatchGet, no stream); with sightings, UpdateItem of digest list items only. The table's key is AWS-managed: no KMS grant is needed.
     if (clusterReaderTrust) {
       const role = new Role(this, 'ClusterReaderRole', {
         assumedBy: clusterReaderTrust,
@@ -675,6 +676,8 @@ export class TrustPipeline extends Construct {
         maxSessionDuration: Duration.hours(1),
       });
       this.verdictTable.grant(role, 'dynamodb:GetItem');
+      // `serve --record-sightings`: the same digest-list-only UpdateItem as the trust API's.
+      if (recordSightings) grantSightings(role);
       this.clusterReaderRole = role;
     }
 

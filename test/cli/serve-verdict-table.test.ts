@@ -182,6 +182,30 @@ describe('trustctl serve --verdict-table', () => {
     }
   });
 
+  it('--record-sightings records each admitted digest as seen (the nightly live window), a denied one not; without it nothing is written', async () => {
+    const client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const store = new DynamoVerdictStore({ client, tableName: TABLE });
+    const since = new Date(Date.now() - 60_000);
+    try {
+      await serving(['--dynamodb-endpoint', ddb.endpoint], async (url) => {
+        expect((await admit(url, pinned('app'))).allowed).toBe(true);
+      });
+      expect([...(await store.seenSince(since)).keys()]).toEqual([]);
+      const err = await serving(['--dynamodb-endpoint', ddb.endpoint, '--record-sightings', '--cache-ttl', '0s'], async (url) => {
+        for (let i = 0; i < 3; i++) expect((await admit(url, pinned('app'))).allowed).toBe(true);
+        expect((await admit(url, pinned('never-scanned'))).allowed).toBe(false);
+        // Fire-and-forget: the write lands after the answer.
+        const deadline = Date.now() + 10_000;
+        while (!(await store.seenSince(since)).has(digestOf('app')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      });
+      expect(err).toContain('sightings recorded');
+      const seen = await store.seenSince(since);
+      expect([...seen.keys()]).toEqual([digestOf('app')]);
+    } finally {
+      client.destroy();
+    }
+  });
+
   it('fails closed when the table cannot be read, with the reason, in enforce namespaces', async () => {
     // Each case: how the table is unreachable, and what the deny must say.
     const hanging = await fakeEndpoint(() => undefined); // accepts, never answers
@@ -232,8 +256,9 @@ describe('trustctl serve --verdict-table', () => {
 describe('trustctl serve --verdict-table: usage', () => {
   it.each([
     { name: '--verdict-dir with --verdict-table', args: ['--verdict-dir', '/tmp/x', '--verdict-table', TABLE], message: /option '--verdict-table <name>' cannot be used with option '--verdict-dir <dir>'/ },
-    { name: '--region without --verdict-table', args: ['--region', 'eu-west-1'], message: /--region and --dynamodb-endpoint apply to --verdict-table only/ },
-    { name: '--dynamodb-endpoint without --verdict-table', args: ['--dynamodb-endpoint', 'http://127.0.0.1:8000'], message: /--region and --dynamodb-endpoint apply to --verdict-table only/ },
+    { name: '--region without --verdict-table', args: ['--region', 'eu-west-1'], message: /--region, --dynamodb-endpoint and --record-sightings apply to --verdict-table only/ },
+    { name: '--dynamodb-endpoint without --verdict-table', args: ['--dynamodb-endpoint', 'http://127.0.0.1:8000'], message: /--region, --dynamodb-endpoint and --record-sightings apply to --verdict-table only/ },
+    { name: '--record-sightings without --verdict-table', args: ['--record-sightings'], message: /--region, --dynamodb-endpoint and --record-sightings apply to --verdict-table only/ },
     { name: 'a --dynamodb-endpoint that is no URL', args: ['--verdict-table', TABLE, '--dynamodb-endpoint', 'localhost:8000'], message: /expected an http\(s\) URL/ },
   ])('refuses $name (exit 2)', async ({ args, message }) => {
     const r = await trustctl('serve', '--port', '0', ...args);

@@ -111,6 +111,8 @@ describe.each(builds)('%s', (_name, objects) => {
     expect(container.args[0]).toBe('serve');
     expect(arg('--verdict-table')).toBe('$(VERDICT_TABLE)');
     expect(arg('--region')).toBe('$(AWS_REGION)');
+    // Sightings feed the nightly live window (the cluster reader role may write exactly them).
+    expect(container.args).toContain('--record-sightings');
     const config = one(objects, 'ConfigMap');
     for (const name of ['VERDICT_TABLE', 'AWS_REGION']) {
       const env = container.env.find((e: any) => e.name === name);

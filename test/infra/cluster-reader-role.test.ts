@@ -20,8 +20,9 @@ const OIDC_ARN = `arn:aws:iam::123456789012:oidc-provider/${ISSUER}`;
 afterAll(removeOutdirs);
 
 /** Synthesizes the app as `cdk synth` does (cdk-nag on) with `clusterReaderRole`, or with it from context. */
-function synth(reader?: ClusterReaderRoleProps, context?: Record<string, string>): { app: App; stack: TrustPipelineStack; template: Template; resources: Resources } {
-  const app = buildApp(newApp({ bundle: false, ...(context ? { context } : {}) }), reader ? { stack: { pipeline: { clusterReaderRole: reader } } } : {});
+function synth(reader?: ClusterReaderRoleProps, context?: Record<string, string>, recordAdmissionSightings?: boolean): { app: App; stack: TrustPipelineStack; template: Template; resources: Resources } {
+  const pipeline = { ...(reader ? { clusterReaderRole: reader } : {}), ...(recordAdmissionSightings !== undefined ? { recordAdmissionSightings } : {}) };
+  const app = buildApp(newApp({ bundle: false, ...(context ? { context } : {}) }), Object.keys(pipeline).length > 0 ? { stack: { pipeline } } : {});
   const stack = app.node.findChild('TrustPipeline') as TrustPipelineStack;
   const assembly = app.synth();
   const template = Template.fromJSON(assembly.getStackByName('TrustPipeline').template);
@@ -38,21 +39,18 @@ function trust(s: ReturnType<typeof synth>): Json[] {
   });
 }
 
-/** Every Allow statement of every AWS::IAM::Policy attached to the role, as `action → resources`. */
-function permissions(s: ReturnType<typeof synth>): { actions: string[]; resources: Json[]; managed: unknown; inline: unknown } {
+/** Every Allow statement of every AWS::IAM::Policy attached to the role, as `{ Action, Resource, Condition? }`. */
+function permissions(s: ReturnType<typeof synth>): { statements: Json[]; managed: unknown; inline: unknown } {
   const id = logicalId(s.stack.pipeline.clusterReaderRole!);
-  const actions: string[] = [];
-  const resources: Json[] = [];
+  const statements: Json[] = [];
   for (const r of Object.values(s.resources)) {
     if (r.Type !== 'AWS::IAM::Policy' || !JSON.stringify(r.Properties.Roles).includes(`"${id}"`)) continue;
-    for (const st of r.Properties.PolicyDocument.Statement as Json[]) {
-      expect(st.Effect).toBe('Allow');
-      expect(st.Condition).toBeUndefined();
-      actions.push(...[st.Action].flat());
-      resources.push(...[st.Resource].flat());
+    for (const { Effect, ...st } of r.Properties.PolicyDocument.Statement as Json[]) {
+      expect(Effect).toBe('Allow');
+      statements.push(st);
     }
   }
-  return { actions: actions.sort(), resources, managed: s.resources[id].Properties.ManagedPolicyArns, inline: s.resources[id].Properties.Policies };
+  return { statements, managed: s.resources[id].Properties.ManagedPolicyArns, inline: s.resources[id].Properties.Policies };
 }
 
 const IRSA = {
@@ -73,10 +71,16 @@ describe('clusterReaderRole', () => {
     expect(trust(s)).toEqual(statements);
   });
 
-  it('may only GetItem on the verdict table (all DynamoVerdictStore.get calls): no Query, Scan, BatchGet, write, or other table', () => {
-    const p = permissions(both);
-    expect(p.actions).toEqual(['dynamodb:GetItem']);
-    expect(p.resources).toEqual([{ 'Fn::GetAtt': [logicalId(both.stack.pipeline.verdictTable), 'Arn'] }]);
+  const tableArn = (s: ReturnType<typeof synth>): Json => ({ 'Fn::GetAtt': [logicalId(s.stack.pipeline.verdictTable), 'Arn'] });
+  it.each([
+    { name: 'sightings recorded (default): GetItem, and UpdateItem of DIGESTS# items only — never a verdict', s: both, update: true },
+    { name: 'recordAdmissionSightings: false: GetItem only', s: synth({ oidcProviderArn: OIDC_ARN, namespace: 'trustctl', serviceAccount: 'trustctl-serve' }, undefined, false), update: false },
+  ])('may read verdicts and nothing else (no Query, Scan, BatchGet, other table): $name', ({ s, update }) => {
+    const p = permissions(s);
+    expect(p.statements).toEqual([
+      { Action: 'dynamodb:GetItem', Resource: [tableArn(s)] },
+      ...(update ? [{ Action: 'dynamodb:UpdateItem', Resource: tableArn(s), Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['DIGESTS#*'] } } }] : []),
+    ]);
     expect([p.managed, p.inline]).toEqual([undefined, undefined]);
   });
 

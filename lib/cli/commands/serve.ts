@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { AdmissionController, type AdmissionConfig, type NamespaceMode, withTimeout } from '../../admission/decide';
 import { DynamoVerdictStore } from '../../aws/verdict-store';
+import { AdmissionSightings } from '../../admission/sightings';
 import { parseDuration } from '../../engine/duration';
 import { sha256Digest } from '../../engine/model/digest';
 import type { VerdictStore } from '../../engine/verdicts/port';
@@ -66,6 +67,7 @@ interface ServeOptions {
   verdictTable?: string;
   region?: string;
   dynamodbEndpoint?: string;
+  recordSightings?: boolean;
   trustedRegistry: string[];
   maxVerdictAge: number;
   namespaceMode: Record<string, NamespaceMode>;
@@ -190,6 +192,7 @@ export function registerServe(program: Command, ctx: CliContext, deps: ServeDepe
     .addOption(new Option('--verdict-table <name>', "the pipeline's DynamoDB verdict table instead (AWS credentials from the SDK's default chain: env, profile, IRSA, EKS Pod Identity)").conflicts('verdictDir'))
     .option('--region <region>', 'AWS region of --verdict-table (default: the SDK default chain, e.g. AWS_REGION)')
     .option('--dynamodb-endpoint <url>', 'DynamoDB endpoint for --verdict-table (DynamoDB Local, a VPC endpoint)', urlArg)
+    .option('--record-sightings', "with --verdict-table: record each admitted digest as seen (at most once a day per digest; the nightly run re-evaluates digests seen within its live window; needs dynamodb:UpdateItem on the table's DIGESTS# items)")
     .option('--trusted-registry <pattern>', 'registry/repository pattern images must come from, e.g. 123456789012.dkr.ecr.*.amazonaws.com/** (repeatable; none: any registry)', patternArg, [])
     .option('--max-verdict-age <duration>', 'a verdict evaluated longer ago is stale and denied (e.g. 24h, 7d)', durationArg, 7 * 86_400_000)
     .option('--namespace-mode <ns=mode>', 'enforce, warn or off for one namespace (repeatable)', namespaceModeArg, {})
@@ -205,8 +208,8 @@ export function registerServe(program: Command, ctx: CliContext, deps: ServeDepe
     .action(async (opts: ServeOptions) => {
       if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new AdmissionConfigError('--tls-cert and --tls-key go together');
       const tls: TlsOptions | undefined = opts.tlsCert && opts.tlsKey ? { cert: await readFile(opts.tlsCert), key: await readFile(opts.tlsKey) } : undefined;
-      if (opts.verdictTable === undefined && (opts.region !== undefined || opts.dynamodbEndpoint !== undefined)) {
-        throw new AdmissionConfigError('--region and --dynamodb-endpoint apply to --verdict-table only');
+      if (opts.verdictTable === undefined && (opts.region !== undefined || opts.dynamodbEndpoint !== undefined || opts.recordSightings)) {
+        throw new AdmissionConfigError('--region, --dynamodb-endpoint and --record-sightings apply to --verdict-table only');
       }
       const config: AdmissionConfig = {
         trustedRegistries: opts.trustedRegistry,
@@ -224,8 +227,11 @@ export function registerServe(program: Command, ctx: CliContext, deps: ServeDepe
       const source = opts.verdictTable !== undefined ? await tableSource(opts, opts.verdictTable) : dirSource(opts.verdictDir ?? defaultVerdictDir());
       // The source's connections are released however the server ends (a failed bind, a config error, a stop).
       try {
+        // Fire-and-forget (lib/admission/sightings.ts): a slow or failing write never delays or changes an answer.
+        const sightings = opts.recordSightings && source.store instanceof DynamoVerdictStore ? new AdmissionSightings({ writer: source.store, log }) : undefined;
         const controller = new AdmissionController(config, {
           store: source.store,
+          ...(sightings ? { sightings } : {}),
           ...(opts.resolveTags ? { resolveTag: registryTagResolver({ credentials: cliCredentialProvider(), headersTimeoutMs: opts.lookupTimeout }) } : {}),
           log,
         });
@@ -242,7 +248,7 @@ export function registerServe(program: Command, ctx: CliContext, deps: ServeDepe
         server.on('error', (e: Error) => log(`trustctl serve: ${e.message}`));
         const url = listeningUrl(tls !== undefined, server.address() as AddressInfo);
         const registries = opts.trustedRegistry.length > 0 ? opts.trustedRegistry.join(', ') : 'any registry';
-        ctx.io.stderr.write(`trustctl serve: listening on ${url} (verdicts from ${source.description}; trusted: ${registries}; default mode ${opts.defaultMode}${opts.resolveTags ? '; tags resolved on /admission/mutate' : ''})\n`);
+        ctx.io.stderr.write(`trustctl serve: listening on ${url} (verdicts from ${source.description}${sightings ? ', sightings recorded' : ''}; trusted: ${registries}; default mode ${opts.defaultMode}${opts.resolveTags ? '; tags resolved on /admission/mutate' : ''})\n`);
         // Listen for SIGTERM before the probe (which may take --lookup-timeout), so a stop during it is clean.
         const stopped = untilStopped(deps.stop);
         const problem = await source.probe();
