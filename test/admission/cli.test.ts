@@ -5,8 +5,6 @@
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import * as http from 'node:http';
-import * as https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
@@ -18,6 +16,7 @@ import type { CliContext } from '../../lib/cli/main';
 import { EmbeddedVerdictStore } from '../../lib/local/verdict-store';
 import { TRUSTED, digestOf, pinned, podReview, verdict } from './fixtures';
 import { captureIO } from '../helpers/cli';
+import { httpText, waitForOutput } from '../helpers/http-text';
 
 /** A program with only our commands, its context, and what it printed. */
 function program(stop?: AbortSignal): { program: Command; ctx: CliContext; out: () => string; err: () => string } {
@@ -29,27 +28,8 @@ function program(stop?: AbortSignal): { program: Command; ctx: CliContext; out: 
   return { program: p, ctx, out, err };
 }
 
-function get(url: string, opts: { method?: string; body?: string; ca?: string } = {}): Promise<{ status: number; body: string }> {
-  const request = url.startsWith('https:') ? https.request : http.request;
-  return new Promise((ok, fail) => {
-    const req = request(url, { method: opts.method ?? 'GET', ...(opts.ca ? { ca: opts.ca } : {}) }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', fail);
-    req.end(opts.body);
-  });
-}
-
-async function waitFor(what: () => string, re: RegExp): Promise<RegExpExecArray> {
-  for (let i = 0; i < 400; i++) {
-    const m = re.exec(what());
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`never printed ${re}: ${what()}`);
-}
+const get = httpText;
+const waitFor = (what: () => string, re: RegExp): Promise<RegExpExecArray> => waitForOutput(what, re);
 
 let dir: string;
 let dataDir: string;

@@ -25,7 +25,7 @@ let client: DynamoDBClient;
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
 }, 120_000);
 
 afterAll(async () => {

@@ -22,7 +22,7 @@ const key = (pk: string, sk: string) => ({ pk: { S: pk }, sk: { S: sk } });
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
   await client.send(new CreateTableCommand(pkSkTable(TABLE)));
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: TABLE });
   // Two 5 KB items in partition `a`, one in `b`, unmetered.

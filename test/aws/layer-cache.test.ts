@@ -21,7 +21,7 @@ let client: DynamoDBClient;
 let table: string;
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
   table = 'layers';
   await client.send(new CreateTableCommand(pkSkTable(table)));
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });

@@ -56,7 +56,7 @@ async function measure(p: AwsPipeline, d: Digest): Promise<{ used: CapacityTotal
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
   for (const def of [advisoryTable('advisories'), verdictTable('verdicts')]) {
     await client.send(new CreateTableCommand(def));
     await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: def.TableName! });

@@ -23,7 +23,7 @@ const TABLE = 'pipeline-verdicts';
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
   await client.send(new CreateTableCommand(tableDefinition(TABLE)));
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: TABLE });
 }, 120_000);

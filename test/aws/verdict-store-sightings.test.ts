@@ -16,7 +16,7 @@ const T0 = Date.parse('2026-12-01T08:00:00Z');
 let ddb: DynamoDbLocal;
 let client: DynamoDBClient;
 let client2: DynamoDBClient;
-const newClient = (): DynamoDBClient => new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+const newClient = (): DynamoDBClient => ddb.client();
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();

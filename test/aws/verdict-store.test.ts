@@ -46,7 +46,7 @@ let client2: DynamoDBClient;
 let tables = 0;
 
 const newClient = (): DynamoDBClient =>
-  new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  ddb.client();
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();

@@ -11,7 +11,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
 import { AdmissionConfigError } from '../../lib/admission/errors';
 import { DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store';
@@ -19,6 +19,7 @@ import { registerServe } from '../../lib/cli/commands/serve';
 import type { CliContext } from '../../lib/cli/main';
 import { digestOf, pinned, podReview, verdict } from '../admission/fixtures';
 import { captureIO, trustctl } from '../helpers/cli';
+import { httpText, waitForOutput } from '../helpers/http-text';
 import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
 
 const TABLE = 'trustctl-verdicts';
@@ -44,7 +45,7 @@ const WITH_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'l
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trustctl-serve-table-'));
   ddb = await startDynamoDbLocal();
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = ddb.client();
   await client.send(new CreateTableCommand(tableDefinition(TABLE)));
   const store = new DynamoVerdictStore({ client, tableName: TABLE });
   const fresh = new Date(Date.now() - 3600_000).toISOString();
@@ -73,26 +74,8 @@ function program(stop: AbortSignal): { program: Command; ctx: CliContext; err: (
   return { program: p, ctx, err };
 }
 
-function request(url: string, opts: { method?: string; body?: string } = {}): Promise<{ status: number; body: string }> {
-  return new Promise((ok, fail) => {
-    const req = http.request(url, { method: opts.method ?? 'GET' }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => (body += c.toString()));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', fail);
-    req.end(opts.body);
-  });
-}
-
-async function waitFor(what: () => string, re: RegExp): Promise<RegExpExecArray> {
-  for (let i = 0; i < 800; i++) {
-    const m = re.exec(what());
-    if (m) return m;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`never printed ${re}: ${what()}`);
-}
+const request = httpText;
+const waitFor = (what: () => string, re: RegExp): Promise<RegExpExecArray> => waitForOutput(what, re, 800);
 
 /** The AdmissionReview response for a Pod running `image` in every container section of `namespace`. */
 async function admit(url: string, image: string, namespace = 'prod'): Promise<{ allowed: boolean; status?: { message: string }; warnings?: string[] }> {
@@ -169,7 +152,7 @@ describe('trustctl serve --verdict-table', () => {
   });
 
   it('a miss is cached only briefly: a verdict written after a deny is seen on the next request past --miss-cache-ttl, within --cache-ttl', async () => {
-    const client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = ddb.client();
     const store = new DynamoVerdictStore({ client, tableName: TABLE });
     try {
       await serving(['--dynamodb-endpoint', ddb.endpoint, '--cache-ttl', '10m', '--miss-cache-ttl', '0s'], async (url) => {
@@ -183,7 +166,7 @@ describe('trustctl serve --verdict-table', () => {
   });
 
   it('--record-sightings records each admitted digest as seen (the nightly live window), a denied one not; without it nothing is written', async () => {
-    const client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const client = ddb.client();
     const store = new DynamoVerdictStore({ client, tableName: TABLE });
     const since = new Date(Date.now() - 60_000);
     try {

@@ -54,7 +54,7 @@ async function quiet<T>(fn: () => Promise<T>): Promise<T> {
 
 beforeAll(async () => {
   [ddb, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
   await client.send(new CreateTableCommand(advisoryTable('advisories')));
   await client.send(new CreateTableCommand(verdictTable('verdicts')));
   feedQueue = { url: await sqs.createQueue('feed-sync', { VisibilityTimeout: '60' }), arn: '' };

@@ -45,7 +45,7 @@ const savedEnv = { ...process.env };
 
 beforeAll(async () => {
   [ddb, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-  dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  dynamodb = ddb.client();
   tables = await createTables(dynamodb, 'retries');
   store = new DynamoVerdictStore({ client: dynamodb, tableName: tables.verdicts });
   // A registry serving both images; the slow one's layer trickles (1 byte / 100 ms: 4 KiB never arrive in time).

@@ -4,7 +4,7 @@
  * on DynamoDB Local: the verdict API, the admission webhook, and the bearer token a public URL requires
  * (the token secret: Secrets Manager through aws-sdk-client-mock).
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store';
 import { sha256Digest, type Digest } from '../../lib/engine/model';
@@ -77,7 +77,7 @@ async function loadHandler(env: Record<string, string>, token?: string): Promise
 
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  const client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const client = ddb.client();
   await client.send(new CreateTableCommand(tableDefinition(TABLE)));
   await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: TABLE });
   const store = new DynamoVerdictStore({ client, tableName: TABLE });

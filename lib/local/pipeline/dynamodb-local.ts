@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { freePort, spawnGroup } from '../process-group';
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -25,6 +26,8 @@ export interface DynamoDbLocal {
   readonly endpoint: string;
   /** Milliseconds from spawning `java` until the server answered. */
   readonly startupMs: number;
+  /** A new SDK client for it (us-east-1, DynamoDB Local's dummy credentials); the caller destroys it. */
+  client(): DynamoDBClient;
   /** What the server printed (for failures). */
   output(): string;
   /** Kills the server's process group and waits for it to exit. Safe to call twice. */
@@ -113,5 +116,6 @@ export async function startDynamoDbLocal(opts: DynamoDbLocalOptions = {}): Promi
     await stop();
     throw err;
   }
-  return { endpoint, startupMs: Date.now() - t0, output: proc.output, stop };
+  const client = (): DynamoDBClient => new DynamoDBClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  return { endpoint, startupMs: Date.now() - t0, client, output: proc.output, stop };
 }

@@ -34,7 +34,7 @@ let tables = 0;
 const dirs: string[] = [];
 beforeAll(async () => {
   ddb = await startDynamoDbLocal();
-  client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  client = ddb.client();
 }, 120_000);
 afterAll(async () => {
   client?.destroy();

@@ -94,7 +94,7 @@ describe('the local pipeline: a scan that never fits its deadline ends as an uns
       scanRetries: { baseDelaySeconds: 1, maxDelaySeconds: 2, maxScanAttempts: SCAN_ATTEMPTS },
       onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
     });
-    dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    dynamodb = ddb.client();
     store = new DynamoVerdictStore({ client: dynamodb, tableName: pipeline.tables.verdicts });
     sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
   }, 180_000);

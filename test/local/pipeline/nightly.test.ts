@@ -14,7 +14,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent, SQSEvent } from 'aws-lambda';
 import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
@@ -75,7 +74,7 @@ describe('nightly on the local pipeline: a prefix sweep through the rescan queue
         return h(e);
       },
     });
-    store = new DynamoVerdictStore({ client: new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }), tableName: pipeline.tables.verdicts });
+    store = new DynamoVerdictStore({ client: ddb.client(), tableName: pipeline.tables.verdicts });
     sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
     await pipeline.feedSync();
   }, 180_000);

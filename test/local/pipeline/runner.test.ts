@@ -13,7 +13,6 @@ import { createServer, type IncomingMessage, request, type Server, type ServerRe
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
@@ -124,7 +123,7 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
         return out;
       },
     });
-    store = new DynamoVerdictStore({ client: new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }), tableName: pipeline.tables.verdicts });
+    store = new DynamoVerdictStore({ client: ddb.client(), tableName: pipeline.tables.verdicts });
     sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
     await pipeline.feedSync();
   }, 180_000);

@@ -48,7 +48,7 @@ export async function startWorld(prefix = 'pipeline'): Promise<World> {
     stops.push(() => ddb.stop(), () => registry.stop(), () => sqs.stop(), () => slack.stop());
     const proxy = await startCountingProxy(registry.host);
     stops.push(() => proxy.stop());
-    const dynamodb = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+    const dynamodb = ddb.client();
     stops.push(async () => dynamodb.destroy());
     const tables = await createTables(dynamodb, prefix);
     const direct = new RegistryClient({ registry: registry.host, limits: DEFAULT_LIMITS });
