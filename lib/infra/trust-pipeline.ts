@@ -19,7 +19,7 @@ import { A_PK, A_SK } from '../aws/dynamodb-table';
 import { LAYER_CACHE_TTL_ATTRIBUTE } from '../aws/layer-cache';
 import { DEFAULT_FEEDS } from '../cli/advisories';
 import { parsePolicy, type Policy } from '../engine/policy/schema';
-import { DEFAULT_RETRY_POLICY, SQS_MAX_VISIBILITY_SECONDS } from '../engine/pipeline/retries';
+import { DEFAULT_RETRY_POLICY, QUEUE_MAX_RECEIVE_COUNT, SQS_MAX_VISIBILITY_SECONDS } from '../engine/pipeline/retries';
 
 /**
  * The Lambda runtime of every function: the newest Node.js runtime aws-cdk-lib knows (cdk-nag's
@@ -40,8 +40,8 @@ const TTL_ATTRIBUTE = LAYER_CACHE_TTL_ATTRIBUTE;
 
 /** Visibility timeout of a work queue per second of the consumer's timeout (AWS: at least 6×; RELIABILITY.md 28). */
 export const VISIBILITY_TIMEOUT_FACTOR = 6;
-/** Receives of a work-queue message before it goes to the queue's DLQ. */
-export const MAX_RECEIVE_COUNT = 5;
+/** Receives of a work-queue message before it goes to the queue's DLQ (the retry policy's, so its last scan attempt stays below it). */
+export const MAX_RECEIVE_COUNT = QUEUE_MAX_RECEIVE_COUNT;
 /** Age of the oldest push-queue message that raises the alarm. */
 export const SCAN_QUEUE_AGE_ALARM = Duration.minutes(15);
 /** Age of the oldest rescan-queue message that raises the alarm. */

@@ -27,8 +27,8 @@ export interface RetryPolicy {
   readonly maxScanTimeMs?: number;
 }
 
-/** Receives of a work-queue message before its DLQ (lib/infra/trust-pipeline.ts MAX_RECEIVE_COUNT). */
-const QUEUE_MAX_RECEIVE_COUNT = 5;
+/** Receives of a work-queue message before its DLQ: the queues' maxReceiveCount (lib/infra/trust-pipeline.ts, the local runner). */
+export const QUEUE_MAX_RECEIVE_COUNT = 5;
 
 /**
  * The defaults: 30 s doubling to at most 15 minutes (half the queue's 30-minute visibility timeout),

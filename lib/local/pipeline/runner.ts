@@ -22,6 +22,7 @@ import { tableDefinition as advisoryTableDefinition } from '../../aws/advisory-s
 import { pkSkTable } from '../../aws/dynamodb-table';
 import { LAYER_CACHE_TTL_ATTRIBUTE } from '../../aws/layer-cache';
 import { DEADLINE_SAFETY_MARGIN_MS } from '../../engine/registry/deadline';
+import { QUEUE_MAX_RECEIVE_COUNT } from '../../engine/pipeline/retries';
 import { tableDefinition as verdictTableDefinition } from '../../aws/verdict-store';
 import { SqsEventSource } from './sqs-event-source';
 import { StreamEventSource } from './stream-event-source';
@@ -149,7 +150,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
   await dynamodb.send(new UpdateTimeToLiveCommand({ TableName: tables.layers, TimeToLiveSpecification: { Enabled: true, AttributeName: LAYER_CACHE_TTL_ATTRIBUTE } })).catch(() => undefined);
 
   const visibility = String(options.visibilityTimeoutSeconds ?? 30);
-  const redrive = (arn: string) => JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: String(options.maxReceiveCount ?? 5) });
+  const redrive = (arn: string) => JSON.stringify({ deadLetterTargetArn: arn, maxReceiveCount: String(options.maxReceiveCount ?? QUEUE_MAX_RECEIVE_COUNT) });
   const scanDlq = await ensureQueue(sqs, `${prefix}-scan-dlq`, {});
   const rescanDlq = await ensureQueue(sqs, `${prefix}-rescan-dlq`, {});
   const scan = await ensureQueue(sqs, `${prefix}-scan`, { VisibilityTimeout: visibility, RedrivePolicy: redrive(scanDlq.arn) });
