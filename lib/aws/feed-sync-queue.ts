@@ -1,7 +1,7 @@
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { TrustError } from '../engine/errors';
 import { encodeFeedSyncMessage, type FeedSyncMessage, type FeedSyncQueue } from '../engine/pipeline/feed-sync-continuation';
-import { SQS_BATCH_ENTRIES } from './rescan-queue';
+import { sendInBatches } from './rescan-queue';
 
 /** SQS did not accept a feed-sync message; `sources` names the feeds whose message is missing. */
 export class FeedSyncEnqueueError extends TrustError {
@@ -12,28 +12,19 @@ export class FeedSyncEnqueueError extends TrustError {
 
 /**
  * The feed-sync queue on SQS (lib/engine/pipeline/feed-sync-continuation.ts): one message per feed,
- * in SendMessageBatch calls of at most 10 entries. A handful of messages per run (one per feed and per
- * continuation): entries SQS fails are not retried here; the error names them and the caller's own
- * retry (the schedule's, or SQS redelivering the message being handled) sends them again.
+ * in SendMessageBatch calls of at most 10 entries (rescan-queue.ts `sendInBatches`). A handful of
+ * messages per run (one per feed and per continuation): entries SQS fails are not retried here; the
+ * error names them and the caller's own retry (the schedule's, or SQS redelivering the message being
+ * handled) sends them again.
  */
 export class SqsFeedSyncQueue implements FeedSyncQueue {
   constructor(private readonly opts: { readonly client: SQSClient; readonly queueUrl: string }) {}
 
   /** Sends every message; throws {@link FeedSyncEnqueueError} naming the feeds not enqueued. */
   async send(messages: readonly FeedSyncMessage[]): Promise<void> {
-    const notSent: string[] = [];
-    for (let i = 0; i < messages.length; i += SQS_BATCH_ENTRIES) {
-      const batch = messages.slice(i, i + SQS_BATCH_ENTRIES);
-      try {
-        const out = await this.opts.client.send(new SendMessageBatchCommand({
-          QueueUrl: this.opts.queueUrl,
-          Entries: batch.map((m, j) => ({ Id: String(j), MessageBody: encodeFeedSyncMessage(m) })),
-        }));
-        for (const f of out.Failed ?? []) notSent.push(batch[Number(f.Id)]?.source ?? `entry ${f.Id}`);
-      } catch (err) {
-        throw new FeedSyncEnqueueError(`feed-sync messages not sent (${(err as Error).name ?? 'error'})`, [...notSent, ...messages.slice(i).map((m) => m.source)], { cause: err });
-      }
+    const { notSent, reasons, firstError } = await sendInBatches(this.opts.client, this.opts.queueUrl, messages, encodeFeedSyncMessage, { concurrency: 1, maxAttempts: 1, baseDelayMs: 0, maxDelayMs: 0 });
+    if (notSent.length > 0) {
+      throw new FeedSyncEnqueueError(`${notSent.length} of ${messages.length} feed-sync message(s) were not accepted by SQS (${reasons.slice(0, 5).join(', ')})`, notSent.map((m) => m.source), firstError ? { cause: firstError } : undefined);
     }
-    if (notSent.length > 0) throw new FeedSyncEnqueueError(`${notSent.length} of ${messages.length} feed-sync message(s) were not accepted by SQS`, notSent);
   }
 }
