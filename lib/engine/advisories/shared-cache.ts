@@ -24,7 +24,8 @@
  * re-evaluations feed-sync enqueues) reads stay strongly consistent. Should a read still come back one
  * revision stale, the verdict names the feeds it was judged against, and that record's next change
  * re-judges the digest again (feed-sync targets every digest a changed record can affect). Records an
- * unfinished sync is writing belong to no revision yet; reading them or not changes nothing a verdict claims.
+ * unfinished sync is writing belong to no revision yet: while a feed is `in-progress` every view reads
+ * strongly and shares no entry with another view (see {@link SharedAdvisoryCache.view}).
  * Verdicts, claims and feed states are never read through this cache.
  *
  * ## Bounded
@@ -108,6 +109,8 @@ export class SharedAdvisoryCache {
   readonly maxEntries: number;
   readonly maxBytes: number;
   readonly settleMs: number;
+  /** Views made while a feed was syncing: each gets a revision key of its own. */
+  private unfinishedViews = 0;
   readonly stats: AdvisoryCacheStats = { hits: 0, misses: 0, evictions: 0, invalidated: 0, batches: 0 };
 
   constructor(opts: SharedAdvisoryCacheOptions = {}) {
@@ -133,6 +136,11 @@ export class SharedAdvisoryCache {
    * has settled (see the module documentation). `now` is the clock (default `Date.now()`).
    */
   view(inner: AdvisoryStore, feeds: readonly FeedInfo[], opts: { readonly namespace?: string; readonly eventual?: AdvisoryStore; readonly now?: number } = {}): CachedAdvisoryStore {
+    // A feed still syncing is no revision: feed-sync writes its records batch by batch under one
+    // unchanged feed state and enqueues the re-evaluations of each batch as it goes, so an answer cached
+    // before a batch would hide that batch's records from the very re-evaluation it enqueued (a false
+    // TRUSTED until the next nightly run). Such a view shares nothing with any other view and reads strongly.
+    if (feeds.some((f) => f.status === 'in-progress')) return new CachedAdvisoryStore(this, `${opts.namespace ?? ''}\0unfinished\0${++this.unfinishedViews}`, inner, inner);
     const revision = `${opts.namespace ?? ''}\0${revisionKey(feeds)}`;
     if (this.latest !== revision) {
       // A new revision: the others' entries can only be asked for by evaluations of an older revision.

@@ -215,3 +215,31 @@ describe('SharedAdvisoryCache: bounds and failures', () => {
     expect(strong.calls).toHaveLength(2);
   });
 });
+
+describe('SharedAdvisoryCache: a feed still syncing is no revision', () => {
+  // feed-sync writes a feed batch by batch under one unchanged `in-progress` state and enqueues each
+  // batch's re-evaluations as it goes: an answer cached before a batch must not hide it from them.
+  const SYNCING = feeds('2026-12-07T10:00:00Z', { status: 'in-progress' });
+  it('a record written between two evaluations under the same in-progress state is seen by the second, read strongly', async () => {
+    const { strong, eventual } = await stores();
+    const cache = new SharedAdvisoryCache();
+    const [e, n] = pkgOf(RECORDS[0]);
+    const before = await cache.view(strong, SYNCING, { now: NOW, eventual }).lookup(e, n);
+    const added: OsvRecord = { ...RECORDS[0], id: 'RUSTSEC-2099-0001', aliases: [] };
+    await strong.inner.upsert([added]);
+    const after = await cache.view(strong, SYNCING, { now: NOW, eventual }).lookup(e, n);
+    expect(after.map((r) => r.id)).toEqual([...before.map((r) => r.id), added.id].sort());
+    expect(strong.calls).toEqual([`lookup ${e}/${n}`, `lookup ${e}/${n}`]);
+    expect(eventual.calls).toEqual([]);
+  });
+
+  it('a finished revision cached before is left as it was (the syncing views do not drop it)', async () => {
+    const { strong } = await stores();
+    const cache = new SharedAdvisoryCache();
+    const [e, n] = pkgOf(RECORDS[1]);
+    await cache.view(strong, OLD, { now: NOW }).lookup(e, n);
+    await cache.view(strong, SYNCING, { now: NOW }).lookup(e, n);
+    await cache.view(strong, OLD, { now: NOW }).lookup(e, n);
+    expect(strong.calls).toEqual([`lookup ${e}/${n}`, `lookup ${e}/${n}`]);
+  });
+});
