@@ -334,32 +334,10 @@ export class RegistryClient {
    */
   async listTags(repo: string, opts: { max?: number; page?: number } = {}): Promise<string[]> {
     assertRepository(repo);
-    const max = opts.max ?? 10_000;
-    const tags: string[] = [];
-    let next: string | undefined = `/v2/${repo}/tags/list?n=${opts.page ?? 1000}`;
-    for (let pages = 0; next !== undefined && tags.length < max && pages < 1000; pages++) {
-      const url: URL = this.url(next);
-      const { response } = await this.request({ method: 'GET', url, headers: { Accept: 'application/json' } }, repo, 'pull');
-      if (response.status !== 200) return this.fail(response, `tags of ${repo}`);
-      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', `tags of ${repo}`, this.guard());
-      let doc: { tags?: unknown };
-      try {
-        doc = JSON.parse(bytes.toString('utf8')) as { tags?: unknown };
-      } catch (e) {
-        throw new RegistryError(`tags of ${repo}: the registry answered with invalid JSON`, response.status, { cause: e });
-      }
-      for (const t of Array.isArray(doc.tags) ? doc.tags : []) if (typeof t === 'string' && isTag(t)) tags.push(t);
-      const link = response.headers.get('link');
-      const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
-      next = undefined;
-      if (m) {
-        const target = new URL(m[1], url);
-        // A next page on another host would carry our credentials away (RELIABILITY.md 22).
-        if (target.host !== url.host) throw new RedirectError(`tags of ${repo}: pagination link to another host ${target.host}`);
-        next = `${target.pathname}${target.search}`;
-      }
-    }
-    return tags.slice(0, max);
+    return this.listPages({
+      first: `/v2/${repo}/tags/list?n=${opts.page ?? 1000}`, what: `tags of ${repo}`, field: 'tags', keep: isTag,
+      max: opts.max ?? 10_000, maxPages: 1000, repo,
+    });
   }
 
   /**
@@ -369,32 +347,43 @@ export class RegistryClient {
    * DescribeRepositories). Names that are not valid repositories are dropped; at most `max`.
    */
   async listRepositories(opts: { max?: number; page?: number } = {}): Promise<string[]> {
-    const max = opts.max ?? 100_000;
-    const names: string[] = [];
-    let next: string | undefined = `/v2/_catalog?n=${opts.page ?? 1000}`;
-    for (let pages = 0; next !== undefined && names.length < max && pages < 10_000; pages++) {
+    return this.listPages({
+      first: `/v2/_catalog?n=${opts.page ?? 1000}`, what: 'repository catalog', field: 'repositories', keep: isRepository,
+      max: opts.max ?? 100_000, maxPages: 10_000, repo: '', scope: 'registry:catalog:*',
+    });
+  }
+
+  /**
+   * The strings of `field` of a paginated JSON list (tags, the catalog) that pass `keep`, at most `max`
+   * over at most `maxPages` pages, following `Link: <…>; rel="next"` on the same host only.
+   */
+  private async listPages(o: { first: string; what: string; field: string; keep: (v: string) => boolean; max: number; maxPages: number; repo: string; scope?: string }): Promise<string[]> {
+    const out: string[] = [];
+    let next: string | undefined = o.first;
+    for (let pages = 0; next !== undefined && out.length < o.max && pages < o.maxPages; pages++) {
       const url: URL = this.url(next);
-      const { response } = await this.request({ method: 'GET', url, headers: { Accept: 'application/json' } }, '', 'pull', undefined, 'registry:catalog:*');
-      if (response.status !== 200) return this.fail(response, 'repository catalog');
-      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', 'repository catalog', this.guard());
-      let doc: { repositories?: unknown };
+      const { response } = await this.request({ method: 'GET', url, headers: { Accept: 'application/json' } }, o.repo, 'pull', undefined, o.scope);
+      if (response.status !== 200) return this.fail(response, o.what);
+      const bytes = await readBodyCapped(response, this.limits.maxManifestBytes, 'maxManifestBytes', o.what, this.guard());
+      let doc: Record<string, unknown>;
       try {
-        doc = JSON.parse(bytes.toString('utf8')) as { repositories?: unknown };
+        doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
       } catch (e) {
-        throw new RegistryError('repository catalog: the registry answered with invalid JSON', response.status, { cause: e });
+        throw new RegistryError(`${o.what}: the registry answered with invalid JSON`, response.status, { cause: e });
       }
-      for (const r of Array.isArray(doc.repositories) ? doc.repositories : []) if (typeof r === 'string' && isRepository(r)) names.push(r);
+      const values = doc?.[o.field];
+      for (const v of Array.isArray(values) ? values : []) if (typeof v === 'string' && o.keep(v)) out.push(v);
       const link = response.headers.get('link');
       const m = link ? /<([^>]+)>\s*;\s*rel="?next"?/.exec(link) : null;
       next = undefined;
       if (m) {
         const target = new URL(m[1], url);
         // A next page on another host would carry our credentials away (RELIABILITY.md 22).
-        if (target.host !== url.host) throw new RedirectError(`repository catalog: pagination link to another host ${target.host}`);
+        if (target.host !== url.host) throw new RedirectError(`${o.what}: pagination link to another host ${target.host}`);
         next = `${target.pathname}${target.search}`;
       }
     }
-    return names.slice(0, max);
+    return out.slice(0, o.max);
   }
 
   /** Content-Type when it names a manifest type; else the document's own `mediaType`; else ''. */
