@@ -14,6 +14,8 @@ import { ExecutableExtractor, MIN_EXECUTABLE_BYTES } from './catalog/binary-extr
 import { checkFingerprint } from './checks/fingerprint';
 import type { Check, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
 import { readVerifiedLayer } from './inspect-image';
+import { layerConcurrency, mapInOrder } from './layer-pool';
+import { withDeadline } from './registry/deadline';
 import type { Limits } from './limits';
 import { formatPlatform, type Digest, type FeedInfo, type Finding, type Inventory, type LayerScan, type Package, type Platform, type Unknown } from './model';
 import { aggregateVerdict, baselineVerdict } from './policy/baseline';
@@ -21,7 +23,7 @@ import { DEFAULT_POLICY } from './policy/default-policy';
 import { evaluatePolicy } from './policy/evaluate';
 import type { Policy } from './policy/schema';
 import type { Verdict } from './model';
-import type { AdvisoryStore, LayerCache } from './ports';
+import type { AdvisoryStore, CachedLayer, LayerCache } from './ports';
 import { matchPackages, type SchemeRegistry } from './match/matcher';
 import { uncoveredPackages } from './match/coverage';
 import { mergeFindings } from './match/merge-findings';
@@ -52,6 +54,12 @@ export interface ScanOptions {
   readonly advisories?: AdvisorySource;
   /** Called after each layer is handled (read or taken from the cache): a CLI progress bar, a log line. */
   readonly onProgress?: (p: ScanProgress) => void;
+  /**
+   * Layers read at once (default: the cores, bounded by memory — {@link layerConcurrency}). Whatever
+   * the value, the result, the cache writes and the progress events are those of reading the layers
+   * one after another.
+   */
+  readonly layerConcurrency?: number;
 }
 
 /** Where a scan is: one event per layer handled. */
@@ -281,47 +289,95 @@ async function runChecks(layer: string, runs: readonly { readonly check: Check; 
   return { findings, unknowns };
 }
 
+/** What one layer contributes to the image scan, read or taken from the cache. */
+interface ScannedLayer {
+  readonly result: LayerResult;
+  readonly inventory: LayerInventory;
+  readonly findings: readonly Finding[];
+  readonly scan: LayerScan;
+  /** Read, not taken from the cache, with a cache to write to: what to write under its key (in layer order). */
+  readonly put?: CachedLayer;
+}
+
+/**
+ * Every layer of one platform image, read {@link ScanOptions.layerConcurrency} at a time
+ * (lib/engine/layer-pool.ts) and merged in layer order: the cache writes, the progress events and
+ * what is returned come out exactly as when the layers are read one after another, and so does a
+ * failure — the lowest layer that fails decides, layers above it are aborted (a sequential scan never
+ * reached them), layers below it are still cached.
+ */
 async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanOptions, catalogers: readonly Cataloger[]) {
   const { limits, cache } = opts;
   const checks = opts.checks ?? [];
-  const total = image.manifest.layers.reduce((n, d) => n + d.size, 0);
+  const descs = image.manifest.layers;
+  const total = descs.reduce((n, d) => n + d.size, 0);
   if (total > limits.maxImageBytes) throw new LimitExceededError('maxImageBytes', limits.maxImageBytes, `image ${image.manifestDigest} layers total ${total} bytes`);
   const keep = keptBodies(checks);
+  const keys = descs.map((d) => layerCacheKey(d.digest, limits, catalogers, checks));
+  // A layer repeated in one image is a cache hit the second time when read in sequence: its lookup
+  // waits until the first one was written.
+  const taken = descs.map(() => deferred());
+  const firstOf = keys.map((k) => keys.indexOf(k));
+
+  const scanOne = async (i: number, signal: AbortSignal): Promise<ScannedLayer> => {
+    const desc = descs[i];
+    const expected = image.config.rootfs.diff_ids[i];
+    if (cache && firstOf[i] < i) await Promise.race([taken[firstOf[i]].promise, aborted(signal)]);
+    signal.throwIfAborted();
+    const hit = await cache?.get(keys[i]);
+    if (hit && hit.record.diffId === expected && hit.record.digest === desc.digest) {
+      return {
+        result: fromLayerRecord(hit.record),
+        inventory: { layer: desc.digest, packages: hit.packages, unknowns: hit.unknowns },
+        findings: hit.findings,
+        scan: { digest: desc.digest, cached: true, packages: hit.packages.length, ...(hit.record.coverage ? { coverage: hit.record.coverage } : {}) },
+      };
+    }
+    signal.throwIfAborted();
+    // The signal closes this layer's blob streams: a lower layer failed, this one is not wanted.
+    const { result, checked } = await readLayerForScan(withDeadline(source, signal), image, i, limits, catalogers, checks);
+    const inv = catalogLayer(result, catalogers);
+    const unknowns = [...inv.unknowns, ...checked.unknowns];
+    return {
+      result,
+      inventory: { ...inv, unknowns },
+      findings: checked.findings,
+      scan: { digest: desc.digest, cached: false, packages: inv.packages.length, ...(result.coverage ? { coverage: result.coverage } : {}) },
+      ...(cache ? { put: { record: toLayerRecord(result, (p) => { const e = result.entries.get(p); return e !== undefined && keep(p, e); }), packages: inv.packages, unknowns, findings: [...checked.findings] } } : {}),
+    };
+  };
+
   const layerFindings: Finding[] = [];
   const layers: LayerResult[] = [];
   const inventories: LayerInventory[] = [];
   const scans: LayerScan[] = [];
   let bytesDone = 0;
-  const progress = (i: number, cached: boolean): void => {
-    bytesDone += image.manifest.layers[i].size;
+  const concurrency = opts.layerConcurrency ?? layerConcurrency(limits);
+  await mapInOrder(descs.length, concurrency, scanOne, async (i, l) => {
+    if (l.put) await cache!.put(keys[i], l.put);
+    taken[i].resolve();
+    layers.push(l.result);
+    inventories.push(l.inventory);
+    layerFindings.push(...l.findings);
+    scans.push(l.scan);
+    bytesDone += descs[i].size;
     opts.onProgress?.({
-      platform: formatPlatform(image.platform), layersDone: i + 1, layersTotal: image.manifest.layers.length,
-      bytesDone, bytesTotal: total, layer: image.manifest.layers[i].digest, cached,
+      platform: formatPlatform(image.platform), layersDone: i + 1, layersTotal: descs.length,
+      bytesDone, bytesTotal: total, layer: descs[i].digest, cached: l.scan.cached,
     });
-  };
-  for (const [i, desc] of image.manifest.layers.entries()) {
-    const expected = image.config.rootfs.diff_ids[i];
-    const key = layerCacheKey(desc.digest, limits, catalogers, checks);
-    const hit = await cache?.get(key);
-    if (hit && hit.record.diffId === expected && hit.record.digest === desc.digest) {
-      layers.push(fromLayerRecord(hit.record));
-      inventories.push({ layer: desc.digest, packages: hit.packages, unknowns: hit.unknowns });
-      layerFindings.push(...hit.findings);
-      scans.push({ digest: desc.digest, cached: true, packages: hit.packages.length, ...(hit.record.coverage ? { coverage: hit.record.coverage } : {}) });
-      progress(i, true);
-      continue;
-    }
-    const { result, checked } = await readLayerForScan(source, image, i, limits, catalogers, checks);
-    const inv = catalogLayer(result, catalogers);
-    const unknowns = [...inv.unknowns, ...checked.unknowns];
-    await cache?.put(key, { record: toLayerRecord(result, (p) => { const e = result.entries.get(p); return e !== undefined && keep(p, e); }), packages: inv.packages, unknowns, findings: [...checked.findings] });
-    layers.push(result);
-    inventories.push({ ...inv, unknowns });
-    layerFindings.push(...checked.findings);
-    scans.push({ digest: desc.digest, cached: false, packages: inv.packages.length, ...(result.coverage ? { coverage: result.coverage } : {}) });
-    progress(i, false);
-  }
+  });
   return { layers, inventories, scans, layerFindings };
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+/** Settles once `signal` fires (never rejects: the caller checks the signal). */
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
 }
 
 /** The finding recorded when there is no vulnerability data to match against. */
