@@ -47,6 +47,7 @@ import { allChecks } from '../engine/checks/checks';
 import type { Check } from '../engine/checks/types';
 import { TrustError } from '../engine/errors';
 import { DEFAULT_LIMITS, type Limits } from '../engine/limits';
+import { layerConcurrency } from '../engine/layer-pool';
 import type {
   AdvisoryPort,
   FanOutPorts,
@@ -124,6 +125,11 @@ export interface PipelineConfig {
   readonly retries: RetryPolicy;
   /** Registry host → the host:port that serves it (local runs). */
   readonly registryOverrides: ReadonlyMap<string, string>;
+  /**
+   * AWS_LAMBDA_FUNCTION_MEMORY_SIZE (set by the Lambda runtime), in MB: the memory a scan's layers in
+   * flight are sized from (lib/engine/layer-pool.ts). Absent outside Lambda: the machine's.
+   */
+  readonly lambdaMemoryMb?: number;
   /** True when an ECR API endpoint is configured (AWS_ENDPOINT_URL_ECR): a local run sweeps ECR only then. */
   readonly ecrEndpoint: boolean;
   /**
@@ -231,6 +237,7 @@ export function readPipelineConfig(env: NodeJS.ProcessEnv = process.env): Pipeli
     recordSightings: parseFlag(env, 'RECORD_SIGHTINGS'),
     ...(positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') !== undefined ? { nightlyHistoryRetentionDays: positiveNumber(env, 'NIGHTLY_HISTORY_RETENTION_DAYS') } : {}),
     retries: readRetryPolicy(env),
+    ...(positiveNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE') !== undefined ? { lambdaMemoryMb: positiveNumber(env, 'AWS_LAMBDA_FUNCTION_MEMORY_SIZE') } : {}),
     registryOverrides: parseRegistryOverrides(env.TRUSTCTL_REGISTRY_OVERRIDE),
     ecrEndpoint: Boolean(opt('AWS_ENDPOINT_URL_ECR') || opt('AWS_ENDPOINT_URL')),
     localRun: Boolean(opt('TRUSTCTL_REGISTRY_OVERRIDE') || opt('AWS_ENDPOINT_URL_DYNAMODB') || opt('AWS_ENDPOINT_URL_SQS') || opt('AWS_ENDPOINT_URL')),
@@ -449,8 +456,18 @@ export class AwsPipeline {
       claims: this.once('claims', () => new DynamoScanClaims({ client: this.dynamodb, tableName: need(this.config, 'verdictTable', 'VERDICT_TABLE') })),
       ...(opts.claimLeaseMs ? { claimLeaseMs: opts.claimLeaseMs } : {}),
       retries: this.config.retries,
+      layerConcurrency: this.layerConcurrency,
       ...(this.logger ? { logger: this.logger } : {}),
     };
+  }
+
+  /**
+   * Layers one scan reads at once: the cores, bounded by the Lambda's configured memory (a 2,048 MB
+   * scan-worker reads 2 with the default limits, a 1,024 MB one 1) — lib/engine/layer-pool.ts.
+   */
+  get layerConcurrency(): number {
+    const mb = this.config.lambdaMemoryMb;
+    return layerConcurrency(this.limits, mb !== undefined ? { memoryBytes: mb * 1024 * 1024 } : {});
   }
 
   /** ChangeMessageVisibility of failed scan-worker records: the configured queue URLs first (local runs), else each record's ARN. */

@@ -4,7 +4,8 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { BearerTokenCheck, lazily, parseRegistryOverrides, PipelineConfigError, PipelineRegistryAccess, readPipelineConfig } from '../../lib/aws/pipeline-ports';
+import { availableParallelism } from 'node:os';
+import { AwsPipeline, BearerTokenCheck, lazily, parseRegistryOverrides, PipelineConfigError, PipelineRegistryAccess, readPipelineConfig } from '../../lib/aws/pipeline-ports';
 import { DEFAULT_LIMITS } from '../../lib/engine/limits';
 import { DEFAULT_POLICY } from '../../lib/engine/policy/default-policy';
 import { policyHash } from '../../lib/engine/policy/schema';
@@ -37,6 +38,7 @@ describe('readPipelineConfig', () => {
     ['a registry override', { TRUSTCTL_REGISTRY_OVERRIDE: '123456789012.dkr.ecr.us-west-2.amazonaws.com=127.0.0.1:5000' }, { localRun: true, ecrEndpoint: false }],
     ['a local ECR API endpoint', { AWS_ENDPOINT_URL_ECR: 'http://127.0.0.1:4566' }, { ecrEndpoint: true }],
     ['the Slack URL itself (local runs)', { TRUSTCTL_SLACK_WEBHOOK_URL: 'http://127.0.0.1:1/services/x' }, { slackWebhookFromEnv: true }],
+    ['the Lambda runtime\'s memory size', { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '2048' }, { lambdaMemoryMb: 2048 }],
   ])('%s', (_n, env, expected) => {
     const c = readPipelineConfig(env);
     expect(c).toMatchObject(expected);
@@ -53,6 +55,17 @@ describe('readPipelineConfig', () => {
   ])('refuses %s, naming the variable', (_n, env, message) => {
     expect(() => readPipelineConfig(env)).toThrow(PipelineConfigError);
     expect(() => readPipelineConfig(env)).toThrow(message);
+  });
+});
+
+describe('AwsPipeline.layerConcurrency: layers a scan reads at once, from the Lambda\'s memory', () => {
+  it.each([
+    ['2,048 MB: 2 layers (on 2 cores or more)', '2048', Math.min(2, availableParallelism())],
+    ['1,024 MB: 1 layer', '1024', 1],
+    ['512 MB: 1 layer', '512', 1],
+  ])('%s', (_n, mb, expected) => {
+    const p = new AwsPipeline(readPipelineConfig({ AWS_LAMBDA_FUNCTION_MEMORY_SIZE: mb }));
+    expect(p.layerConcurrency).toBe(expected);
   });
 });
 

@@ -78,6 +78,9 @@ class WatchedSource implements ImageSource {
   readonly streams: Readable[] = [];
   /** The layer (not config) blobs opened, in order. */
   readonly layersOpened: Digest[] = [];
+  /** The most layer blobs open at one time. */
+  maxOpen = 0;
+  private open = 0;
   constructor(private readonly inner: MemorySource, private readonly hanging: ReadonlySet<Digest> = new Set()) {
     this.name = inner.name;
   }
@@ -92,7 +95,11 @@ class WatchedSource implements ImageSource {
     // A blob that never ends: a few bytes, then nothing (a registry that stalls).
     if (this.hanging.has(desc.digest)) (s as PassThrough).write(Buffer.alloc(10));
     this.streams.push(s);
-    if (!desc.mediaType.includes('config')) this.layersOpened.push(desc.digest);
+    if (!desc.mediaType.includes('config')) {
+      this.layersOpened.push(desc.digest);
+      this.maxOpen = Math.max(this.maxOpen, ++this.open);
+      s.once('close', () => this.open--);
+    }
     return s;
   }
 }
@@ -138,6 +145,9 @@ describe('scanImage with layers read in parallel: the same as one after another'
     expect(many.progress).toEqual(one.progress);
     expect(many.puts).toEqual(one.puts);
     expect(many.puts).toHaveLength(4);
+    // Bounded: one blob at a time in sequence, never more than asked for in parallel.
+    expect(one.source.maxOpen).toBe(1);
+    expect(many.source.maxOpen).toBeLessThanOrEqual(n);
   });
 
   it('a warm cache: every layer from it, the same as in sequence', async () => {

@@ -183,6 +183,11 @@ export interface ScanPorts extends EvaluationPorts {
   readonly delivery?: Delivery;
   /** When a scan that keeps hitting its deadline is given up (retries.ts). Default DEFAULT_RETRY_POLICY. */
   readonly retries?: RetryPolicy;
+  /**
+   * Layers one scan reads at once (scan-image.ts `ScanOptions.layerConcurrency`): on AWS sized from the
+   * Lambda's memory (lib/engine/layer-pool.ts `layerConcurrency`). Default: sized from this machine.
+   */
+  readonly layerConcurrency?: number;
 }
 
 /** What the fan-out of a verdict change needs. */

@@ -171,6 +171,7 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
       ...(ports.catalogers ? { catalogers: ports.catalogers } : {}),
       ...(ports.checks ? { checks: ports.checks } : {}),
       ...(ports.cache ? { cache: ports.cache } : {}),
+      ...(ports.layerConcurrency !== undefined ? { layerConcurrency: ports.layerConcurrency } : {}),
       advisories: advisorySourceOf(ports.advisories, feeds),
       onProgress: (p) => (p.cached ? layersCached++ : layersRead++),
     });
