@@ -79,7 +79,8 @@ export async function mapInOrder<T>(
   take: (i: number, value: T) => Promise<void> | void,
 ): Promise<void> {
   type Outcome = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: unknown };
-  const limit = Math.max(1, Math.floor(concurrency));
+  // Anything but a count of 1 or more (0, NaN) is 1: never a pool that starts nothing and waits for ever.
+  const limit = concurrency >= 1 ? Math.floor(concurrency) : 1;
   const controllers: AbortController[] = [];
   const outcomes: Promise<Outcome>[] = [];
   const launched: (() => void)[] = [];

@@ -40,6 +40,8 @@ describe('mapInOrder', () => {
     ['finish in order', 4, 2, [0, 1, 2, 3]],
     ['one at a time', 3, 1, [0, 1, 2]],
     ['more slots than runs', 2, 8, [1, 0]],
+    ['no slots asked for: one at a time', 2, 0, [0, 1]],
+    ['NaN slots: one at a time', 2, NaN, [0, 1]],
   ])('takes every value in index order however runs finish: %s', async (_name, count, concurrency, finishOrder) => {
     const gates = Array.from({ length: count }, () => gate<string>());
     const started: number[] = [];
@@ -64,7 +66,7 @@ describe('mapInOrder', () => {
     await done;
     expect(taken).toEqual(Array.from({ length: count }, (_, i) => `${i}:v${i}`));
     expect(started).toEqual(Array.from({ length: count }, (_, i) => i));
-    expect(maxRunning).toBeLessThanOrEqual(concurrency);
+    expect(maxRunning).toBeLessThanOrEqual(Math.max(1, concurrency || 1));
   });
 
   it.each([
