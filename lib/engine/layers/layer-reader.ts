@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Limits } from '../limits';
 import type { Coverage, Digest, UnknownClass } from '../model';
 import { type Compression, decodeLayer } from './decompress';
-import { ROOT, baseName, canonicalPath, joinPath, parentPath } from './paths';
+import { ROOT, baseName, canonicalPath, canonicalPathWithin, joinPath, parentPath } from './paths';
 import { type TarHeader, TarParser } from './tar';
 
 /**
@@ -187,6 +187,12 @@ function kindToType(k: TarHeader['kind']): EntryType {
   }
 }
 
+/** What consumers see of a member that is not an entry (a marker or a bad name with a body). */
+function infoOf(h: TarHeader): EntryInfo {
+  const isFile = h.kind === 'file';
+  return { type: kindToType(h.kind), size: isFile ? h.realSize : 0, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime, sparse: h.sparse || undefined };
+}
+
 /** The body being read: where its bytes go. */
 interface Current {
   readonly entry: LayerEntry | undefined;
@@ -354,13 +360,13 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
     // A member replacing a directory removes what the layer put beneath it, as containerd does
     // (tar.ts removedBeneath); bodies already streamed past the checks.
     for (const r of parser.removedBeneath) entries.delete(r);
-    const path = canonicalPath(h.name, limits.maxPathDepth);
+    // The parser's canonical name: the string the runtime model keys this path by, shared.
+    const path = canonicalPathWithin(h.name, parser.canonicalName, limits.maxPathDepth);
     const isFile = h.kind === 'file';
-    const info = (): EntryInfo => ({ type: kindToType(h.kind), size: isFile ? h.realSize : 0, mode: h.mode, uid: h.uid, gid: h.gid, mtime: h.mtime, sparse: h.sparse || undefined });
     if (path === undefined) {
       unknown(JSON.stringify(h.name), 'entry name is empty or contains NUL', 'unsupported-entry');
       // The body still ships in the blob: the content checks see it under its raw name.
-      if (isFile) startBody(undefined, JSON.stringify(h.name), info(), h.realSize);
+      if (isFile) startBody(undefined, JSON.stringify(h.name), infoOf(h), h.realSize);
       return 0;
     }
     // A marker is recognised by its last component (no string is cut for ordinary names).
@@ -379,13 +385,13 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
         else whiteouts.add(joinPath(dir, name));
       }
       // A marker with a body: the body ships in the blob all the same.
-      if (isFile && h.realSize > 0) startBody(undefined, path, info(), h.realSize);
+      if (isFile && h.realSize > 0) startBody(undefined, path, infoOf(h), h.realSize);
       return 0;
     }
     const type = kindToType(h.kind);
     if (path === ROOT && type !== 'dir') {
       unknown(h.name, `a ${type} entry names the image root`, 'unsupported-entry');
-      if (isFile) startBody(undefined, path, info(), h.realSize);
+      if (isFile) startBody(undefined, path, infoOf(h), h.realSize);
       return 0;
     }
     if (path.includes(`/${WH}`)) unknown(path, 'path has a whiteout-named directory component', 'note');
