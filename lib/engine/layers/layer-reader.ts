@@ -187,6 +187,33 @@ function kindToType(k: TarHeader['kind']): EntryType {
   }
 }
 
+/**
+ * A {@link LayerEntry} as the reader makes it: the fields every entry has are its own properties;
+ * the ones most entries lack (`linkname`, `typeflag`, `sparse`, `body`, `truncated`, `wanted`,
+ * `linkTarget`) are absent until set, not stored as `undefined` — seven fewer slots per entry,
+ * which a layer of a few hundred thousand files keeps until the image is squashed (issue 16 item 3).
+ */
+class Entry {
+  declare linkname?: string;
+  declare typeflag?: string;
+  declare sparse?: boolean;
+  declare body?: Buffer;
+  declare truncated?: boolean;
+  declare wanted?: boolean;
+  declare linkTarget?: LayerEntry;
+  constructor(
+    readonly path: string,
+    readonly layer: Digest,
+    readonly type: EntryType,
+    readonly size: number,
+    readonly mode: number,
+    readonly uid: number,
+    readonly gid: number,
+    readonly mtime: number,
+    readonly member: number,
+  ) {}
+}
+
 /** What consumers see of a member that is not an entry (a marker or a bad name with a body). */
 function infoOf(h: TarHeader): EntryInfo {
   const isFile = h.kind === 'file';
@@ -395,25 +422,10 @@ export async function readLayer(stream: Readable, opts: ReadLayerOptions): Promi
       return 0;
     }
     if (path.includes(`/${WH}`)) unknown(path, 'path has a whiteout-named directory component', 'note');
-    // One object literal with every field (some undefined): a single hidden class for all entries.
-    const e: LayerEntry = {
-      path,
-      layer,
-      type,
-      size: isFile ? h.realSize : 0,
-      mode: h.mode,
-      uid: h.uid,
-      gid: h.gid,
-      mtime: h.mtime,
-      linkname: type === 'symlink' ? h.linkname : undefined,
-      typeflag: type === 'other' ? h.typeflag : undefined,
-      sparse: h.sparse || undefined,
-      body: undefined,
-      truncated: undefined,
-      wanted: undefined,
-      linkTarget: undefined,
-      member,
-    };
+    const e = new Entry(path, layer, type, isFile ? h.realSize : 0, h.mode, h.uid, h.gid, h.mtime, member);
+    if (type === 'symlink') e.linkname = h.linkname;
+    else if (type === 'other') e.typeflag = h.typeflag;
+    if (h.sparse) e.sparse = true;
     if (type === 'other' && !['3', '4', '6'].includes(h.typeflag)) unknown(path, `unsupported tar entry type ${JSON.stringify(h.typeflag)}`, 'unsupported-entry');
     const prev = entries.get(path);
     if (prev && prev.type === 'dir' && type !== 'dir') unknown(path, 'a directory is replaced by a non-directory within one layer', 'note');
