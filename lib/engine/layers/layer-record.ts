@@ -88,14 +88,13 @@ export function toLayerRecord(l: LayerResult, keepBody: (path: string) => boolea
     uids.push(e.uid);
     gids.push(e.gid);
     mtimes.push(e.mtime);
-    if (e.linkname !== undefined) (linknames[0].push(i), linknames[1].push(e.linkname));
-    if (e.typeflag !== undefined) (typeflags[0].push(i), typeflags[1].push(e.typeflag));
+    if (e.linkname !== undefined) put(linknames, i, e.linkname);
+    if (e.typeflag !== undefined) put(typeflags, i, e.typeflag);
     if (e.sparse) sparse.push(i);
-    if (e.linkTarget) (linkTargets[0].push(i), linkTargets[1].push(e.linkTarget.path));
+    if (e.linkTarget) put(linkTargets, i, e.linkTarget.path);
     const body = e.body && keepBody(e.path) ? e.body : undefined;
     if (body) {
-      bodies[0].push(i);
-      bodies[1].push(body.toString('base64'));
+      put(bodies, i, body.toString('base64'));
       if (e.truncated) truncated.push(i);
     }
     i++;
@@ -109,6 +108,12 @@ export function toLayerRecord(l: LayerResult, keepBody: (path: string) => boolea
     whiteouts: [...l.whiteouts], opaqueDirs: [...l.opaqueDirs], unknowns: [...l.unknowns], entries,
     ...(l.coverage ? { coverage: l.coverage } : {}),
   };
+}
+
+/** Appends entry `i`'s value to a sparse column. */
+function put(column: [number[], string[]], i: number, value: string): void {
+  column[0].push(i);
+  column[1].push(value);
 }
 
 /** A layer result rebuilt from its record, ready for `FileTree.squash` (hardlinks re-joined by path). */
