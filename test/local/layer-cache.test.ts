@@ -8,7 +8,7 @@ import { LAYER_RECORD_VERSION } from '../../lib/engine/layers/layer-record';
 const digest = `sha256:${'ab'.repeat(32)}`;
 const key = `${digest}/${'cd'.repeat(16)}`;
 const value = {
-  record: { v: LAYER_RECORD_VERSION, digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: digest, compression: 'gzip', declaredCompression: 'gzip', compressedBytes: 1, uncompressedBytes: 2, entryCount: 1, whiteouts: [], opaqueDirs: [], unknowns: [], entries: [['/etc/os-release', 'file', 3, 420, 0, 0, 0, null, null, 0, null, 'SUQ9', 0]] },
+  record: { v: LAYER_RECORD_VERSION, digest, mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', diffId: digest, compression: 'gzip', declaredCompression: 'gzip', compressedBytes: 1, uncompressedBytes: 2, entryCount: 1, whiteouts: [], opaqueDirs: [], unknowns: [], entries: { paths: ['/etc/os-release'], types: 'f', sizes: [3], modes: [420], uids: [0], gids: [0], mtimes: [0], linknames: [[], []], typeflags: [[], []], sparse: [], linkTargets: [[], []], bodies: [[0], ['SUQ9']], truncated: [] } },
   packages: [{ ecosystem: 'npm', name: 'a', version: '1.0.0', purl: 'pkg:npm/a@1.0.0', locations: [{ layer: digest, path: '/a/package.json' }], cataloger: { name: 'npm', version: '1' } }],
   unknowns: [],
   findings: [],

@@ -1,7 +1,7 @@
 import type { Limits } from '../limits';
 import type { Digest } from '../model';
 import type { UnknownClass } from '../model/unknown';
-import type { EntryInfo, LayerEntry, LayerResult, LayerUnknown } from './layer-reader';
+import type { EntryInfo, EntryType, LayerEntry, LayerResult, LayerUnknown } from './layer-reader';
 import { ROOT, baseName, canonicalPath, joinPath, parentPath, pathComponents } from './paths';
 
 /**
@@ -415,55 +415,50 @@ function isFile(n: TreeNode): boolean {
   return n.type === 'file' || (n.type === 'hardlink' && n.target !== undefined);
 }
 
-function dirNode(path: string, layerIndex: number, layer: Digest, underSymlink: boolean): MutableNode {
-  return {
-    path,
-    type: 'dir',
-    size: 0,
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    mtime: 0,
-    linkname: undefined,
-    typeflag: undefined,
-    sparse: undefined,
-    layer,
-    layerIndex,
-    implicit: true,
-    body: undefined,
-    truncated: undefined,
-    target: undefined,
-    effectivePath: undefined,
-    underSymlink,
-    entryRef: undefined,
-  };
+/**
+ * A tree node: the fields every node has are own properties; the ones most nodes lack (`linkname`,
+ * `typeflag`, `sparse`, `body`, `truncated`, `target`, `effectivePath`, `entryRef`) are absent until
+ * set, not stored as `undefined` — eight fewer slots per path of the image (issue 16 item 3).
+ */
+class Node {
+  declare linkname?: string;
+  declare typeflag?: string;
+  declare sparse?: boolean;
+  declare body?: Buffer;
+  declare truncated?: boolean;
+  declare target?: LayerEntry;
+  declare effectivePath?: string;
+  declare entryRef?: LayerEntry;
+  constructor(
+    readonly path: string,
+    readonly type: EntryType,
+    readonly size: number,
+    readonly mode: number,
+    readonly uid: number,
+    readonly gid: number,
+    readonly mtime: number,
+    readonly layer: Digest,
+    readonly layerIndex: number,
+    readonly implicit: boolean,
+    public underSymlink: boolean,
+  ) {}
 }
 
-/**
- * A node for a layer entry; it keeps the entry (upper-layer hardlinks share its data). All nodes
- * have the same fields, so they share one hidden class.
- */
+function dirNode(path: string, layerIndex: number, layer: Digest, underSymlink: boolean): MutableNode {
+  return new Node(path, 'dir', 0, 0o755, 0, 0, 0, layer, layerIndex, true, underSymlink);
+}
+
+/** A node for a layer entry; it keeps the entry (upper-layer hardlinks share its data). */
 function entryNode(e: LayerEntry, li: number, target: LayerEntry | undefined): MutableNode {
-  const data = e.type === 'hardlink' ? target : e;
-  return {
-    path: e.path,
-    type: e.type,
-    size: e.type === 'hardlink' ? (target?.size ?? 0) : e.size,
-    mode: e.mode,
-    uid: e.uid,
-    gid: e.gid,
-    mtime: e.mtime,
-    linkname: e.linkname,
-    typeflag: e.typeflag,
-    sparse: e.sparse,
-    layer: e.layer,
-    layerIndex: li,
-    implicit: false,
-    body: data?.body,
-    truncated: data?.truncated,
-    target: e.type === 'hardlink' ? target : undefined,
-    effectivePath: undefined,
-    underSymlink: false,
-    entryRef: e,
-  };
+  const hardlink = e.type === 'hardlink';
+  const data = hardlink ? target : e;
+  const n: MutableNode = new Node(e.path, e.type, hardlink ? (target?.size ?? 0) : e.size, e.mode, e.uid, e.gid, e.mtime, e.layer, li, false, false);
+  if (e.linkname !== undefined) n.linkname = e.linkname;
+  if (e.typeflag !== undefined) n.typeflag = e.typeflag;
+  if (e.sparse !== undefined) n.sparse = e.sparse;
+  if (data?.body !== undefined) n.body = data.body;
+  if (data?.truncated !== undefined) n.truncated = data.truncated;
+  if (hardlink && target !== undefined) n.target = target;
+  if (e.type === 'file') n.entryRef = e; // read only for files (a hardlink to a lower file)
+  return n;
 }

@@ -49,6 +49,18 @@ export function canonicalPath(name: string, maxDepth = Number.POSITIVE_INFINITY)
   return out.length === 0 ? ROOT : `/${out.join('/')}`;
 }
 
+/**
+ * The depth check of `canonicalPath(name, maxDepth)` for a caller that already holds
+ * `canonical = canonicalPath(name)`: the same result, the same {@link LimitExceededError}.
+ */
+export function canonicalPathWithin(name: string, canonical: string | undefined, maxDepth: number): string | undefined {
+  if (canonical === undefined || maxDepth === Number.POSITIVE_INFINITY) return canonical;
+  // Without `..`, no component is ever popped: the deepest point is the result's own depth.
+  if (name.includes('..')) return canonicalPath(name, maxDepth);
+  checkDepth(canonical, maxDepth);
+  return canonical;
+}
+
 function checkDepth(p: string, maxDepth: number): void {
   if (p.length <= maxDepth) return; // each component is at least `/x`: a short path cannot be deep
   let depth = 0;

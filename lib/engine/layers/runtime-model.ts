@@ -30,10 +30,13 @@ type Kind = 'dir' | 'symlink' | 'other';
 
 interface Node {
   readonly kind: Kind;
-  readonly link?: string;
+  readonly link: string | undefined;
   /** The canonical tar name of the member that created it (the layer reader's key). */
-  key?: string;
+  readonly key: string | undefined;
 }
+
+/** A directory no member named (created by `mkparent`): one shared object for all of them. */
+const IMPLICIT_DIR: Node = { kind: 'dir', link: undefined, key: undefined };
 
 const MAX_LINKS = 255;
 const WH = '.wh.';
@@ -43,8 +46,11 @@ const HANDLED = new Set(['0', '\0', '1', '2', '3', '4', '5', '6']);
 /** The per-layer model; feed it every member in archive order. */
 export class RuntimeModel {
   private readonly nodes = new Map<string, Node>();
-  /** Children of each directory, so that removing a subtree costs its size, not the layer's. */
-  private readonly kids = new Map<string, Set<string>>();
+  /**
+   * Children of each directory, so that removing a subtree costs its size, not the layer's; built
+   * on the first removal of a directory (see removeAll).
+   */
+  private kids: Map<string, Set<string>> | undefined;
 
   /**
    * Resolved targets of this layer's hardlinks that this layer had not written when they were
@@ -56,7 +62,7 @@ export class RuntimeModel {
    * path it replaced (containerd `os.RemoveAll`).
    */
   removedBeneath: string[] = [];
-  /** Which resolved path each canonical tar name last created. */
+  /** Which resolved path each canonical tar name last created, where it is not the name itself. */
   private readonly keyPath = new Map<string, string>();
   private key: string | undefined;
 
@@ -65,16 +71,26 @@ export class RuntimeModel {
    * Returns whether containerd reads the member's body (a regular file it creates): only then do
    * Go's sparse data checks (errMissData, errUnrefData) fire.
    */
-  member(h: TarHeader): boolean {
+  member(h: TarHeader, canonical: string | undefined = canonicalPath(h.name)): boolean {
     if (this.removedBeneath.length > 0) this.removedBeneath = [];
-    const p = canonicalPath(h.name);
+    const p = canonical;
     this.key = p;
     if (p === undefined || p === ROOT) return false; // containerd: "file ignored: resolved to root"
-    const rp = this.resolve(parentPath(p), h);
+    const parent = parentPath(p);
     const base = baseName(p);
-    const path = joinPath(rp, base);
-    if (path === ROOT) return false;
-    if (rp !== ROOT) this.mkparent(rp, h);
+    let path: string;
+    if (parent === ROOT || this.nodes.get(parent)?.kind === 'dir') {
+      // Fast path (nearly every member): every ancestor of a node is a directory node (mkparent
+      // creates them, removeAll takes subtrees away), so resolving a known directory follows no
+      // link and yields the directory itself; its parents exist. The path is the canonical name,
+      // the very string the reader keys its entry by (one copy of each path in memory).
+      path = p;
+    } else {
+      const rp = this.resolve(parent, h);
+      path = joinPath(rp, base);
+      if (path === ROOT) return false;
+      if (rp !== ROOT) this.mkparent(rp, h);
+    }
     if (base === OPAQUE) return false;
     if (base.startsWith(WH)) {
       const orig = base.slice(WH.length);
@@ -87,25 +103,25 @@ export class RuntimeModel {
     if (old && !(old.kind === 'dir' && isDir)) this.removeAll(path);
     switch (h.kind) {
       case 'dir':
-        this.set(path, { kind: 'dir' });
+        this.set(path, 'dir', undefined);
         return false;
       case 'symlink':
         if (h.linkname === '') refuse(h, 'symlink with an empty target');
-        this.set(path, { kind: 'symlink', link: h.linkname });
+        this.set(path, 'symlink', h.linkname);
         return false;
       case 'hardlink': {
         const cut = h.linkname.lastIndexOf('/');
         const lrp = this.resolve(cut < 0 ? '' : h.linkname.slice(0, cut + 1), h);
         const target = canonicalPath(`${lrp}/${h.linkname.slice(cut + 1)}`) ?? ROOT;
-        const t = target === ROOT ? ({ kind: 'dir' } as Node) : this.nodes.get(target);
+        const t = target === ROOT ? IMPLICIT_DIR : this.nodes.get(target);
         if (t?.kind === 'dir') refuse(h, `hardlink to a directory (${target})`);
         if (target === path) refuse(h, 'hardlink to itself');
         if (t === undefined) this.lowerLinks.push(target);
-        this.set(path, t ?? { kind: 'other' });
+        this.set(path, t?.kind ?? 'other', t?.link);
         return false;
       }
       default:
-        this.set(path, { kind: 'other' });
+        this.set(path, 'other', undefined);
         return h.kind === 'file';
     }
   }
@@ -155,39 +171,70 @@ export class RuntimeModel {
     }
     const key = this.key;
     this.key = undefined;
-    for (let i = missing.length - 1; i >= 0; i--) this.set(missing[i], { kind: 'dir' });
+    for (let i = missing.length - 1; i >= 0; i--) this.set(missing[i], 'dir', undefined);
     this.key = key;
   }
 
-  private set(p: string, n: Node): void {
-    if (this.key !== undefined) {
-      n = { ...n, key: this.key };
-      this.keyPath.set(this.key, p);
+  private set(p: string, kind: Kind, link: string | undefined): void {
+    const key = this.key;
+    let n: Node;
+    if (key === undefined) n = kind === 'dir' ? IMPLICIT_DIR : { kind, link, key };
+    else {
+      n = { kind, link, key };
+      // A name that creates its own path (nearly all) needs no record: absent means "itself".
+      if (key !== p) this.keyPath.set(key, p);
+      else if (this.keyPath.size > 0) this.keyPath.delete(key);
     }
-    if (!this.nodes.has(p)) {
-      const dir = parentPath(p);
-      let s = this.kids.get(dir);
-      if (s === undefined) this.kids.set(dir, (s = new Set()));
-      s.add(p);
-    }
+    const kids = this.kids;
+    if (kids !== undefined && !this.nodes.has(p)) addKid(kids, p);
     this.nodes.set(p, n);
   }
 
+  /** The path `key` last created ({@link keyPath}: absent = the key itself). */
+  private pathOf(key: string): string {
+    return this.keyPath.get(key) ?? key;
+  }
+
   private removeAll(p: string): void {
-    this.kids.get(parentPath(p))?.delete(p);
+    const top = this.nodes.get(p);
+    if (top === undefined) return;
+    if (top.kind !== 'dir') {
+      // Only directories have children (every ancestor of a node is a directory node).
+      this.nodes.delete(p);
+      this.kids?.get(parentPath(p))?.delete(p);
+      return;
+    }
+    // The children index is built the first time a directory is removed, and kept from then on:
+    // a layer that never replaces a directory (nearly all) pays nothing for it, one that does
+    // pays the subtree's size per removal, not the layer's.
+    const kids = (this.kids ??= this.indexKids());
+    kids.get(parentPath(p))?.delete(p);
     const stack = [p];
     while (stack.length > 0) {
       const q = stack.pop() as string;
       const n = this.nodes.get(q);
       this.nodes.delete(q);
-      if (q !== p && n?.key !== undefined && this.keyPath.get(n.key) === q) this.removedBeneath.push(n.key);
-      const s = this.kids.get(q);
+      if (q !== p && n?.key !== undefined && this.pathOf(n.key) === q) this.removedBeneath.push(n.key);
+      const s = kids.get(q);
       if (s) {
-        this.kids.delete(q);
-        stack.push(...s);
+        kids.delete(q);
+        for (const c of s) stack.push(c);
       }
     }
   }
+
+  private indexKids(): Map<string, Set<string>> {
+    const kids = new Map<string, Set<string>>();
+    for (const p of this.nodes.keys()) addKid(kids, p);
+    return kids;
+  }
+}
+
+function addKid(kids: Map<string, Set<string>>, p: string): void {
+  const dir = parentPath(p);
+  let s = kids.get(dir);
+  if (s === undefined) kids.set(dir, (s = new Set()));
+  s.add(p);
 }
 
 function refuse(h: TarHeader, why: string): never {

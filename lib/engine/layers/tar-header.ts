@@ -270,8 +270,13 @@ export function goOctal(b: Buffer, at: number, len: number, wide = false): numbe
   while (s < e && (b[s] === 0x20 || b[s] === 0)) s++;
   while (e > s && (b[e - 1] === 0x20 || b[e - 1] === 0)) e--;
   if (s === e) return 0;
-  const nul = b.indexOf(0, s);
-  if (nul >= 0 && nul < e) e = nul;
+  // The first NUL inside the field (a loop: Buffer.indexOf would search on to the chunk's end).
+  for (let i = s; i < e; i++) {
+    if (b[i] === 0) {
+      e = i;
+      break;
+    }
+  }
   if (s === e) return undefined; // ParseUint("") fails
   let v = 0;
   for (let i = s; i < e; i++) {

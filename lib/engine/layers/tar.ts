@@ -1,5 +1,6 @@
 import { LimitExceededError, TarFormatError } from '../errors';
 import type { Limits } from '../limits';
+import { canonicalPath } from './paths';
 import { RuntimeModel } from './runtime-model';
 import { BLOCK, checksumMatches, decodeName, goNumeric, goOctal, goParseInt, goParsePax } from './tar-header';
 
@@ -136,6 +137,12 @@ export class TarParser {
   get removedBeneath(): readonly string[] {
     return this.model?.removedBeneath ?? [];
   }
+  /**
+   * During {@link TarHandler.onEntry}: the member's canonical path (paths.ts `canonicalPath` of
+   * `header.name`, `undefined` for an empty or NUL-bearing name), computed once per member for the
+   * runtime model and the handler alike, so both key the path by the same string.
+   */
+  canonicalName: string | undefined;
   /** Members seen (extended headers are not members). */
   entryCount = 0;
   /** True once the end-of-archive marker was read. */
@@ -470,7 +477,9 @@ export class TarParser {
   private member(h: TarHeader, map: number[] | undefined, map1: boolean): void {
     checkNameBytes(h.name, this.limits, h.offset);
     checkNameBytes(h.linkname, this.limits, h.offset);
-    this.strict = this.model ? this.model.member(h) : true;
+    const canonical = canonicalPath(h.name);
+    this.canonicalName = canonical;
+    this.strict = this.model ? this.model.member(h, canonical) : true;
     const want = Math.max(0, Math.min(this.handler.onEntry(h), h.realSize));
     if (h.kind === 'file') {
       this.file = h;
@@ -708,10 +717,13 @@ export class TarParser {
 
 function num(b: Buffer, at: number, len: number, field: string, pos: number): number {
   // Only sizes and offsets must be exact; other fields are used for their low bits, or not at all.
-  const v = goNumeric(b, at, len, !/size|sparse/.test(field));
+  const v = goNumeric(b, at, len, !EXACT_FIELDS.has(field));
   if (v === undefined) throw new TarFormatError(`tar header ${field} field is not a number`, pos);
   return v;
 }
+
+/** Fields {@link num} reads exactly (the rest only for their low bits). */
+const EXACT_FIELDS: ReadonlySet<string> = new Set(['size', 'sparse realsize', 'sparse offset', 'sparse numbytes']);
 
 function readSparsePairs(b: Buffer, at: number, n: number, into: number[], pos: number): void {
   for (let i = 0; i < n; i++) {

@@ -1,8 +1,10 @@
-import { FileTree } from '../../../lib/engine/layers/file-tree';
+import { FileTree, type TreeNode } from '../../../lib/engine/layers/file-tree';
 import type { LayerResult } from '../../../lib/engine/layers/layer-reader';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import { type TarEntry, buildTar } from '../../../lib/local/builder/tar-writer';
+import { generateCase } from '../../helpers/tar-gen';
 import { layerDigest, readTar } from './helpers';
+import { FileTree as FileTreeV1 } from './reference/file-tree-v1';
 
 /** Reads each entry list as one layer (index = position), capturing every body, and squashes them. */
 async function squash(...layers: TarEntry[][]): Promise<{ tree: FileTree; results: LayerResult[] }> {
@@ -314,5 +316,54 @@ describe('FileTree equals containerd\'s applier within one layer (differential c
     expect(results[1].lowerLinks).toEqual(['/e/shadow']);
     expect(tree.unknowns.filter((u) => u.class === 'runtime-refuses')).toEqual([]);
     expect(tree.unknowns.map((u) => u.path)).toEqual(['/h']);
+  });
+});
+
+describe('FileTree: slim nodes yield exactly what the object literals of the previous tree did', () => {
+  const FIELDS = ['path', 'type', 'size', 'mode', 'uid', 'gid', 'mtime', 'linkname', 'typeflag', 'sparse', 'layer', 'layerIndex', 'implicit', 'truncated', 'effectivePath'] as const;
+  const node = (n: TreeNode | undefined): unknown => n && [...FIELDS.map((f) => n[f]), n.body?.toString('base64'), n.target && [n.target.path, n.target.member]];
+  const view = (t: FileTree | FileTreeV1): unknown => ({
+    nodes: [...t.entries()].map(node),
+    resolved: [...t.entries()].map((n) => [n.path, t.realPath(n.path), node(t.resolve(n.path))]),
+    removed: t.removed.map((r) => [r.path, r.layer, r.layerIndex, r.reason, r.removedBy, node(r.node)]),
+    unknowns: t.unknowns, fileCount: t.fileCount,
+  });
+  const compare = (layers: LayerResult[]): [unknown, unknown] => [view(FileTree.squash(layers, DEFAULT_LIMITS)), view(FileTreeV1.squash(layers, DEFAULT_LIMITS))];
+
+  it.each<[string, TarEntry[][]]>([
+    ['every entry type over a lower layer', [
+      [{ path: 'd/f', body: 'lower' }, { path: 'd/s', type: 'symlink', linkname: 'f' }, { path: 'x', body: 'x' }],
+      [{ path: 'd/f', body: 'upper' }, { path: 'd/h', type: 'hardlink', linkname: 'd/f' }, { path: 'dev/c', type: 'char' }, { path: 'dev/p', type: 'fifo' }, { path: 'hx', type: 'hardlink', linkname: 'x' }],
+    ]],
+    ['whiteouts, opaque dirs, a directory replaced by a file', [
+      [{ path: 'a/1', body: '1' }, { path: 'b/2', body: '2' }, { path: 'c/3', body: '3' }],
+      [{ path: 'a/.wh.1' }, { path: 'b/.wh..wh..opq' }, { path: 'b/new', body: 'n' }, { path: 'c', body: 'file now' }],
+    ]],
+    ['entries beneath a symlink (aliased where it leads), long names', [
+      [{ path: 'real/', type: 'dir' }, { path: 'link', type: 'symlink', linkname: 'real' }],
+      [{ path: 'link/inside', body: 'i', mode: 0o4755 }, { path: `${'n'.repeat(140)}/f`, body: 'long' }],
+    ]],
+  ])('%s', async (_name, layers) => {
+    const results: LayerResult[] = [];
+    for (const [i, entries] of layers.entries()) results.push(await readTar(buildTar(entries), { index: i, wants: (p) => !p.endsWith('x') }));
+    const [ours, reference] = compare(results);
+    expect(ours).toEqual(reference);
+  });
+
+  it('agrees on 150 random two-layer images (sparse, hardlinks, whiteouts, hostile spellings)', async () => {
+    const diffs: string[] = [];
+    for (let s = 1; s <= 150; s++) {
+      const layers: LayerResult[] = [];
+      for (const [i, seed] of [s, s + 1000].entries()) {
+        try {
+          layers.push(await readTar(generateCase(seed).tar, { index: i, wants: (p) => p.length % 2 === 0 }));
+        } catch {
+          // a refused layer: squash the others
+        }
+      }
+      const [ours, reference] = compare(layers);
+      if (JSON.stringify(ours) !== JSON.stringify(reference)) diffs.push(`seeds ${s}, ${s + 1000}`);
+    }
+    expect(diffs.slice(0, 3)).toEqual([]);
   });
 });

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { LimitExceededError, TarFormatError } from '../../../lib/engine/errors';
-import { type EntryInfo, readLayer } from '../../../lib/engine/layers/layer-reader';
+import { type BodyConsumer, type EntryInfo, type LayerResult, readLayer } from '../../../lib/engine/layers/layer-reader';
 import { resolveLimits } from '../../../lib/engine/limits';
 import { MediaType, sha256Digest } from '../../../lib/engine/model';
 import { END_OF_ARCHIVE, type TarEntry, buildTar, entryBytes, pad, paxHeader, rawHeader } from '../../../lib/local/builder/tar-writer';
+import { generateCase } from '../../helpers/tar-gen';
 import { layerDigest, readTar, streamOf } from './helpers';
+import { readLayer as readLayerV1 } from './reference/layer-reader-v1';
 
 const MiB = 1024 * 1024;
 
@@ -260,5 +262,63 @@ describe('readLayer: whiteout-named directories', () => {
     expect(r.whiteouts).toEqual(['/a/.wh.x/y']);
     expect([...r.entries.keys()]).toEqual(['/a/.wh.x/f']);
     expect(r.unknowns.map((u) => [u.path, u.reason])).toEqual([['/a/.wh.x/f', 'path has a whiteout-named directory component']]);
+  });
+});
+
+describe('readLayer: slim entries yield exactly what the object literals of the previous reader did', () => {
+  /** Every field a LayerEntry may carry, read whether it is an own property or absent. */
+  const FIELDS = ['path', 'layer', 'type', 'size', 'mode', 'uid', 'gid', 'mtime', 'linkname', 'typeflag', 'sparse', 'truncated', 'wanted', 'member'] as const;
+  const view = (r: LayerResult | undefined): unknown => r && ({
+    entries: [...r.entries].map(([k, e]) => [k, ...FIELDS.map((f) => e[f]), e.body?.toString('base64'), e.linkTarget && [e.linkTarget.path, e.linkTarget.member]]),
+    whiteouts: r.whiteouts, opaqueDirs: r.opaqueDirs, unknowns: r.unknowns, coverage: r.coverage, entryCount: r.entryCount,
+    capturedBytes: r.capturedBytes, lowerLinks: r.lowerLinks, diffId: r.diffId,
+  });
+  /** A consumer that takes every body, so coverage is compared too. */
+  const counting: BodyConsumer = { name: 'count', file: () => ({ write: () => undefined, end: () => undefined }) };
+  const read = async (read: typeof readLayer, tar: Buffer): Promise<unknown> => {
+    const opts = {
+      layerDigest: layerDigest(), mediaType: MediaType.OciLayer, consumers: [counting],
+      limits: resolveLimits({ maxCatalogFileBytes: 300 }),
+      // Some bodies wanted (some cut at the cap), some hardlinks wanted.
+      wants: (p: string) => /[aeg]$|passwd/.test(p),
+    };
+    try {
+      return view(await read(streamOf(tar, 1000), opts));
+    } catch (e) {
+      return `refused: ${(e as Error).message}`;
+    }
+  };
+
+  it.each<[string, TarEntry[]]>([
+    ['every entry type', [
+      { path: 'd/', type: 'dir' }, { path: 'd/f', body: 'file' }, { path: 'd/s', type: 'symlink', linkname: '../x' },
+      { path: 'd/h', type: 'hardlink', linkname: 'd/f' }, { path: 'dev/c', type: 'char' }, { path: 'dev/b', type: 'block' }, { path: 'dev/p', type: 'fifo' },
+    ]],
+    ['hardlinks: to an earlier file, a symlink, a lower layer', [
+      { path: 'a', body: 'AAAA' }, { path: 'passwd', type: 'hardlink', linkname: 'a' }, { path: 's', type: 'symlink', linkname: 'a' },
+      { path: 'hs', type: 'hardlink', linkname: 's' }, { path: 'lower', type: 'hardlink', linkname: 'not/here' },
+    ]],
+    ['hardlink to a directory: the layer is refused', [{ path: 'dir/', type: 'dir' }, { path: 'hd', type: 'hardlink', linkname: 'dir' }]],
+    ['whiteouts and opaque dirs', [{ path: 'w/.wh.gone' }, { path: 'w/.wh..wh..opq' }, { path: 'w/kept', body: 'k' }, { path: '.wh..wh.odd' }]],
+    ['replaced paths: a file twice, a directory by a file', [{ path: 'f', body: 'one' }, { path: 'f', body: 'two' }, { path: 'd/', type: 'dir' }, { path: 'd/x', body: 'x' }, { path: 'd', body: 'now a file' }]],
+    ['long names and a body past the capture cap', [{ path: `${'n'.repeat(150)}/passwd`, body: 'p'.repeat(1000) }, { path: `l/${'m'.repeat(120)}`, type: 'symlink', linkname: 't'.repeat(130) }]],
+  ])('%s', async (_name, tar) => {
+    const t = buildTar(tar);
+    const reference = await read(readLayerV1, t);
+    expect(typeof reference === 'string').toBe(_name.includes('refused'));
+    expect(await read(readLayer, t)).toEqual(reference);
+  });
+
+  it('agrees on 400 random archives (sparse in every GNU form, pax, long names, hostile spellings)', async () => {
+    const diffs: string[] = [];
+    let sparse = 0;
+    for (let s = 1; s <= 400; s++) {
+      const c = generateCase(s);
+      if (c.recipe.some((l) => l.startsWith('sparse'))) sparse++;
+      const [ours, reference] = [await read(readLayer, c.tar), await read(readLayerV1, c.tar)];
+      if (JSON.stringify(ours) !== JSON.stringify(reference)) diffs.push(`seed ${s}\n${c.recipe.join('\n')}`);
+    }
+    expect(diffs.slice(0, 3)).toEqual([]);
+    expect(sparse).toBeGreaterThan(20);
   });
 });

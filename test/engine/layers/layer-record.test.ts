@@ -5,6 +5,8 @@ import { readLayer, type LayerResult } from '../../../lib/engine/layers/layer-re
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import { MediaType, sha256Digest } from '../../../lib/engine/model';
 import { buildTar, type TarEntry } from '../../../lib/local/builder/tar-writer';
+import { generateCase } from '../../helpers/tar-gen';
+import { fromLayerRecord as fromV2, toLayerRecord as toV2 } from './reference/layer-record-v2';
 
 async function layer(entries: TarEntry[], wants: (p: string) => boolean): Promise<LayerResult> {
   const tar = buildTar(entries);
@@ -50,5 +52,44 @@ describe('layer records (the layer cache’s form of a layer)', () => {
     const r = fromLayerRecord(toLayerRecord(l, keep));
     expect(r.entries.get('/etc/os-release')).toMatchObject({ truncated: true });
     expect(r.entries.get('/etc/os-release')?.body?.toString()).toBe('ID=d');
+  });
+});
+
+describe('layer records in columns (version 3) rebuild exactly what one tuple per entry (version 2) did', () => {
+  const FIELDS = ['path', 'layer', 'type', 'size', 'mode', 'uid', 'gid', 'mtime', 'linkname', 'typeflag', 'sparse', 'truncated', 'wanted'] as const;
+  const view = (r: LayerResult): unknown => ({
+    entries: [...r.entries].map(([k, e]) => [k, ...FIELDS.map((f) => e[f]), e.body?.toString('base64'), e.linkTarget?.path]),
+    rest: { ...r, entries: undefined },
+  });
+  const keep = (p: string): boolean => p.length % 3 !== 0;
+  const both = (l: LayerResult): [unknown, unknown] => [
+    view(fromLayerRecord(JSON.parse(JSON.stringify(toLayerRecord(l, keep))))),
+    view(fromV2(JSON.parse(JSON.stringify(toV2(l, keep))))),
+  ];
+
+  it.each<[string, TarEntry[]]>([
+    ['every entry type', [{ path: 'd/', type: 'dir' }, { path: 'd/f', body: 'file' }, { path: 'd/s', type: 'symlink', linkname: '../x' }, { path: 'd/h', type: 'hardlink', linkname: 'd/f' }, { path: 'dev/c', type: 'char' }, { path: 'dev/p', type: 'fifo' }]],
+    ['hardlinks to an earlier member and to a lower layer', [{ path: 'a', body: 'AAAA' }, { path: 'b', type: 'hardlink', linkname: 'a' }, { path: 'c', type: 'hardlink', linkname: 'lower/x' }]],
+    ['whiteouts, opaque dirs and replaced paths', [{ path: 'w/.wh.gone' }, { path: 'w/.wh..wh..opq' }, { path: 'f', body: 'one' }, { path: 'f', body: 'two' }, { path: 'd/x', body: 'x' }, { path: 'd', body: 'file' }]],
+    ['long names, a body cut at the cap', [{ path: `${'n'.repeat(150)}/ab`, body: 'p'.repeat(100) }]],
+  ])('%s', async (_name, tar) => {
+    const l = await readLayer(Readable.from([buildTar(tar)]), { layerDigest: sha256Digest(buildTar(tar)), mediaType: MediaType.OciLayer, limits: { ...DEFAULT_LIMITS, maxCatalogFileBytes: 50 }, wants: () => true });
+    const [v3, v2] = both(l);
+    expect(v3).toEqual(v2);
+  });
+
+  it('agrees on 300 random archives (sparse, pax, long names, hostile spellings)', async () => {
+    const diffs: number[] = [];
+    for (let s = 1; s <= 300; s++) {
+      let l: LayerResult;
+      try {
+        l = await readLayer(Readable.from([generateCase(s).tar]), { layerDigest: sha256Digest(Buffer.from([s])), mediaType: MediaType.OciLayer, limits: { ...DEFAULT_LIMITS, maxCatalogFileBytes: 300 }, wants: (p) => p.length % 2 === 0 });
+      } catch {
+        continue;
+      }
+      const [v3, v2] = both(l);
+      if (JSON.stringify(v3) !== JSON.stringify(v2)) diffs.push(s);
+    }
+    expect(diffs.slice(0, 5)).toEqual([]);
   });
 });

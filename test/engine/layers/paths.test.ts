@@ -1,5 +1,5 @@
 import { LimitExceededError } from '../../../lib/engine/errors';
-import { baseName, canonicalPath, isWithin, joinPath, linkTargetPath, parentPath } from '../../../lib/engine/layers/paths';
+import { baseName, canonicalPath, canonicalPathWithin, isWithin, joinPath, linkTargetPath, parentPath } from '../../../lib/engine/layers/paths';
 
 describe('canonicalPath', () => {
   it.each([
@@ -87,5 +87,26 @@ describe('path helpers', () => {
     ['target with ..', '/usr/lib/libx.so', '../../lib/libx.so.1', '/lib/libx.so.1'],
   ])('linkTargetPath: %s', (_name, link, target, expected) => {
     expect(linkTargetPath(link, target)).toBe(expected);
+  });
+});
+
+describe('canonicalPathWithin (the depth check for an already canonical name)', () => {
+  it.each<[string, string, number]>([
+    ['plain name within the limit', 'a/b/c', 3],
+    ['plain name beyond the limit', 'a/b/c/d', 3],
+    ['.. resolved back within the limit', 'a/../b/../c', 1],
+    ['.. climbing from beyond the limit', 'a/b/c/d/../../..', 2],
+    ['trailing slash', 'a/b/', 2],
+    ['empty name', '', 3],
+    ['no limit', Array.from({ length: 500 }, () => 'x').join('/'), Number.POSITIVE_INFINITY],
+  ])('%s: the same result or error as canonicalPath(name, max)', (_name, input, max) => {
+    const outcome = (f: () => string | undefined): string => {
+      try {
+        return `ok ${f()}`;
+      } catch (e) {
+        return `${(e as Error).constructor.name} ${(e as LimitExceededError).limit}`;
+      }
+    };
+    expect(outcome(() => canonicalPathWithin(input, canonicalPath(input), max))).toBe(outcome(() => canonicalPath(input, max)));
   });
 });
