@@ -190,6 +190,7 @@ async function measure(title: string, runs: Record<string, () => Promise<Run>>, 
   for (let i = 0; i < ROUNDS; i++) {
     for (const [k, run] of Object.entries(runs)) {
       const r = await run();
+      process.stderr.write(`  [round ${i + 1}/${ROUNDS}] ${k}: ${sec(r.ms)}\n`);
       if (i === 0) onFirst[k]?.(r);
       samples[k].push(r);
     }
