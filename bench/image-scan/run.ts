@@ -113,7 +113,11 @@ async function measuredNode(): Promise<{ binary: string; version: string }> {
     const n = await lambdaNode();
     return { binary: n.binary, version: `v${n.version}` };
   }
-  const binary = spec === undefined || spec === '20' || spec === process.versions.node.split('.')[0] ? process.execPath : spec;
+  // A bare major other than 24 means the Node running this script, and only if it is that major.
+  if (spec !== undefined && /^\d+$/.test(spec) && spec !== process.versions.node.split('.')[0]) {
+    throw new Error(`--node ${spec}: this script runs on Node ${process.version}; give 24 (the Lambdas' Node) or the path of a node binary`);
+  }
+  const binary = spec === undefined || /^\d+$/.test(spec) ? process.execPath : spec;
   const v = spawnSync(binary, ['--version'], { encoding: 'utf8' });
   if (v.status !== 0) throw new Error(`${binary} --version failed: ${v.stderr || v.error?.message}`);
   return { binary, version: v.stdout.trim() };
