@@ -259,12 +259,19 @@ export function isAffectedCompiled(installed: InstalledVersion, affected: OsvAff
   return { affected: false, problems };
 }
 
-/** Entries per generation of the default cache: the shared cache holds at most twice this many. */
+/** Records per generation of the default cache: the shared cache holds at most twice this many records' compiled entries. */
 export const RANGE_CACHE_GENERATION = 8192;
 
 interface CacheEntry {
+  /** The `affected[]` object it was compiled from or last checked against (an identity hit needs no check). */
   readonly affected: OsvAffected;
   readonly compiled: CompiledAffected;
+}
+
+/** One record revision's compiled entries, by position in `affected[]`. */
+interface Slot {
+  readonly modified: string;
+  readonly entries: (CacheEntry | undefined)[];
 }
 
 /** What a {@link RangeCache} did (tests and benchmarks). */
@@ -275,61 +282,70 @@ export interface RangeCacheStats {
   verifiedHits: number;
   /** Compiled: not cached, evicted, a new revision, or cached from different ranges. */
   compiles: number;
-  /** Found under the record's id and date but compiled from other ranges or schemes: replaced. */
+  /** Found under the record's id and date but compiled from other ranges or for other schemes: replaced. */
   stale: number;
 }
 
 /**
- * Compiled `affected[]` entries by record id + `modified` + position, bounded: two generations of at
- * most `generation` entries each (a hit in the older one moves to the young one; a full young
- * generation becomes the older one and the oldest is dropped) — an LRU without per-hit deletes. Never
- * answers with a form compiled from other ranges or for other schemes (see the module comment).
+ * Compiled `affected[]` entries by record id, then `modified`, then position, bounded: two generations
+ * of at most `generation` records each (a hit in the older one moves to the young one; a full young
+ * generation becomes the older one and the oldest is dropped) — an LRU without per-hit deletes. Keyed
+ * by the id string itself (no key built per call: V8 keeps a string's hash). Never answers with a form
+ * compiled from other ranges or for other schemes (see the module comment).
  */
 export class RangeCache {
-  private young = new Map<string, CacheEntry>();
-  private older = new Map<string, CacheEntry>();
+  private young = new Map<string, Slot>();
+  private older = new Map<string, Slot>();
   readonly stats: RangeCacheStats = { hits: 0, verifiedHits: 0, compiles: 0, stale: 0 };
 
   constructor(readonly generation = RANGE_CACHE_GENERATION) {
     if (!(generation >= 1)) throw new RangeError(`RangeCache generation must be at least 1, got ${generation}`);
   }
 
-  /** Entries held (at most twice the generation). */
+  /** Records held (at most twice the generation). */
   get size(): number {
-    return this.young.size + this.older.size;
+    let n = this.young.size;
+    for (const k of this.older.keys()) if (!this.young.has(k)) n++;
+    return n;
   }
 
   /** The compiled form of `record.affected[index]` (which must be `affected`) for these schemes. */
   compiled(record: OsvRecord, index: number, affected: OsvAffected, scheme: VersionScheme, semver: VersionScheme): CompiledAffected {
-    const key = `${record.id}\u0000${record.modified}\u0000${index}`;
-    let e = this.young.get(key);
-    const fromOlder = e === undefined;
-    if (fromOlder) e = this.older.get(key);
-    if (e && e.compiled.scheme === scheme && e.compiled.semver === semver) {
+    let slot = this.young.get(record.id);
+    if (slot === undefined) {
+      slot = this.older.get(record.id);
+      if (slot !== undefined) this.put(record.id, slot);
+    }
+    if (slot === undefined || slot.modified !== record.modified) {
+      if (slot !== undefined) this.stats.stale++;
+      slot = { modified: record.modified, entries: [] };
+      this.put(record.id, slot);
+    }
+    const e = slot.entries[index];
+    if (e !== undefined && e.compiled.scheme === scheme && e.compiled.semver === semver) {
       if (e.affected === affected) {
         this.stats.hits++;
-        if (fromOlder) this.put(key, e);
         return e.compiled;
       }
       if (sameSource(e.compiled.source, affected)) {
         this.stats.verifiedHits++;
         // Keep the newest object, so the next hit on it is an identity hit.
-        this.put(key, { affected, compiled: e.compiled });
+        slot.entries[index] = { affected, compiled: e.compiled };
         return e.compiled;
       }
     }
-    if (e) this.stats.stale++;
+    if (e !== undefined) this.stats.stale++;
     this.stats.compiles++;
     const compiled = compileAffected(affected, scheme, semver);
-    this.put(key, { affected, compiled });
+    slot.entries[index] = { affected, compiled };
     return compiled;
   }
 
-  private put(key: string, e: CacheEntry): void {
-    if (!this.young.has(key) && this.young.size >= this.generation) {
+  private put(id: string, slot: Slot): void {
+    if (this.young.size >= this.generation) {
       this.older = this.young;
       this.young = new Map();
     }
-    this.young.set(key, e);
+    this.young.set(id, slot);
   }
 }

@@ -159,7 +159,8 @@ function evaluateKey(
   const installed = ranges === 'reference' ? undefined : new InstalledVersion(version, scheme, semver);
   for (const record of records) {
     if (record.withdrawn) continue;
-    for (const [i, affected] of record.affected.entries()) {
+    for (let i = 0; i < record.affected.length; i++) {
+      const affected = record.affected[i];
       if (affected.ecosystem !== ecosystem || normalizePackageName(affected.ecosystem, affected.name) !== norm) continue;
       const r = ranges === 'reference'
         ? isAffected(version, affected, scheme, semver)

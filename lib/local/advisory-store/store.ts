@@ -53,7 +53,7 @@ const COPY_CHUNK_BYTES = 8 << 20;
  * Parsed records kept for repeated lookups (a scan of many images asks for the same packages again and
  * again): between this many and twice this many of the most recently used.
  */
-const RECORD_CACHE_GENERATION = 4096;
+const RECORD_CACHE_GENERATION = 8192;
 
 /** A record written since the last commit: where it is and what it is indexed under. */
 interface Entry {

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { apkScheme } from '../../../lib/engine/versions/apk';
 import { dpkgScheme } from '../../../lib/engine/versions/dpkg';
 import { goScheme } from '../../../lib/engine/versions/go';
@@ -82,6 +82,8 @@ describe('VERSION_SCHEMES', () => {
   });
 });
 
+const RUBYGEMS_FILES: [string, string][] = readdirSync(corpusPath('version-compare', 'rubygems')).filter((f) => f.endsWith('.json')).map((f) => ['rubygems', f]);
+
 describe('parsed forms (parse / compareParsed): the same answers as isValid / compare', () => {
   // The matcher's compiled ranges (match/compiled-ranges.ts) compare parsed values: each scheme that
   // offers them must agree with its string API on every corpus version, valid or not.
@@ -89,6 +91,7 @@ describe('parsed forms (parse / compareParsed): the same answers as isValid / co
     ['dpkg', dpkgScheme, [['debian', 'dpkg-Dpkg_Version.t-DATA.json'], ['debian', 'osv-scalibr-debian-versions.json'], ['debian', 'osv-scalibr-debian-versions-generated.json']]],
     ['pep440', pep440Scheme, [['pypi', 'pypa-packaging-compare.json'], ['pypi', 'osv-scalibr-pypi-versions.json'], ['pypi', 'osv-scalibr-pypi-versions-generated.json']]],
     ['osv-semver', osvSemverScheme, [['semver', 'osv-scalibr-semver-versions.json'], ['npm-semver', 'comparisons.json']]],
+    ['rubygems', rubygemsScheme, RUBYGEMS_FILES],
   ];
   it.each(cases)('%s', (_name, scheme, files) => {
     const { parse, compareParsed } = scheme;
@@ -117,7 +120,7 @@ describe('parsed forms (parse / compareParsed): the same answers as isValid / co
     void invalid;
   });
 
-  it.each<[string, string, VersionScheme]>([['dpkg', 'x!1', dpkgScheme], ['dpkg', '', dpkgScheme], ['pep440', 'not-a-version', pep440Scheme], ['osv-semver', '1.2', osvSemverScheme]])('%s rejects %p in both forms', (_name, v, scheme) => {
+  it.each<[string, string, VersionScheme]>([['dpkg', 'x!1', dpkgScheme], ['dpkg', '', dpkgScheme], ['pep440', 'not-a-version', pep440Scheme], ['osv-semver', '1.2', osvSemverScheme], ['rubygems', '1.0 beta', rubygemsScheme]])('%s rejects %p in both forms', (_name, v, scheme) => {
     expect(scheme.isValid(v)).toBe(false);
     expect(scheme.parse?.(v)).toBeUndefined();
   });
