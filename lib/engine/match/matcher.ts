@@ -245,8 +245,8 @@ async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry
     const scheme = schemes.schemeFor(best.key.ecosystem)!;
     const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
     const summary = best.record.summary ?? members.find((m) => m.record.summary)?.record.summary
-      ?? firstSentence(best.record.details) ?? members.map((m) => firstSentence(m.record.details)).find((x) => x)
-      ?? sev.nvdRecords.map((r) => firstSentence(r.details)).find((x) => x);
+      ?? firstSentence(best.record.details) ?? firstOf(members, (m) => firstSentence(m.record.details))
+      ?? firstOf(sev.nvdRecords, (r) => firstSentence(r.details));
     findings.push({
       type: 'vulnerability',
       id,
@@ -271,6 +271,15 @@ async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry
     });
   }
   return { findings, unknowns };
+}
+
+/** The first truthy `f(x)`, computing no more than needed (`xs.map(f).find(…)` scores every member's details). */
+function firstOf<T>(xs: readonly T[], f: (x: T) => string | undefined): string | undefined {
+  for (const x of xs) {
+    const v = f(x);
+    if (v) return v;
+  }
+  return undefined;
 }
 
 function safeCompare(s: VersionScheme, a: string, b: string): number {
