@@ -7,7 +7,9 @@
  * them (what any reader must pay). Then the same sync again (exports unchanged: skipped) and a forced
  * re-read (nothing changes). Matching: every package of a realistic inventory — this machine's dpkg
  * database as Debian 12 packages plus the npm, PyPI and Go packages of the corpus lock files — against
- * the full store, in packages per second, against the floor of the bare store lookups it needs.
+ * the full store, in packages per second, against the floor of the bare store lookups it needs and
+ * against the plain (uncompiled) range evaluation of the same run (issue 16 item 4).
+ * `--match-only` with TRUSTCTL_BENCH_FEEDS_STORE=<dir>: the matching part alone, against a store kept there.
  * Ratios, not absolute times, are the result: the machines are shared and noisy.
  */
 import { createReadStream, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -43,7 +45,66 @@ function inventory(): Package[] {
   return [...deb, ...lang];
 }
 
+/**
+ * Matching: per round, in this order, the bare store lookups (floor), the plain evaluation (ranges.ts,
+ * nothing compiled: the matcher before issue 16 item 4) and the matcher as it runs (compiled ranges,
+ * process-wide cache); medians of the rounds, ratios against the floor and the plain evaluation of the
+ * same run. The two evaluations' outputs are compared every round: a difference fails the benchmark.
+ */
+async function benchMatching(storeDir: string, records: number | undefined): Promise<void> {
+  const t1 = process.hrtime.bigint();
+  const reader = await EmbeddedAdvisoryStore.open(storeDir, { readOnly: true });
+  const openMs = ms(t1);
+  const pkgs = inventory();
+  // Floor: the bare lookups the matcher needs (one per distinct key), no version logic.
+  const keys = new Set<string>();
+  for (const p of pkgs) {
+    const k = lookupKeys(p);
+    if (typeof k !== 'string') for (const x of k) keys.add(`${x.ecosystem}\0${normalizePackageName(x.ecosystem, x.name)}`);
+  }
+  const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+  const lookups: number[] = [];
+  const plain: number[] = [];
+  const matches: number[] = [];
+  let findings = 0;
+  for (let i = 0; i < ROUNDS; i++) {
+    let t = process.hrtime.bigint();
+    for (const k of keys) {
+      const [e, n] = k.split('\0');
+      await reader.lookup(e, n);
+    }
+    lookups.push(ms(t));
+    t = process.hrtime.bigint();
+    const ref = await matchPackages(pkgs, reader, SCHEMES, { ranges: 'reference' });
+    plain.push(ms(t));
+    t = process.hrtime.bigint();
+    const got = await matchPackages(pkgs, reader, SCHEMES);
+    matches.push(ms(t));
+    if (JSON.stringify(got) !== JSON.stringify(ref)) throw new Error(`round ${i}: compiled matching differs from the plain evaluation`);
+    findings = got.findings.length;
+  }
+  await reader.close();
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const rate = (t: number) => (pkgs.length / (t / 1000)).toFixed(0);
+  console.log(`\nmatching: ${pkgs.length} packages (${keys.size} distinct lookups) against ${records ?? 'the'} records; store opened in ${openMs.toFixed(0)} ms; ${ROUNDS} rounds, medians; node ${process.version}`);
+  console.log(`  store lookups only (floor)   ${med(lookups).toFixed(0).padStart(6)} ms   ${rate(med(lookups))} packages/s`);
+  console.log(`  match, plain evaluation      ${med(plain).toFixed(0).padStart(6)} ms   ${rate(med(plain))} packages/s, ratio to floor ${(med(plain) / med(lookups)).toFixed(2)}`);
+  console.log(`  match, compiled ranges       ${med(matches).toFixed(0).padStart(6)} ms   ${rate(med(matches))} packages/s, ratio to floor ${(med(matches) / med(lookups)).toFixed(2)}, ${(med(plain) / med(matches)).toFixed(2)}x the plain evaluation, ${findings} findings (identical every round)`);
+  console.log(`  first round (cold caches): lookups ${lookups[0].toFixed(0)} ms, plain ${plain[0].toFixed(0)} ms, compiled ${matches[0].toFixed(0)} ms`);
+}
+
 async function main(): Promise<void> {
+  // `--match-only`: matching against a store kept in $TRUSTCTL_BENCH_FEEDS_STORE (synced there first when
+  // needed; unchanged exports are skipped), without the sync figures.
+  const keep = process.env.TRUSTCTL_BENCH_FEEDS_STORE;
+  if (process.argv.includes('--match-only')) {
+    if (!keep) throw new Error('--match-only needs TRUSTCTL_BENCH_FEEDS_STORE (a directory for the synced store)');
+    const store = await EmbeddedAdvisoryStore.open(keep);
+    await syncFeeds(await openFeed(FEEDS), store);
+    await store.close();
+    await benchMatching(keep, undefined);
+    return;
+  }
   const dir = mkdtempSync(join(tmpdir(), 'trustctl-bench-feeds-'));
   try {
     const sources = await openFeed(FEEDS);
@@ -72,36 +133,7 @@ async function main(): Promise<void> {
     console.log(`  sync, exports unchanged  ${unchanged.toFixed(0).padStart(6)} ms`);
     console.log(`  forced re-read           ${reread.toFixed(0).padStart(6)} ms   (${forced.reduce((n, r) => n + r.changed.length, 0)} changed)`);
 
-    const t1 = process.hrtime.bigint();
-    const reader = await EmbeddedAdvisoryStore.open(join(dir, 'store'), { readOnly: true });
-    const openMs = ms(t1);
-    const pkgs = inventory();
-    // Floor: the bare lookups the matcher needs (one per distinct key), no version logic.
-    const keys = new Set<string>();
-    for (const p of pkgs) {
-      const k = lookupKeys(p);
-      if (typeof k !== 'string') for (const x of k) keys.add(`${x.ecosystem}\0${normalizePackageName(x.ecosystem, x.name)}`);
-    }
-    const ROUNDS = 3;
-    const lookups: number[] = [];
-    const matches: number[] = [];
-    let findings = 0;
-    for (let i = 0; i < ROUNDS; i++) {
-      let t = process.hrtime.bigint();
-      for (const k of keys) {
-        const [e, n] = k.split('\0');
-        await reader.lookup(e, n);
-      }
-      lookups.push(ms(t));
-      t = process.hrtime.bigint();
-      findings = (await matchPackages(pkgs, reader, SCHEMES)).findings.length;
-      matches.push(ms(t));
-    }
-    await reader.close();
-    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    console.log(`\nmatching: ${pkgs.length} packages (${keys.size} distinct lookups) against ${records} records; store opened in ${openMs.toFixed(0)} ms`);
-    console.log(`  store lookups only (floor) ${med(lookups).toFixed(0).padStart(6)} ms`);
-    console.log(`  match (lookups + versions) ${med(matches).toFixed(0).padStart(6)} ms   ${(pkgs.length / (med(matches) / 1000)).toFixed(0)} packages/s, ratio to floor ${(med(matches) / med(lookups)).toFixed(2)}, ${findings} findings`);
+    await benchMatching(join(dir, 'store'), records);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,6 +2,7 @@ import { normalizePackageName } from '../advisories/names';
 import type { OsvAffected, OsvRecord } from '../advisories/osv';
 import type { Finding, Package, Unknown } from '../model';
 import type { VersionScheme } from '../versions/scheme';
+import { InstalledVersion, isAffectedCompiled, RangeCache } from './compiled-ranges';
 import { isAffected, type RangeHit } from './ranges';
 import { findingCves, firstSentence, knownExploited, resolveSeverity, type KnownExploited, type MatcherStore, type ResolvedSeverity } from './resolve';
 
@@ -127,8 +128,59 @@ function aliasGroups(hits: readonly { record: OsvRecord }[]): number[][] {
   return [...groups.values()];
 }
 
+/** How {@link matchPackage} and {@link matchPackages} evaluate ranges. */
+export interface MatchOptions {
+  /**
+   * Where compiled ranges come from (compiled-ranges.ts): the process-wide bounded cache by default, a
+   * cache of one's own, or `'reference'` — ranges.ts's plain evaluation, nothing compiled or cached
+   * (the differential tests compare both).
+   */
+  readonly ranges?: RangeCache | 'reference';
+}
+
+/** The process-wide compiled-range cache (bounded: compiled-ranges.ts RANGE_CACHE_GENERATION entries per generation, two generations). */
+const SHARED_RANGE_CACHE = new RangeCache();
+
+/** One lookup key's answer: the records that hold its version, and the problems of those that could not be evaluated. */
+interface KeyResult {
+  /** The lookup's result it was computed from (a per-scan memo entry is used only for the same array). */
+  readonly records: readonly OsvRecord[];
+  readonly hits: readonly { record: OsvRecord; affected: OsvAffected; hit: RangeHit }[];
+  /** `<record id>: <problem>`, in evaluation order. */
+  readonly problems: readonly string[];
+}
+
+/** Every record of one lookup against one installed version: the first matching `affected[]` entry per record, else its problems. */
+function evaluateKey(
+  ecosystem: string, norm: string, version: string, records: readonly OsvRecord[], scheme: VersionScheme, semver: VersionScheme, ranges: RangeCache | 'reference',
+): KeyResult {
+  const hits: { record: OsvRecord; affected: OsvAffected; hit: RangeHit }[] = [];
+  const problems: string[] = [];
+  const installed = ranges === 'reference' ? undefined : new InstalledVersion(version, scheme, semver);
+  for (const record of records) {
+    if (record.withdrawn) continue;
+    for (let i = 0; i < record.affected.length; i++) {
+      const affected = record.affected[i];
+      if (affected.ecosystem !== ecosystem || normalizePackageName(affected.ecosystem, affected.name) !== norm) continue;
+      const r = ranges === 'reference'
+        ? isAffected(version, affected, scheme, semver)
+        : isAffectedCompiled(installed!, affected, ranges.compiled(record, i, affected, scheme, semver));
+      if (r.affected) {
+        hits.push({ record, affected, hit: r.hit });
+        break;
+      }
+      for (const problem of r.problems) problems.push(`${record.id}: ${problem}`);
+    }
+  }
+  return { records, hits, problems };
+}
+
 /** Matches one package against the records the store holds for it. */
-export async function matchPackage(p: Package, store: MatcherStore, schemes: SchemeRegistry): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
+export async function matchPackage(p: Package, store: MatcherStore, schemes: SchemeRegistry, opts: MatchOptions = {}): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
+  return matchOne(p, store, schemes, opts, undefined);
+}
+
+async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry, opts: MatchOptions, scan: Map<string, KeyResult> | undefined): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
   const at = p.locations[0] ?? { layer: '', path: '' };
   // Not matched = no vulnerability data for it; a range that cannot be evaluated could hide one (parse-error).
   const unknown = (reason: string, cls: Unknown['class'] = 'no-vulnerability-data'): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}`, class: cls, consumer: MATCHER.name });
@@ -143,18 +195,16 @@ export async function matchPackage(p: Package, store: MatcherStore, schemes: Sch
       continue;
     }
     const norm = normalizePackageName(key.ecosystem, key.name);
-    for (const record of await store.lookup(key.ecosystem, norm)) {
-      if (record.withdrawn) continue;
-      for (const affected of record.affected) {
-        if (affected.ecosystem !== key.ecosystem || normalizePackageName(affected.ecosystem, affected.name) !== norm) continue;
-        const r = isAffected(key.version, affected, scheme, schemes.semver);
-        if (r.affected) {
-          hits.push({ record, affected, hit: r.hit, key });
-          break;
-        }
-        for (const problem of r.problems) unknowns.push(unknown(`${record.id}: ${problem}`, 'parse-error'));
-      }
+    const records = await store.lookup(key.ecosystem, norm);
+    // Every binary of one source package asks the same question: answered once per scan.
+    const memoKey = `${key.ecosystem}\u0000${norm}\u0000${key.version}`;
+    let r = scan?.get(memoKey);
+    if (!r || r.records !== records) {
+      r = evaluateKey(key.ecosystem, norm, key.version, records, scheme, schemes.semver, opts.ranges ?? SHARED_RANGE_CACHE);
+      scan?.set(memoKey, r);
     }
+    for (const h of r.hits) hits.push({ ...h, key });
+    for (const pr of r.problems) unknowns.push(unknown(pr, 'parse-error'));
   }
   const findings: MatchedFinding[] = [];
   const groups = aliasGroups(hits).map((group) => {
@@ -195,8 +245,8 @@ export async function matchPackage(p: Package, store: MatcherStore, schemes: Sch
     const scheme = schemes.schemeFor(best.key.ecosystem)!;
     const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
     const summary = best.record.summary ?? members.find((m) => m.record.summary)?.record.summary
-      ?? firstSentence(best.record.details) ?? members.map((m) => firstSentence(m.record.details)).find((x) => x)
-      ?? sev.nvdRecords.map((r) => firstSentence(r.details)).find((x) => x);
+      ?? firstSentence(best.record.details) ?? firstOf(members, (m) => firstSentence(m.record.details))
+      ?? firstOf(sev.nvdRecords, (r) => firstSentence(r.details));
     findings.push({
       type: 'vulnerability',
       id,
@@ -223,6 +273,15 @@ export async function matchPackage(p: Package, store: MatcherStore, schemes: Sch
   return { findings, unknowns };
 }
 
+/** The first truthy `f(x)`, computing no more than needed (`xs.map(f).find(…)` scores every member's details). */
+function firstOf<T>(xs: readonly T[], f: (x: T) => string | undefined): string | undefined {
+  for (const x of xs) {
+    const v = f(x);
+    if (v) return v;
+  }
+  return undefined;
+}
+
 function safeCompare(s: VersionScheme, a: string, b: string): number {
   try {
     return s.compare(a, b);
@@ -238,7 +297,7 @@ const LOOKUP_CONCURRENCY = 16;
  * Packages × advisories → vulnerability findings (DESIGN.md "The data's way", step 3). Packages that
  * look the same up (every binary of one Debian source package) share one store lookup.
  */
-export async function matchPackages(packages: readonly Package[], store: MatcherStore, schemes: SchemeRegistry): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
+export async function matchPackages(packages: readonly Package[], store: MatcherStore, schemes: SchemeRegistry, opts: MatchOptions = {}): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
   const findings: MatchedFinding[] = [];
   const unknowns: Unknown[] = [];
   const cached = new Map<string, Promise<readonly OsvRecord[]>>();
@@ -270,7 +329,8 @@ export async function matchPackages(packages: readonly Package[], store: Matcher
       await memo.lookup(e, n);
     }
   }));
-  for (const r of await Promise.all(packages.map((p) => matchPackage(p, memo, schemes)))) {
+  const scan = new Map<string, KeyResult>();
+  for (const r of await Promise.all(packages.map((p) => matchOne(p, memo, schemes, opts, scan)))) {
     findings.push(...r.findings);
     unknowns.push(...r.unknowns);
   }

@@ -117,4 +117,9 @@ export const dpkgScheme: VersionScheme = {
   ecosystems: ['Debian', 'Ubuntu'],
   isValid: (v) => typeof parseDpkgVersion(v) !== 'string',
   compare: (a, b) => compareDpkgVersions(parseOrThrow(a), parseOrThrow(b)),
+  parse: (v) => {
+    const p = parseDpkgVersion(v);
+    return typeof p === 'string' ? undefined : p;
+  },
+  compareParsed: (a, b) => compareDpkgVersions(a as DpkgVersion, b as DpkgVersion),
 };

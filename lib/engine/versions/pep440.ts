@@ -144,4 +144,6 @@ export const pep440Scheme: VersionScheme = {
   ecosystems: ['PyPI'],
   isValid: (v) => parsePep440(v) !== undefined,
   compare: (a, b) => comparePep440(parseOrThrow(a), parseOrThrow(b)),
+  parse: (v) => parsePep440(v),
+  compareParsed: (a, b) => comparePep440(a as Pep440Version, b as Pep440Version),
 };

@@ -46,8 +46,11 @@ export function rubygemsValid(v: string): boolean {
 
 /** Gem::Version#<=> as -1, 0 or 1. */
 export function compareRubygems(a: string, b: string): number {
-  const x = canonicalSegments(a);
-  const y = canonicalSegments(b);
+  return compareSegments(canonicalSegments(a), canonicalSegments(b));
+}
+
+/** Gem::Version#<=> on canonical segments. */
+function compareSegments(x: readonly Segment[], y: readonly Segment[]): number {
   for (let i = 0; i < Math.max(x.length, y.length); i++) {
     const l = x[i] ?? { n: '0' };
     const r = y[i] ?? { n: '0' };
@@ -79,4 +82,6 @@ export const rubygemsScheme: VersionScheme = {
     for (const v of [a, b]) if (!rubygemsValid(v)) throw new InvalidVersionError('rubygems', v);
     return compareRubygems(a, b);
   },
+  parse: (v) => (rubygemsValid(v) ? canonicalSegments(v) : undefined),
+  compareParsed: (a, b) => compareSegments(a as Segment[], b as Segment[]),
 };

@@ -23,6 +23,15 @@ export interface VersionScheme {
    * Throws {@link InvalidVersionError} for a version {@link isValid} rejects.
    */
   compare(a: string, b: string): number;
+  /**
+   * Optional parsed form, so that a caller comparing one version against many (the matcher against an
+   * advisory's range events) parses each string once. Contract, checked by each scheme's tests:
+   * `parse(v)` is undefined exactly when `isValid(v)` is false, and
+   * `compareParsed(parse(a), parse(b)) === compare(a, b)` for every valid `a`, `b`.
+   */
+  parse?(v: string): unknown;
+  /** {@link compare} on two values {@link parse} returned. */
+  compareParsed?(a: unknown, b: unknown): number;
 }
 
 /** A version a scheme cannot order. Callers record it as an unknown instead of guessing. */

@@ -60,6 +60,15 @@ function parseSemver2(v: string): RegExpExecArray {
   return m;
 }
 
+/** SemVer 2.0.0 §11 precedence of two {@link SEMVER2} matches. */
+function compareSemver2(x: RegExpExecArray, y: RegExpExecArray): number {
+  for (let i = 1; i <= 3; i++) {
+    const c = compareDigits(x[i], y[i]);
+    if (c !== 0) return c;
+  }
+  return comparePrerelease(x[4], y[4]);
+}
+
 /**
  * The ordering of OSV `SEMVER` ranges (https://ossf.github.io/osv-schema/#affectedrangestype-field):
  * strict SemVer 2.0.0 (https://semver.org/), numbers of any size, with the leading `v` that Go and
@@ -70,13 +79,7 @@ export const osvSemverScheme: VersionScheme = {
   version: '1.0.0',
   ecosystems: [],
   isValid: (v) => SEMVER2.test(v),
-  compare(a, b) {
-    const x = parseSemver2(a);
-    const y = parseSemver2(b);
-    for (let i = 1; i <= 3; i++) {
-      const c = compareDigits(x[i], y[i]);
-      if (c !== 0) return c;
-    }
-    return comparePrerelease(x[4], y[4]);
-  },
+  compare: (a, b) => compareSemver2(parseSemver2(a), parseSemver2(b)),
+  parse: (v) => SEMVER2.exec(v) ?? undefined,
+  compareParsed: (a, b) => compareSemver2(a as RegExpExecArray, b as RegExpExecArray),
 };

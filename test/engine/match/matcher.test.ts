@@ -1,10 +1,13 @@
-import { createReadStream, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { MemoryAdvisoryStore } from '../../../lib/engine/advisories/memory-store';
 import { readOsvZip } from '../../../lib/engine/advisories/feed';
 import { parseOsvRecord } from '../../../lib/engine/advisories/record';
 import type { OsvRecord } from '../../../lib/engine/advisories/osv';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
-import { matchPackages, primaryId, type VulnerabilityFinding } from '../../../lib/engine/match/matcher';
+import { matchPackages, primaryId, type MatcherStore, type VulnerabilityFinding } from '../../../lib/engine/match/matcher';
+import { RangeCache } from '../../../lib/engine/match/compiled-ranges';
+import { parseDpkgStatus } from '../../../lib/engine/catalog/dpkg';
+import { parseApkInstalled } from '../../../lib/engine/catalog/apk';
 import type { Digest, Package } from '../../../lib/engine/model';
 import { scanImage } from '../../../lib/engine/scan-image';
 import { SCHEMES } from '../../../lib/engine/versions/schemes';
@@ -157,4 +160,102 @@ describe('matching packages of a real image against real OSV records', () => {
   ])('primary id: %s', (_n, ids, eco, want) => {
     expect(primaryId(ids, eco)).toBe(want);
   });
+});
+
+describe('compiled ranges (issue 16 item 4): a whole scan answers exactly as the plain evaluation', () => {
+  // A realistic package set from real data: every dpkg and apk database of ../shared/corpus/pkgdb (as
+  // Debian 11 and 12, Alpine v3.16 and v3.19) and every language package the peers assert for the
+  // corpus lock files, against every record of the OSV exports that have a version scheme.
+  const LAYER = `sha256:${'0'.repeat(64)}` as Digest;
+  const at = [{ layer: LAYER, path: '/fixture' }];
+  const cataloger = { name: 'corpus', version: '1' };
+  const LANG: Record<string, Package['ecosystem']> = { npm: 'npm', pypi: 'PyPI', golang: 'Go', cargo: 'crates.io', rubygems: 'RubyGems', composer: 'Packagist', nuget: 'NuGet' };
+
+  function corpusPackages(): Package[] {
+    const out: Package[] = [];
+    const pkgdb = join(SHARED, 'corpus', 'pkgdb');
+    for (const dir of readdirSync(join(pkgdb, 'dpkg'))) {
+      const status = join(pkgdb, 'dpkg', dir, 'var', 'lib', 'dpkg', 'status');
+      if (!existsSync(status)) continue;
+      for (const e of parseDpkgStatus(readFileSync(status, 'utf8')).entries) {
+        for (const distro of ['Debian:11', 'Debian:12']) {
+          out.push({ ecosystem: 'Debian', name: e.name, version: e.version, purl: `pkg:deb/debian/${e.name}@${e.version}?distro=${distro}`, sourceName: e.sourceName, sourceVersion: e.sourceVersion, distro, locations: at, cataloger });
+        }
+      }
+    }
+    for (const dir of readdirSync(join(pkgdb, 'apk'))) {
+      const installed = join(pkgdb, 'apk', dir, 'lib', 'apk', 'db', 'installed');
+      if (!existsSync(installed)) continue;
+      for (const e of parseApkInstalled(readFileSync(installed, 'utf8')).entries) {
+        for (const distro of ['Alpine:v3.16', 'Alpine:v3.19']) {
+          out.push({ ecosystem: 'Alpine', name: e.name, version: e.version, purl: `pkg:apk/alpine/${e.name}@${e.version}?distro=${distro}`, sourceName: e.origin, distro, locations: at, cataloger });
+        }
+      }
+    }
+    for (const [folder, ecosystem] of Object.entries(LANG)) {
+      if (!existsSync(join(pkgdb, folder))) continue;
+      for (const dir of readdirSync(join(pkgdb, folder))) {
+        const expected = JSON.parse(readFileSync(join(pkgdb, folder, dir, 'expected.json'), 'utf8')) as { cases: { packages?: { name?: string; version?: string | null }[] }[] };
+        for (const c of expected.cases) {
+          for (const p of c.packages ?? []) {
+            if (!p.name || !p.version) continue;
+            out.push({ ecosystem, name: p.name, version: p.version, purl: `pkg:generic/${encodeURIComponent(p.name)}@${p.version}?eco=${ecosystem}`, locations: at, cataloger });
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  let store: MemoryAdvisoryStore;
+  let packages: Package[];
+  beforeAll(async () => {
+    store = new MemoryAdvisoryStore();
+    for (const feed of ['Debian', 'Alpine', 'Go', 'PyPI', 'npm', 'crates.io', 'RubyGems']) {
+      const batch: OsvRecord[] = [];
+      for await (const r of readOsvZip(createReadStream(join(SHARED, 'feeds', 'osv', feed, 'all.zip')))) batch.push(r);
+      await store.upsert(batch);
+    }
+    packages = corpusPackages();
+  }, 240_000);
+
+  /** A store that hands out a fresh copy of every record on every read, as a store that parses again does. */
+  const reparsing = (s: MemoryAdvisoryStore): MatcherStore => ({
+    lookup: async (e, n) => (await s.lookup(e, n)).map((r) => structuredClone(r)),
+    get: async (id) => {
+      const r = await s.get(id);
+      return r && structuredClone(r);
+    },
+  });
+
+  it('findings (ids, packages, fixed versions, severities) and unknowns are identical, cold cache, warm cache, and records parsed again', async () => {
+    const reference = await matchPackages(packages, store, SCHEMES, { ranges: 'reference' });
+    const cache = new RangeCache();
+    const cold = await matchPackages(packages, store, SCHEMES, { ranges: cache });
+    const warm = await matchPackages(packages, store, SCHEMES, { ranges: cache });
+    const reparsed = await matchPackages(packages, reparsing(store), SCHEMES, { ranges: cache });
+    const tiny = await matchPackages(packages, store, SCHEMES, { ranges: new RangeCache(8) });
+    const shared = await matchPackages(packages, store, SCHEMES);
+    // The comparison means something: many findings, over several ecosystems.
+    expect(packages.length).toBeGreaterThan(500);
+    expect(reference.findings.length).toBeGreaterThan(100);
+    expect(new Set(reference.findings.map((f) => f.match.ecosystem.split(':')[0])).size).toBeGreaterThanOrEqual(4);
+    const view = (r: typeof reference) => JSON.stringify(r);
+    for (const got of [cold, warm, reparsed, tiny, shared]) expect(view(got)).toBe(view(reference));
+    // And the cache did what it claims: the warm run compiled nothing, the re-parsed one only verified.
+    expect(cache.stats.hits).toBeGreaterThan(0);
+    expect(cache.stats.verifiedHits).toBeGreaterThan(0);
+    expect(cache.stats.stale).toBe(0);
+  }, 240_000);
+
+  it('an unparsable installed version or event stays an unknown (parse-error) on the compiled path', async () => {
+    const odd: Package[] = [
+      { ecosystem: 'Debian', name: 'openssl', version: 'not a version', purl: 'pkg:deb/debian/openssl@bad', distro: 'Debian:12', locations: at, cataloger },
+      { ecosystem: 'PyPI', name: 'django', version: 'x.y.z!', purl: 'pkg:pypi/django@bad', locations: at, cataloger },
+    ];
+    const reference = await matchPackages(odd, store, SCHEMES, { ranges: 'reference' });
+    const compiled = await matchPackages(odd, store, SCHEMES, { ranges: new RangeCache() });
+    expect(JSON.stringify(compiled)).toBe(JSON.stringify(reference));
+    expect(compiled.unknowns.filter((u) => u.class === 'parse-error').length).toBeGreaterThan(0);
+  }, 60_000);
 });
