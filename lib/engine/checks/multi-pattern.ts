@@ -166,22 +166,27 @@ const IDENTITY: ByteFold = Uint8Array.from({ length: 256 }, (_, i) => i);
 /**
  * One body's pass through a {@link MultiPattern}: feed the chunks in order with {@link write}; per
  * pattern, {@link firstEnd} and {@link lastEnd} hold the absolute offset just past its first and its
- * last occurrence (-1: none yet).
+ * last occurrence (-1: none yet). Nothing is allocated per body until a pattern occurs.
  */
 export class PatternScan {
   /** Bytes fed so far. */
   pos = 0;
   private state = 0;
-  /** Offset just past the first occurrence of each pattern, -1 when it has not occurred. */
-  readonly firstEnd: Float64Array;
-  /** Offset just past the latest occurrence of each pattern, -1 when it has not occurred. */
-  readonly lastEnd: Float64Array;
+  private first: Float64Array | undefined;
+  private last: Float64Array | undefined;
   /** Patterns that have occurred at least once. */
   found = 0;
 
-  constructor(private readonly mp: MultiPattern) {
-    this.firstEnd = new Float64Array(mp.count).fill(-1);
-    this.lastEnd = new Float64Array(mp.count).fill(-1);
+  constructor(private readonly mp: MultiPattern) {}
+
+  /** Offset just past the first occurrence of pattern `p`, -1 when it has not occurred. */
+  firstEnd(p: number): number {
+    return this.first === undefined ? -1 : this.first[p];
+  }
+
+  /** Offset just past the latest occurrence of pattern `p`, -1 when it has not occurred. */
+  lastEnd(p: number): number {
+    return this.last === undefined ? -1 : this.last[p];
   }
 
   /** Feeds the next bytes of the body (a view is fine: nothing is kept). */
@@ -200,13 +205,15 @@ export class PatternScan {
   /** Records every pattern ending at state `s`, just before absolute offset `end`. */
   private hit(s: number, end: number): void {
     const { outStart, outList } = this.mp;
+    const first = (this.first ??= new Float64Array(this.mp.count).fill(-1));
+    const last = (this.last ??= new Float64Array(this.mp.count).fill(-1));
     for (let k = outStart[s]; k < outStart[s + 1]; k++) {
       const p = outList[k];
-      if (this.firstEnd[p] < 0) {
-        this.firstEnd[p] = end;
+      if (first[p] < 0) {
+        first[p] = end;
         this.found++;
       }
-      this.lastEnd[p] = end;
+      last[p] = end;
     }
   }
 }

@@ -588,7 +588,7 @@ export class SecretStreamScanner {
     const on = new Uint8Array(this.rules.length);
     for (const i of always) on[i] = 1;
     for (let k = 0; k < keywords.length; k++) {
-      if (scan.lastEnd[k] >= 0 && scan.lastEnd[k] - keywords[k].length >= this.base) for (const i of rulesOf[k]) on[i] = 1;
+      if (scan.lastEnd(k) >= 0 && scan.lastEnd(k) - keywords[k].length >= this.base) for (const i of rulesOf[k]) on[i] = 1;
     }
     return this.rules.filter((_r, i) => on[i] === 1);
   }
