@@ -232,9 +232,9 @@ export function createSecretsFileCheck(opts: SecretsFileCheckOptions = {}): File
     return {
       file(path, info) {
         if (!wants(path, info)) return undefined;
-        // Fed from the first byte: a NUL in the first BINARY_PROBE_BYTES drops the scanner (a binary
-        // is not scanned) — nothing is held or concatenated to decide it.
-        // The scanner (and the buffer it holds) is made once the first bytes are known not to be binary.
+        // Fed from the first byte: a NUL in the first BINARY_PROBE_BYTES drops the body (a binary is not
+        // scanned) — nothing is held or concatenated to decide it. The scanner (and the buffer it holds)
+        // is made once the first bytes are known not to be binary.
         let scanner: SecretStreamScanner | undefined;
         let binary = false;
         let probed = 0;
