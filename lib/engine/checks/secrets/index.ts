@@ -218,9 +218,9 @@ export interface SecretsFileCheckOptions {
 }
 
 /**
- * Creates the secrets file check. Each wanted body streams through a {@link SecretStreamScanner}:
- * the first {@link BINARY_PROBE_BYTES} are held to tell a binary (not scanned) from text, then the
- * rules run over bounded windows — no body is held whole. Never throws.
+ * Creates the secrets file check. Each wanted body streams through a {@link SecretStreamScanner}
+ * from its first byte; a NUL among the first {@link BINARY_PROBE_BYTES} makes it a binary, which is
+ * dropped there (not scanned). The rules run over bounded windows — no body is held whole. Never throws.
  */
 export function createSecretsFileCheck(opts: SecretsFileCheckOptions = {}): FileCheck {
   const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
@@ -232,33 +232,30 @@ export function createSecretsFileCheck(opts: SecretsFileCheckOptions = {}): File
     return {
       file(path, info) {
         if (!wants(path, info)) return undefined;
-        const scanner = new SecretStreamScanner(undefined, opts.blockChars);
-        let probe: Buffer[] | undefined = [];
-        let probed = 0;
+        // Fed from the first byte: a NUL in the first BINARY_PROBE_BYTES drops the body (a binary is not
+        // scanned) — nothing is held or concatenated to decide it. The scanner (and the buffer it holds)
+        // is made once the first bytes are known not to be binary.
+        let scanner: SecretStreamScanner | undefined;
         let binary = false;
-        const feed = (chunk: Buffer): void => {
-          if (probe === undefined) {
-            if (!binary) scanner.write(chunk);
-            return;
-          }
-          probe.push(Buffer.from(chunk));
-          probed += chunk.length;
-          if (probed < BINARY_PROBE_BYTES) return;
-          const head = Buffer.concat(probe);
-          probe = undefined;
-          binary = looksBinary(head);
-          if (!binary) scanner.write(head);
-        };
+        let probed = 0;
         return {
-          write: feed,
-          end() {
-            if (probe !== undefined) {
-              const head = Buffer.concat(probe);
-              probe = undefined;
-              binary = looksBinary(head);
-              if (!binary) scanner.write(head);
+          write(chunk) {
+            if (binary || chunk.length === 0) return;
+            if (probed < BINARY_PROBE_BYTES) {
+              const n = Math.min(chunk.length, BINARY_PROBE_BYTES - probed);
+              probed += n;
+              if ((n === chunk.length ? chunk : chunk.subarray(0, n)).includes(0)) {
+                binary = true;
+                scanner = undefined;
+                return;
+              }
             }
-            if (!binary) findings.push(...findingsFor(scanner.end(), { path, layer, lines: true }));
+            scanner ??= new SecretStreamScanner(undefined, opts.blockChars, info.size);
+            scanner.write(chunk);
+          },
+          end() {
+            if (!binary && scanner !== undefined) findings.push(...findingsFor(scanner.end(), { path, layer, lines: true }));
+            scanner = undefined;
           },
         };
       },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LATIN1_LOWER, MultiPattern, type PatternScan } from '../multi-pattern';
 import type { Severity } from '../../model';
 
 /**
@@ -417,11 +418,15 @@ interface WindowHit extends SecretMatch {
 /** Every accepted match in `t` whose regex match starts in `[from, to)`, earliest rule winning overlaps. */
 function scanText(t: string, rules: readonly SecretRule[], from: number, to: number): WindowHit[] {
   const lower = t.toLowerCase();
+  return runRules(t, rules.filter((rule) => rule.keywords.some((k) => lower.includes(k))), from, to);
+}
+
+/** {@link scanText} over the rules whose keywords `t` is already known to contain (in precedence order). */
+function runRules(t: string, rules: readonly SecretRule[], from: number, to: number): WindowHit[] {
   const taken: { start: number; end: number }[] = [];
   const overlaps = (start: number, end: number): boolean => taken.some((s) => start < s.end && s.start < end);
   const found: WindowHit[] = [];
   for (const rule of rules) {
-    if (!rule.keywords.some((k) => lower.includes(k))) continue;
     for (const m of t.matchAll(rule.pattern)) {
       const hit = rule.accept(m, t);
       if (!hit || hit.secret.length === 0) continue;
@@ -459,6 +464,47 @@ export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_
   return out;
 }
 
+/** The rules' keywords compiled into one automaton (cached per rule list: the built-in one is compiled once). */
+interface KeywordIndex {
+  readonly automaton: MultiPattern | undefined;
+  /** Keyword bytes, and for each keyword the rules (indices into the list) it enables. */
+  readonly keywords: readonly Buffer[];
+  readonly rulesOf: readonly (readonly number[])[];
+  /**
+   * Rules that run on every window: they have an empty keyword (`''` is in every text). A keyword
+   * with a character above U+00FF is left out: latin1 text never contains it, so it enables nothing.
+   */
+  readonly always: readonly number[];
+}
+
+const keywordIndexes = new WeakMap<readonly SecretRule[], KeywordIndex>();
+
+function keywordIndex(rules: readonly SecretRule[]): KeywordIndex {
+  let ix = keywordIndexes.get(rules);
+  if (ix) return ix;
+  const byKeyword = new Map<string, number[]>();
+  const always: number[] = [];
+  rules.forEach((r, i) => {
+    for (const k of r.keywords) {
+      if (k === '') always.push(i);
+      // A character above U+00FF never occurs in latin1 text (nor in its lower case): `includes` is false.
+      else if (/^[\u0000-\u00ff]*$/.test(k)) byKeyword.set(k, [...(byKeyword.get(k) ?? []), i]);
+    }
+  });
+  const keywords = [...byKeyword.keys()].map((k) => Buffer.from(k, 'latin1'));
+  const automaton = MultiPattern.compile(keywords, LATIN1_LOWER);
+  ix = { automaton, keywords, rulesOf: [...byKeyword.values()], always: [...new Set(always)] };
+  keywordIndexes.set(rules, ix);
+  return ix;
+}
+
+/** Number of LF bytes in `b[from, to)`. */
+function countLines(b: Buffer, from: number, to: number): number {
+  let n = 0;
+  for (let i = b.indexOf(10, from); i >= 0 && i < to; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
 /**
  * The rules over a body that arrives in chunks, in bounded memory: the text is scanned in windows of
  * `blockChars` new characters plus {@link MAX_MATCH_CHARS} + {@link RULE_CONTEXT_CHARS} before and
@@ -466,11 +512,18 @@ export function findSecrets(text: string, rules: readonly SecretRule[] = SECRET_
  * span, with the context every rule looks at inside the window — so the hits are those of one pass
  * over the whole text (a body of at most `blockChars` + the overlap is one window, exactly that pass).
  * Bytes are read as latin1, as {@link findSecrets} expects. Holds at most about
- * `blockChars` + 810,000 characters.
+ * `blockChars` + 810,000 bytes.
+ *
+ * What it costs: the rules' keywords are found as the bytes stream by, all at once, in one pass
+ * (./multi-pattern.ts, case-folded as `toLowerCase` folds latin1), and a window becomes a string only
+ * when it holds a keyword — then only the rules with a keyword in that window run (the test
+ * {@link findSecrets} makes with `includes` on the lower-cased text, answered without lower-casing or
+ * searching it once per keyword). A body without any keyword is copied once and never decoded.
  */
 export class SecretStreamScanner {
-  /** Text from absolute offset `base` on. */
-  private text = '';
+  /** Bytes from absolute offset `base` on: `held[0, fill)`. */
+  private held: Buffer;
+  private fill = 0;
   private base = 0;
   /** Matches starting before this absolute offset have been reported. */
   private lo = 0;
@@ -483,19 +536,36 @@ export class SecretStreamScanner {
    * earlier rule that overlaps it (which hides it, as in the whole text) in full.
    */
   private readonly ahead = 2 * MAX_MATCH_CHARS + RULE_CONTEXT_CHARS;
+  private readonly index: KeywordIndex;
+  private readonly keywordScan: PatternScan | undefined;
 
-  constructor(private readonly rules: readonly SecretRule[] = SECRET_RULES, private readonly blockChars = 1024 * 1024) {
+  /**
+   * @param sizeHint the body's expected size, when known, so that it is held in one buffer from the
+   * start (more or fewer bytes are fine).
+   */
+  constructor(private readonly rules: readonly SecretRule[] = SECRET_RULES, private readonly blockChars = 1024 * 1024, sizeHint = 0) {
     if (!Number.isSafeInteger(blockChars) || blockChars <= 0) throw new RangeError(`blockChars must be a positive integer, got ${blockChars}`);
+    this.index = keywordIndex(rules);
+    this.keywordScan = this.index.automaton?.scan();
+    const window = blockChars + this.overlap + this.ahead;
+    this.held = Buffer.allocUnsafe(Math.max(64, Math.min(sizeHint > 0 ? sizeHint : 4096, window)));
   }
 
   /** Characters fed so far. */
   get length(): number {
-    return this.base + this.text.length;
+    return this.base + this.fill;
   }
 
   write(chunk: Buffer): void {
-    this.text += chunk.toString('latin1');
-    while (this.base + this.text.length - this.lo >= this.blockChars + this.ahead) this.scan(this.lo + this.blockChars);
+    if (chunk.length === 0) return;
+    this.keywordScan?.write(chunk);
+    if (this.fill + chunk.length > this.held.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.fill + chunk.length, 2 * this.held.length));
+      this.held.copy(grown, 0, 0, this.fill);
+      this.held = grown;
+    }
+    this.fill += chunk.copy(this.held, this.fill);
+    while (this.base + this.fill - this.lo >= this.blockChars + this.ahead) this.scan(this.lo + this.blockChars);
   }
 
   /** Every hit, in text order (at most {@link MAX_HITS_PER_TEXT}). */
@@ -505,26 +575,49 @@ export class SecretStreamScanner {
     return this.hits;
   }
 
+  /** The rules (in precedence order) with a keyword in the held text, i.e. at or after `base`. */
+  private activeRules(): SecretRule[] {
+    const { automaton, keywords, rulesOf, always } = this.index;
+    if (automaton === undefined) {
+      // Too many keywords for one automaton: the plain test on the held text.
+      const lower = this.held.toString('latin1', 0, this.fill).toLowerCase();
+      return this.rules.filter((r) => r.keywords.some((k) => lower.includes(k)));
+    }
+    const scan = this.keywordScan!;
+    if (scan.found === 0 && always.length === 0) return [];
+    const on = new Uint8Array(this.rules.length);
+    for (const i of always) on[i] = 1;
+    for (let k = 0; k < keywords.length; k++) {
+      if (scan.lastEnd(k) >= 0 && scan.lastEnd(k) - keywords[k].length >= this.base) for (const i of rulesOf[k]) on[i] = 1;
+    }
+    return this.rules.filter((_r, i) => on[i] === 1);
+  }
+
   /** Reports the matches starting in `[lo, hi)` and drops the text no later window needs. */
   private scan(hi: number): void {
     if (this.hits.length < MAX_HITS_PER_TEXT) {
-      const found = scanText(this.text, this.rules, this.lo - this.base, hi - this.base);
-      found.sort((a, b) => a.index - b.index);
-      let line = this.linesBefore + 1;
-      let pos = 0;
-      for (const f of found) {
-        if (this.hits.length >= MAX_HITS_PER_TEXT) break;
-        for (; pos < f.index; pos++) if (this.text.charCodeAt(pos) === 10) line++;
-        const { start: _start, ...hit } = f;
-        this.hits.push({ ...hit, index: hit.index + this.base, line });
+      const rules = this.activeRules();
+      if (rules.length > 0) {
+        const text = this.held.toString('latin1', 0, this.fill);
+        const found = runRules(text, rules, this.lo - this.base, hi - this.base);
+        found.sort((a, b) => a.index - b.index);
+        let line = this.linesBefore + 1;
+        let pos = 0;
+        for (const f of found) {
+          if (this.hits.length >= MAX_HITS_PER_TEXT) break;
+          for (; pos < f.index; pos++) if (text.charCodeAt(pos) === 10) line++;
+          const { start: _start, ...hit } = f;
+          this.hits.push({ ...hit, index: hit.index + this.base, line });
+        }
       }
     }
     if (!Number.isFinite(hi)) return;
     this.lo = hi;
     const keepFrom = Math.max(this.base, hi - this.overlap);
     const drop = keepFrom - this.base;
-    for (let i = 0; i < drop; i++) if (this.text.charCodeAt(i) === 10) this.linesBefore++;
-    this.text = this.text.slice(drop);
+    this.linesBefore += countLines(this.held, 0, drop);
+    this.held.copyWithin(0, drop, this.fill);
+    this.fill -= drop;
     this.base = keepFrom;
   }
 }

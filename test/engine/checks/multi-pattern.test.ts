@@ -1,0 +1,108 @@
+import { LATIN1_LOWER, MultiPattern } from '../../../lib/engine/checks/multi-pattern';
+
+/** Seeded PRNG (mulberry32): the same inputs every run. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Brute force: end of the first and the last occurrence of each pattern in `fold(text)`. */
+function naive(patterns: readonly Buffer[], text: Buffer, fold?: Uint8Array): { first: number[]; last: number[] } {
+  const t = fold ? Buffer.from(text.map((b) => fold[b])) : text;
+  const first: number[] = [];
+  const last: number[] = [];
+  for (const p of patterns) {
+    let f = -1;
+    let l = -1;
+    if (p.length > 0) {
+      for (let i = t.indexOf(p); i >= 0; i = t.indexOf(p, i + 1)) {
+        if (f < 0) f = i + p.length;
+        l = i + p.length;
+      }
+    }
+    first.push(f);
+    last.push(l);
+  }
+  return { first, last };
+}
+
+function scanIn(mp: MultiPattern, text: Buffer, cuts: readonly number[]): { first: number[]; last: number[] } {
+  const s = mp.scan();
+  let off = 0;
+  for (const c of [...cuts, text.length]) {
+    s.write(text.subarray(off, c));
+    off = c;
+  }
+  return { first: Array.from({ length: mp.count }, (_, p) => s.firstEnd(p)), last: Array.from({ length: mp.count }, (_, p) => s.lastEnd(p)) };
+}
+
+describe('MultiPattern (Aho-Corasick over chunks)', () => {
+  it.each([
+    ['overlapping patterns, one a suffix of another', ['he', 'she', 'his', 'hers'], 'ushers and his hershe'],
+    ['a pattern inside another', ['abcd', 'bc', 'c'], 'xxabcdxxbcx'],
+    ['repeated pattern, overlapping occurrences', ['aa'], 'aaaaa'],
+    ['the same pattern twice keeps both indices', ['tok', 'tok'], 'a tok b'],
+    ['no occurrence', ['zzz'], 'abc'],
+  ])('%s: first and last ends as a brute-force search, at every single split', (_name, pats, text) => {
+    const patterns = pats.map((p) => Buffer.from(p, 'latin1'));
+    const mp = MultiPattern.compile(patterns)!;
+    const body = Buffer.from(text, 'latin1');
+    const expected = naive(patterns, body);
+    for (let k = 0; k <= body.length; k++) expect(scanIn(mp, body, [k])).toEqual(expected);
+    expect(scanIn(mp, body, Array.from({ length: body.length }, (_, i) => i))).toEqual(expected);
+  });
+
+  it('case folding (latin1 toLowerCase) applies to the text only, as lower-casing the text and calling includes', () => {
+    const patterns = ['secret', 'Secret', 'àb', 'xÀ'].map((p) => Buffer.from(p, 'latin1'));
+    const mp = MultiPattern.compile(patterns, LATIN1_LOWER)!;
+    const body = Buffer.from('my SeCrEt ÀB xÀ', 'latin1');
+    const s = mp.scan();
+    s.write(body);
+    const lower = body.toString('latin1').toLowerCase();
+    // 'Secret' and 'xÀ' hold a character lower-casing never produces: never found, as includes would say.
+    const found = patterns.map((_, p) => s.firstEnd(p) >= 0);
+    expect(found).toEqual(patterns.map((p) => lower.includes(p.toString('latin1'))));
+    expect(found).toEqual([true, false, true, false]);
+  });
+
+  it('LATIN1_LOWER is String.prototype.toLowerCase on every latin1 character', () => {
+    for (let b = 0; b < 256; b++) expect(String.fromCharCode(LATIN1_LOWER[b])).toBe(String.fromCharCode(b).toLowerCase());
+  });
+
+  it('randomised: 200 pattern sets over random texts and random chunkings agree with brute force (with and without folding)', () => {
+    const r = rng(16);
+    for (let round = 0; round < 200; round++) {
+      const alphabet = round % 2 === 0 ? 'abAB' : 'abcdefgh\x00\xff';
+      const pick = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(r() * alphabet.length)]).join(''), 'latin1');
+      const patterns = Array.from({ length: 1 + Math.floor(r() * 12) }, () => pick(1 + Math.floor(r() * 6)));
+      const text = pick(Math.floor(r() * 400));
+      const fold = round % 3 === 0 ? LATIN1_LOWER : undefined;
+      const mp = MultiPattern.compile(patterns, fold)!;
+      const cuts = Array.from({ length: Math.floor(r() * 8) }, () => Math.floor(r() * (text.length + 1))).sort((a, b) => a - b);
+      expect(scanIn(mp, text, cuts)).toEqual(naive(patterns, text, fold));
+    }
+  });
+
+  it('more than 256 states: the 16-bit table gives the same answers', () => {
+    const r = rng(7);
+    const patterns = Array.from({ length: 60 }, (_, i) => Buffer.from(`pattern-${i}-${Math.floor(r() * 1e6)}`, 'latin1'));
+    const mp = MultiPattern.compile(patterns)!;
+    expect(mp.next).toBeInstanceOf(Uint16Array);
+    const text = Buffer.from(patterns.filter((_, i) => i % 3 === 0).map((p) => `..${p.toString('latin1')}..`).join('pattern-'), 'latin1');
+    expect(scanIn(mp, text, [5, 100, 101, 700])).toEqual(naive(patterns, text));
+  });
+
+  it('refuses a set too large for its table instead of growing without bound', () => {
+    // 17 × 4096 bytes without a shared prefix: a trie of 69,633 states (over 2^16).
+    expect(MultiPattern.compile(Array.from({ length: 17 }, (_, i) => Buffer.alloc(4096, i + 1)))).toBeUndefined();
+    // Far more pattern bytes than that: refused before building the trie.
+    expect(MultiPattern.compile(Array.from({ length: 80 }, (_, i) => Buffer.alloc(4096, i + 1)))).toBeUndefined();
+    expect(MultiPattern.compile(Array.from({ length: 15 }, (_, i) => Buffer.alloc(4096, i + 1)))).toBeDefined();
+  });
+});
