@@ -17,6 +17,7 @@
  * holding different records under one id and date all fall through to a fresh compile.
  * @packageDocumentation
  */
+import { normalizePackageName } from '../advisories/names';
 import type { OsvAffected, OsvRange, OsvRecord } from '../advisories/osv';
 import type { VersionScheme } from '../versions/scheme';
 import { GO_DEVEL, isAffected, type AffectedResult, type RangeHit } from './ranges';
@@ -348,4 +349,34 @@ export class RangeCache {
     }
     this.young.set(id, slot);
   }
+}
+
+const AFFECTED_INDEX = new WeakMap<OsvRecord, { readonly affected: readonly OsvAffected[]; readonly byKey: ReadonlyMap<string, ReadonlyMap<string, readonly number[]>> }>();
+const NONE: readonly number[] = [];
+
+/**
+ * The positions in `record.affected` whose ecosystem is `ecosystem` and whose normalised name is
+ * `norm`, in order — exactly the entries a loop over every entry testing `affected.ecosystem ===
+ * ecosystem && normalizePackageName(…) === norm` would keep (a Debian record has one entry per
+ * release: that loop normalised every one of them for every lookup). Built once per record object (a
+ * WeakMap: a new revision or a re-parsed record is another object and gets its own index) and rebuilt
+ * when the record's `affected` array was replaced. Records are never mutated in place (the stores
+ * share them between callers).
+ */
+export function affectedPositions(record: OsvRecord, ecosystem: string, norm: string): readonly number[] {
+  let idx = AFFECTED_INDEX.get(record);
+  if (idx === undefined || idx.affected !== record.affected) {
+    const byKey = new Map<string, Map<string, number[]>>();
+    record.affected.forEach((a, i) => {
+      let names = byKey.get(a.ecosystem);
+      if (!names) byKey.set(a.ecosystem, (names = new Map()));
+      const n = normalizePackageName(a.ecosystem, a.name);
+      const at = names.get(n);
+      if (at) at.push(i);
+      else names.set(n, [i]);
+    });
+    idx = { affected: record.affected, byKey };
+    AFFECTED_INDEX.set(record, idx);
+  }
+  return idx.byKey.get(ecosystem)?.get(norm) ?? NONE;
 }

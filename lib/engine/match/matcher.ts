@@ -2,9 +2,9 @@ import { normalizePackageName } from '../advisories/names';
 import type { OsvAffected, OsvRecord } from '../advisories/osv';
 import type { Finding, Package, Unknown } from '../model';
 import type { VersionScheme } from '../versions/scheme';
-import { InstalledVersion, isAffectedCompiled, RangeCache } from './compiled-ranges';
+import { affectedPositions, InstalledVersion, isAffectedCompiled, RangeCache } from './compiled-ranges';
 import { isAffected, type RangeHit } from './ranges';
-import { findingCves, firstSentence, knownExploited, resolveSeverity, type KnownExploited, type MatcherStore, type ResolvedSeverity } from './resolve';
+import { detailsSentence, findingCves, knownExploited, resolveSeverity, type KnownExploited, type MatcherStore, type ResolvedSeverity } from './resolve';
 
 export type { KnownExploited, MatcherStore } from './resolve';
 
@@ -142,12 +142,91 @@ export interface MatchOptions {
 const SHARED_RANGE_CACHE = new RangeCache();
 
 /** One lookup key's answer: the records that hold its version, and the problems of those that could not be evaluated. */
-interface KeyResult {
+export interface KeyResult {
   /** The lookup's result it was computed from (a per-scan memo entry is used only for the same array). */
   readonly records: readonly OsvRecord[];
   readonly hits: readonly { record: OsvRecord; affected: OsvAffected; hit: RangeHit }[];
   /** `<record id>: <problem>`, in evaluation order. */
   readonly problems: readonly string[];
+}
+
+/** Lookup answers per generation of a {@link KeyResultCache} (the cache holds at most twice this many). */
+export const KEY_RESULT_GENERATION = 4096;
+
+interface KeyResultEntry {
+  /** The records it was evaluated over, in order (a copy: the store's array is the caller's). */
+  readonly records: readonly OsvRecord[];
+  readonly scheme: VersionScheme;
+  readonly semver: VersionScheme;
+  readonly result: KeyResult;
+}
+
+/** What a {@link KeyResultCache} did (tests and benchmarks). */
+export interface KeyResultCacheStats {
+  hits: number;
+  /** Not held, evicted, or held for other record objects or other schemes. */
+  misses: number;
+}
+
+/**
+ * One lookup's answer (which records hold an installed version, and the problems of those that could
+ * not be evaluated) across scans, by ecosystem + normalised name + installed version. An answer is a
+ * pure function of the records, the version and the schemes, and records are never mutated in place;
+ * so an entry is used only when the lookup returned the very same record objects, in the same order,
+ * and the schemes are the same objects. A new revision of any record, a record added or withdrawn, or
+ * a record the store read again is another object and the question is evaluated afresh. Bounded like
+ * compiled-ranges.ts RangeCache: two generations of at most `generation` entries.
+ */
+export class KeyResultCache {
+  private young = new Map<string, KeyResultEntry>();
+  private older = new Map<string, KeyResultEntry>();
+  readonly stats: KeyResultCacheStats = { hits: 0, misses: 0 };
+
+  constructor(readonly generation = KEY_RESULT_GENERATION) {
+    if (!(generation >= 1)) throw new RangeError(`KeyResultCache generation must be at least 1, got ${generation}`);
+  }
+
+  /** The answer held for `key` when it was computed from exactly these record objects and schemes (returned with `records` as its lookup result). */
+  get(key: string, records: readonly OsvRecord[], scheme: VersionScheme, semver: VersionScheme): KeyResult | undefined {
+    let e = this.young.get(key);
+    if (e === undefined) {
+      e = this.older.get(key);
+      if (e !== undefined) this.put(key, e);
+    }
+    if (e === undefined || e.scheme !== scheme || e.semver !== semver || e.records.length !== records.length) {
+      this.stats.misses++;
+      return undefined;
+    }
+    for (let i = 0; i < records.length; i++) {
+      if (e.records[i] !== records[i]) {
+        this.stats.misses++;
+        return undefined;
+      }
+    }
+    this.stats.hits++;
+    return { ...e.result, records };
+  }
+
+  set(key: string, records: readonly OsvRecord[], scheme: VersionScheme, semver: VersionScheme, result: KeyResult): void {
+    this.put(key, { records: [...records], scheme, semver, result });
+  }
+
+  private put(key: string, e: KeyResultEntry): void {
+    if (this.young.size >= this.generation) {
+      this.older = this.young;
+      this.young = new Map();
+    }
+    this.young.set(key, e);
+  }
+}
+
+const KEY_RESULTS = new WeakMap<RangeCache, KeyResultCache>();
+
+/** The lookup answers kept beside a range cache (one per cache: a test's own cache starts empty). */
+export function keyResultCacheOf(ranges: RangeCache): KeyResultCache {
+  let c = KEY_RESULTS.get(ranges);
+  if (!c) KEY_RESULTS.set(ranges, (c = new KeyResultCache()));
+  return c;
 }
 
 /** Every record of one lookup against one installed version: the first matching `affected[]` entry per record, else its problems. */
@@ -159,9 +238,14 @@ function evaluateKey(
   const installed = ranges === 'reference' ? undefined : new InstalledVersion(version, scheme, semver);
   for (const record of records) {
     if (record.withdrawn) continue;
-    for (let i = 0; i < record.affected.length; i++) {
+    // The reference path keeps the plain loop over every entry; the compiled path visits only this
+    // lookup's entries, from an index built once per record (compiled-ranges.ts affectedPositions).
+    const positions = ranges === 'reference' ? undefined : affectedPositions(record, ecosystem, norm);
+    const n = positions ? positions.length : record.affected.length;
+    for (let j = 0; j < n; j++) {
+      const i = positions ? positions[j] : j;
       const affected = record.affected[i];
-      if (affected.ecosystem !== ecosystem || normalizePackageName(affected.ecosystem, affected.name) !== norm) continue;
+      if (!positions && (affected.ecosystem !== ecosystem || normalizePackageName(affected.ecosystem, affected.name) !== norm)) continue;
       const r = ranges === 'reference'
         ? isAffected(version, affected, scheme, semver)
         : isAffectedCompiled(installed!, affected, ranges.compiled(record, i, affected, scheme, semver));
@@ -180,14 +264,82 @@ export async function matchPackage(p: Package, store: MatcherStore, schemes: Sch
   return matchOne(p, store, schemes, opts, undefined);
 }
 
-async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry, opts: MatchOptions, scan: Map<string, KeyResult> | undefined): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
+/** Per-scan memos: lookup answers, and the per-vulnerability facts of each answer's findings. */
+interface ScanMemo {
+  readonly keys: Map<string, KeyResult>;
+  readonly groups: WeakMap<KeyResult, Promise<GroupFacts[]>>;
+}
+
+/** A record that holds the package's version, with the lookup that found it. */
+type Hit = { record: OsvRecord; affected: OsvAffected; hit: RangeHit; key: Exclude<ReturnType<typeof lookupKeys>, string>[number] };
+
+/**
+ * What one finding says that does not depend on which package it is reported for: the records behind
+ * it (positions in the hits), their ids, severity, KEV entry, fix, summary. Every binary of one source
+ * package has the same hits from the same lookup answer: these are worked out once per answer per scan
+ * (the store's reads by id, NVD and KEV, are this scan's), and each package's finding is built from them.
+ */
+interface GroupFacts {
+  readonly members: readonly number[];
+  readonly ids: readonly string[];
+  readonly upstream: readonly string[];
+  readonly published?: string;
+  readonly malicious: readonly string[];
+  /** Malware: the member named; else the member the severity came from (else the first). */
+  readonly best: number;
+  readonly sev?: ResolvedSeverity;
+  readonly kev?: KnownExploited;
+  readonly fixedIn?: string;
+  readonly summary?: string;
+}
+
+async function groupFacts(hits: readonly Hit[], store: MatcherStore, schemes: SchemeRegistry): Promise<GroupFacts[]> {
+  const groups = aliasGroups(hits).map((group) => {
+    const members = group.map((i) => hits[i]);
+    const ids = [...new Set(members.flatMap((m) => [m.record.id, ...m.record.aliases]))];
+    const upstream = [...new Set(members.flatMap((m) => m.record.upstream))].filter((u) => !ids.includes(u)).sort();
+    return { group, members, ids, upstream };
+  });
+  // Every group's reads by id (NVD, KEV, alias records) are asked at once: a store that batches reads
+  // (the shared advisory cache, advisories/shared-cache.ts) sends them together. Malware needs none.
+  const enriched = await Promise.all(groups.map(({ members, ids, upstream }) => (ids.some((i) => i.startsWith('MAL-'))
+    ? undefined
+    : Promise.all([resolveSeverity(members, ids, upstream, store), knownExploited(findingCves(ids, upstream), store)]))));
+  return groups.map(({ group, members, ids, upstream }, g): GroupFacts => {
+    const published = members.map((m) => m.record.published).filter((p): p is string => p !== undefined && !Number.isNaN(Date.parse(p)))
+      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
+    const malicious = ids.filter((i) => i.startsWith('MAL-')).sort();
+    const base = { members: group, ids, upstream, malicious, ...(published !== undefined ? { published } : {}) };
+    if (malicious.length > 0) {
+      const at = members.findIndex((m) => m.record.id === malicious[0]);
+      const mal = members[at === -1 ? 0 : at];
+      return { ...base, best: group[at === -1 ? 0 : at], summary: mal.record.summary ?? detailsSentence(mal.record) };
+    }
+    const fixes = members.map((m) => m.hit.fixed).filter((f): f is string => f !== undefined);
+    // The severity from every source (resolve.ts), and the lowest version that fixes it in every member.
+    const [sev, kev] = enriched[g]!;
+    // The member the severity came from names the match (else the first).
+    const at = members.findIndex((m) => m.record.id === sev.severities[0]?.record);
+    const best = members[at === -1 ? 0 : at];
+    const scheme = schemes.schemeFor(best.key.ecosystem)!;
+    const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
+    const summary = best.record.summary ?? members.find((m) => m.record.summary)?.record.summary
+      ?? detailsSentence(best.record) ?? firstOf(members, (m) => detailsSentence(m.record))
+      ?? firstOf(sev.nvdRecords, detailsSentence);
+    const { nvdRecords: _n, ...resolved } = sev;
+    return { ...base, best: group[at === -1 ? 0 : at], sev: resolved, ...(kev ? { kev } : {}), ...(fixedIn !== undefined ? { fixedIn } : {}), ...(summary ? { summary } : {}) };
+  });
+}
+
+async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry, opts: MatchOptions, scan: ScanMemo | undefined): Promise<{ findings: MatchedFinding[]; unknowns: Unknown[] }> {
   const at = p.locations[0] ?? { layer: '', path: '' };
   // Not matched = no vulnerability data for it; a range that cannot be evaluated could hide one (parse-error).
   const unknown = (reason: string, cls: Unknown['class'] = 'no-vulnerability-data'): Unknown => ({ layer: at.layer, path: at.path, reason: `${p.purl}: ${reason}`, class: cls, consumer: MATCHER.name });
   const keys = lookupKeys(p);
   if (typeof keys === 'string') return { findings: [], unknowns: [unknown(keys)] };
   const unknowns: Unknown[] = [];
-  const hits: { record: OsvRecord; affected: OsvAffected; hit: RangeHit; key: (typeof keys)[number] }[] = [];
+  const hits: Hit[] = [];
+  const answers: KeyResult[] = [];
   for (const key of keys) {
     const scheme = schemes.schemeFor(key.ecosystem);
     if (!scheme) {
@@ -198,59 +350,55 @@ async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry
     const records = await store.lookup(key.ecosystem, norm);
     // Every binary of one source package asks the same question: answered once per scan.
     const memoKey = `${key.ecosystem}\u0000${norm}\u0000${key.version}`;
-    let r = scan?.get(memoKey);
+    let r = scan?.keys.get(memoKey);
     if (!r || r.records !== records) {
-      r = evaluateKey(key.ecosystem, norm, key.version, records, scheme, schemes.semver, opts.ranges ?? SHARED_RANGE_CACHE);
-      scan?.set(memoKey, r);
+      const ranges = opts.ranges ?? SHARED_RANGE_CACHE;
+      // Across scans: the same question about the very same record objects (compiled path only).
+      const across = ranges === 'reference' ? undefined : keyResultCacheOf(ranges);
+      r = across?.get(memoKey, records, scheme, schemes.semver);
+      if (!r) {
+        r = evaluateKey(key.ecosystem, norm, key.version, records, scheme, schemes.semver, ranges);
+        across?.set(memoKey, records, scheme, schemes.semver, r);
+      }
+      scan?.keys.set(memoKey, r);
     }
+    answers.push(r);
     for (const h of r.hits) hits.push({ ...h, key });
     for (const pr of r.problems) unknowns.push(unknown(pr, 'parse-error'));
   }
+  if (hits.length === 0) return { findings: [], unknowns };
+  // One answer (every package today has one lookup): its facts are shared by every package that got it
+  // this scan; hits are that answer's, in its order, so member positions mean the same records.
+  let facts: Promise<GroupFacts[]> | undefined;
+  if (scan && answers.length === 1) {
+    facts = scan.groups.get(answers[0]);
+    if (!facts) scan.groups.set(answers[0], (facts = groupFacts(hits, store, schemes)));
+  } else facts = groupFacts(hits, store, schemes);
   const findings: MatchedFinding[] = [];
-  const groups = aliasGroups(hits).map((group) => {
-    const members = group.map((i) => hits[i]);
-    const ids = [...new Set(members.flatMap((m) => [m.record.id, ...m.record.aliases]))];
-    const upstream = [...new Set(members.flatMap((m) => m.record.upstream))].filter((u) => !ids.includes(u)).sort();
-    return { members, ids, upstream };
-  });
-  // Every group's reads by id (NVD, KEV, alias records) are asked at once: a store that batches reads
-  // (the shared advisory cache, advisories/shared-cache.ts) sends them together. Malware needs none.
-  const enriched = await Promise.all(groups.map(({ members, ids, upstream }) => (ids.some((i) => i.startsWith('MAL-'))
-    ? undefined
-    : Promise.all([resolveSeverity(members, ids, upstream, store), knownExploited(findingCves(ids, upstream), store)]))));
-  for (const [g, { members, ids, upstream }] of groups.entries()) {
-    const fixes = members.map((m) => m.hit.fixed).filter((f): f is string => f !== undefined);
-    const published = members.map((m) => m.record.published).filter((p): p is string => p !== undefined && !Number.isNaN(Date.parse(p)))
-      .sort((a, b) => Date.parse(a) - Date.parse(b))[0];
-    const malicious = ids.filter((i) => i.startsWith('MAL-')).sort();
-    if (malicious.length > 0) {
+  for (const f of await facts) {
+    const best = hits[f.best];
+    const match: MatchDetail = { ecosystem: best.key.ecosystem, name: best.key.name, via: best.key.via, version: best.key.version, kind: best.hit.kind, range: best.hit.range };
+    const { summary, published } = f;
+    if (f.malicious.length > 0) {
       // OpenSSF malicious-packages: the version is malware, whatever other records say about it.
-      const mal = members.find((m) => m.record.id === malicious[0]) ?? members[0];
-      const summary = mal.record.summary ?? firstSentence(mal.record.details);
+      const mal = f.malicious[0];
       findings.push({
-        type: 'malware', id: malicious[0], aliases: ids.filter((i) => i !== malicious[0]).sort(), severity: 'critical',
+        type: 'malware', id: mal, aliases: f.ids.filter((i) => i !== mal).sort(), severity: 'critical',
         package: p.purl, installedVersion: p.version, layer: at.layer, path: at.path,
-        match: { ecosystem: mal.key.ecosystem, name: mal.key.name, via: mal.key.via, version: mal.key.version, kind: mal.hit.kind, range: mal.hit.range },
+        match,
         ...(summary ? { summary } : {}),
         ...(published ? { published } : {}),
-        message: `${p.name} ${p.version} is a known malicious package version (${malicious[0]}, OpenSSF malicious-packages)${summary ? `: ${summary}` : ''}`,
+        message: `${p.name} ${p.version} is a known malicious package version (${mal}, OpenSSF malicious-packages)${summary ? `: ${summary}` : ''}`,
       });
       continue;
     }
-    const id = primaryId(ids, p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' ? members[0].key.ecosystem : p.ecosystem);
-    // The severity from every source (resolve.ts), and the lowest version that fixes it in every member.
-    const [sev, kev] = enriched[g]!;
-    // The member the severity came from names the match (else the first).
-    const best = members.find((m) => m.record.id === sev.severities[0]?.record) ?? members[0];
-    const scheme = schemes.schemeFor(best.key.ecosystem)!;
-    const fixedIn = fixes.length === 0 ? undefined : fixes.reduce((a, b) => (safeCompare(scheme, a, b) >= 0 ? a : b));
-    const summary = best.record.summary ?? members.find((m) => m.record.summary)?.record.summary
-      ?? firstSentence(best.record.details) ?? firstOf(members, (m) => firstSentence(m.record.details))
-      ?? firstOf(sev.nvdRecords, (r) => firstSentence(r.details));
+    const id = primaryId(f.ids, p.ecosystem === 'Debian' || p.ecosystem === 'Ubuntu' || p.ecosystem === 'Alpine' ? hits[f.members[0]].key.ecosystem : p.ecosystem);
+    const sev = f.sev!;
+    const { kev, fixedIn, upstream } = f;
     findings.push({
       type: 'vulnerability',
       id,
-      aliases: ids.filter((i) => i !== id).sort(),
+      aliases: f.ids.filter((i) => i !== id).sort(),
       severity: sev.severity,
       ...(sev.score !== undefined ? { score: sev.score } : {}),
       ...(sev.vector !== undefined ? { vector: sev.vector } : {}),
@@ -263,7 +411,7 @@ async function matchOne(p: Package, store: MatcherStore, schemes: SchemeRegistry
       ...(fixedIn !== undefined ? { fixedIn } : {}),
       layer: at.layer,
       path: at.path,
-      match: { ecosystem: best.key.ecosystem, name: best.key.name, via: best.key.via, version: best.key.version, kind: best.hit.kind, range: best.hit.range },
+      match,
       ...(summary ? { summary } : {}),
       ...(upstream.length ? { upstream } : {}),
       ...(published ? { published } : {}),
@@ -329,7 +477,7 @@ export async function matchPackages(packages: readonly Package[], store: Matcher
       await memo.lookup(e, n);
     }
   }));
-  const scan = new Map<string, KeyResult>();
+  const scan: ScanMemo = { keys: new Map(), groups: new WeakMap() };
   for (const r of await Promise.all(packages.map((p) => matchOne(p, memo, schemes, opts, scan)))) {
     findings.push(...r.findings);
     unknowns.push(...r.unknowns);

@@ -25,7 +25,44 @@ import { KEV_ID_PREFIX, kevId, kevOf, nvdId } from '../advisories/enrichment';
 import type { OsvAffected, OsvRecord } from '../advisories/osv';
 import type { Severity } from '../model';
 import type { AdvisoryStore } from '../ports';
-import { advisoryRatings, nvdSeverity, type AdvisorySeverity, type SeverityRating } from './severity';
+import { advisoryRatings as rateAdvisory, nvdSeverity as rateNvd, type AdvisorySeverity, type SeverityRating } from './severity';
+
+/*
+ * Per-record memos (issue 16 item 4): what a finding takes from one record alone — its ratings (CVSS
+ * vectors scored), NVD's choice among its metrics, the first sentence of its details — is worked out
+ * once per record object, not once per package that matches it. Keyed by the record object itself
+ * (WeakMap): a new revision, or a record read again, is another object and is worked out afresh; an
+ * evicted record frees its entry. Records are never mutated in place (the stores share them), and what
+ * is memoised is only read by the callers (findings copy what they show).
+ */
+const RATINGS = new WeakMap<OsvRecord, Map<OsvAffected | undefined, ReturnType<typeof rateAdvisory>>>();
+const NVD = new WeakMap<OsvRecord, ReturnType<typeof rateNvd>>();
+const SENTENCE = new WeakMap<OsvRecord, string | undefined>();
+
+/** severity.ts `advisoryRatings`, memoised per record object and `affected[]` entry. */
+export function advisoryRatings(record: OsvRecord, affected?: OsvAffected): ReturnType<typeof rateAdvisory> {
+  let byEntry = RATINGS.get(record);
+  if (!byEntry) RATINGS.set(record, (byEntry = new Map()));
+  let r = byEntry.get(affected);
+  if (r === undefined) byEntry.set(affected, (r = rateAdvisory(record, affected)));
+  return r;
+}
+
+/** severity.ts `nvdSeverity`, memoised per record object. */
+export function nvdSeverity(record: OsvRecord): ReturnType<typeof rateNvd> {
+  if (NVD.has(record)) return NVD.get(record);
+  const r = rateNvd(record);
+  NVD.set(record, r);
+  return r;
+}
+
+/** {@link firstSentence} of a record's `details`, memoised per record object. */
+export function detailsSentence(record: OsvRecord): string | undefined {
+  if (SENTENCE.has(record)) return SENTENCE.get(record);
+  const r = firstSentence(record.details);
+  SENTENCE.set(record, r);
+  return r;
+}
 
 /** The store as the matcher reads it: package lookups, and reads by id for NVD, KEV and alias records (required: a store that could not read them would silently drop known-exploited quarantines). */
 export type MatcherStore = Pick<AdvisoryStore, 'lookup' | 'get'>;

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { readOsvZip } from '../../../lib/engine/advisories/feed';
 import type { OsvAffected, OsvRange, OsvRecord } from '../../../lib/engine/advisories/osv';
-import { compileAffected, InstalledVersion, isAffectedCompiled, RangeCache } from '../../../lib/engine/match/compiled-ranges';
+import { affectedPositions, compileAffected, InstalledVersion, isAffectedCompiled, RangeCache } from '../../../lib/engine/match/compiled-ranges';
+import { normalizePackageName } from '../../../lib/engine/advisories/names';
 import { isAffected } from '../../../lib/engine/match/ranges';
 import type { VersionScheme } from '../../../lib/engine/versions/scheme';
 import { osvSemverScheme } from '../../../lib/engine/versions/semver';
@@ -182,5 +183,37 @@ describe('RangeCache', () => {
 
   it.each([[0], [-1], [Number.NaN]])('refuses a generation of %p', (g) => {
     expect(() => new RangeCache(g)).toThrow(RangeError);
+  });
+});
+
+describe('affectedPositions: the entries a lookup visits, from an index built once per record', () => {
+  const entry = (ecosystem: string, name: string): OsvAffected => ({ ecosystem, name, ranges: [], versions: [] } as unknown as OsvAffected);
+  const rec = (affected: OsvAffected[]): OsvRecord => ({ id: 'X-1', modified: '2024-01-01T00:00:00Z', aliases: [], upstream: [], affected } as unknown as OsvRecord);
+  /** What the loop over every entry kept: the reference the index must equal. */
+  const scan = (r: OsvRecord, ecosystem: string, norm: string) =>
+    r.affected.flatMap((a, i) => (a.ecosystem === ecosystem && normalizePackageName(a.ecosystem, a.name) === norm ? [i] : []));
+  const debian = rec([entry('Debian:11', 'openssl'), entry('Debian:12', 'openssl'), entry('Debian:13', 'openssl'), entry('Debian:12', 'openssl'), entry('Debian:12', 'libssl')]);
+  const pypi = rec([entry('PyPI', 'Django'), entry('PyPI', 'django_rest'), entry('npm', 'Django')]);
+  const cases: { name: string; r: OsvRecord; ecosystem: string; norm: string; want: number[] }[] = [
+    { name: 'one release of several', r: debian, ecosystem: 'Debian:11', norm: 'openssl', want: [0] },
+    { name: 'a release named twice: both, in order', r: debian, ecosystem: 'Debian:12', norm: 'openssl', want: [1, 3] },
+    { name: 'another package of the same release', r: debian, ecosystem: 'Debian:12', norm: 'libssl', want: [4] },
+    { name: 'release not named', r: debian, ecosystem: 'Debian:10', norm: 'openssl', want: [] },
+    { name: 'PyPI names normalised (PEP 503)', r: pypi, ecosystem: 'PyPI', norm: 'django', want: [0] },
+    { name: 'PyPI separators normalised', r: pypi, ecosystem: 'PyPI', norm: 'django-rest', want: [1] },
+    { name: 'npm is case-sensitive', r: pypi, ecosystem: 'npm', norm: 'django', want: [] },
+  ];
+  it.each(cases)('$name', ({ r, ecosystem, norm, want }) => {
+    expect(affectedPositions(r, ecosystem, norm)).toEqual(want);
+    expect(affectedPositions(r, ecosystem, norm)).toEqual(scan(r, ecosystem, norm));
+  });
+  it('a new revision (another object) and a replaced affected[] array are indexed afresh', () => {
+    const r1 = rec([entry('Debian:12', 'openssl')]);
+    expect(affectedPositions(r1, 'Debian:12', 'openssl')).toEqual([0]);
+    const r2 = { ...r1, modified: '2025-01-01T00:00:00Z', affected: [entry('Debian:11', 'openssl'), entry('Debian:12', 'openssl')] } as OsvRecord;
+    expect(affectedPositions(r2, 'Debian:12', 'openssl')).toEqual([1]);
+    (r1 as unknown as { affected: OsvAffected[] }).affected = [entry('Debian:13', 'openssl')];
+    expect(affectedPositions(r1, 'Debian:12', 'openssl')).toEqual([]);
+    expect(affectedPositions(r1, 'Debian:13', 'openssl')).toEqual([0]);
   });
 });

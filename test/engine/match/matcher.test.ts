@@ -4,7 +4,7 @@ import { readOsvZip } from '../../../lib/engine/advisories/feed';
 import { parseOsvRecord } from '../../../lib/engine/advisories/record';
 import type { OsvRecord } from '../../../lib/engine/advisories/osv';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
-import { matchPackages, primaryId, type MatcherStore, type VulnerabilityFinding } from '../../../lib/engine/match/matcher';
+import { keyResultCacheOf, matchPackages, primaryId, type MatcherStore, type VulnerabilityFinding } from '../../../lib/engine/match/matcher';
 import { RangeCache } from '../../../lib/engine/match/compiled-ranges';
 import { parseDpkgStatus } from '../../../lib/engine/catalog/dpkg';
 import { parseApkInstalled } from '../../../lib/engine/catalog/apk';
@@ -246,6 +246,8 @@ describe('compiled ranges (issue 16 item 4): a whole scan answers exactly as the
     expect(cache.stats.hits).toBeGreaterThan(0);
     expect(cache.stats.verifiedHits).toBeGreaterThan(0);
     expect(cache.stats.stale).toBe(0);
+    // The warm run answered lookups from the answers kept across scans.
+    expect(keyResultCacheOf(cache).stats.hits).toBeGreaterThan(0);
   }, 240_000);
 
   it('an unparsable installed version or event stays an unknown (parse-error) on the compiled path', async () => {
@@ -258,4 +260,56 @@ describe('compiled ranges (issue 16 item 4): a whole scan answers exactly as the
     expect(JSON.stringify(compiled)).toBe(JSON.stringify(reference));
     expect(compiled.unknowns.filter((u) => u.class === 'parse-error').length).toBeGreaterThan(0);
   }, 60_000);
+});
+
+describe('memos (issue 16 item 4): a new revision of a record is never answered from a memo', () => {
+  // The lookup answers kept across scans (KeyResultCache), the per-record ratings, NVD choice and
+  // details sentence (resolve.ts) and the per-answer finding facts: a store holding a new revision
+  // hands out another object, and the scan after it must say what a fresh matcher says about it.
+  const ID = 'npm/GHSA-29mw-wpgm-hmr9.json';
+  const lodash = (version: string): Package => ({
+    ecosystem: 'npm', name: 'lodash', version, purl: `pkg:npm/lodash@${version}`,
+    locations: [{ layer: `sha256:${'0'.repeat(64)}` as Digest, path: '/app/package-lock.json' }], cataloger: { name: 'npm-lock', version: '1' },
+  });
+  const packages = [lodash('4.17.20'), lodash('4.17.20'), lodash('4.17.21'), lodash('4.17.22'), lodash('3.10.1')];
+  const revise = (change: (r: OsvRecord) => OsvRecord): OsvRecord => ({ ...change(structuredClone(record(ID))), modified: '2030-01-01T00:00:00Z' });
+  const semverRange = (introduced: string, fixed: string) => [{ type: 'SEMVER' as const, events: [{ introduced }, { fixed }] }];
+  const cases: { name: string; next: OsvRecord }[] = [
+    { name: 'fixed version moved up', next: revise((r) => ({ ...r, affected: r.affected.map((a) => ({ ...a, ranges: semverRange('4.0.0', '4.17.22') })) })) },
+    { name: 'range narrowed: 4.17.20 no longer affected', next: revise((r) => ({ ...r, affected: r.affected.map((a) => ({ ...a, ranges: semverRange('4.0.0', '4.17.5') })) })) },
+    { name: 'summary removed: the details sentence is used', next: revise((r) => ({ ...r, summary: undefined, details: 'A new first sentence. And more.' })) },
+    { name: 'details changed and summary removed', next: revise((r) => ({ ...r, summary: undefined, details: 'Another text entirely! Second.' })) },
+    { name: 'CVSS vector changed: severity follows', next: revise((r) => ({ ...r, severity: [{ type: 'CVSS_V3', score: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H' }] })) },
+    { name: 'withdrawn', next: revise((r) => ({ ...r, withdrawn: '2030-01-01T00:00:00Z' })) },
+    { name: 'lodash entry renamed away: only lodash-es is left', next: revise((r) => ({ ...r, affected: r.affected.map((a) => ({ ...a, name: a.name === 'lodash' ? 'lodash-old' : a.name })) })) },
+    { name: 'alias added', next: revise((r) => ({ ...r, aliases: [...r.aliases, 'CVE-2099-0001'] })) },
+  ];
+
+  it.each(cases)('$name', async ({ next }) => {
+    const store = new MemoryAdvisoryStore();
+    await store.upsert([record(ID)]);
+    const cache = new RangeCache();
+    const before = await matchPackages(packages, store, SCHEMES, { ranges: cache });
+    const again = await matchPackages(packages, store, SCHEMES, { ranges: cache });
+    // The second scan over the same record objects is answered from the memo, and says the same.
+    expect(keyResultCacheOf(cache).stats.hits).toBeGreaterThan(0);
+    expect(JSON.stringify(again)).toBe(JSON.stringify(before));
+    await store.upsert([next]);
+    const after = await matchPackages(packages, store, SCHEMES, { ranges: cache });
+    const fresh = new MemoryAdvisoryStore();
+    await fresh.upsert([next]);
+    const reference = await matchPackages(packages, fresh, SCHEMES, { ranges: 'reference' });
+    expect(JSON.stringify(after)).toBe(JSON.stringify(reference));
+    // The revision changes the answer (else the case would prove nothing).
+    expect(JSON.stringify(after)).not.toBe(JSON.stringify(before));
+  });
+
+  it('two packages with the same lookup get their own package fields from shared facts', async () => {
+    const store = await storeOf(ID);
+    const { findings } = await matchPackages([lodash('4.17.20'), { ...lodash('4.17.20'), purl: 'pkg:npm/lodash@4.17.20?other', locations: [{ layer: `sha256:${'1'.repeat(64)}` as Digest, path: '/other/package-lock.json' }] }], store, SCHEMES);
+    expect(findings.map((f) => [f.package, f.path, f.id, f.fixedIn])).toEqual([
+      ['pkg:npm/lodash@4.17.20', '/app/package-lock.json', 'CVE-2020-28500', '4.17.21'],
+      ['pkg:npm/lodash@4.17.20?other', '/other/package-lock.json', 'CVE-2020-28500', '4.17.21'],
+    ]);
+  });
 });
