@@ -1,16 +1,6 @@
 import { LATIN1_LOWER, MultiPattern } from '../../../lib/engine/checks/multi-pattern';
+import { mulberry32 as rng } from '../../helpers/prng';
 
-/** Seeded PRNG (mulberry32): the same inputs every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Brute force: end of the first and the last occurrence of each pattern in `fold(text)`. */
 function naive(patterns: readonly Buffer[], text: Buffer, fold?: Uint8Array): { first: number[]; last: number[] } {

@@ -17,21 +17,11 @@ import type { Digest, Finding } from '../../../lib/engine/model';
 import { OldSecretStreamScanner, OldStreamMatcher, oldSecretsFindings } from './reference-streaming';
 import { EICAR } from './malware/helpers';
 import { fake, gcpServiceAccount, generatedKeys, pgpBlock } from './secrets/helpers';
+import { mulberry32 as rng } from '../../helpers/prng';
 
 const LAYER = `sha256:${'5e'.repeat(32)}` as Digest;
 const info = (size: number): EntryInfo => ({ type: 'file', size, mode: 0o644, uid: 0, gid: 0, mtime: 0 });
 
-/** Seeded PRNG (mulberry32): the same inputs every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `body` cut at the given offsets. */
 const cut = (body: Buffer, cuts: readonly number[]): Buffer[] => {
