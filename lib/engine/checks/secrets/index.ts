@@ -244,7 +244,7 @@ export function createSecretsFileCheck(opts: SecretsFileCheckOptions = {}): File
             if (probed < BINARY_PROBE_BYTES) {
               const n = Math.min(chunk.length, BINARY_PROBE_BYTES - probed);
               probed += n;
-              if ((n === chunk.length ? chunk : chunk.subarray(0, n)).includes(0)) {
+              if (looksBinary(chunk.subarray(0, n))) {
                 binary = true;
                 scanner = undefined;
                 return;
