@@ -4,14 +4,13 @@
  * (DynamoDB Local, lib/aws/verdict-store.ts `recordSighting`) at most once a day per digest, and a
  * store that hangs or fails never slows or changes an admission answer.
  */
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { AdmissionController } from '../../lib/admission/decide';
 import { AdmissionSightings } from '../../lib/admission/sightings';
 import { DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store';
 import type { Digest } from '../../lib/engine/model';
 import type { SightingWriter } from '../../lib/engine/verdicts/sightings';
 import { MemoryVerdictStore } from '../../lib/engine/verdicts/memory-store';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { FRESH, NOW, TRUSTED, digestOf, pinned, podReview as corpusPodReview, verdict } from './fixtures';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -20,25 +19,11 @@ const HOUR = 3_600_000;
 const podReview = (images: { containers: string; initContainers?: string }) =>
   corpusPodReview({ initContainers: images.initContainers ?? images.containers, containers: images.containers, ephemeralContainers: images.containers });
 
-let ddb: DynamoDbLocal;
-let client: DynamoDBClient;
+const db = useDynamoDbLocal();
 
-beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  client = ddb.client();
-}, 120_000);
-
-afterAll(async () => {
-  client?.destroy();
-  await ddb?.stop();
-});
-
-let tables = 0;
 async function freshStore(): Promise<DynamoVerdictStore> {
-  const table = `sightings-${++tables}`;
-  await client.send(new CreateTableCommand(tableDefinition(table)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
-  return new DynamoVerdictStore({ client, tableName: table, retry: { baseDelayMs: 1 } });
+  const table = await db.freshTable('sightings', tableDefinition);
+  return new DynamoVerdictStore({ client: db.client, tableName: table, retry: { baseDelayMs: 1 } });
 }
 
 /** A writer that never answers (a DynamoDB endpoint that hangs). */

@@ -9,14 +9,10 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   type BatchGetItemCommandInput,
-  CreateTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
-  type ServiceInputTypes,
-  type ServiceOutputTypes,
-  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { unzipSync } from 'fflate';
 import { normalizePackageName } from '../../lib/engine/advisories/names';
@@ -31,7 +27,7 @@ import {
 } from '../../lib/aws/advisory-store';
 import { SHARED, corpusBytes } from '../helpers/corpus';
 import { corpusRecord, toOsvRecord } from '../helpers/osv';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { intercept, startDynamoDbLocal, useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { StallingExportServer } from '../helpers/export-server';
 import { openFeed } from '../../lib/engine/advisories/feed';
 import { storedFeeds } from '../../lib/engine/advisories/feed-state';
@@ -89,36 +85,21 @@ const ids = (rs: readonly OsvRecord[]): string[] => rs.map((r) => r.id).sort();
 // ---------------------------------------------------------------------------------------------------
 // DynamoDB Local, one per file; one table per test.
 
-let ddb: DynamoDbLocal;
-let client: DynamoDBClient;
-let tables = 0;
+// Shows in the test output how long the emulator took to come up on this machine.
+const db = useDynamoDbLocal({ announce: true });
 
-const newClient = (): DynamoDBClient =>
-  ddb.client();
-
-beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  // Shows in the test output how long the emulator took to come up on this machine.
-  console.info(`DynamoDB Local answered ${ddb.endpoint} after ${ddb.startupMs} ms`);
-  client = newClient();
-}, 120_000);
-
-afterAll(async () => {
-  client?.destroy();
-  await ddb?.stop();
-});
+/** A client of its own for one test (middleware added to it stays there); the test destroys it. */
+const newClient = (): DynamoDBClient => db.server.client();
 
 /** A fresh table and a store on it. */
 async function freshStore(opts: Partial<DynamoAdvisoryStoreOptions> = {}): Promise<{ store: DynamoAdvisoryStore; table: string }> {
-  const table = `advisories-${++tables}`;
-  await client.send(new CreateTableCommand(tableDefinition(table)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
-  return { store: new DynamoAdvisoryStore({ client, tableName: table, ...opts }), table };
+  const table = await db.freshTable('advisories', tableDefinition);
+  return { store: new DynamoAdvisoryStore({ client: db.client, tableName: table, ...opts }), table };
 }
 
 /** Raw index items of a package partition (what is really stored, not what lookup filters). */
 async function indexItems(table: string, ecosystem: string, name: string): Promise<string[]> {
-  const out = await client.send(
+  const out = await db.client.send(
     new QueryCommand({
       TableName: table,
       KeyConditionExpression: 'pk = :pk',
@@ -127,30 +108,6 @@ async function indexItems(table: string, ecosystem: string, name: string): Promi
     }),
   );
   return (out.Items ?? []).map((it) => it.sk.S!.replace(/^ADV#/, ''));
-}
-
-/**
- * Adds an initialize-step middleware to a client for the commands named `command` (e.g.
- * `BatchGetItemCommand`): `fn` sees the input before the SDK serialises (and retries) it.
- */
-function intercept(
-  c: DynamoDBClient,
-  command: string,
-  fn: (input: ServiceInputTypes, next: (input: ServiceInputTypes) => Promise<ServiceOutputTypes>) => Promise<ServiceOutputTypes>,
-): void {
-  c.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== command) return next(args);
-      let response: unknown;
-      const output = await fn(args.input, async (input) => {
-        const res = await next({ ...args, input });
-        response = res.response;
-        return res.output as ServiceOutputTypes;
-      });
-      return { output, response };
-    },
-    { step: 'initialize', name: `test-${command}` },
-  );
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -301,7 +258,7 @@ describe('upsert', () => {
       expect({ e, n, lookup: await store.lookup(e, n), stored: await indexItems(table, e, n) }).toEqual({ e, n, lookup: [], stored: [] });
     }
     // Nothing left pending on the record item.
-    const item = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `REC#${jquery.id}` }, sk: { S: 'REC' } }, ConsistentRead: true }));
+    const item = await db.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `REC#${jquery.id}` }, sk: { S: 'REC' } }, ConsistentRead: true }));
     expect(item.Item?.drop).toBeUndefined();
     // A later revision that names the package again is found under it again.
     const back = revision(jquery, '2031-01-01T00:00:00Z');
@@ -321,7 +278,7 @@ describe('upsert', () => {
 
   it('concurrent writers of two revisions of the same ids: the newest wins and lookups agree with it', async () => {
     const { store, table } = await freshStore();
-    const other = new DynamoAdvisoryStore({ client, tableName: table });
+    const other = new DynamoAdvisoryStore({ client: db.client, tableName: table });
     const base = corpus('npm/GHSA-p6mc-m468-83gw.json'); // lodash: npm ×7 + RubyGems lodash-rails
     const keep = (r: OsvRecord, names: string[]): OsvRecord['affected'] => r.affected.filter((a) => names.includes(a.name));
     const rounds = Array.from({ length: 12 }, (_, i) => {
@@ -385,7 +342,7 @@ describe('records from the Debian and crates.io feeds', () => {
     const pairs = pairsOf(record);
     expect(pairs.length).toBeGreaterThan(10);
     for (const [e, n] of pairs) expect({ e, n, got: await store.lookup(e, n) }).toEqual({ e, n, got: [record] });
-    const item = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `REC#${record.id}` }, sk: { S: 'REC' } }, ConsistentRead: true }));
+    const item = await db.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `REC#${record.id}` }, sk: { S: 'REC' } }, ConsistentRead: true }));
     const body = item.Item!.body.B!.byteLength;
     console.info(`${name}: ${size} bytes in all.zip, ${JSON.stringify(record).length} bytes of JSON, ${body} bytes stored`);
     expect(body).toBeLessThan(JSON.stringify(record).length / 3);
@@ -490,7 +447,7 @@ describe('records from the Debian and crates.io feeds', () => {
     const { store, table } = await freshStore();
     const dla = corpus('distro/DLA-3008-1.json');
     await store.upsert([dla]);
-    await client.send(
+    await db.client.send(
       new PutItemCommand({
         TableName: table,
         Item: { pk: { S: `REC#${dla.id}` }, sk: { S: 'REC' }, body: { B: Buffer.from('not gzip') }, modifiedAt: { N: '1' }, pkgs: { SS: [`PKG#${JSON.stringify(['Debian:9', 'openssl'])}`] } },
@@ -552,7 +509,7 @@ describe('feed status, ecosystems and the feed list (issue 13)', () => {
     const hackage = join(SHARED, 'feeds', 'osv', 'Hackage', 'all.zip');
     const server = await new StallingExportServer(readFileSync(join(SHARED, 'feeds', 'osv', 'npm', 'all.zip')), '"npm-rev-1"', '/npm/all.zip').start();
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'sync-child.ts'), ddb.endpoint, table, hackage, server.url], { cwd: resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'sync-child.ts'), db.server.endpoint, table, hackage, server.url], { cwd: resolve(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));

@@ -6,7 +6,7 @@
  * in records written — and ends complete with every record stored and every affected digest enqueued.
  */
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoAdvisoryStore, tableDefinition } from '../../lib/aws/advisory-store';
 import { FeedSyncEnqueueError, SqsFeedSyncQueue } from '../../lib/aws/feed-sync-queue';
 import { SqsRescanQueue } from '../../lib/aws/rescan-queue';
@@ -17,9 +17,9 @@ import { parseRescanMessage } from '../../lib/engine/pipeline/messages';
 import { DEFAULT_POLICY } from '../../lib/engine/policy/default-policy';
 import { packageKey } from '../../lib/engine/verdicts/keys';
 import { SCHEMES } from '../../lib/engine/versions/schemes';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { memoryFeedSource, syntheticId, syntheticOsvZip } from '../helpers/synthetic-feed';
-import { type Fauxqs, startFauxqs } from '../engine/pipeline/helpers/fauxqs';
+import { startFauxqs } from '../engine/pipeline/helpers/fauxqs';
 import { RecordingStore, digestOf } from '../engine/pipeline/helpers/feed-continuation';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -28,29 +28,17 @@ const N = 5_000;
 const PACKAGES = 50;
 const PER_INVOCATION = 1_500;
 
-let ddb: DynamoDbLocal;
-let sqs: Fauxqs;
-let client: DynamoDBClient;
-
-beforeAll(async () => {
-  [ddb, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-  client = ddb.client();
-}, 120_000);
-
-afterAll(async () => {
-  client?.destroy();
-  await Promise.all([ddb?.stop(), sqs?.stop()]);
-});
+const db = useDynamoDbLocal({ alongside: { sqs: startFauxqs } });
 
 /** Every message on a queue, received and deleted. */
 async function takeAll(url: string): Promise<string[]> {
   const bodies: string[] = [];
   for (;;) {
-    const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
+    const r = await db.sqs.client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, VisibilityTimeout: 60 }));
     if (!r.Messages?.length) return bodies;
     for (const m of r.Messages) {
       bodies.push(m.Body!);
-      await sqs.client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
+      await db.sqs.client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: m.ReceiptHandle! }));
     }
   }
 }
@@ -65,10 +53,10 @@ describe('a 5,000-record export through the feed-sync queue, DynamoDB Local and 
 
   beforeAll(async () => {
     table = 'advisories-continuation';
-    await client.send(new CreateTableCommand(tableDefinition(table)));
-    advisories = new DynamoAdvisoryStore({ client, tableName: table });
+    await db.client.send(new CreateTableCommand(tableDefinition(table)));
+    advisories = new DynamoAdvisoryStore({ client: db.client, tableName: table });
     store = new RecordingStore(advisories);
-    [feedUrl, rescanUrl] = await Promise.all([sqs.createQueue('feed-sync'), sqs.createQueue('rescan')]);
+    [feedUrl, rescanUrl] = await Promise.all([db.sqs.createQueue('feed-sync'), db.sqs.createQueue('rescan')]);
     const zip = syntheticOsvZip({ records: N, packages: PACKAGES });
     const source = memoryFeedSource('osv:Synthetic', () => zip, () => 'etag:"local"');
     const index = new Map<string, Digest[]>();
@@ -78,20 +66,20 @@ describe('a 5,000-record export through the feed-sync queue, DynamoDB Local and 
       store: { digestsForPackage: async (k) => index.get(k) ?? [], listDigests: async () => [...index.values()].flat() },
       advisories: { store, schemes: SCHEMES, sources: [source.source] },
       feeds: [source],
-      queue: new SqsRescanQueue({ client: sqs.client, queueUrl: rescanUrl }),
-      feedQueue: new SqsFeedSyncQueue({ client: sqs.client, queueUrl: feedUrl }),
-      claims: new DynamoScanClaims({ client, tableName: table }),
+      queue: new SqsRescanQueue({ client: db.sqs.client, queueUrl: rescanUrl }),
+      feedQueue: new SqsFeedSyncQueue({ client: db.sqs.client, queueUrl: feedUrl }),
+      claims: new DynamoScanClaims({ client: db.client, tableName: table }),
       policy: DEFAULT_POLICY,
     });
     expect((await startFeedSync(ports())).enqueued).toEqual(['osv:Synthetic']);
     outcomes = [];
     for (;;) {
-      const r = await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: feedUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 300 }));
+      const r = await db.sqs.client.send(new ReceiveMessageCommand({ QueueUrl: feedUrl, MaxNumberOfMessages: 1, VisibilityTimeout: 300 }));
       const m = r.Messages?.[0];
       if (!m) break;
       const start = store.written;
       outcomes.push(await syncFeedMessage(ports(), parseFeedSyncMessage(m.Body!), { timeLeftMs: () => PER_INVOCATION - (store.written - start), leaseMs: () => 900_000, batchSize: 250 }));
-      await sqs.client.send(new DeleteMessageCommand({ QueueUrl: feedUrl, ReceiptHandle: m.ReceiptHandle! }));
+      await db.sqs.client.send(new DeleteMessageCommand({ QueueUrl: feedUrl, ReceiptHandle: m.ReceiptHandle! }));
       if (outcomes.length > 20) throw new Error('no end in sight');
     }
   }, 600_000);
@@ -118,7 +106,7 @@ describe('a 5,000-record export through the feed-sync queue, DynamoDB Local and 
   });
 
   it('the feed\'s claim was given up after the last invocation', async () => {
-    expect(await new DynamoScanClaims({ client, tableName: table }).claim(feedClaimKey('osv:Synthetic'), 1_000)).toBe(true);
+    expect(await new DynamoScanClaims({ client: db.client, tableName: table }).claim(feedClaimKey('osv:Synthetic'), 1_000)).toBe(true);
   });
 });
 
@@ -128,8 +116,8 @@ describe('a checkpoint in the DynamoDB feed state', () => {
     ['a progress that is not what it should be (dropped: the attempt counts from its cursor)', { cursor: 'osv-zip/1 41 etag:"x"', progress: { read: 1.5, ecosystems: ['PyPI'] } }, false],
   ] as const)('round-trips %s', async (_n, checkpoint, kept) => {
     const tableName = `advisories-state-${kept ? 'ok' : 'bad'}`;
-    await client.send(new CreateTableCommand(tableDefinition(tableName)));
-    const store = new DynamoAdvisoryStore({ client, tableName });
+    await db.client.send(new CreateTableCommand(tableDefinition(tableName)));
+    const store = new DynamoAdvisoryStore({ client: db.client, tableName });
     await store.putFeedState('osv:X', { syncedAt: '', records: 0, status: 'in-progress', startedAt: '2026-12-07T12:00:00Z', pending: 'etag:"x"', ...checkpoint });
     const back = await store.getFeedState('osv:X');
     expect(back?.cursor).toBe(checkpoint.cursor);
@@ -140,14 +128,14 @@ describe('a checkpoint in the DynamoDB feed state', () => {
 
 describe('SqsFeedSyncQueue', () => {
   it('sends one message per feed in batches of 10, and names the feeds a missing queue did not take', async () => {
-    const url = await sqs.createQueue('feed-sync-batches');
-    const q = new SqsFeedSyncQueue({ client: sqs.client, queueUrl: url });
+    const url = await db.sqs.createQueue('feed-sync-batches');
+    const q = new SqsFeedSyncQueue({ client: db.sqs.client, queueUrl: url });
     const sources = Array.from({ length: 23 }, (_, i) => `osv:Eco${i}`);
     await q.send(sources.map((source) => ({ kind: 'feed-sync', source, at: '2026-12-07T12:00:00Z' })));
     const got = (await takeAll(url)).map((b) => parseFeedSyncMessage(b).source).sort();
     expect(got).toEqual([...sources].sort());
 
-    const missing = new SqsFeedSyncQueue({ client: sqs.client, queueUrl: `${url}-missing` });
+    const missing = new SqsFeedSyncQueue({ client: db.sqs.client, queueUrl: `${url}-missing` });
     const err = await missing.send([{ kind: 'feed-sync', source: 'osv:A', at: '2026-12-07T12:00:00Z' }]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FeedSyncEnqueueError);
     expect((err as FeedSyncEnqueueError).sources).toEqual(['osv:A']);

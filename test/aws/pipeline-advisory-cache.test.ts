@@ -6,7 +6,6 @@
  * and a new feed revision makes them read again.
  */
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { tableDefinition as advisoryTable } from '../../lib/aws/advisory-store';
 import { CapacityMeter, type CapacityTotals } from '../../lib/aws/consumed-capacity';
 import { AwsPipeline, readPipelineConfig } from '../../lib/aws/pipeline-ports';
@@ -17,7 +16,7 @@ import type { Digest, Package } from '../../lib/engine/model';
 import { reevaluate } from '../../lib/engine/pipeline/rescan';
 import { syncFeeds } from '../../lib/engine/sync-feeds';
 import { SHARED } from '../helpers/corpus';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -25,14 +24,13 @@ const FEED = join(SHARED, 'feeds', 'osv', 'crates.io', 'all.zip');
 const LAYER = `sha256:${'1'.repeat(64)}` as Digest;
 const digest = (i: number): Digest => `sha256:${i.toString(16).padStart(64, 'a')}` as Digest;
 
-let ddb: DynamoDbLocal;
-let client: DynamoDBClient;
+const db = useDynamoDbLocal({ tables: [advisoryTable('advisories'), verdictTable('verdicts')] });
 let meter: CapacityMeter;
 let crates: string[];
 
 const pipeline = (advisoryCache: SharedAdvisoryCache | false): AwsPipeline => new AwsPipeline(
   readPipelineConfig({ VERDICT_TABLE: 'verdicts', ADVISORY_TABLE: 'advisories', FEEDS: FEED }),
-  { dynamodb: client },
+  { dynamodb: db.client },
   undefined,
   { advisoryCache },
 );
@@ -55,12 +53,6 @@ async function measure(p: AwsPipeline, d: Digest): Promise<{ used: CapacityTotal
 }
 
 beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  client = ddb.client();
-  for (const def of [advisoryTable('advisories'), verdictTable('verdicts')]) {
-    await client.send(new CreateTableCommand(def));
-    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: def.TableName! });
-  }
   const p = pipeline(false);
   const seen = new Set<string>();
   // Sync the real export, and keep the first 40 crate names it names.
@@ -83,13 +75,8 @@ beforeAll(async () => {
     await p.verdictStore.putInventory(digest(i), { packages: crates.filter((_, j) => j % 6 !== i).map(crate), unknowns: [], findings: [], layers: [] });
   }
   meter = new CapacityMeter();
-  meter.attach(client);
+  meter.attach(db.client);
 }, 300_000);
-
-afterAll(async () => {
-  client?.destroy();
-  await ddb?.stop();
-});
 
 describe('re-evaluations through the shared advisory cache (DynamoDB Local, real crates.io export)', () => {
   it('warm re-evaluations read far fewer units and make far fewer calls than cold ones, with the same verdicts', async () => {

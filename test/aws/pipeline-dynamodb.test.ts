@@ -3,7 +3,7 @@
  * transition, RELIABILITY.md 24), scan claims (one scan of concurrent deliveries; a killed worker's
  * lease lapses, case 27), and the verdict stream decoded from real stream records of the verdict store.
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { NotificationLedgerError } from '../../lib/notify/errors';
 import { DynamoNotificationLedger } from '../../lib/aws/notification-ledger';
 import { DynamoScanClaims } from '../../lib/aws/scan-claims';
@@ -12,30 +12,17 @@ import { DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store
 import { InvalidPipelineMessageError } from '../../lib/engine/pipeline/errors';
 import type { Digest } from '../../lib/engine/model';
 import type { VerdictEvaluation } from '../../lib/engine/verdicts/port';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { StreamTail } from '../engine/pipeline/helpers/streams';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let ddb: DynamoDbLocal;
-let client: DynamoDBClient;
 const TABLE = 'pipeline-verdicts';
-
-beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  client = ddb.client();
-  await client.send(new CreateTableCommand(tableDefinition(TABLE)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: TABLE });
-}, 120_000);
-
-afterAll(async () => {
-  client?.destroy();
-  await ddb?.stop();
-});
+const db = useDynamoDbLocal({ tables: [tableDefinition(TABLE)] });
 
 describe('DynamoNotificationLedger', () => {
   it('of 8 concurrent claims of one key exactly one wins; release frees it; other keys are independent', async () => {
-    const ledger = new DynamoNotificationLedger({ client, tableName: TABLE });
+    const ledger = new DynamoNotificationLedger({ client: db.client, tableName: TABLE });
     const key = `new-quarantine:sha256:${'a'.repeat(64)}:1.2`;
     const wins = await Promise.all(Array.from({ length: 8 }, () => ledger.claim(key)));
     expect(wins.filter(Boolean)).toHaveLength(1);
@@ -46,7 +33,7 @@ describe('DynamoNotificationLedger', () => {
   });
 
   it('a table that is not there is an error of the ledger (the notifier reports it), never a "first claim"', async () => {
-    const ledger = new DynamoNotificationLedger({ client, tableName: 'no-such-table' });
+    const ledger = new DynamoNotificationLedger({ client: db.client, tableName: 'no-such-table' });
     await expect(ledger.claim('k')).rejects.toBeInstanceOf(NotificationLedgerError);
   });
 });
@@ -58,8 +45,8 @@ describe('DynamoScanClaims', () => {
   ])('%s', async (_n, later, second) => {
     let now = Date.parse('2026-11-28T00:00:00Z');
     const key = `scan:sha256:${String(later).padStart(64, '0')}`;
-    const a = new DynamoScanClaims({ client, tableName: TABLE, now: () => now });
-    const b = new DynamoScanClaims({ client, tableName: TABLE, now: () => now });
+    const a = new DynamoScanClaims({ client: db.client, tableName: TABLE, now: () => now });
+    const b = new DynamoScanClaims({ client: db.client, tableName: TABLE, now: () => now });
     expect(await a.claim(key, 60_000)).toBe(true);
     now += later;
     expect(await b.claim(key, 60_000)).toBe(second);
@@ -67,8 +54,8 @@ describe('DynamoScanClaims', () => {
 
   it('release gives up only the caller\'s own lease', async () => {
     const key = `scan:sha256:${'c'.repeat(64)}`;
-    const a = new DynamoScanClaims({ client, tableName: TABLE });
-    const b = new DynamoScanClaims({ client, tableName: TABLE });
+    const a = new DynamoScanClaims({ client: db.client, tableName: TABLE });
+    const b = new DynamoScanClaims({ client: db.client, tableName: TABLE });
     expect(await a.claim(key, 60_000)).toBe(true);
     await b.release(key);
     expect(await b.claim(key, 60_000)).toBe(false);
@@ -85,9 +72,9 @@ describe('verdict stream records (real NEW_AND_OLD_IMAGES records of the verdict
   });
 
   it('INSERT then MODIFY of the VERDICT item decode to the verdicts the store wrote; other items are not verdicts', async () => {
-    const tail = new StreamTail(client, ddb.endpoint, TABLE);
+    const tail = new StreamTail(db.client, db.server.endpoint, TABLE);
     await tail.next();
-    const store = new DynamoVerdictStore({ client, tableName: TABLE });
+    const store = new DynamoVerdictStore({ client: db.client, tableName: TABLE });
     await store.put(evaluation('trusted', '2026-11-20T01:00:00Z'));
     await store.put(evaluation('quarantined', '2026-11-20T02:00:00Z'));
     const records = await tail.next();
@@ -108,14 +95,14 @@ describe('verdict stream records (real NEW_AND_OLD_IMAGES records of the verdict
   });
 
   it('a verdict whose body belongs to another digest is refused', async () => {
-    const store = new DynamoVerdictStore({ client, tableName: TABLE });
+    const store = new DynamoVerdictStore({ client: db.client, tableName: TABLE });
     await store.put(evaluation('trusted', '2026-11-21T01:00:00Z'));
-    const tail = new StreamTail(client, ddb.endpoint, TABLE);
+    const tail = new StreamTail(db.client, db.server.endpoint, TABLE);
     await tail.next();
     const other = `sha256:${'e'.repeat(64)}`;
     // Copy the real item under another digest's key: the body no longer matches its key.
-    const real = (await client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `DIGEST#${digest}` }, sk: { S: 'VERDICT' } } }))).Item!;
-    await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...real, pk: { S: `DIGEST#${other}` } } }));
+    const real = (await db.client.send(new GetItemCommand({ TableName: TABLE, Key: { pk: { S: `DIGEST#${digest}` }, sk: { S: 'VERDICT' } } }))).Item!;
+    await db.client.send(new PutItemCommand({ TableName: TABLE, Item: { ...real, pk: { S: `DIGEST#${other}` } } }));
     const [rec] = await tail.next();
     expect(() => verdictOfStreamImage(rec.dynamodb?.NewImage)).toThrow(/belongs to/);
     tail.destroy();

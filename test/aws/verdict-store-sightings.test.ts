@@ -4,45 +4,24 @@
  * most once a day, never for a digest without a verdict, never touching the current verdict (whose
  * stream records drive the fan-out).
  */
-import { CreateTableCommand, DynamoDBClient, GetItemCommand, QueryCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand } from '@aws-sdk/client-dynamodb';
 import { A_LAST_SEEN, DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { digestOf, named } from '../engine/verdicts/contract';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const HOUR = 3_600_000;
 const T0 = Date.parse('2026-12-01T08:00:00Z');
 
-let ddb: DynamoDbLocal;
-let client: DynamoDBClient;
-let client2: DynamoDBClient;
-const newClient = (): DynamoDBClient => ddb.client();
+const db = useDynamoDbLocal();
 
-beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  client = newClient();
-  client2 = newClient();
-}, 120_000);
-
-afterAll(async () => {
-  client?.destroy();
-  client2?.destroy();
-  await ddb?.stop();
-});
-
-let tables = 0;
-async function freshTable(): Promise<string> {
-  const table = `seen-${++tables}`;
-  await client.send(new CreateTableCommand(tableDefinition(table)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
-  return table;
-}
+const freshTable = (): Promise<string> => db.freshTable('seen', tableDefinition);
 
 /** Every list item holding `digest` (any shard), raw. */
 async function listItems(table: string, digest: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (let shard = 0; shard < 16; shard++) {
-    const page = await client.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': { S: `DIGESTS#${shard}` }, ':sk': { S: `DIGEST#${digest}` } }, ConsistentRead: true }));
+    const page = await db.client.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk AND sk = :sk', ExpressionAttributeValues: { ':pk': { S: `DIGESTS#${shard}` }, ':sk': { S: `DIGEST#${digest}` } }, ConsistentRead: true }));
     out.push(...(page.Items ?? []));
   }
   return out;
@@ -60,10 +39,10 @@ describe('recordSighting: at most once a day per digest, only for digests with a
     ['every hour for three days: one write a day', true, Array.from({ length: 72 }, (_, h) => h), Array.from({ length: 72 }, (_, h) => h === 0 || h === 25 || h === 50), 50],
   ] as const)('%s', async (_name, withVerdict, hours, wrote, lastSeenHour) => {
     const table = await freshTable();
-    const store = new DynamoVerdictStore({ client, tableName: table, retry: { baseDelayMs: 1 } });
+    const store = new DynamoVerdictStore({ client: db.client, tableName: table, retry: { baseDelayMs: 1 } });
     const d = digestOf(`sighting-${_name}`);
     if (withVerdict) await store.put(named(d, 'base'));
-    const before = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' } }, ConsistentRead: true }));
+    const before = await db.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' } }, ConsistentRead: true }));
     const got: boolean[] = [];
     for (const h of hours) got.push(await store.recordSighting(d, new Date(T0 + h * HOUR)));
     expect(got).toEqual(wrote);
@@ -77,14 +56,14 @@ describe('recordSighting: at most once a day per digest, only for digests with a
       expect(await store.listDigests()).toEqual([d]);
     }
     // The current verdict is untouched: no stream record the fan-out would see.
-    const after = await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' } }, ConsistentRead: true }));
+    const after = await db.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' } }, ConsistentRead: true }));
     expect(after.Item).toEqual(before.Item);
   });
 
   it('two webhook replicas sighting one digest at once: exactly one write', async () => {
     const table = await freshTable();
-    const a = new DynamoVerdictStore({ client, tableName: table });
-    const b = new DynamoVerdictStore({ client: client2, tableName: table });
+    const a = new DynamoVerdictStore({ client: db.client, tableName: table });
+    const b = new DynamoVerdictStore({ client: db.newClient(), tableName: table });
     const d = digestOf('raced');
     await a.put(named(d, 'base'));
     const results = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 ? a : b).recordSighting(d, new Date(T0))));
@@ -93,7 +72,7 @@ describe('recordSighting: at most once a day per digest, only for digests with a
 
   it('a verdict written after a sighting keeps it (the list item is written only with the first verdict)', async () => {
     const table = await freshTable();
-    const store = new DynamoVerdictStore({ client, tableName: table });
+    const store = new DynamoVerdictStore({ client: db.client, tableName: table });
     const d = digestOf('kept');
     await store.put(named(d, 'base'));
     await store.recordSighting(d, new Date(T0));
@@ -105,7 +84,7 @@ describe('recordSighting: at most once a day per digest, only for digests with a
 describe('seenSince: the digests seen at or after a time, across every list shard', () => {
   it('returns exactly the digests sighted since, with their times', async () => {
     const table = await freshTable();
-    const store = new DynamoVerdictStore({ client, tableName: table });
+    const store = new DynamoVerdictStore({ client: db.client, tableName: table });
     const digests = Array.from({ length: 40 }, (_, i) => digestOf(`many-${i}`));
     for (const d of digests) await store.put(named(d, 'base'));
     // Even ones seen at T0 + i hours, odd ones never.

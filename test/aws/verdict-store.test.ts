@@ -8,16 +8,12 @@ import { randomBytes } from 'node:crypto';
 import {
   type BatchWriteItemCommandInput,
   type BatchWriteItemCommandOutput,
-  CreateTableCommand,
   DescribeTableCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   type GetItemCommandInput,
   PutItemCommand,
   QueryCommand,
-  type ServiceInputTypes,
-  type ServiceOutputTypes,
-  waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { VerdictStoreCorruptError } from '../../lib/engine/verdicts/errors';
 import { packageKey } from '../../lib/engine/verdicts/keys';
@@ -34,72 +30,31 @@ import {
   tableDefinition,
 } from '../../lib/aws/verdict-store';
 import { LAYER_CACHE_TTL_ATTRIBUTE } from '../../lib/aws/layer-cache';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { intercept, useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { type EvalName, digestOf, expectSameInventory, expectWellFormedHistory, largeInventory, named, smallInventory, verdictStoreContract } from '../engine/verdicts/contract';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
-let ddb: DynamoDbLocal;
 /** Two clients: two handles on one table are two connection pools, like two Lambda instances. */
-let client: DynamoDBClient;
+const db = useDynamoDbLocal({ announce: true });
 let client2: DynamoDBClient;
-let tables = 0;
-
-const newClient = (): DynamoDBClient =>
-  ddb.client();
-
-beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  console.info(`DynamoDB Local answered ${ddb.endpoint} after ${ddb.startupMs} ms`);
-  client = newClient();
-  client2 = newClient();
-}, 120_000);
-
-afterAll(async () => {
-  client?.destroy();
-  client2?.destroy();
-  await ddb?.stop();
+beforeAll(() => {
+  client2 = db.newClient();
 });
 
-/** A fresh table; stores on it through `client` (and any other client given). */
-async function freshTable(): Promise<string> {
-  const table = `verdicts-${++tables}`;
-  await client.send(new CreateTableCommand(tableDefinition(table)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
-  return table;
-}
+/** A client of its own for one test (middleware added to it stays there); the test destroys it. */
+const newClient = (): DynamoDBClient => db.server.client();
 
-const storeOn = (table: string, c: DynamoDBClient = client, opts: Partial<DynamoVerdictStoreOptions> = {}): DynamoVerdictStore =>
+/** A fresh table; stores on it through `client` (and any other client given). */
+const freshTable = (): Promise<string> => db.freshTable('verdicts', tableDefinition);
+
+const storeOn = (table: string, c: DynamoDBClient = db.client, opts: Partial<DynamoVerdictStoreOptions> = {}): DynamoVerdictStore =>
   new DynamoVerdictStore({ client: c, tableName: table, retry: { baseDelayMs: 1 }, ...opts });
 
 /** Raw items of one partition (what is really stored). */
 async function partition(table: string, pk: string): Promise<Record<string, import('@aws-sdk/client-dynamodb').AttributeValue>[]> {
-  const out = await client.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true }));
+  const out = await db.client.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': { S: pk } }, ConsistentRead: true }));
   return out.Items ?? [];
-}
-
-/**
- * Adds an initialize-step middleware to a client for the commands named `command`: `fn` sees the input
- * before the SDK serialises it and decides whether and how to send it.
- */
-function intercept(
-  c: DynamoDBClient,
-  command: string,
-  fn: (input: ServiceInputTypes, next: (input: ServiceInputTypes) => Promise<ServiceOutputTypes>) => Promise<ServiceOutputTypes>,
-): void {
-  c.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== command) return next(args);
-      let response: unknown;
-      const output = await fn(args.input, async (input) => {
-        const res = await next({ ...args, input });
-        response = res.response;
-        return res.output as ServiceOutputTypes;
-      });
-      return { output, response };
-    },
-    { step: 'initialize', name: `test-${command}` },
-  );
 }
 
 verdictStoreContract(async () => {
@@ -124,7 +79,7 @@ describe('tableDefinition', () => {
       StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
     });
     const table = await freshTable();
-    const described = await client.send(new DescribeTableCommand({ TableName: table }));
+    const described = await db.client.send(new DescribeTableCommand({ TableName: table }));
     expect(described.Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
   });
 });
@@ -163,7 +118,7 @@ describe('items as documented', () => {
     { name: 'push scan (no trigger given)', trigger: undefined, opts: {}, expires: undefined },
   ])('history item of a $name: expiresAt $expires; the current verdict never expires', async ({ trigger, opts, expires }) => {
     const table = await freshTable();
-    const store = storeOn(table, client, { ...opts, now: () => NOW });
+    const store = storeOn(table, db.client, { ...opts, now: () => NOW });
     const d = digestOf(`ttl ${trigger ?? 'push'}`);
     // The first verdict comes from a push scan; the second from the trigger under test.
     await store.put(named(d, 'base'));
@@ -184,7 +139,7 @@ describe('items as documented', () => {
   });
 
   it.each([0, -1, 1.5, Number.NaN])('a nightly history retention of %p ms is refused', (ms) => {
-    expect(() => storeOn('any', client, { nightlyHistoryRetentionMs: ms })).toThrow(RangeError);
+    expect(() => storeOn('any', db.client, { nightlyHistoryRetentionMs: ms })).toThrow(RangeError);
   });
 
   it('package index items are (PKG#<key>, DIGEST#<digest>)', async () => {
@@ -350,7 +305,7 @@ describe('inventory chunks', () => {
     const chunk = (await partition(table, `DIGEST#${d}`)).find((i) => i.sk.S!.startsWith('INV#'))!;
     const body = Buffer.from(chunk.body.B!);
     body[100] ^= 0xff;
-    await client.send(new PutItemCommand({ TableName: table, Item: { ...chunk, body: { B: body } } }));
+    await db.client.send(new PutItemCommand({ TableName: table, Item: { ...chunk, body: { B: body } } }));
     await expect(store.getInventory(d)).rejects.toThrow(VerdictStoreCorruptError);
   });
 });
@@ -410,10 +365,10 @@ describe('limits and failures', () => {
   it('a current item whose body does not decode is a VerdictStoreCorruptError', async () => {
     const table = await freshTable();
     const d = digestOf('bad body');
-    await client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' }, rev: { N: '1' }, body: { B: Buffer.from('not gzip') } } }));
+    await db.client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' }, rev: { N: '1' }, body: { B: Buffer.from('not gzip') } } }));
     await expect(storeOn(table).get(d)).rejects.toThrow(VerdictStoreCorruptError);
     // and a put does not paper over it
     await expect(storeOn(table).put(named(d, 'base'))).rejects.toThrow(VerdictStoreCorruptError);
-    expect((await client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' } } }))).Item?.body.B).toEqual(Uint8Array.from(Buffer.from('not gzip')));
+    expect((await db.client.send(new GetItemCommand({ TableName: table, Key: { pk: { S: `DIGEST#${d}` }, sk: { S: 'VERDICT' } } }))).Item?.body.B).toEqual(Uint8Array.from(Buffer.from('not gzip')));
   });
 });

@@ -11,7 +11,6 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { Command } from 'commander';
 import { AdmissionConfigError } from '../../lib/admission/errors';
 import { DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store';
@@ -20,14 +19,13 @@ import type { CliContext } from '../../lib/cli/main';
 import { digestOf, pinned, podReview, verdict } from '../admission/fixtures';
 import { captureIO, trustctl } from '../helpers/cli';
 import { httpText, waitForOutput } from '../helpers/http-text';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 
 const TABLE = 'trustctl-verdicts';
 /** The variables the SDK's default chain reads here; saved and restored around the file. */
 const AWS_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_EC2_METADATA_DISABLED', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN'];
 const saved = new Map(AWS_VARS.map((k) => [k, process.env[k]]));
 
-let ddb: DynamoDbLocal;
 let dir: string;
 
 /** The environment of a pod with credentials: only the chain's env source can answer (no profile files, no IMDS). */
@@ -42,20 +40,16 @@ function podEnv(vars: Record<string, string>): void {
 }
 const WITH_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_REGION: 'us-east-1' };
 
+const db = useDynamoDbLocal({ tables: [tableDefinition(TABLE)] });
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'trustctl-serve-table-'));
-  ddb = await startDynamoDbLocal();
-  const client = ddb.client();
-  await client.send(new CreateTableCommand(tableDefinition(TABLE)));
-  const store = new DynamoVerdictStore({ client, tableName: TABLE });
+  const store = new DynamoVerdictStore({ client: db.client, tableName: TABLE });
   const fresh = new Date(Date.now() - 3600_000).toISOString();
   await store.put(verdict(digestOf('app'), 'trusted', fresh));
   await store.put(verdict(digestOf('bad'), 'quarantined', fresh, [{ rule: 'no-critical', message: 'openssl: CVE-2024-0001 is critical', findings: ['CVE-2024-0001'] }]));
-  client.destroy();
-}, 90_000);
+});
 
-afterAll(async () => {
-  await ddb?.stop();
+afterAll(() => {
   for (const [k, v] of saved) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
@@ -125,7 +119,7 @@ async function fakeEndpoint(handler: http.RequestListener): Promise<{ url: strin
 
 describe('trustctl serve --verdict-table', () => {
   it('admits the trusted image, denies the quarantined and the unknown one, serves /verdicts from the table', async () => {
-    const err = await serving(['--dynamodb-endpoint', ddb.endpoint], async (url) => {
+    const err = await serving(['--dynamodb-endpoint', db.server.endpoint], async (url) => {
       expect(await admit(url, pinned('app'))).toMatchObject({ allowed: true });
       const bad = await admit(url, pinned('bad'));
       expect(bad.allowed).toBe(false);
@@ -137,12 +131,12 @@ describe('trustctl serve --verdict-table', () => {
       expect([api.status, (JSON.parse(api.body) as { status: string }).status]).toEqual([200, 'trusted']);
       expect((await request(`${url}/verdicts/${digestOf('never-scanned')}`)).status).toBe(404);
     });
-    expect(err).toContain(`verdicts from DynamoDB table ${TABLE} in us-east-1 at ${ddb.endpoint}`);
+    expect(err).toContain(`verdicts from DynamoDB table ${TABLE} in us-east-1 at ${db.server.endpoint}`);
     expect(err).not.toContain('warning');
   });
 
   it('--region wins over AWS_REGION (DynamoDB Local keeps one database per region: the other region has no table)', async () => {
-    const err = await serving(['--dynamodb-endpoint', ddb.endpoint, '--region', 'eu-west-1'], async (url) => {
+    const err = await serving(['--dynamodb-endpoint', db.server.endpoint, '--region', 'eu-west-1'], async (url) => {
       const r = await admit(url, pinned('app'));
       expect(r.allowed).toBe(false);
       expect(r.status?.message).toMatch(/verdict store unreachable: VERDICT_STORE_ERROR: .*ResourceNotFoundException/);
@@ -152,10 +146,10 @@ describe('trustctl serve --verdict-table', () => {
   });
 
   it('a miss is cached only briefly: a verdict written after a deny is seen on the next request past --miss-cache-ttl, within --cache-ttl', async () => {
-    const client = ddb.client();
+    const client = db.server.client();
     const store = new DynamoVerdictStore({ client, tableName: TABLE });
     try {
-      await serving(['--dynamodb-endpoint', ddb.endpoint, '--cache-ttl', '10m', '--miss-cache-ttl', '0s'], async (url) => {
+      await serving(['--dynamodb-endpoint', db.server.endpoint, '--cache-ttl', '10m', '--miss-cache-ttl', '0s'], async (url) => {
         expect((await admit(url, pinned('late'))).allowed).toBe(false);
         await store.put(verdict(digestOf('late'), 'trusted', new Date(Date.now() - 60_000).toISOString()));
         expect((await admit(url, pinned('late'))).allowed).toBe(true);
@@ -166,15 +160,15 @@ describe('trustctl serve --verdict-table', () => {
   });
 
   it('--record-sightings records each admitted digest as seen (the nightly live window), a denied one not; without it nothing is written', async () => {
-    const client = ddb.client();
+    const client = db.server.client();
     const store = new DynamoVerdictStore({ client, tableName: TABLE });
     const since = new Date(Date.now() - 60_000);
     try {
-      await serving(['--dynamodb-endpoint', ddb.endpoint], async (url) => {
+      await serving(['--dynamodb-endpoint', db.server.endpoint], async (url) => {
         expect((await admit(url, pinned('app'))).allowed).toBe(true);
       });
       expect([...(await store.seenSince(since)).keys()]).toEqual([]);
-      const err = await serving(['--dynamodb-endpoint', ddb.endpoint, '--record-sightings', '--cache-ttl', '0s'], async (url) => {
+      const err = await serving(['--dynamodb-endpoint', db.server.endpoint, '--record-sightings', '--cache-ttl', '0s'], async (url) => {
         for (let i = 0; i < 3; i++) expect((await admit(url, pinned('app'))).allowed).toBe(true);
         expect((await admit(url, pinned('never-scanned'))).allowed).toBe(false);
         // Fire-and-forget: the write lands after the answer.
@@ -200,7 +194,7 @@ describe('trustctl serve --verdict-table', () => {
       { name: 'nothing listens on the endpoint', endpoint: `http://127.0.0.1:${await closedPort()}`, reason: /verdict store unreachable: (VERDICT_STORE_ERROR: .*ECONNREFUSED|LOOKUP_TIMEOUT)/ },
       { name: 'the endpoint never answers (bounded by --lookup-timeout)', endpoint: hanging.url, reason: /verdict store unreachable: LOOKUP_TIMEOUT: .*500 ?ms/ },
       { name: 'DynamoDB throttles every read', endpoint: throttling.url, reason: /verdict store unreachable: (VERDICT_STORE_ERROR: .*ThrottlingException|LOOKUP_TIMEOUT)/ },
-      { name: 'no AWS credentials in the default chain', endpoint: ddb.endpoint, env: { AWS_REGION: 'us-east-1' }, reason: /verdict store unreachable: VERDICT_STORE_ERROR: .*[Cc]redential/ },
+      { name: 'no AWS credentials in the default chain', endpoint: db.server.endpoint, env: { AWS_REGION: 'us-east-1' }, reason: /verdict store unreachable: VERDICT_STORE_ERROR: .*[Cc]redential/ },
     ];
     try {
       for (const c of cases) {
@@ -225,9 +219,9 @@ describe('trustctl serve --verdict-table', () => {
   });
 
   it('a cached allow survives DynamoDB going away within --cache-ttl; an uncached digest is then denied (last: stops DynamoDB Local)', async () => {
-    await serving(['--dynamodb-endpoint', ddb.endpoint, '--cache-ttl', '10m', '--lookup-timeout', '500ms'], async (url) => {
+    await serving(['--dynamodb-endpoint', db.server.endpoint, '--cache-ttl', '10m', '--lookup-timeout', '500ms'], async (url) => {
       expect((await admit(url, pinned('app'))).allowed).toBe(true);
-      await ddb.stop();
+      await db.server.stop();
       expect((await admit(url, pinned('app'))).allowed).toBe(true);
       const other = await admit(url, pinned('bad'));
       expect(other.allowed).toBe(false);

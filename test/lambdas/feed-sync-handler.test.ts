@@ -9,25 +9,22 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { DynamoAdvisoryStore, tableDefinition as advisoryTable } from '../../lib/aws/advisory-store';
 import { tableDefinition as verdictTable } from '../../lib/aws/verdict-store';
 import { DEADLINE_SAFETY_MARGIN_MS } from '../../lib/engine/registry/deadline';
 import { parseFeedSyncMessage } from '../../lib/engine/pipeline/feed-sync-continuation';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { syntheticOsvZip } from '../helpers/synthetic-feed';
-import { type Fauxqs, startFauxqs } from '../engine/pipeline/helpers/fauxqs';
+import { startFauxqs } from '../engine/pipeline/helpers/fauxqs';
 import { pollOnce } from '../engine/pipeline/helpers/sqs-poller';
 
 const N = 2_400;
 /** Looks at the remaining time (about one per record) an invocation gets before it is out of time. */
 const LOOKS_PER_INVOCATION = 900;
 
-let ddb: DynamoDbLocal;
-let sqs: Fauxqs;
-let client: DynamoDBClient;
+const db = useDynamoDbLocal({ tables: [advisoryTable('advisories'), verdictTable('verdicts')], alongside: { sqs: startFauxqs } });
 let tmp: string;
 let feedQueue: { url: string; arn: string };
 let rescanQueue: { url: string; arn: string };
@@ -53,20 +50,16 @@ async function quiet<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 beforeAll(async () => {
-  [ddb, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-  client = ddb.client();
-  await client.send(new CreateTableCommand(advisoryTable('advisories')));
-  await client.send(new CreateTableCommand(verdictTable('verdicts')));
-  feedQueue = { url: await sqs.createQueue('feed-sync', { VisibilityTimeout: '60' }), arn: '' };
-  feedQueue.arn = await sqs.queueArn(feedQueue.url);
-  rescanQueue = { url: await sqs.createQueue('rescan'), arn: '' };
-  rescanQueue.arn = await sqs.queueArn(rescanQueue.url);
+  feedQueue = { url: await db.sqs.createQueue('feed-sync', { VisibilityTimeout: '60' }), arn: '' };
+  feedQueue.arn = await db.sqs.queueArn(feedQueue.url);
+  rescanQueue = { url: await db.sqs.createQueue('rescan'), arn: '' };
+  rescanQueue.arn = await db.sqs.queueArn(rescanQueue.url);
   tmp = mkdtempSync(join(tmpdir(), 'trustctl-feed-sync-handler-'));
   mkdirSync(join(tmp, 'Synthetic'));
   writeFileSync(join(tmp, 'Synthetic', 'all.zip'), syntheticOsvZip({ records: N, packages: 40 }));
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: db.server.endpoint, AWS_ENDPOINT_URL_SQS: db.sqs.endpoint,
     ADVISORY_TABLE: 'advisories', VERDICT_TABLE: 'verdicts', RESCAN_QUEUE_URL: rescanQueue.url, FEED_SYNC_QUEUE_URL: feedQueue.url,
     FEEDS: join(tmp, 'Synthetic', 'all.zip'),
   });
@@ -74,10 +67,8 @@ beforeAll(async () => {
   handler = (await import('../../lambdas/feed-sync/handler')).handler as typeof handler;
 }, 120_000);
 
-afterAll(async () => {
+afterAll(() => {
   process.env = savedEnv;
-  client?.destroy();
-  await Promise.all([ddb?.stop(), sqs?.stop()]);
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -89,7 +80,7 @@ describe('feed-sync with a feed-sync queue', () => {
     const invoke = (e: SQSEvent) => quiet(() => handler(e, shrinkingContext(LOOKS_PER_INVOCATION)) as Promise<SQSBatchResponse>);
     const rounds: { received: number; failed: readonly string[]; bodies: readonly string[] }[] = [];
     for (;;) {
-      const r = await pollOnce(sqs.client, feedQueue, invoke, { batchSize: 1 });
+      const r = await pollOnce(db.sqs.client, feedQueue, invoke, { batchSize: 1 });
       if (r.received === 0) break;
       rounds.push(r);
       if (rounds.length > 10) throw new Error('no end in sight');
@@ -98,15 +89,15 @@ describe('feed-sync with a feed-sync queue', () => {
     expect(rounds.every((r) => r.failed.length === 0)).toBe(true);
     expect(rounds.map((r) => parseFeedSyncMessage(r.bodies[0]).continuation ?? 0)).toEqual(rounds.map((_, i) => i));
 
-    const store = new DynamoAdvisoryStore({ client, tableName: 'advisories' });
+    const store = new DynamoAdvisoryStore({ client: db.client, tableName: 'advisories' });
     expect(await store.count()).toBe(N);
     const [source] = await store.listFeeds();
     expect(await store.getFeedState(source)).toMatchObject({ status: 'complete', records: N, ecosystems: ['PyPI', 'npm'] });
   }, 600_000);
 
   it('a body that is not a feed-sync message is reported failed by its own messageId (SQS retries it, then the DLQ)', async () => {
-    await sqs.client.send(new SendMessageCommand({ QueueUrl: feedQueue.url, MessageBody: '{"kind":"reevaluate"}' }));
-    const r = await pollOnce(sqs.client, feedQueue, (e) => quiet(() => handler(e, shrinkingContext(10)) as Promise<SQSBatchResponse>), { batchSize: 1 });
+    await db.sqs.client.send(new SendMessageCommand({ QueueUrl: feedQueue.url, MessageBody: '{"kind":"reevaluate"}' }));
+    const r = await pollOnce(db.sqs.client, feedQueue, (e) => quiet(() => handler(e, shrinkingContext(10)) as Promise<SQSBatchResponse>), { batchSize: 1 });
     expect(r.received).toBe(1);
     expect(r.failed).toHaveLength(1);
   });

@@ -7,7 +7,7 @@
  * quarantined, `unscannable` (SCAN_TIMEOUT), the message is deleted, nothing reaches the DLQ, and the
  * scan claim is released. A record whose visibility cannot be changed is still only retried.
  */
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { DynamoVerdictStore } from '../../lib/aws/verdict-store';
@@ -15,9 +15,9 @@ import type { Digest } from '../../lib/engine/model';
 import { DEADLINE_SAFETY_MARGIN_MS } from '../../lib/engine/registry/deadline';
 import { buildImage } from '../../lib/local/builder/image-builder';
 import { handler as scanWorker } from '../../lambdas/scan-worker/handler';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 import { ECR_HOST, pushEvent, REPO } from '../engine/pipeline/helpers/fixtures';
-import { type Fauxqs, startFauxqs } from '../engine/pipeline/helpers/fauxqs';
+import { startFauxqs } from '../engine/pipeline/helpers/fauxqs';
 import { pollOnce } from '../engine/pipeline/helpers/sqs-poller';
 import { createTables } from '../engine/pipeline/helpers/world';
 import { type FakeServer, startFakeServer, trickle } from '../engine/registry/fake-server';
@@ -34,20 +34,21 @@ const slowLayers = new Set<string>(slowImages.map((i) => i.images[0].layers[0].d
 const SCAN_DEADLINE_MS = 400;
 const context = (): Context => ({ getRemainingTimeInMillis: () => DEADLINE_SAFETY_MARGIN_MS + SCAN_DEADLINE_MS }) as unknown as Context;
 
-let ddb: DynamoDbLocal;
-let dynamodb: DynamoDBClient;
-let sqs: Fauxqs;
+const db = useDynamoDbLocal({ alongside: { sqs: startFauxqs } });
 let registry: FakeServer;
 let store: DynamoVerdictStore;
 let tables: { verdicts: string; advisories: string; layers: string };
 const queues: Record<'scan' | 'dlq', { url: string; arn: string }> = {} as never;
 const savedEnv = { ...process.env };
 
+db.beforeStop(async () => {
+  process.env = savedEnv;
+  await registry?.stop();
+});
+
 beforeAll(async () => {
-  [ddb, sqs] = await Promise.all([startDynamoDbLocal(), startFauxqs()]);
-  dynamodb = ddb.client();
-  tables = await createTables(dynamodb, 'retries');
-  store = new DynamoVerdictStore({ client: dynamodb, tableName: tables.verdicts });
+  tables = await createTables(db.client, 'retries');
+  store = new DynamoVerdictStore({ client: db.client, tableName: tables.verdicts });
   // A registry serving both images; the slow one's layer trickles (1 byte / 100 ms: 4 KiB never arrive in time).
   registry = await startFakeServer((req, res) => {
     const m = /\/manifests\/(.+)$/.exec(req.path);
@@ -61,14 +62,14 @@ beforeAll(async () => {
     if (slowLayers.has(digest)) return trickle(res, bytes, 100, { 'Content-Length': String(bytes.length) });
     return res.writeHead(200).end(bytes);
   });
-  queues.dlq = { url: await sqs.createQueue('retries-dlq'), arn: '' };
-  queues.dlq.arn = await sqs.queueArn(queues.dlq.url);
+  queues.dlq = { url: await db.sqs.createQueue('retries-dlq'), arn: '' };
+  queues.dlq.arn = await db.sqs.queueArn(queues.dlq.url);
   // The queue's own visibility timeout is 600 s: a message seen again within the test came back by ChangeMessageVisibility.
-  queues.scan = { url: await sqs.createQueue('retries-scan', { VisibilityTimeout: '600', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queues.dlq.arn, maxReceiveCount: 5 }) }), arn: '' };
-  queues.scan.arn = await sqs.queueArn(queues.scan.url);
+  queues.scan = { url: await db.sqs.createQueue('retries-scan', { VisibilityTimeout: '600', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: queues.dlq.arn, maxReceiveCount: 5 }) }), arn: '' };
+  queues.scan.arn = await db.sqs.queueArn(queues.scan.url);
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint, AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: db.server.endpoint, AWS_ENDPOINT_URL_SQS: db.sqs.endpoint,
     TRUSTCTL_REGISTRY_OVERRIDE: `${ECR_HOST}=${registry.host}`,
     VERDICT_TABLE: tables.verdicts, ADVISORY_TABLE: tables.advisories, LAYER_TABLE: tables.layers,
     SCAN_QUEUE_URL: queues.scan.url, FEEDS: '',
@@ -77,23 +78,15 @@ beforeAll(async () => {
   });
 }, 120_000);
 
-afterAll(async () => {
-  process.env = savedEnv;
-  dynamodb?.destroy();
-  await registry?.stop();
-  await sqs?.stop();
-  await ddb?.stop();
-});
-
 const invoke = (e: SQSEvent) => scanWorker(e, context());
 
 describe('scan-worker retries (issue 15 item 5)', () => {
   it('a scan that always hits its deadline: retried after 1 s (not the queue’s 600 s) twice, then recorded as unscannable on attempt 3; nothing in the DLQ, the claim released', async () => {
-    await sqs.client.send(new SendMessageCommand({ QueueUrl: queues.scan.url, MessageBody: JSON.stringify(pushEvent(slow.root.digest, REPO, 'big')) }));
+    await db.sqs.client.send(new SendMessageCommand({ QueueUrl: queues.scan.url, MessageBody: JSON.stringify(pushEvent(slow.root.digest, REPO, 'big')) }));
     const attempts: { received: number; failed: number }[] = [];
     // Each receive waits up to 5 s: the message is back after ~1 s only if its visibility was changed.
     for (let i = 0; i < 3; i++) {
-      const r = await pollOnce(sqs.client, queues.scan, invoke, { batchSize: 1, waitSeconds: 5 });
+      const r = await pollOnce(db.sqs.client, queues.scan, invoke, { batchSize: 1, waitSeconds: 5 });
       attempts.push({ received: r.received, failed: r.failed.length });
     }
     expect(attempts).toEqual([{ received: 1, failed: 1 }, { received: 1, failed: 1 }, { received: 1, failed: 0 }]);
@@ -102,15 +95,15 @@ describe('scan-worker retries (issue 15 item 5)', () => {
     expect(v).toMatchObject({ status: 'quarantined', ref: `${ECR_HOST}/${REPO}:big@${slow.root.digest}` });
     expect(v!.reasons).toEqual([expect.objectContaining({ rule: 'unscannable', message: expect.stringMatching(/^SCAN_TIMEOUT: .*attempt 3 of 3.*given up/) })]);
     // Deleted after the verdict: the queue and its DLQ are empty.
-    expect((await pollOnce(sqs.client, queues.scan, invoke, { waitSeconds: 2 })).received).toBe(0);
-    expect((await sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queues.dlq.url, WaitTimeSeconds: 0 }))).Messages ?? []).toEqual([]);
-    const claim = await dynamodb.send(new GetItemCommand({ TableName: tables.verdicts, Key: { pk: { S: `CLAIM#scan:${slow.root.digest}` }, sk: { S: 'LEASE' } } }));
+    expect((await pollOnce(db.sqs.client, queues.scan, invoke, { waitSeconds: 2 })).received).toBe(0);
+    expect((await db.sqs.client.send(new ReceiveMessageCommand({ QueueUrl: queues.dlq.url, WaitTimeSeconds: 0 }))).Messages ?? []).toEqual([]);
+    const claim = await db.client.send(new GetItemCommand({ TableName: tables.verdicts, Key: { pk: { S: `CLAIM#scan:${slow.root.digest}` }, sk: { S: 'LEASE' } } }));
     expect(claim.Item).toBeUndefined();
   }, 60_000);
 
   it('an image that scans in time is trusted on its first attempt, whatever the retry settings', async () => {
-    await sqs.client.send(new SendMessageCommand({ QueueUrl: queues.scan.url, MessageBody: JSON.stringify(pushEvent(fast.root.digest, REPO, 'small')) }));
-    const r = await pollOnce(sqs.client, queues.scan, (e) => scanWorker(e, { getRemainingTimeInMillis: () => DEADLINE_SAFETY_MARGIN_MS + 30_000 } as unknown as Context), { batchSize: 1, waitSeconds: 5 });
+    await db.sqs.client.send(new SendMessageCommand({ QueueUrl: queues.scan.url, MessageBody: JSON.stringify(pushEvent(fast.root.digest, REPO, 'small')) }));
+    const r = await pollOnce(db.sqs.client, queues.scan, (e) => scanWorker(e, { getRemainingTimeInMillis: () => DEADLINE_SAFETY_MARGIN_MS + 30_000 } as unknown as Context), { batchSize: 1, waitSeconds: 5 });
     expect(r).toMatchObject({ received: 1, failed: [] });
     expect(await store.get(fast.root.digest)).toMatchObject({ status: 'trusted' });
   }, 60_000);

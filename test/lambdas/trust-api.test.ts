@@ -4,12 +4,11 @@
  * on DynamoDB Local: the verdict API, the admission webhook, and the bearer token a public URL requires
  * (the token secret: Secrets Manager through aws-sdk-client-mock).
  */
-import { CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import { DynamoVerdictStore, tableDefinition } from '../../lib/aws/verdict-store';
 import { sha256Digest, type Digest } from '../../lib/engine/model';
 import type { VerdictEvaluation } from '../../lib/engine/verdicts/port';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../helpers/dynamodb-local';
 
 type Result = Exclude<LambdaFunctionURLResult, string>;
 type Handler = (e: LambdaFunctionURLEvent) => Promise<Result>;
@@ -19,7 +18,6 @@ const REGISTRY = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
 const TOKEN = 'k8s-api-server-bearer-token-0123456789';
 const savedEnv = { ...process.env };
 
-let ddb: DynamoDbLocal;
 const trusted = sha256Digest('trust-api:trusted');
 const quarantined = sha256Digest('trust-api:quarantined');
 const unknown = sha256Digest('trust-api:unknown');
@@ -75,25 +73,20 @@ async function loadHandler(env: Record<string, string>, token?: string): Promise
   return h!;
 }
 
+const db = useDynamoDbLocal({ tables: [tableDefinition(TABLE)] });
 beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  const client = ddb.client();
-  await client.send(new CreateTableCommand(tableDefinition(TABLE)));
-  await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: TABLE });
-  const store = new DynamoVerdictStore({ client, tableName: TABLE });
+  const store = new DynamoVerdictStore({ client: db.client, tableName: TABLE });
   await store.put(verdict(trusted, 'trusted'));
   await store.put(verdict(quarantined, 'quarantined'));
-  client.destroy();
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-    AWS_ENDPOINT_URL_DYNAMODB: ddb.endpoint, VERDICT_TABLE: TABLE, TRUSTED_REGISTRIES: `${REGISTRY}/team/*`, MAX_VERDICT_AGE_MS: String(7 * 86_400_000),
+    AWS_ENDPOINT_URL_DYNAMODB: db.server.endpoint, VERDICT_TABLE: TABLE, TRUSTED_REGISTRIES: `${REGISTRY}/team/*`, MAX_VERDICT_AGE_MS: String(7 * 86_400_000),
     POWERTOOLS_LOG_LEVEL: 'SILENT',
   });
-}, 120_000);
+});
 
-afterAll(async () => {
+afterAll(() => {
   process.env = savedEnv;
-  await ddb?.stop();
 });
 
 describe('trust-api behind an IAM-authenticated Function URL', () => {

@@ -8,7 +8,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import { DynamoAdvisoryStore, tableDefinition } from '../../../lib/aws/advisory-store';
 import { kevRecords, nvdOf, nvdRecord } from '../../../lib/engine/advisories/enrichment';
 import { openFeed } from '../../../lib/engine/advisories/feed';
@@ -18,7 +17,7 @@ import type { AdvisoryStore } from '../../../lib/engine/ports';
 import { syncFeeds } from '../../../lib/engine/sync-feeds';
 import { EmbeddedAdvisoryStore } from '../../../lib/local/advisory-store';
 import { SHARED } from '../../helpers/corpus';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../../helpers/dynamodb-local';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -28,17 +27,9 @@ const PAGE = JSON.parse(readFileSync(join(NVD_DIR, 'page-0.json'), 'utf8')) as {
 const NVD = PAGE.vulnerabilities.map((v) => nvdRecord(v.cve) as OsvRecord);
 const KEV = kevRecords(JSON.parse(readFileSync(KEV_FILE, 'utf8'))).records;
 
-let ddb: DynamoDbLocal;
-let client: DynamoDBClient;
-let tables = 0;
+const db = useDynamoDbLocal();
 const dirs: string[] = [];
-beforeAll(async () => {
-  ddb = await startDynamoDbLocal();
-  client = ddb.client();
-}, 120_000);
-afterAll(async () => {
-  client?.destroy();
-  await ddb?.stop();
+afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -76,11 +67,9 @@ const KINDS: Kind[] = [
   {
     name: 'DynamoDB',
     async open() {
-      const table = `enrichment-${++tables}`;
-      await client.send(new CreateTableCommand(tableDefinition(table)));
-      await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
-      const store = new DynamoAdvisoryStore({ client, tableName: table });
-      return { store, reopen: async () => new DynamoAdvisoryStore({ client, tableName: table }), close: async () => undefined };
+      const table = await db.freshTable('enrichment', tableDefinition);
+      const store = new DynamoAdvisoryStore({ client: db.client, tableName: table });
+      return { store, reopen: async () => new DynamoAdvisoryStore({ client: db.client, tableName: table }), close: async () => undefined };
     },
   },
 ];

@@ -4,7 +4,7 @@
  * DynamoDB Streams on DynamoDB Local (order, filter criteria, retry from the failed record, the
  * on-failure destination).
  */
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { DynamoDBRecord, SQSEvent } from 'aws-lambda';
@@ -12,7 +12,7 @@ import { pkSkTable } from '../../../lib/aws/dynamodb-table';
 import { type FauxqsServer, startFauxqs } from '../../../lib/local/pipeline/fauxqs';
 import { SqsEventSource } from '../../../lib/local/pipeline/sqs-event-source';
 import { StreamEventSource } from '../../../lib/local/pipeline/stream-event-source';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
+import { useDynamoDbLocal } from '../../helpers/dynamodb-local';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const creds = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -85,32 +85,24 @@ describe('SqsEventSource on fauxqs', () => {
 });
 
 describe('StreamEventSource on DynamoDB Local', () => {
-  let ddb: DynamoDbLocal;
-  let client: DynamoDBClient;
+  const db = useDynamoDbLocal();
   let streams: DynamoDBStreamsClient;
-  beforeAll(async () => {
-    ddb = await startDynamoDbLocal();
-    client = new DynamoDBClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: creds });
-    streams = new DynamoDBStreamsClient({ region: 'us-east-1', endpoint: ddb.endpoint, credentials: creds });
-  }, 120_000);
-  afterAll(async () => {
-    client?.destroy();
-    streams?.destroy();
-    await ddb?.stop();
+  beforeAll(() => {
+    streams = new DynamoDBStreamsClient({ region: 'us-east-1', endpoint: db.server.endpoint, credentials: creds });
   });
+  db.beforeStop(() => streams?.destroy());
 
   const put = (table: string, pk: string, sk: string, status: string) =>
-    client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: sk }, status: { S: status } } }));
+    db.client.send(new PutItemCommand({ TableName: table, Item: { pk: { S: pk }, sk: { S: sk }, status: { S: status } } }));
 
   it('delivers in order with old and new images, filtered; a reported failure is retried from that record; give-ups go to onFailure', async () => {
     const table = 'verdicts';
-    await client.send(new CreateTableCommand(pkSkTable(table, { stream: true })));
-    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: table });
+    await db.createTable(pkSkTable(table, { stream: true }));
     const delivered: DynamoDBRecord[] = [];
     const failures: DynamoDBRecord[] = [];
     let failOnce = true;
     const source = new StreamEventSource({
-      dynamodb: client, streams, tableName: table, batchSize: 10, maxRetryAttempts: 2,
+      dynamodb: db.client, streams, tableName: table, batchSize: 10, maxRetryAttempts: 2,
       filter: (r) => r.dynamodb?.Keys?.sk?.S === 'VERDICT',
       onFailure: (records) => failures.push(...records),
       handler: async (e) => {
