@@ -9,19 +9,12 @@
  */
 import { type IncomingMessage, request, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
-import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { Digest } from '../../../lib/engine/model';
-import { RegistryClient } from '../../../lib/engine/registry/client';
 import { trustTagFor } from '../../../lib/engine/registry/trust-tags';
 import { buildImage } from '../../../lib/local/builder/image-builder';
 import { pushImage } from '../../../lib/local/builder/push';
-import { type FauxqsServer, startFauxqs } from '../../../lib/local/pipeline/fauxqs';
-import { type LocalPipeline, startLocalPipeline } from '../../../lib/local/pipeline/runner';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
-import { type RegistryServer, startRegistry } from '../../helpers/registry-server';
+import { useLocalPipeline } from '../../helpers/local-pipeline';
 import { ECR_HOST, pushEvent, REPO } from '../../engine/pipeline/helpers/fixtures';
 import { trickle } from '../../engine/registry/fake-server';
 
@@ -67,73 +60,50 @@ async function startTrickleProxy(target: string, blob: string): Promise<{ host: 
 }
 
 describe('the local pipeline: a scan that never fits its deadline ends as an unscannable verdict', () => {
-  let ddb: DynamoDbLocal;
-  let fauxqs: FauxqsServer;
-  let registry: RegistryServer;
   let proxy: Awaited<ReturnType<typeof startTrickleProxy>>;
-  let pipeline: LocalPipeline;
-  let dynamodb: DynamoDBClient;
-  let store: DynamoVerdictStore;
-  let direct: RegistryClient;
-  let sqs: SQSClient;
   const errors: string[] = [];
   const d = (i: typeof slow): Digest => i.root.digest;
 
-  beforeAll(async () => {
-    [ddb, fauxqs, registry] = await Promise.all([startDynamoDbLocal(), startFauxqs(), startRegistry({ auth: 'none' })]);
-    proxy = await startTrickleProxy(registry.host, slowLayer);
-    direct = new RegistryClient({ registry: registry.host, limits: DEFAULT_LIMITS });
-    await pushImage(direct, REPO, 'huge', slow);
-    await pushImage(direct, REPO, 'small', fast);
-    pipeline = await startLocalPipeline({
-      dynamodbEndpoint: ddb.endpoint, sqsEndpoint: fauxqs.endpoint,
-      registryOverrides: new Map([[ECR_HOST, proxy.host]]), prefix: 'deadline',
-      // 600 s: a message seen again within this test came back by the retry delay, not the queue's timeout.
-      visibilityTimeoutSeconds: 600, maxReceiveCount: 5, scanConcurrency: 2,
-      scanDeadlineMs: 4000,
-      scanRetries: { baseDelaySeconds: 1, maxDelaySeconds: 2, maxScanAttempts: SCAN_ATTEMPTS },
-      onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
-    });
-    dynamodb = ddb.client();
-    store = new DynamoVerdictStore({ client: dynamodb, tableName: pipeline.tables.verdicts });
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
-  }, 180_000);
-
-  afterAll(async () => {
-    await pipeline?.stop();
-    sqs?.destroy();
-    dynamodb?.destroy();
-    await proxy?.stop();
-    await Promise.all([ddb?.stop(), fauxqs?.stop(), registry?.stop()]);
-  }, 180_000);
-
-  const depth = async (url: string): Promise<number> => {
-    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
-    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-  };
+  const world = useLocalPipeline({
+    dirPrefix: 'trustctl-local-deadline-',
+    async prepare({ registry, direct, onStop }) {
+      proxy = await startTrickleProxy(registry.host, slowLayer);
+      onStop(() => proxy.stop());
+      await pushImage(direct, REPO, 'huge', slow);
+      await pushImage(direct, REPO, 'small', fast);
+      return {
+        registryOverrides: new Map([[ECR_HOST, proxy.host]]), prefix: 'deadline',
+        // 600 s: a message seen again within this test came back by the retry delay, not the queue's timeout.
+        visibilityTimeoutSeconds: 600, maxReceiveCount: 5, scanConcurrency: 2,
+        scanDeadlineMs: 4000,
+        scanRetries: { baseDelaySeconds: 1, maxDelaySeconds: 2, maxScanAttempts: SCAN_ATTEMPTS },
+        onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
+      };
+    },
+  });
 
   it('the slow image: retried after the backoff, then quarantined as unscannable on its last attempt; the fast one trusted; nothing in the DLQ, the claim released, the quarantine tagged', async () => {
-    await pipeline.pushEvent(pushEvent(d(slow), REPO, 'huge'));
-    await pipeline.pushEvent(pushEvent(d(fast), REPO, 'small'));
-    await pipeline.until(async () => Boolean(await store.get(d(slow))) && Boolean(await store.get(d(fast))) && (await depth(pipeline.queues.scan)) === 0, 90_000);
+    await world.pipeline.pushEvent(pushEvent(d(slow), REPO, 'huge'));
+    await world.pipeline.pushEvent(pushEvent(d(fast), REPO, 'small'));
+    await world.pipeline.until(async () => Boolean(await world.store.get(d(slow))) && Boolean(await world.store.get(d(fast))) && (await world.depth(world.pipeline.queues.scan)) === 0, 90_000);
 
     // The attempts ran out of time reading the trickled layer (on a loaded machine one may run out
     // even before reaching it — a deadline all the same); the last one recorded the verdict.
     expect(proxy.slowGets()).toBeGreaterThanOrEqual(1);
     expect(proxy.slowGets()).toBeLessThanOrEqual(SCAN_ATTEMPTS);
-    const v = await store.get(d(slow));
+    const v = await world.store.get(d(slow));
     expect(v).toMatchObject({ status: 'quarantined', revision: 1, ref: `${ECR_HOST}/${REPO}:huge@${d(slow)}` });
     expect(v!.reasons).toEqual([expect.objectContaining({ rule: 'unscannable', message: expect.stringMatching(new RegExp(`^SCAN_TIMEOUT: the scan did not finish within .*attempt ${SCAN_ATTEMPTS} of ${SCAN_ATTEMPTS}`)) })]);
-    expect(await store.get(d(fast))).toMatchObject({ status: 'trusted', revision: 1 });
+    expect(await world.store.get(d(fast))).toMatchObject({ status: 'trusted', revision: 1 });
 
-    expect(await depth(pipeline.queues.scanDlq)).toBe(0);
-    const claim = await dynamodb.send(new GetItemCommand({ TableName: pipeline.tables.verdicts, Key: { pk: { S: `CLAIM#scan:${d(slow)}` }, sk: { S: 'LEASE' } } }));
+    expect(await world.depth(world.pipeline.queues.scanDlq)).toBe(0);
+    const claim = await world.dynamodb.send(new GetItemCommand({ TableName: world.pipeline.tables.verdicts, Key: { pk: { S: `CLAIM#scan:${d(slow)}` }, sk: { S: 'LEASE' } } }));
     expect(claim.Item).toBeUndefined();
     // Two failed invocations (the deadlines before the last attempt), reported as partial batch failures.
-    expect(pipeline.sources.scan.stats.failed).toBe(SCAN_ATTEMPTS - 1);
+    expect(world.pipeline.sources.scan.stats.failed).toBe(SCAN_ATTEMPTS - 1);
 
     // The fan-out treats it as any quarantine: the registry's trust tag names the digest.
-    await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor('quarantined', d(slow))))?.digest === d(slow), 30_000);
+    await world.pipeline.until(async () => (await world.direct.headManifest(REPO, trustTagFor('quarantined', d(slow))))?.digest === d(slow), 30_000);
     expect(errors.filter((e) => !/scan-worker/.test(e))).toEqual([]);
   }, 180_000);
 });

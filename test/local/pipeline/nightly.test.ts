@@ -11,22 +11,12 @@
  * - a digest admission looked up (the trust-api handler with RECORD_SIGHTINGS=true) is live and
  *   re-evaluated; the others, which the registry gives no push or pull time for, are not.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { LambdaFunctionURLEvent, SQSEvent } from 'aws-lambda';
-import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
-import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import type { Digest } from '../../../lib/engine/model';
 import type { NightlyReport } from '../../../lib/engine/pipeline/nightly';
-import { RegistryClient } from '../../../lib/engine/registry/client';
 import type { BuiltImage } from '../../../lib/local/builder/image-builder';
 import { pushImage } from '../../../lib/local/builder/push';
-import { type FauxqsServer, startFauxqs } from '../../../lib/local/pipeline/fauxqs';
-import { type LocalPipeline, startLocalPipeline } from '../../../lib/local/pipeline/runner';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
-import { type RegistryServer, startRegistry } from '../../helpers/registry-server';
+import { useLocalPipeline } from '../../helpers/local-pipeline';
 import { podReview } from '../../admission/fixtures';
 import { BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, writeCratesFeed } from '../../engine/pipeline/helpers/fixtures';
 
@@ -34,14 +24,6 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 const WAIT = Number(process.env.E2E_WAIT ?? 120_000);
 
 describe('nightly on the local pipeline: a prefix sweep through the rescan queue, bounded per run', () => {
-  let dir: string;
-  let ddb: DynamoDbLocal;
-  let fauxqs: FauxqsServer;
-  let registry: RegistryServer;
-  let pipeline: LocalPipeline;
-  let store: DynamoVerdictStore;
-  let sqs: SQSClient;
-  let direct: RegistryClient;
   /** Every record the scan-worker handled: the queue it came from and its message. */
   const handled: { queue: string; kind: string; digest?: string }[] = [];
   const errors: string[] = [];
@@ -52,80 +34,66 @@ describe('nightly on the local pipeline: a prefix sweep through the rescan queue
   const c1 = img('other/c 1');
   const later = [img('team/a 2'), img('team/a 3'), img('team/b 2')];
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trustctl-local-nightly-'));
-    [ddb, fauxqs, registry] = await Promise.all([startDynamoDbLocal(), startFauxqs(), startRegistry({ auth: 'none' })]);
-    direct = new RegistryClient({ registry: registry.host, limits: DEFAULT_LIMITS });
-    // Pushed to the registry only: no "ECR Image Action" event ever reaches the pipeline.
-    await pushImage(direct, 'team/a', '1', a1);
-    await pushImage(direct, 'team/b', '1', b1);
-    await pushImage(direct, 'other/c', '1', c1);
-    const feed = writeCratesFeed(dir, BASE_RECORDS.map(corpusOsv));
-    pipeline = await startLocalPipeline({
-      dynamodbEndpoint: ddb.endpoint, sqsEndpoint: fauxqs.endpoint,
-      registryOverrides: new Map([[ECR_HOST, registry.host]]),
-      repositories: ['team/*'], feeds: [feed], prefix: 'nightly-e2e', visibilityTimeoutSeconds: 5,
-      onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
-      wrapScanWorker: (h) => async (e: SQSEvent) => {
-        for (const r of e.Records) {
-          const m = JSON.parse(r.body) as { kind?: string; digest?: string; detail?: { 'image-digest'?: string } };
-          handled.push({ queue: r.eventSourceARN.split(':').pop()!, kind: m.kind ?? 'event', digest: m.digest ?? m.detail?.['image-digest'] });
-        }
-        return h(e);
-      },
-    });
-    store = new DynamoVerdictStore({ client: ddb.client(), tableName: pipeline.tables.verdicts });
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
-    await pipeline.feedSync();
-  }, 180_000);
+  const world = useLocalPipeline({
+    dirPrefix: 'trustctl-local-nightly-',
+    async prepare({ registry, direct, dir }) {
+      // Pushed to the registry only: no "ECR Image Action" event ever reaches the pipeline.
+      await pushImage(direct, 'team/a', '1', a1);
+      await pushImage(direct, 'team/b', '1', b1);
+      await pushImage(direct, 'other/c', '1', c1);
+      const feed = writeCratesFeed(dir, BASE_RECORDS.map(corpusOsv));
+      return {
+        registryOverrides: new Map([[ECR_HOST, registry.host]]),
+        repositories: ['team/*'], feeds: [feed], prefix: 'nightly-e2e', visibilityTimeoutSeconds: 5,
+        onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
+        wrapScanWorker: (h) => async (e: SQSEvent) => {
+          for (const r of e.Records) {
+            const m = JSON.parse(r.body) as { kind?: string; digest?: string; detail?: { 'image-digest'?: string } };
+            handled.push({ queue: r.eventSourceARN.split(':').pop()!, kind: m.kind ?? 'event', digest: m.digest ?? m.detail?.['image-digest'] });
+          }
+          return h(e);
+        },
+      };
+    },
+  });
+  beforeAll(() => world.pipeline.feedSync(), 180_000);
 
-  afterAll(async () => {
-    await pipeline?.stop();
-    sqs?.destroy();
-    await Promise.all([ddb?.stop(), fauxqs?.stop(), registry?.stop()]);
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  }, 180_000);
-
-  const depth = async (url: string): Promise<number> => {
-    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
-    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-  };
-  const drained = async (): Promise<boolean> => (await depth(pipeline.queues.rescan)) === 0 && (await depth(pipeline.queues.scan)) === 0;
-  const hasVerdict = async (i: BuiltImage): Promise<boolean> => (await store.get(d(i))) !== undefined;
-  const rescanQueueName = (): string => pipeline.queues.rescan.split('/').pop()!;
+  const drained = async (): Promise<boolean> => (await world.depth(world.pipeline.queues.rescan)) === 0 && (await world.depth(world.pipeline.queues.scan)) === 0;
+  const hasVerdict = async (i: BuiltImage): Promise<boolean> => (await world.store.get(d(i))) !== undefined;
+  const rescanQueueName = (): string => world.pipeline.queues.rescan.split('/').pop()!;
 
   it('sweeps team/* only: exactly the team/a and team/b images get verdicts, through the rescan queue; other/c none', async () => {
-    const report = (await pipeline.nightly()) as NightlyReport;
+    const report = (await world.pipeline.nightly()) as NightlyReport;
     expect(report).toMatchObject({
       verdicts: 0, reevaluate: 0, scan: 2, scanDeferred: 0, scanSkippedNotLive: 0, maxSweepScans: 500,
       swept: { repositories: 2, images: 2, failedRepositories: 0 },
     });
-    await pipeline.until(async () => (await hasVerdict(a1)) && (await hasVerdict(b1)) && (await drained()), WAIT);
-    expect(await store.get(d(a1))).toMatchObject({ status: 'trusted', revision: 1, ref: `${ECR_HOST}/team/a@${d(a1)}` });
-    expect(await store.get(d(b1))).toMatchObject({ status: 'trusted', revision: 1, ref: `${ECR_HOST}/team/b@${d(b1)}` });
-    expect(await store.get(d(c1))).toBeUndefined();
+    await world.pipeline.until(async () => (await hasVerdict(a1)) && (await hasVerdict(b1)) && (await drained()), WAIT);
+    expect(await world.store.get(d(a1))).toMatchObject({ status: 'trusted', revision: 1, ref: `${ECR_HOST}/team/a@${d(a1)}` });
+    expect(await world.store.get(d(b1))).toMatchObject({ status: 'trusted', revision: 1, ref: `${ECR_HOST}/team/b@${d(b1)}` });
+    expect(await world.store.get(d(c1))).toBeUndefined();
     expect(handled).toEqual(expect.arrayContaining([
       { queue: rescanQueueName(), kind: 'scan', digest: d(a1) },
       { queue: rescanQueueName(), kind: 'scan', digest: d(b1) },
     ]));
     // Nothing came through the push queue.
     expect(handled.every((h) => h.queue === rescanQueueName())).toBe(true);
-    expect(await depth(pipeline.queues.rescanDlq)).toBe(0);
+    expect(await world.depth(world.pipeline.queues.rescanDlq)).toBe(0);
     expect(errors).toEqual([]);
   });
 
   it('with a cap of 1, each run enqueues one scan and defers the rest; the next runs continue until all have verdicts', async () => {
-    await pushImage(direct, 'team/a', '2', later[0]);
-    await pushImage(direct, 'team/a', '3', later[1]);
-    await pushImage(direct, 'team/b', '2', later[2]);
-    await pushImage(direct, 'other/c', '2', img('other/c 2'));
+    await pushImage(world.direct, 'team/a', '2', later[0]);
+    await pushImage(world.direct, 'team/a', '3', later[1]);
+    await pushImage(world.direct, 'team/b', '2', later[2]);
+    await pushImage(world.direct, 'other/c', '2', img('other/c 2'));
     const runs: Pick<NightlyReport, 'scan' | 'scanDeferred'>[] = [];
     for (let run = 0; run < 4; run++) {
       const before = (await Promise.all(later.map(hasVerdict))).filter(Boolean).length;
-      const report = (await pipeline.nightly({ maxSweepScans: 1 })) as NightlyReport;
+      const report = (await world.pipeline.nightly({ maxSweepScans: 1 })) as NightlyReport;
       runs.push({ scan: report.scan, scanDeferred: report.scanDeferred });
       expect(report.maxSweepScans).toBe(1);
-      await pipeline.until(async () => (await Promise.all(later.map(hasVerdict))).filter(Boolean).length === before + report.scan && (await drained()), WAIT);
+      await world.pipeline.until(async () => (await Promise.all(later.map(hasVerdict))).filter(Boolean).length === before + report.scan && (await drained()), WAIT);
     }
     expect(runs).toEqual([{ scan: 1, scanDeferred: 2 }, { scan: 1, scanDeferred: 1 }, { scan: 1, scanDeferred: 0 }, { scan: 0, scanDeferred: 0 }]);
     expect(await Promise.all(later.map(hasVerdict))).toEqual([true, true, true]);
@@ -146,13 +114,13 @@ describe('nightly on the local pipeline: a prefix sweep through the rescan queue
     expect(res.statusCode).toBe(200);
     expect((JSON.parse(res.body ?? '') as { response: { allowed: boolean } }).response.allowed).toBe(true);
     // The sighting is written on the side, after the answer.
-    await pipeline.until(async () => (await store.seenSince(new Date(Date.now() - 3_600_000))).has(d(a1)), WAIT);
+    await world.pipeline.until(async () => (await world.store.seenSince(new Date(Date.now() - 3_600_000))).has(d(a1)), WAIT);
 
-    const before = (await store.get(d(a1)))!.revision;
-    const report = (await pipeline.nightly()) as NightlyReport;
+    const before = (await world.store.get(d(a1)))!.revision;
+    const report = (await world.pipeline.nightly()) as NightlyReport;
     expect(report).toMatchObject({ verdicts: 5, reevaluate: 1, live: { admission: 1, registry: 0, evaluated: 0 }, notLive: 4, scan: 0 });
-    await pipeline.until(async () => (await store.get(d(a1)))!.revision === before + 1 && (await drained()), WAIT);
-    for (const i of [b1, ...later]) expect((await store.history(d(i))).map((v) => v.revision)).toEqual([1]);
+    await world.pipeline.until(async () => (await world.store.get(d(a1)))!.revision === before + 1 && (await drained()), WAIT);
+    for (const i of [b1, ...later]) expect((await world.store.history(d(i))).map((v) => v.revision)).toEqual([1]);
     expect(handled.filter((h) => h.kind === 'reevaluate').map((h) => [h.queue, h.digest])).toEqual([[rescanQueueName(), d(a1)]]);
     expect(errors).toEqual([]);
   });

@@ -8,24 +8,15 @@
  * mid-batch, DynamoDB throttling and 5xx and registry 503s on the wire — with 0 lost scans and 0
  * duplicate verdict writes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, request, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoVerdictStore } from '../../../lib/aws/verdict-store';
-import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import type { Digest } from '../../../lib/engine/model';
-import { RegistryClient } from '../../../lib/engine/registry/client';
 import { trustTagFor } from '../../../lib/engine/registry/trust-tags';
 import type { BuiltImage } from '../../../lib/local/builder/image-builder';
 import { pushImage } from '../../../lib/local/builder/push';
-import { type FauxqsServer, startFauxqs } from '../../../lib/local/pipeline/fauxqs';
-import { type LocalPipeline, startLocalPipeline } from '../../../lib/local/pipeline/runner';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../helpers/dynamodb-local';
-import { type RegistryServer, startRegistry } from '../../helpers/registry-server';
-import { type SlackServer, startSlackServer } from '../../helpers/slack-server';
+import { useLocalPipeline } from '../../helpers/local-pipeline';
 import { mulberry32 } from '../../helpers/prng';
 import { arrivalEvent, attestationManifest, BASE_RECORDS, corpusOsv, crateImage, ECR_HOST, pushEvent, REPO, revised, testImages, writeCratesFeed } from '../../engine/pipeline/helpers/fixtures';
 
@@ -84,62 +75,40 @@ const DDB_500: [string, number, Record<string, string>, string] = ['ddb-500', 50
 const REGISTRY_503: [string, number, Record<string, string>, string] = ['registry-503', 503, { 'content-type': 'application/json' }, JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'service unavailable' }] })];
 
 describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, docker-registry, Slack stand-in)', () => {
-  let dir: string;
-  let ddb: DynamoDbLocal;
-  let fauxqs: FauxqsServer;
-  let registry: RegistryServer;
-  let slack: SlackServer;
   let ddbProxy: FaultProxy;
   let registryProxy: FaultProxy;
-  let pipeline: LocalPipeline;
-  let store: DynamoVerdictStore;
-  let direct: RegistryClient;
-  let sqs: SQSClient;
-  let feed: string;
   const images = testImages();
   const errors: string[] = [];
   let crashes = 0;
   const d = (i: BuiltImage) => i.root.digest as Digest;
 
-  beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'trustctl-local-pipeline-'));
-    [ddb, fauxqs, registry, slack] = await Promise.all([startDynamoDbLocal(), startFauxqs(), startRegistry({ auth: 'none' }), startSlackServer()]);
-    ddbProxy = await startFaultProxy(new URL(ddb.endpoint).host);
-    registryProxy = await startFaultProxy(registry.host);
-    direct = new RegistryClient({ registry: registry.host, limits: DEFAULT_LIMITS });
-    for (const [img, tag] of [[images.regex, 'regex'], [images.smallvec, 'smallvec'], [images.index, 'multi']] as const) await pushImage(direct, REPO, tag, img);
-    feed = writeCratesFeed(dir, [...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv));
-    pipeline = await startLocalPipeline({
-      dynamodbEndpoint: ddbProxy.endpoint, sqsEndpoint: fauxqs.endpoint,
-      registryOverrides: new Map([[ECR_HOST, registryProxy.host]]),
-      feeds: [feed], slackWebhookUrl: slack.webhookUrl, prefix: 'e2e',
-      visibilityTimeoutSeconds: 2, maxReceiveCount: 5, scanConcurrency: 2,
-      onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
-      // A worker that dies mid-batch (RELIABILITY.md 27): the first invocation does its work, then the
-      // process "crashes" before Lambda can delete the message — so SQS delivers it again.
-      wrapScanWorker: (h) => async (e) => {
-        const out = await h(e);
-        if (crashes++ === 0) throw new Error('worker crashed after handling its batch');
-        return out;
-      },
-    });
-    store = new DynamoVerdictStore({ client: ddb.client(), tableName: pipeline.tables.verdicts });
-    sqs = new SQSClient({ region: 'us-east-1', endpoint: fauxqs.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, useQueueUrlAsEndpoint: false });
-    await pipeline.feedSync();
-  }, 180_000);
-
-  afterAll(async () => {
-    await pipeline?.stop();
-    sqs?.destroy();
-    for (const s of [ddbProxy, registryProxy]) await s?.stop();
-    await Promise.all([ddb?.stop(), fauxqs?.stop(), registry?.stop(), slack?.stop()]);
-    rmSync(dir, { recursive: true, force: true });
-  }, 180_000);
-
-  const depth = async (url: string) => {
-    const a = (await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }))).Attributes ?? {};
-    return Number(a.ApproximateNumberOfMessages ?? 0) + Number(a.ApproximateNumberOfMessagesNotVisible ?? 0);
-  };
+  const world = useLocalPipeline({
+    dirPrefix: 'trustctl-local-pipeline-',
+    slack: true,
+    async prepare({ ddb, registry, slack, direct, dir, onStop }) {
+      ddbProxy = await startFaultProxy(new URL(ddb.endpoint).host);
+      onStop(() => ddbProxy.stop());
+      registryProxy = await startFaultProxy(registry.host);
+      onStop(() => registryProxy.stop());
+      for (const [img, tag] of [[images.regex, 'regex'], [images.smallvec, 'smallvec'], [images.index, 'multi']] as const) await pushImage(direct, REPO, tag, img);
+      const feed = writeCratesFeed(dir, [...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv));
+      return {
+        dynamodbEndpoint: ddbProxy.endpoint,
+        registryOverrides: new Map([[ECR_HOST, registryProxy.host]]),
+        feeds: [feed], slackWebhookUrl: slack.webhookUrl, prefix: 'e2e',
+        visibilityTimeoutSeconds: 2, maxReceiveCount: 5, scanConcurrency: 2,
+        onError: (where, e) => errors.push(`${where}: ${(e as Error).message}`),
+        // A worker that dies mid-batch (RELIABILITY.md 27): the first invocation does its work, then the
+        // process "crashes" before Lambda can delete the message — so SQS delivers it again.
+        wrapScanWorker: (h) => async (e) => {
+          const out = await h(e);
+          if (crashes++ === 0) throw new Error('worker crashed after handling its batch');
+          return out;
+        },
+      };
+    },
+  });
+  beforeAll(() => world.pipeline.feedSync(), 180_000);
 
   it('push → verdict → tag → Slack, under throttling, 5xx, a crashed worker and duplicate events: 0 lost scans, 0 duplicate verdict writes', async () => {
     // Faults on the wire from now on (RELIABILITY.md 31): a quarter of all DynamoDB requests throttled
@@ -155,38 +124,38 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     registryProxy.fault = (req, n) => (req.method === 'GET' && /\/blobs\//.test(req.url ?? '') && n % 4 === 0 ? REGISTRY_503 : undefined);
     const pushed = [[images.regex, 'regex'], [images.smallvec, 'smallvec'], [images.index, 'multi']] as const;
     // Every event delivered 4 times, at once (EventBridge and SQS are at least once: RELIABILITY.md 24).
-    await Promise.all(pushed.flatMap(([img, tag]) => Array.from({ length: 4 }, () => pipeline.pushEvent(pushEvent(d(img), REPO, tag)))));
+    await Promise.all(pushed.flatMap(([img, tag]) => Array.from({ length: 4 }, () => world.pipeline.pushEvent(pushEvent(d(img), REPO, tag)))));
     const all = [images.regex, images.smallvec, images.index, images.amd, images.arm];
-    await pipeline.until(async () => (await Promise.all(all.map((i) => store.get(d(i))))).every(Boolean) && (await depth(pipeline.queues.scan)) === 0, Number(process.env.E2E_WAIT ?? 240_000));
+    await world.pipeline.until(async () => (await Promise.all(all.map((i) => world.store.get(d(i))))).every(Boolean) && (await world.depth(world.pipeline.queues.scan)) === 0, Number(process.env.E2E_WAIT ?? 240_000));
     expect(ddbProxy.injected.get('ddb-throttle')).toBeGreaterThan(0);
     expect(ddbProxy.injected.get('ddb-500')).toBeGreaterThan(0);
     expect(registryProxy.injected.get('registry-503')).toBeGreaterThan(0);
     expect(crashes).toBeGreaterThan(1);
     // 0 lost scans: every pushed digest (and the index's platforms) has its verdict; nothing in the DLQ.
-    expect(await depth(pipeline.queues.scanDlq)).toBe(0);
+    expect(await world.depth(world.pipeline.queues.scanDlq)).toBe(0);
     // 0 duplicate verdict writes: one revision each, despite duplicates, retries and the crash.
-    for (const img of all) expect((await store.history(d(img))).map((v) => v.revision)).toEqual([1]);
+    for (const img of all) expect((await world.store.history(d(img))).map((v) => v.revision)).toEqual([1]);
     // smallvec 0.6.10 is quarantined on push; the others are trusted (no advisory names regex yet).
-    expect((await store.get(d(images.smallvec)))!.status).toBe('quarantined');
-    for (const img of [images.regex, images.index]) expect((await store.get(d(img)))!.status).toBe('trusted');
+    expect((await world.store.get(d(images.smallvec)))!.status).toBe('quarantined');
+    for (const img of [images.regex, images.index]) expect((await world.store.get(d(img)))!.status).toBe('trusted');
     ddbProxy.fault = () => undefined;
     registryProxy.fault = () => undefined;
     // Fan-out: the tag of each pushed digest on the registry; Slack hears of the quarantine once
     // (a trusted first verdict is not news), however often the event and the stream record came.
     for (const [img] of pushed) {
-      const v = (await store.get(d(img)))!;
-      await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor(v.status, d(img))))?.digest === d(img), 60_000);
+      const v = (await world.store.get(d(img)))!;
+      await world.pipeline.until(async () => (await world.direct.headManifest(REPO, trustTagFor(v.status, d(img))))?.digest === d(img), 60_000);
     }
-    await pipeline.until(() => slack.posts.length >= 1, 60_000);
+    await world.pipeline.until(() => world.slack.posts.length >= 1, 60_000);
     await new Promise((r) => setTimeout(r, 1000));
-    expect(slack.posts.map((p) => JSON.stringify(p)).filter((t) => t.includes(`\\n\`${d(images.smallvec)}\``))).toHaveLength(1);
-    expect(slack.posts).toHaveLength(1);
-    expect(JSON.stringify(slack.posts[0])).toMatch(/smallvec/);
+    expect(world.slack.posts.map((p) => JSON.stringify(p)).filter((t) => t.includes(`\\n\`${d(images.smallvec)}\``))).toHaveLength(1);
+    expect(world.slack.posts).toHaveLength(1);
+    expect(JSON.stringify(world.slack.posts[0])).toMatch(/smallvec/);
   }, 360_000);
 
   it('a feed change → targeted rescan of exactly the digests with the package → verdict change → tag and one Slack message, no layer downloaded', async () => {
     const blobGets = registryProxy.counts.blobGets;
-    const posts = slack.posts.length;
+    const posts = world.slack.posts.length;
     // Deleting a tag alone (distribution-spec "Deleting tags",
     // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#deleting-tags) is what ECR's
     // BatchDeleteImage by tag and distribution v3 do; Debian's docker-registry (distribution 2.8) refuses
@@ -196,29 +165,29 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     registryProxy.fault = (req) => {
       const m = req.method === 'DELETE' ? /^\/v2\/(.+)\/manifests\/([\w][\w.-]{0,127})$/.exec(req.url ?? '') : null;
       if (!m) return undefined;
-      rmSync(join(registry.dir, 'data', 'docker', 'registry', 'v2', 'repositories', m[1], '_manifests', 'tags', m[2]), { recursive: true });
+      rmSync(join(world.registry.dir, 'data', 'docker', 'registry', 'v2', 'repositories', m[1], '_manifests', 'tags', m[2]), { recursive: true });
       untagged.push(`${m[1]}:${m[2]}`);
       return ['tag-delete', 202, {}, ''];
     };
-    writeCratesFeed(dir, [...[...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv), revised(REGEX_ADVISORY, '2026-11-01T00:00:00Z')]);
-    const summary = (await pipeline.feedSync()) as { enqueued: number; changedRecords: number };
+    writeCratesFeed(world.dir, [...[...BASE_RECORDS, SMALLVEC_ADVISORY].map(corpusOsv), revised(REGEX_ADVISORY, '2026-11-01T00:00:00Z')]);
+    const summary = (await world.pipeline.feedSync()) as { enqueued: number; changedRecords: number };
     expect(summary).toMatchObject({ changedRecords: 1, enqueued: 3 });
     const hit = [images.regex, images.amd, images.index];
-    await pipeline.until(async () => (await Promise.all(hit.map((i) => store.get(d(i))))).every((v) => v?.status === 'quarantined'), 90_000);
-    for (const img of hit) expect(await store.get(d(img))).toMatchObject({ status: 'quarantined', revision: 2 });
+    await world.pipeline.until(async () => (await Promise.all(hit.map((i) => world.store.get(d(i))))).every((v) => v?.status === 'quarantined'), 90_000);
+    for (const img of hit) expect(await world.store.get(d(img))).toMatchObject({ status: 'quarantined', revision: 2 });
     // Not affected: not re-evaluated.
-    for (const img of [images.smallvec, images.arm]) expect(await store.get(d(img))).toMatchObject({ revision: 1 });
-    expect(await store.get(d(images.smallvec))).toMatchObject({ status: 'quarantined' });
+    for (const img of [images.smallvec, images.arm]) expect(await world.store.get(d(img))).toMatchObject({ revision: 1 });
+    expect(await world.store.get(d(images.smallvec))).toMatchObject({ status: 'quarantined' });
     expect(registryProxy.counts.blobGets).toBe(blobGets);
     // The transitions reach the registry and Slack, once each.
     // Only the pushed digests are tagged, never a platform manifest of the index.
     for (const img of [images.regex, images.index]) {
-      await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest === d(img), 60_000);
+      await world.pipeline.until(async () => (await world.direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest === d(img), 60_000);
     }
-    for (const status of ['trusted', 'quarantined'] as const) expect(await direct.headManifest(REPO, trustTagFor(status, d(images.amd)))).toBeUndefined();
-    await pipeline.until(() => slack.posts.length >= posts + hit.length, 60_000);
+    for (const status of ['trusted', 'quarantined'] as const) expect(await world.direct.headManifest(REPO, trustTagFor(status, d(images.amd)))).toBeUndefined();
+    await world.pipeline.until(() => world.slack.posts.length >= posts + hit.length, 60_000);
     await new Promise((r) => setTimeout(r, 1000));
-    const texts = slack.posts.slice(posts).map((p) => JSON.stringify(p));
+    const texts = world.slack.posts.slice(posts).map((p) => JSON.stringify(p));
     expect(texts).toHaveLength(hit.length);
     // One message per digest (its Digest field; a platform's image ref names the index it came in).
     for (const img of hit) expect(texts.filter((t) => t.includes(`\\n\`${d(img)}\``))).toHaveLength(1);
@@ -228,11 +197,11 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     // The flip removed the stale `trust-trusted-…` tag of each pushed digest — by tag only: the image,
     // its push tag and its new trust tag stay.
     for (const img of [images.regex, images.index]) {
-      await pipeline.until(async () => (await direct.headManifest(REPO, trustTagFor('trusted', d(img)))) === undefined, 60_000);
-      expect((await direct.headManifest(REPO, d(img)))?.digest).toBe(d(img));
-      expect((await direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest).toBe(d(img));
+      await world.pipeline.until(async () => (await world.direct.headManifest(REPO, trustTagFor('trusted', d(img)))) === undefined, 60_000);
+      expect((await world.direct.headManifest(REPO, d(img)))?.digest).toBe(d(img));
+      expect((await world.direct.headManifest(REPO, trustTagFor('quarantined', d(img))))?.digest).toBe(d(img));
     }
-    expect((await direct.headManifest(REPO, 'regex'))?.digest).toBe(d(images.regex));
+    expect((await world.direct.headManifest(REPO, 'regex'))?.digest).toBe(d(images.regex));
     expect(untagged.sort()).toEqual([images.regex, images.index].map((i) => `${REPO}:${trustTagFor('trusted', d(i))}`).sort());
     registryProxy.fault = () => undefined;
   }, 180_000);
@@ -241,16 +210,16 @@ describe('the local pipeline, end to end (lambdas/ on DynamoDB Local, fauxqs, do
     const cached = crateImage([['serde', '1.0.197']], 'amd64', 'e2e pull through cache');
     const replica = crateImage([['serde', '1.0.197'], ['chrono', '0.4.38']], 'amd64', 'e2e replica');
     const att = attestationManifest(d(images.regex));
-    await pushImage(direct, 'docker-hub/alpine', '3.17.2', cached);
-    await pushImage(direct, 'docker/repository', 'latest', replica);
-    await pushImage(direct, REPO, 'attestation-alone', att);
-    await pipeline.pushEvent(arrivalEvent('pull-through-cache', d(cached)));
-    await pipeline.pushEvent(arrivalEvent('replication', d(replica)));
-    await pipeline.pushEvent(pushEvent(att.root.digest, REPO, 'attestation-alone'));
-    await pipeline.until(async () => Boolean(await store.get(d(cached))) && Boolean(await store.get(d(replica))) && (await depth(pipeline.queues.scan)) === 0, 120_000);
-    expect(await store.get(d(cached))).toMatchObject({ status: 'trusted', ref: `${ECR_HOST}/docker-hub/alpine:3.17.2@${d(cached)}` });
-    expect(await store.get(d(replica))).toMatchObject({ ref: `${ECR_HOST}/docker/repository:latest@${d(replica)}` });
-    expect(await store.get(att.root.digest)).toBeUndefined();
-    expect(await depth(pipeline.queues.scanDlq)).toBe(0);
+    await pushImage(world.direct, 'docker-hub/alpine', '3.17.2', cached);
+    await pushImage(world.direct, 'docker/repository', 'latest', replica);
+    await pushImage(world.direct, REPO, 'attestation-alone', att);
+    await world.pipeline.pushEvent(arrivalEvent('pull-through-cache', d(cached)));
+    await world.pipeline.pushEvent(arrivalEvent('replication', d(replica)));
+    await world.pipeline.pushEvent(pushEvent(att.root.digest, REPO, 'attestation-alone'));
+    await world.pipeline.until(async () => Boolean(await world.store.get(d(cached))) && Boolean(await world.store.get(d(replica))) && (await world.depth(world.pipeline.queues.scan)) === 0, 120_000);
+    expect(await world.store.get(d(cached))).toMatchObject({ status: 'trusted', ref: `${ECR_HOST}/docker-hub/alpine:3.17.2@${d(cached)}` });
+    expect(await world.store.get(d(replica))).toMatchObject({ ref: `${ECR_HOST}/docker/repository:latest@${d(replica)}` });
+    expect(await world.store.get(att.root.digest)).toBeUndefined();
+    expect(await world.depth(world.pipeline.queues.scanDlq)).toBe(0);
   }, 180_000);
 });
