@@ -1,10 +1,10 @@
-import { CreateTableCommand, DynamoDBClient, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { tableDefinition as advisoryTable } from '../../../../lib/aws/advisory-store';
 import { pkSkTable } from '../../../../lib/aws/dynamodb-table';
 import { tableDefinition as verdictTable } from '../../../../lib/aws/verdict-store';
 import { DEFAULT_LIMITS } from '../../../../lib/engine/limits';
 import { RegistryClient } from '../../../../lib/engine/registry/client';
-import { type DynamoDbLocal, startDynamoDbLocal } from '../../../helpers/dynamodb-local';
+import { createTables as createDefinedTables, type DynamoDbLocal, startDynamoDbLocal } from '../../../helpers/dynamodb-local';
 import { type RegistryServer, startRegistry } from '../../../helpers/registry-server';
 import { type SlackServer, startSlackServer } from '../../../helpers/slack-server';
 import { type CountingProxy, startCountingProxy } from './counting-proxy';
@@ -33,10 +33,7 @@ export interface World {
 /** Creates the three tables on DynamoDB Local with each store's own definition. */
 export async function createTables(client: DynamoDBClient, prefix: string): Promise<World['tables']> {
   const tables = { verdicts: `${prefix}-verdicts`, advisories: `${prefix}-advisories`, layers: `${prefix}-layers` };
-  for (const def of [verdictTable(tables.verdicts), advisoryTable(tables.advisories), pkSkTable(tables.layers)]) {
-    await client.send(new CreateTableCommand(def));
-    await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: def.TableName! });
-  }
+  await createDefinedTables(client, [verdictTable(tables.verdicts), advisoryTable(tables.advisories), pkSkTable(tables.layers)]);
   return tables;
 }
 
