@@ -1,7 +1,7 @@
 import { PackageURL } from 'packageurl-js';
 import type { Digest } from '../../../../lib/engine/model';
 import { apkCataloger, parseApkInstalled } from '../../../../lib/engine/catalog/apk';
-import { type Compared, type PeerPackage, fixtures, loadFixture, sorted } from '../dpkg/corpus';
+import { type Compared, type PeerPackage, expectPeerPackages, fixtures, loadFixture } from '../dpkg/corpus';
 
 const LAYER = `sha256:${'0'.repeat(64)}` as Digest;
 
@@ -28,13 +28,7 @@ describe('apk cataloger against the pkgdb corpus', () => {
     const wantUnknowns = EXPECTED_UNKNOWNS[folder] ?? [];
     expect(unknowns).toHaveLength(wantUnknowns.length);
     wantUnknowns.forEach((re, i) => expect(unknowns[i].reason).toMatch(re));
-    const got = sorted(packages.map((p) => ({ name: p.name, version: p.version, sourceName: p.sourceName, sourceVersion: p.sourceVersion })));
-    const dis = DISAGREEMENTS[folder] ?? [];
-    for (const c of expected.cases) {
-      expect(got).toEqual(sorted(c.packages.filter((p) => !dis.some((d) => d.name === p.name)).map(fromPeer)));
-      // arch where the peer gives it
-      for (const p of c.packages) if (p.arch) expect(packages.find((q) => q.name === p.name)?.arch).toBe(p.arch);
-    }
+    expectPeerPackages(packages, expected, DISAGREEMENTS[folder] ?? [], fromPeer);
     for (const p of packages) {
       expect(p.ecosystem).toBe('Alpine');
       expect(PackageURL.fromString(p.purl)).toMatchObject({ type: 'apk', namespace: 'alpine', name: p.name, version: p.version });

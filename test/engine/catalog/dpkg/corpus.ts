@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Digest } from '../../../../lib/engine/model';
+import type { Digest, Package } from '../../../../lib/engine/model';
 import type { CatalogFile } from '../../../../lib/engine/catalog/types';
 import { corpusPath } from '../../../helpers/corpus';
 
@@ -48,6 +48,24 @@ export interface Compared { name: string; version: string; sourceName?: string; 
 /** Sorted by name then version (trivy sorts its result before comparing, so peer order is not meaningful). */
 export function sorted(list: Compared[]): Compared[] {
   return [...list].sort((a, b) => a.name.localeCompare(b.name) || a.version.localeCompare(b.version));
+}
+
+/**
+ * Asserts that the cataloger's `packages` are exactly the peer's in every case of the fixture — less
+ * the packages where we deliberately differ (`disagreements`), the peer's fields read by `fromPeer` —
+ * and carry the peer's architecture where it gives one.
+ */
+export function expectPeerPackages(
+  packages: readonly Package[],
+  expected: Expected,
+  disagreements: ReadonlyArray<{ name: string }>,
+  fromPeer: (p: PeerPackage) => Compared,
+): void {
+  const got = sorted(packages.map((p) => ({ name: p.name, version: p.version, sourceName: p.sourceName, sourceVersion: p.sourceVersion })));
+  for (const c of expected.cases) {
+    expect(got).toEqual(sorted(c.packages.filter((p) => !disagreements.some((d) => d.name === p.name)).map(fromPeer)));
+    for (const p of c.packages) if (p.arch) expect(packages.find((q) => q.name === p.name)?.arch).toBe(p.arch);
+  }
 }
 
 /**

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { PackageURL } from 'packageurl-js';
 import type { Digest } from '../../../../lib/engine/model';
 import { createDpkgCataloger, dpkgCataloger, dpkgWants, parseDpkgStatus, parseSourceField, parseStanzas } from '../../../../lib/engine/catalog/dpkg';
-import { type Compared, type PeerPackage, debVersion, fixtures, loadFixture, sorted } from './corpus';
+import { type Compared, type PeerPackage, debVersion, expectPeerPackages, fixtures, loadFixture } from './corpus';
 
 const LAYER = `sha256:${'0'.repeat(64)}` as Digest;
 
@@ -50,14 +50,8 @@ describe('dpkg cataloger against the pkgdb corpus', () => {
     const { expected, file } = loadFixture('dpkg', folder);
     expect(dpkgWants(file.path)).toBe(true);
     const { packages, unknowns } = dpkgCataloger.catalog([file]);
-    const got = sorted(packages.map((p) => ({ name: p.name, version: p.version, sourceName: p.sourceName, sourceVersion: p.sourceVersion })));
     const disagreements = DISAGREEMENTS[folder] ?? [];
-    for (const c of expected.cases) {
-      const want = sorted(c.packages.filter((p) => !disagreements.some((d) => d.name === p.name)).map((p) => fromPeer(expected.peer, p)));
-      expect(got).toEqual(want);
-      // architecture where the peer gives it
-      for (const p of c.packages) if (p.arch) expect(packages.find((q) => q.name === p.name)?.arch).toBe(p.arch);
-    }
+    expectPeerPackages(packages, expected, disagreements, (p) => fromPeer(expected.peer, p));
     for (const d of disagreements) {
       expect(packages.some((p) => p.name === d.name)).toBe(false);
       expect(unknowns.some((u) => u.reason.includes(d.name))).toBe(true);
