@@ -155,9 +155,12 @@ export class MultiPattern {
     return new MultiPattern(next, firstAccepting, outStart, Int32Array.from(list), Int32Array.from(patterns.map((p) => p.length)), hasEmpty);
   }
 
-  /** A fresh scan of one body. */
-  scan(): PatternScan {
-    return new PatternScan(this);
+  /**
+   * A fresh scan of one body. With `record`, the scan also keeps every occurrence (see
+   * {@link PatternScan.recordedEnds}), for a caller that needs where the patterns are, not just whether.
+   */
+  scan(record = false): PatternScan {
+    return new PatternScan(this, record);
   }
 }
 
@@ -176,8 +179,23 @@ export class PatternScan {
   private last: Float64Array | undefined;
   /** Patterns that have occurred at least once. */
   found = 0;
+  /**
+   * With `record`: the occurrences kept (see {@link forget}), in the order they end: occurrence `i`
+   * is pattern `recordedPatterns[i]` ending just before absolute offset `recordedEnds[i]`, for
+   * `i < recordedCount`. Bounded by {@link MAX_RECORDED}: past it, {@link recordLost} turns true for
+   * good and nothing more is kept (the caller must then not rely on the record).
+   */
+  recordedEnds: Float64Array | undefined;
+  recordedPatterns: Int32Array | undefined;
+  recordedCount = 0;
+  recordLost = false;
 
-  constructor(private readonly mp: MultiPattern) {}
+  constructor(private readonly mp: MultiPattern, record = false) {
+    if (record) {
+      this.recordedEnds = new Float64Array(64);
+      this.recordedPatterns = new Int32Array(64);
+    }
+  }
 
   /** Offset just past the first occurrence of pattern `p`, -1 when it has not occurred. */
   firstEnd(p: number): number {
@@ -214,6 +232,43 @@ export class PatternScan {
         this.found++;
       }
       last[p] = end;
+      if (this.recordedEnds !== undefined) this.record(p, end);
     }
   }
+
+  private record(p: number, end: number): void {
+    let ends = this.recordedEnds!;
+    if (this.recordedCount === ends.length) {
+      if (ends.length >= MAX_RECORDED) {
+        this.recordLost = true;
+        this.recordedEnds = this.recordedPatterns = undefined;
+        this.recordedCount = 0;
+        return;
+      }
+      const n = 2 * ends.length;
+      ends = new Float64Array(n);
+      ends.set(this.recordedEnds!);
+      const pats = new Int32Array(n);
+      pats.set(this.recordedPatterns!);
+      this.recordedEnds = ends;
+      this.recordedPatterns = pats;
+    }
+    ends[this.recordedCount] = end;
+    this.recordedPatterns![this.recordedCount++] = p;
+  }
+
+  /** Drops the recorded occurrences that end at or before absolute offset `end` (the caller is past them). */
+  forget(end: number): void {
+    const ends = this.recordedEnds;
+    if (ends === undefined) return;
+    let k = 0;
+    while (k < this.recordedCount && ends[k] <= end) k++;
+    if (k === 0) return;
+    ends.copyWithin(0, k, this.recordedCount);
+    this.recordedPatterns!.copyWithin(0, k, this.recordedCount);
+    this.recordedCount -= k;
+  }
 }
+
+/** Most occurrences a recording {@link PatternScan} keeps at once (3 MiB of record). */
+export const MAX_RECORDED = 1 << 18;
