@@ -129,6 +129,27 @@ describe('MultiPattern (Aho-Corasick over chunks)', () => {
       }
     });
 
+    it('long chunks (walked as two halves at once): every occurrence, in end order, at chunk sizes around the two-walk threshold', () => {
+      const r = rng(57);
+      for (let round = 0; round < 30; round++) {
+        const alphabet = round % 2 === 0 ? 'abAB' : 'abcdefghij';
+        const pick = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => alphabet[Math.floor(r() * alphabet.length)]).join(''), 'latin1');
+        const patterns = Array.from({ length: 1 + Math.floor(r() * 8) }, () => pick(1 + Math.floor(r() * 24)).map((b) => LATIN1_LOWER[b]));
+        const text = pick(500 + Math.floor(r() * 4000));
+        const mp = MultiPattern.compile(patterns.map((p) => Buffer.from(p)), LATIN1_LOWER)!;
+        const expected = every(patterns.map((p) => Buffer.from(p)), text, LATIN1_LOWER);
+        for (const size of [1, 2 * mp.maxLength + 15, 4 * mp.maxLength + 32, 4 * mp.maxLength + 33, 97, 1000, text.length]) {
+          const s = mp.scan(true);
+          for (let o = 0; o < text.length; o += size) s.write(text.subarray(o, o + size));
+          expect([round, size, recorded(s)]).toEqual([round, size, expected]);
+          for (let i = 1; i < s.recordedCount; i++) expect(s.recordedEnds![i]).toBeGreaterThanOrEqual(s.recordedEnds![i - 1]);
+          const firsts = patterns.map((_, p) => expected.find((e) => e[1] === p)?.[0] ?? -1);
+          const lasts = patterns.map((_, p) => [...expected].reverse().find((e) => e[1] === p)?.[0] ?? -1);
+          expect([round, size, patterns.map((_, p) => s.firstEnd(p)), patterns.map((_, p) => s.lastEnd(p))]).toEqual([round, size, firsts, lasts]);
+        }
+      }
+    });
+
     it('forget(end) drops exactly the occurrences ending at or before end', () => {
       const mp = MultiPattern.compile([Buffer.from('ab'), Buffer.from('b')])!;
       const s = mp.scan(true);

@@ -1,13 +1,13 @@
 /**
  * The secrets scanner as it was before the rules ran only near their keywords (commit 307715f, issue 16's
  * keyword automaton: a window is decoded when it holds a keyword, then every rule whose keyword it holds
- * runs over the whole window), kept verbatim as the reference the current scanner is compared with
+ * runs over the whole window; the automaton walked one byte after another), kept verbatim as the reference the current scanner is compared with
  * (test/engine/checks/secrets/near-keywords-differential.test.ts). Not used by the product.
  */
 import type { EntryInfo } from '../../../lib/engine/layers/layer-reader';
 import type { Finding } from '../../../lib/engine/model';
 import { BINARY_PROBE_BYTES, MAX_FINDINGS_PER_TEXT, looksBinary, secretsWants } from '../../../lib/engine/checks/secrets';
-import { LATIN1_LOWER, MultiPattern, type PatternScan } from '../../../lib/engine/checks/multi-pattern';
+import { LATIN1_LOWER, MultiPattern } from '../../../lib/engine/checks/multi-pattern';
 import { MAX_HITS_PER_TEXT, MAX_MATCH_CHARS, RULE_CONTEXT_CHARS, SECRET_RULES, redact, type SecretHit, type SecretMatch, type SecretRule } from '../../../lib/engine/checks/secrets/rules';
 
 interface WindowHit extends SecretMatch {
@@ -111,7 +111,7 @@ export class KeywordSecretStreamScanner {
    */
   private readonly ahead = 2 * MAX_MATCH_CHARS + RULE_CONTEXT_CHARS;
   private readonly index: KeywordIndex;
-  private readonly keywordScan: PatternScan | undefined;
+  private readonly keywordScan: KeywordPatternScan | undefined;
 
   /**
    * @param sizeHint the body's expected size, when known, so that it is held in one buffer from the
@@ -120,7 +120,7 @@ export class KeywordSecretStreamScanner {
   constructor(private readonly rules: readonly SecretRule[] = SECRET_RULES, private readonly blockChars = 1024 * 1024, sizeHint = 0) {
     if (!Number.isSafeInteger(blockChars) || blockChars <= 0) throw new RangeError(`blockChars must be a positive integer, got ${blockChars}`);
     this.index = keywordIndex(rules);
-    this.keywordScan = this.index.automaton?.scan();
+    this.keywordScan = this.index.automaton === undefined ? undefined : new KeywordPatternScan(this.index.automaton);
     const window = blockChars + this.overlap + this.ahead;
     this.held = Buffer.allocUnsafe(Math.max(64, Math.min(sizeHint > 0 ? sizeHint : 4096, window)));
   }
@@ -193,6 +193,62 @@ export class KeywordSecretStreamScanner {
     this.held.copyWithin(0, drop, this.fill);
     this.fill -= drop;
     this.base = keepFrom;
+  }
+}
+
+/**
+ * The automaton's scan of commit 307715f (lib/engine/checks/multi-pattern.ts `PatternScan`; the tables
+ * it walks are compiled as they were). One body's pass through a {@link MultiPattern}: feed the chunks in order with {@link write}; per
+ * pattern, {@link firstEnd} and {@link lastEnd} hold the absolute offset just past its first and its
+ * last occurrence (-1: none yet). Nothing is allocated per body until a pattern occurs.
+ */
+class KeywordPatternScan {
+  /** Bytes fed so far. */
+  pos = 0;
+  private state = 0;
+  private first: Float64Array | undefined;
+  private last: Float64Array | undefined;
+  /** Patterns that have occurred at least once. */
+  found = 0;
+
+  constructor(private readonly mp: MultiPattern) {}
+
+  /** Offset just past the first occurrence of pattern `p`, -1 when it has not occurred. */
+  firstEnd(p: number): number {
+    return this.first === undefined ? -1 : this.first[p];
+  }
+
+  /** Offset just past the latest occurrence of pattern `p`, -1 when it has not occurred. */
+  lastEnd(p: number): number {
+    return this.last === undefined ? -1 : this.last[p];
+  }
+
+  /** Feeds the next bytes of the body (a view is fine: nothing is kept). */
+  write(chunk: Uint8Array): void {
+    const { next, firstAccepting } = this.mp;
+    let s = this.state;
+    const len = chunk.length;
+    for (let i = 0; i < len; i++) {
+      s = next[(s << 8) | chunk[i]];
+      if (s >= firstAccepting) this.hit(s, this.pos + i + 1);
+    }
+    this.state = s;
+    this.pos += len;
+  }
+
+  /** Records every pattern ending at state `s`, just before absolute offset `end`. */
+  private hit(s: number, end: number): void {
+    const { outStart, outList } = this.mp;
+    const first = (this.first ??= new Float64Array(this.mp.count).fill(-1));
+    const last = (this.last ??= new Float64Array(this.mp.count).fill(-1));
+    for (let k = outStart[s]; k < outStart[s + 1]; k++) {
+      const p = outList[k];
+      if (first[p] < 0) {
+        first[p] = end;
+        this.found++;
+      }
+      last[p] = end;
+    }
   }
 }
 

@@ -652,12 +652,12 @@ export class SecretStreamScanner {
    */
   private keywordStarts(): ((rule: SecretRule) => NearKeywords | undefined) | undefined {
     const scan = this.keywordScan;
-    const ends = scan?.recordedEnds;
-    const pats = scan?.recordedPatterns;
-    if (scan === undefined || ends === undefined || pats === undefined || scan.recordLost) return undefined;
+    if (scan === undefined || scan.recordLost || !this.index.near.some((n) => n !== undefined)) return undefined;
     const { keywords, rulesOf, near } = this.index;
     const starts: number[][] = this.rules.map(() => []);
-    for (let j = 0; j < scan.recordedCount; j++) {
+    const ends = scan.recordedEnds;
+    const pats = scan.recordedPatterns;
+    for (let j = 0; ends !== undefined && pats !== undefined && j < scan.recordedCount; j++) {
       const p = pats[j];
       const at = ends[j] - keywords[p].length - this.base;
       if (at < 0) continue;
