@@ -475,7 +475,10 @@ interface NearKeywords {
  * in [pos, L + bound] and the search moves on (every keyword start ≤ L + bound is passed); if it finds
  * one at s, it is the first match start at or after `pos`, and `exec` from s gives the match
  * `matchAll` gives there. After a match, `pos` moves as `matchAll` moves it (past the match; one
- * further after an empty one).
+ * further after an empty one). What it costs: the spans the finder tries never overlap (each starts
+ * past the last one's end, or past the last match's start), so each start position is tried at most
+ * once, plus once more by `exec` where a match starts — never more than `matchAll` over the whole text
+ * tries, and far fewer where keywords are sparse.
  */
 function* matchesNear(text: string, pattern: RegExp, near: NearKeywords): Generator<RegExpExecArray> {
   const { starts, count, bound, finder } = near;
