@@ -54,6 +54,8 @@ export class MultiPattern {
   readonly count: number;
   /** True when some pattern is empty: it "occurs" in every body, even an empty one. */
   readonly hasEmpty: boolean;
+  /** The longest pattern's length: no state stands for more text than this (see {@link PatternScan.write}). */
+  readonly maxLength: number;
 
   private constructor(next: Uint8Array | Uint16Array, firstAccepting: number, outStart: Int32Array, outList: Int32Array, lengths: Int32Array, hasEmpty: boolean) {
     this.next = next;
@@ -63,6 +65,7 @@ export class MultiPattern {
     this.lengths = lengths;
     this.count = lengths.length;
     this.hasEmpty = hasEmpty;
+    this.maxLength = lengths.reduce((m, n) => Math.max(m, n), 0);
   }
 
   /**
@@ -155,9 +158,12 @@ export class MultiPattern {
     return new MultiPattern(next, firstAccepting, outStart, Int32Array.from(list), Int32Array.from(patterns.map((p) => p.length)), hasEmpty);
   }
 
-  /** A fresh scan of one body. */
-  scan(): PatternScan {
-    return new PatternScan(this);
+  /**
+   * A fresh scan of one body. With `record`, the scan also keeps every occurrence (see
+   * {@link PatternScan.recordedEnds}), for a caller that needs where the patterns are, not just whether.
+   */
+  scan(record = false): PatternScan {
+    return new PatternScan(this, record);
   }
 }
 
@@ -176,8 +182,19 @@ export class PatternScan {
   private last: Float64Array | undefined;
   /** Patterns that have occurred at least once. */
   found = 0;
+  /**
+   * With `record`: the occurrences kept (see {@link forget}), in the order they end: occurrence `i`
+   * is pattern `recordedPatterns[i]` ending just before absolute offset `recordedEnds[i]`, for
+   * `i < recordedCount` (the arrays are allocated at the first occurrence). Bounded by
+   * {@link MAX_RECORDED}: past it, {@link recordLost} turns true for good and nothing more is kept
+   * (the caller must then not rely on the record).
+   */
+  recordedEnds: Float64Array | undefined;
+  recordedPatterns: Int32Array | undefined;
+  recordedCount = 0;
+  recordLost = false;
 
-  constructor(private readonly mp: MultiPattern) {}
+  constructor(private readonly mp: MultiPattern, private readonly recording = false) {}
 
   /** Offset just past the first occurrence of pattern `p`, -1 when it has not occurred. */
   firstEnd(p: number): number {
@@ -189,18 +206,64 @@ export class PatternScan {
     return this.last === undefined ? -1 : this.last[p];
   }
 
-  /** Feeds the next bytes of the body (a view is fine: nothing is kept). */
+  /**
+   * Feeds the next bytes of the body (a view is fine: nothing is kept).
+   *
+   * A chunk of some size is walked as two halves at once, in one loop: each step of the automaton
+   * waits for the table load of the step before, so one walk leaves the processor idle most of the
+   * time, and two independent walks interleaved take about the time of one. The second walk starts
+   * from the root `maxLength` bytes before the middle, and from the middle on it is in the very state
+   * a single walk would be in: an Aho-Corasick state stands for the longest suffix of the text read
+   * that is a prefix of some pattern, at most `maxLength` characters, so it is the same whether the
+   * text read began at the body's start or `maxLength` bytes back. Its occurrences before the middle
+   * (the first walk's) are not reported, and the ones after are reported once the first half's are,
+   * so {@link hit} sees every occurrence once, in the order they end, as with one walk.
+   */
   write(chunk: Uint8Array): void {
-    const { next, firstAccepting } = this.mp;
-    let s = this.state;
+    const { next, firstAccepting, maxLength } = this.mp;
     const len = chunk.length;
-    for (let i = 0; i < len; i++) {
-      s = next[(s << 8) | chunk[i]];
-      if (s >= firstAccepting) this.hit(s, this.pos + i + 1);
+    const mid = len >>> 1;
+    if (mid < 2 * maxLength + 16) {
+      let s = this.state;
+      for (let i = 0; i < len; i++) {
+        s = next[(s << 8) | chunk[i]];
+        if (s >= firstAccepting) this.hit(s, this.pos + i + 1);
+      }
+      this.state = s;
+      this.pos += len;
+      return;
     }
-    this.state = s;
+    let a = this.state;
+    let b = 0;
+    for (let j = mid - maxLength; j < mid; j++) b = next[(b << 8) | chunk[j]];
+    const pos = this.pos;
+    // The second half's occurrences (state, end), reported after the first half's.
+    const later = this.later;
+    let nLater = 0;
+    for (let i = 0; i < mid; i++) {
+      a = next[(a << 8) | chunk[i]];
+      b = next[(b << 8) | chunk[mid + i]];
+      if (a >= firstAccepting) this.hit(a, pos + i + 1);
+      if (b >= firstAccepting) {
+        later[nLater++] = b;
+        later[nLater++] = pos + mid + i + 1;
+      }
+    }
+    for (let i = 2 * mid; i < len; i++) {
+      b = next[(b << 8) | chunk[i]];
+      if (b >= firstAccepting) {
+        later[nLater++] = b;
+        later[nLater++] = pos + i + 1;
+      }
+    }
+    for (let k = 0; k < nLater; k += 2) this.hit(later[k], later[k + 1]);
+    later.length = 0;
+    this.state = b;
     this.pos += len;
   }
+
+  /** Scratch list of {@link write}. */
+  private readonly later: number[] = [];
 
   /** Records every pattern ending at state `s`, just before absolute offset `end`. */
   private hit(s: number, end: number): void {
@@ -214,6 +277,48 @@ export class PatternScan {
         this.found++;
       }
       last[p] = end;
+      if (this.recording) this.record(p, end);
     }
   }
+
+  private record(p: number, end: number): void {
+    if (this.recordLost) return;
+    if (this.recordedEnds === undefined) {
+      this.recordedEnds = new Float64Array(64);
+      this.recordedPatterns = new Int32Array(64);
+    }
+    let ends = this.recordedEnds;
+    if (this.recordedCount === ends.length) {
+      if (ends.length >= MAX_RECORDED) {
+        this.recordLost = true;
+        this.recordedEnds = this.recordedPatterns = undefined;
+        this.recordedCount = 0;
+        return;
+      }
+      const n = 2 * ends.length;
+      ends = new Float64Array(n);
+      ends.set(this.recordedEnds!);
+      const pats = new Int32Array(n);
+      pats.set(this.recordedPatterns!);
+      this.recordedEnds = ends;
+      this.recordedPatterns = pats;
+    }
+    ends[this.recordedCount] = end;
+    this.recordedPatterns![this.recordedCount++] = p;
+  }
+
+  /** Drops the recorded occurrences that end at or before absolute offset `end` (the caller is past them). */
+  forget(end: number): void {
+    const ends = this.recordedEnds;
+    if (ends === undefined) return;
+    let k = 0;
+    while (k < this.recordedCount && ends[k] <= end) k++;
+    if (k === 0) return;
+    ends.copyWithin(0, k, this.recordedCount);
+    this.recordedPatterns!.copyWithin(0, k, this.recordedCount);
+    this.recordedCount -= k;
+  }
 }
+
+/** Most occurrences a recording {@link PatternScan} keeps at once (3 MiB of record). */
+export const MAX_RECORDED = 1 << 18;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LATIN1_LOWER, MultiPattern, type PatternScan } from '../multi-pattern';
 import type { Severity } from '../../model';
+import { keywordBound } from './keyword-bound';
 
 /**
  * The secrets check's rules: an explicit list, in precedence order, of what a leaked credential looks
@@ -421,13 +422,18 @@ function scanText(t: string, rules: readonly SecretRule[], from: number, to: num
   return runRules(t, rules.filter((rule) => rule.keywords.some((k) => lower.includes(k))), from, to);
 }
 
-/** {@link scanText} over the rules whose keywords `t` is already known to contain (in precedence order). */
-function runRules(t: string, rules: readonly SecretRule[], from: number, to: number): WindowHit[] {
+/**
+ * {@link scanText} over the rules whose keywords `t` is already known to contain (in precedence order).
+ * With `near`, a rule it gives keyword starts for runs only near them ({@link matchesNear}) and finds
+ * the very matches `matchAll` finds; the others run over all of `t`.
+ */
+function runRules(t: string, rules: readonly SecretRule[], from: number, to: number, near?: (rule: SecretRule) => NearKeywords | undefined): WindowHit[] {
   const taken: { start: number; end: number }[] = [];
   const overlaps = (start: number, end: number): boolean => taken.some((s) => start < s.end && s.start < end);
   const found: WindowHit[] = [];
   for (const rule of rules) {
-    for (const m of t.matchAll(rule.pattern)) {
+    const n = near?.(rule);
+    for (const m of n === undefined ? t.matchAll(rule.pattern) : matchesNear(t, rule.pattern, n)) {
       const hit = rule.accept(m, t);
       if (!hit || hit.secret.length === 0) continue;
       const end = hit.index + hit.secret.length;
@@ -441,6 +447,61 @@ function runRules(t: string, rules: readonly SecretRule[], from: number, to: num
     if (found.length >= MAX_HITS_PER_TEXT) break;
   }
   return found;
+}
+
+/** Where a rule may match in one text: its keyword occurrences and its proved {@link keywordBound}. */
+interface NearKeywords {
+  /** Starts of the rule's keyword occurrences in the text, ascending. */
+  readonly starts: ArrayLike<number>;
+  readonly count: number;
+  /** Every match holds a keyword starting at most this many characters after the match's start. */
+  readonly bound: number;
+  /**
+   * `[\s\S]{0,bound}?(?=(?:pattern))`, sticky: from position L, it matches exactly when the pattern
+   * has a match starting in [L, L + bound], and its length says where the first one starts (its lazy
+   * prefix tries each start in order; the lookahead succeeds where the pattern has any match; no
+   * group is added, so back-references keep their numbers).
+   */
+  readonly finder: RegExp;
+}
+
+/**
+ * The matches `text.matchAll(pattern)` yields, in the same order and the same objects (each is
+ * `pattern`'s own `exec` result at the same position), found by trying the pattern only near keyword
+ * occurrences. Why nothing is lost (keyword-bound.ts has the proof of `bound`): a match starting at p
+ * holds a keyword starting in [p, p + bound]; so, with `pos` the position `matchAll` would search from
+ * next and k the first keyword start at or after `pos`, no match starts in [pos, k − bound). The finder
+ * then tries every start in [L, L + bound], L = max(pos, k − bound): if it finds none, no match starts
+ * in [pos, L + bound] and the search moves on (every keyword start ≤ L + bound is passed); if it finds
+ * one at s, it is the first match start at or after `pos`, and `exec` from s gives the match
+ * `matchAll` gives there. After a match, `pos` moves as `matchAll` moves it (past the match; one
+ * further after an empty one). What it costs: the spans the finder tries never overlap (each starts
+ * past the last one's end, or past the last match's start), so each start position is tried at most
+ * once, plus once more by `exec` where a match starts — never more than `matchAll` over the whole text
+ * tries, and far fewer where keywords are sparse.
+ */
+function* matchesNear(text: string, pattern: RegExp, near: NearKeywords): Generator<RegExpExecArray> {
+  const { starts, count, bound, finder } = near;
+  // matchAll copies the pattern's lastIndex (always 0 here: the rules' patterns are only used through matchAll).
+  let pos = pattern.lastIndex;
+  const re = new RegExp(pattern);
+  let i = 0;
+  for (;;) {
+    while (i < count && starts[i] < pos) i++;
+    if (i === count) return;
+    const from = Math.max(pos, starts[i] - bound);
+    finder.lastIndex = from;
+    const f = finder.exec(text);
+    if (f === null) {
+      pos = from + bound + 1;
+      continue;
+    }
+    re.lastIndex = from + f[0].length;
+    const m = re.exec(text);
+    if (m === null) return;
+    yield m;
+    pos = m.index + (m[0].length === 0 ? 1 : m[0].length);
+  }
 }
 
 /**
@@ -475,6 +536,8 @@ interface KeywordIndex {
    * with a character above U+00FF is left out: latin1 text never contains it, so it enables nothing.
    */
   readonly always: readonly number[];
+  /** Per rule: its {@link keywordBound} and finder (see {@link NearKeywords}), or undefined (full scan). */
+  readonly near: readonly ({ readonly bound: number; readonly finder: RegExp } | undefined)[];
 }
 
 const keywordIndexes = new WeakMap<readonly SecretRule[], KeywordIndex>();
@@ -493,7 +556,13 @@ function keywordIndex(rules: readonly SecretRule[]): KeywordIndex {
   });
   const keywords = [...byKeyword.keys()].map((k) => Buffer.from(k, 'latin1'));
   const automaton = MultiPattern.compile(keywords, LATIN1_LOWER);
-  ix = { automaton, keywords, rulesOf: [...byKeyword.values()], always: [...new Set(always)] };
+  const near = rules.map((r) => {
+    const bound = keywordBound(r.pattern, r.keywords);
+    if (bound === undefined) return undefined;
+    const flags = r.pattern.flags.replace('g', '') + 'y';
+    return { bound, finder: new RegExp(`[\\s\\S]{0,${bound}}?(?=(?:${r.pattern.source}))`, flags) };
+  });
+  ix = { automaton, keywords, rulesOf: [...byKeyword.values()], always: [...new Set(always)], near };
   keywordIndexes.set(rules, ix);
   return ix;
 }
@@ -518,7 +587,12 @@ function countLines(b: Buffer, from: number, to: number): number {
  * (./multi-pattern.ts, case-folded as `toLowerCase` folds latin1), and a window becomes a string only
  * when it holds a keyword — then only the rules with a keyword in that window run (the test
  * {@link findSecrets} makes with `includes` on the lower-cased text, answered without lower-casing or
- * searching it once per keyword). A body without any keyword is copied once and never decoded.
+ * searching it once per keyword). A body without any keyword is copied once and never decoded. The
+ * automaton also records where each keyword occurs, and a rule with a proved bound B (keyword-bound.ts:
+ * every match holds one of its keywords within B characters of its start — all rules but
+ * `gcp-service-account`, whose keyword lies outside its match) runs only from B before each of its
+ * keyword occurrences ({@link matchesNear}), finding the very matches a run over the whole window
+ * finds; the generic rule's regex over whole windows was the scan's largest cost.
  */
 export class SecretStreamScanner {
   /** Bytes from absolute offset `base` on: `held[0, fill)`. */
@@ -546,7 +620,7 @@ export class SecretStreamScanner {
   constructor(private readonly rules: readonly SecretRule[] = SECRET_RULES, private readonly blockChars = 1024 * 1024, sizeHint = 0) {
     if (!Number.isSafeInteger(blockChars) || blockChars <= 0) throw new RangeError(`blockChars must be a positive integer, got ${blockChars}`);
     this.index = keywordIndex(rules);
-    this.keywordScan = this.index.automaton?.scan();
+    this.keywordScan = this.index.automaton?.scan(this.index.near.some((n) => n !== undefined));
     const window = blockChars + this.overlap + this.ahead;
     this.held = Buffer.allocUnsafe(Math.max(64, Math.min(sizeHint > 0 ? sizeHint : 4096, window)));
   }
@@ -575,6 +649,40 @@ export class SecretStreamScanner {
     return this.hits;
   }
 
+  /**
+   * For each rule with a proved bound, the starts (in the held text) of its keyword occurrences there,
+   * from the automaton's record; undefined when the record was lost (too many occurrences): full scans.
+   */
+  private keywordStarts(): ((rule: SecretRule) => NearKeywords | undefined) | undefined {
+    const scan = this.keywordScan;
+    if (scan === undefined || scan.recordLost || !this.index.near.some((n) => n !== undefined)) return undefined;
+    const { keywords, rulesOf, near } = this.index;
+    const starts: number[][] = this.rules.map(() => []);
+    const ends = scan.recordedEnds;
+    const pats = scan.recordedPatterns;
+    for (let j = 0; ends !== undefined && pats !== undefined && j < scan.recordedCount; j++) {
+      const p = pats[j];
+      const at = ends[j] - keywords[p].length - this.base;
+      if (at < 0) continue;
+      for (const r of rulesOf[p]) if (near[r] !== undefined) starts[r].push(at);
+    }
+    const byRule = new Map<SecretRule, NearKeywords>();
+    this.rules.forEach((rule, r) => {
+      const n = near[r];
+      if (n === undefined) return;
+      const list = starts[r];
+      // Occurrences are recorded as they end; keywords of different lengths can start out of that order.
+      for (let j = 1; j < list.length; j++) {
+        if (list[j] < list[j - 1]) {
+          list.sort((a, b) => a - b);
+          break;
+        }
+      }
+      byRule.set(rule, { starts: list, count: list.length, bound: n.bound, finder: n.finder });
+    });
+    return (rule) => byRule.get(rule);
+  }
+
   /** The rules (in precedence order) with a keyword in the held text, i.e. at or after `base`. */
   private activeRules(): SecretRule[] {
     const { automaton, keywords, rulesOf, always } = this.index;
@@ -599,7 +707,7 @@ export class SecretStreamScanner {
       const rules = this.activeRules();
       if (rules.length > 0) {
         const text = this.held.toString('latin1', 0, this.fill);
-        const found = runRules(text, rules, this.lo - this.base, hi - this.base);
+        const found = runRules(text, rules, this.lo - this.base, hi - this.base, this.keywordStarts());
         found.sort((a, b) => a.index - b.index);
         let line = this.linesBefore + 1;
         let pos = 0;
@@ -619,5 +727,6 @@ export class SecretStreamScanner {
     this.held.copyWithin(0, drop, this.fill);
     this.fill -= drop;
     this.base = keepFrom;
+    this.keywordScan?.forget(keepFrom);
   }
 }

@@ -127,3 +127,44 @@ export function checkFile(path: string, body: Buffer | string, opts: { layer?: s
 
 export type { TestFile } from '../malware/helpers';
 export { checkBuiltLayers, readBuiltLayers, scanFiles } from '../malware/helpers';
+
+/**
+ * A seeded random text dense in what the secret rules look at: every rule's keywords in mixed case,
+ * identifier prefixes up to 80 characters long (past the generic rule's 64), assignment operators,
+ * quotes, `::`, blanks and line breaks, values of every shape (random, token-shaped fakes, PEM
+ * armor), and near misses (`passw0rd`, `tokn`, `AKI A`). For differential and bound tests.
+ */
+export function denseSecretText(r: () => number, pieces: number): string {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
+  const mixCase = (s: string): string => [...s].map((c) => (r() < 0.3 ? c.toUpperCase() : c)).join('');
+  const ident = (n: number): string => fakeChars(n, `${ALNUM}_.-`, Math.floor(r() * 1e9));
+  const keywords = ['password', 'passwd', 'secret', 'token', 'api_key', 'apikey', 'api-key', 'service_account', 'DefaultEndpointsProtocol', 'private key-----', 'PGP PRIVATE KEY BLOCK', 'a3t', 'AKIA', 'ASIA', 'abia', 'acca', 'ghp_', 'gho_', 'github_pat_', 'xoxb-', 'xoxp-', 'hooks.slack.com', 'npm_', 'aws_secret_access_key', 'AWS-SECRET', 'secret.access.key', 'awssecretkey'];
+  const seps = ['=', ':', ':=', '=>', ' = ', ': ', '\t=\t', ' ', '"', "'", '::', '\n', '\r\n', ',', ';', '(', ')', '{', '}', '[', ']', '<', '>', '`', '/', '.', '-', '_', '$', '=='];
+  const value = (): string =>
+    pick([
+      () => fakeChars(4 + Math.floor(r() * 40), ALNUM, Math.floor(r() * 1e9)),
+      () => `"${fakeChars(12 + Math.floor(r() * 20), ALNUM, Math.floor(r() * 1e9))}"`,
+      () => fake.password(Math.floor(r() * 1e6)),
+      () => fake.awsSecret(Math.floor(r() * 1e6)),
+      () => fake.awsKeyId(Math.floor(r() * 1e6)),
+      () => fake.github(pick(['ghp', 'gho', 'ghu', 'ghs', 'ghr']), Math.floor(r() * 1e6)),
+      () => fake.githubFineGrained(Math.floor(r() * 1e6)),
+      () => fake.slack(Math.floor(r() * 1e6)),
+      () => `https://hooks.slack.com/services/${fake.slackWebhookPath(Math.floor(r() * 1e6))}`,
+      () => fake.npm(Math.floor(r() * 1e6)),
+      () => `DefaultEndpointsProtocol=https;AccountName=fake${Math.floor(r() * 1000)};AccountKey=${fake.azureKey(Math.floor(r() * 1e6))}`,
+      () => `-----BEGIN ${pick(['', 'RSA ', 'EC ', 'ENCRYPTED ', 'OPENSSH '])}PRIVATE KEY-----\n${pemLines(fake.keyBody(80 + Math.floor(r() * 200), Math.floor(r() * 1e6)))}\n-----END ${pick(['', 'RSA '])}PRIVATE KEY-----`,
+      () => `-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n${pemLines(fake.keyBody(100, Math.floor(r() * 1e6)))}\n-----END PGP PRIVATE KEY BLOCK-----`,
+      () => `"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----\\n${fake.keyBody(100, Math.floor(r() * 1e6))}\\n-----END PRIVATE KEY-----\\n"`,
+      () => pick(['changeme', '${TOKEN}', 'example.com', 'os.environ["X"]', 'passw0rd', 'tokn', 'secre t', 'gh_p', 'AKI A', 'xox-b', 'npm-', 'hooks.slack.co']),
+    ])();
+  let out = '';
+  for (let i = 0; i < pieces; i++) {
+    const x = r();
+    if (x < 0.3) out += (r() < 0.5 ? ident(Math.floor(r() * 81)) : '') + mixCase(pick(keywords)) + (r() < 0.5 ? pick(['', 'Key', '_value', '_type', '.x', '-token']) : '') + (r() < 0.5 ? pick(['=', ': ', ' := ', '=>', '"="', ' ', '\t']) + value() : '');
+    else if (x < 0.55) out += pick(seps);
+    else if (x < 0.8) out += value();
+    else out += ident(1 + Math.floor(r() * 20));
+  }
+  return out;
+}
