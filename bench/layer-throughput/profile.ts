@@ -37,7 +37,8 @@ const CATEGORIES: [string, (fn: string, url: string) => boolean][] = [
   ['idle (waiting for inflate or a core)', (fn) => fn === '(idle)'],
   ['garbage collector', (fn) => fn === '(garbage collector)'],
   ['sha256 (diff_id)', (fn, url) => fn === 'update' && (url === '' || url.includes('crypto'))],
-  ['profiler itself (stopping it)', (_f, url) => url.includes('inspector')],
+  // Node 20 shows Profiler.stop as a native `dispatch` under inspector's post.
+  ['profiler itself (stopping it)', (fn, url) => url.includes('inspector') || (url === '' && fn === 'dispatch')],
   // Native zlib write and fs read queue work on the threadpool; their self time grows when waking a
   // threadpool thread hands it this thread's core (a context switch under load).
   ['zlib callbacks, output buffers, threadpool hand-offs (native write, read)', (fn, url) => url.includes('zlib') || (url === '' && (fn === 'write' || fn === 'read')) || fn === 'createUnsafeBuffer' || (url.includes('buffer') && fn.startsWith('alloc'))],

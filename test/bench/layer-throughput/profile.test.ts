@@ -21,6 +21,7 @@ const cases: { name: string; functionName: string; url: string; category: string
   { name: 'a content check', functionName: 'write', url: 'file:///r/lib/engine/checks/secrets/stream.ts', category: 'content checks' },
   { name: 'stream machinery', functionName: 'addChunk', url: 'node:internal/streams/readable', category: 'streams, events, ticks' },
   { name: 'the profiler stopping', functionName: 'post', url: 'node:inspector', category: 'profiler itself (stopping it)' },
+  { name: 'the profiler stopping (Node 20: native dispatch)', functionName: 'dispatch', url: '', category: 'profiler itself (stopping it)' },
   { name: 'anything else', functionName: 'parse', url: '', category: 'other' },
 ];
 
