@@ -11,7 +11,8 @@
  *       coverage must show every regular-file byte examined, else the bench fails;
  *   (b) Node's bare decoder over the same layers one after another (./decode.ts);
  *   (c) `tar -tzf` (`tar --zstd -tf`) of each layer one after another;
- * and prints (a)/(b) — the issue's "≤ 1.0× sequential gunzip" is (a)/(b) ≤ 1 — and (c)/(a). Then the
+ * and prints (a)/(b) — the issue's "≤ 1.0× sequential gunzip" is (a)/(b) ≤ 1 — and (c)/(a), and what
+ * (a)'s peak RSS is made of (V8 heap, ArrayBuffers, other native memory: ./mem-probe.cjs). Then the
  * single-layer walk figures of bench/layer-throughput (layer walk vs bare gunzip and vs `tar -tzf`), run
  * on the same Node.
  *
@@ -72,6 +73,13 @@ const NOTHING_CUT: Record<string, number> = {
   maxBlobBytes: 64 * GiB,
   maxEntries: 10_000_000,
 };
+
+/** What ./mem-probe.cjs writes (MiB). */
+interface MemProbe {
+  atPeak: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; t: number };
+  spacesAtExit: Record<string, number>;
+  maxRssMiB: number;
+}
 
 /** One child process: wall time, peak RSS (GNU time), and its stdout. */
 interface Run {
@@ -152,6 +160,8 @@ interface ScanFacts {
   filesExaminedInFull: number;
   bytesExaminedInFull: number;
   unknownsByClass: Record<string, number>;
+  /** Bytes of bodies the catalogers captured whole (coverage.consumers.catalogers). */
+  catalogerBytes?: number;
 }
 
 function scanFacts(stdout: string): ScanFacts {
@@ -159,7 +169,10 @@ function scanFacts(stdout: string): ScanFacts {
     verdict: { status: string };
     packages: unknown[];
     findings: unknown[];
-    coverage?: { regularFiles: number; regularFileBytes: number; filesExaminedInFull: number; bytesExaminedInFull: number; unknowns: Record<string, number> };
+    coverage?: {
+      regularFiles: number; regularFileBytes: number; filesExaminedInFull: number; bytesExaminedInFull: number; unknowns: Record<string, number>;
+      consumers?: Record<string, { bytes: number }>;
+    };
   };
   if (!r.coverage) throw new Error('the scan report has no coverage');
   const c = r.coverage;
@@ -167,6 +180,7 @@ function scanFacts(stdout: string): ScanFacts {
     verdict: r.verdict.status, packages: r.packages.length, findings: r.findings.length,
     regularFiles: c.regularFiles, regularFileBytes: c.regularFileBytes, filesExaminedInFull: c.filesExaminedInFull, bytesExaminedInFull: c.bytesExaminedInFull,
     unknownsByClass: Object.fromEntries(Object.entries(c.unknowns).filter(([, n]) => n > 0)),
+    catalogerBytes: c.consumers?.catalogers?.bytes,
   };
 }
 
@@ -268,8 +282,16 @@ async function measureAll(node: { binary: string; version: string }, image: Benc
   for (const f of flavours) {
     let facts: ScanFacts | undefined;
     let decoder = '';
+    const memory: MemProbe[] = [];
     const rows = await measure(`${f.name} layers (${(totalSize(f.files) / MiB).toFixed(0)} MiB)`, {
-      '(a) trustctl scan, all checks': () => timed(node.binary, scanArgs(f.target), env, [0, 1]),
+      '(a) trustctl scan, all checks': async () => {
+        // With the memory probe: what the peak RSS is made of (./mem-probe.cjs).
+        const probe = join(tmpdir(), `trustctl-mem-probe-${process.pid}.json`);
+        const r = await timed(node.binary, ['--require', join(__dirname, 'mem-probe.cjs'), ...scanArgs(f.target)], { ...env, TRUSTCTL_MEM_PROBE: probe }, [0, 1]);
+        memory.push(JSON.parse(readFileSync(probe, 'utf8')) as MemProbe);
+        rmSync(probe, { force: true });
+        return r;
+      },
       [`(b) bare ${f.decode}, sequential`]: () => timed(node.binary, [...prog.decode, f.decode, ...f.files], env),
       [`(c) ${f.tar}, sequential`]: () => timed('bash', ['-c', `for f; do ${f.tar} "$f" >/dev/null || exit 1; done`, '_', ...f.files], env),
     }, {
@@ -289,12 +311,17 @@ async function measureAll(node: { binary: string; version: string }, image: Benc
     process.stdout.write(`  (c)/(a) = ${(c.ms / a.ms).toFixed(2)}   (tar's time over the scan's)\n`);
     process.stdout.write(`  (a) without start-up = ${sec(a.ms - startup['trustctl --version'].ms)}: (a)/(b) = ${((a.ms - startup['trustctl --version'].ms) / b.ms).toFixed(2)}\n`);
     process.stdout.write(`  peak RSS (a) = ${a.rssMiB.toFixed(0)} MiB   target <= 512\n`);
-    results[f.name] = { rows, facts, decoder, aOverB: a.ms / b.ms, cOverA: c.ms / a.ms };
+    // The round with the highest peak: what its RSS was made of at the sampled peak.
+    const m = memory.reduce((x, y) => (y.atPeak.rss > x.atPeak.rss ? y : x));
+    const p = m.atPeak;
+    process.stdout.write(`  at the sampled peak (${p.rss} MiB, ${p.t} s in): V8 heap ${p.heapTotal} MiB (${p.heapUsed} used; young generation ${m.spacesAtExit.new_space ?? '?'} MiB at exit), ` +
+      `ArrayBuffers ${p.arrayBuffers} MiB (captured bodies: catalogers ${((facts!.catalogerBytes ?? 0) / MiB).toFixed(0)} MiB; zlib chunks), other native ${p.rss - p.heapTotal - p.arrayBuffers} MiB\n`);
+    results[f.name] = { rows, facts, decoder, memory, aOverB: a.ms / b.ms, cOverA: c.ms / a.ms };
   }
 
   if (!args['no-layer']) {
     // The single-layer walk (Done-when: layer walk >= 0.9x bare gunzip, >= 2x tar -tzf): bench/layer-throughput
-    // on the same Node — its workers are spawned through node_modules/.bin/tsx, whose `node` is the first on PATH.
+    // on the same Node — it spawns its workers with the Node that runs it.
     process.stdout.write(`\nsingle layer: bench/layer-throughput on node ${node.version} (BENCH_SKIP_BIG=1, ${ROUNDS} rounds)\n`);
     const r = spawnSync(node.binary, ['--import', 'tsx', join(REPO, 'bench', 'layer-throughput', 'run.ts')], {
       cwd: REPO, env: { ...env, BENCH_SKIP_BIG: '1', BENCH_ROUNDS: String(ROUNDS) }, stdio: ['ignore', 'inherit', 'inherit'],
