@@ -8,7 +8,7 @@ import type { Descriptor } from '../model';
 import type { ImageSource } from '../registry/source';
 import type { ResolvedImage } from '../registry/resolve';
 import { readLayerForScan } from '../scan-image';
-import { checksFromSpec, fromWire, layerReadFingerprint, movableBodies, toWire, type FreshLayer, type LayerWorkerSpec, type WireError } from './wire';
+import { checksFromSpec, fromWire, layerReadFingerprint, ownBodies, toWire, type FreshLayer, type LayerWorkerSpec, type WireError } from './wire';
 
 /**
  * The worker side of a layer worker (./pool.ts): each job reads one layer exactly as the main thread
@@ -63,7 +63,7 @@ async function runJob(job: LayerJob): Promise<void> {
     // Only the first pass's members would ride along: nobody reads them after the read.
     const { capturedMembers: _unused, ...rest } = result;
     const value: FreshLayer = { result: rest, inventory, checked };
-    post({ t: 'done', fingerprint: layerReadFingerprint(built), value }, movableBodies(result));
+    post({ t: 'done', fingerprint: layerReadFingerprint(built), value }, ownBodies(result));
   } catch (e) {
     post({ t: 'error', error: toWire(e) });
   }

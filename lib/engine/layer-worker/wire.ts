@@ -103,14 +103,25 @@ function isPlain(v: unknown): boolean {
 }
 
 /**
- * The buffers of a layer answer that can be moved, not copied, to the main thread: bodies that own
- * their whole ArrayBuffer (never a slice of Node's shared allocation pool, which other buffers use).
+ * Makes every body of a layer answer own exactly its bytes, and returns those ArrayBuffers to move
+ * (not copy) to the main thread. A body is often a view into a larger buffer (an inflate chunk,
+ * Node's shared allocation pool): a structured clone would copy the whole of that buffer, and moving
+ * it would take it away from whoever else uses it — so such a body is copied once, to its own.
+ * Bodies shared between entries (a hardlink's) stay shared.
  */
-export function movableBodies(result: LayerResult): ArrayBuffer[] {
+export function ownBodies(result: LayerResult): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
-  for (const e of result.entries.values()) {
+  const copies = new Map<Buffer, Buffer>();
+  for (const e of result.entries.values() as Iterable<LayerEntry>) {
     const b = e.body;
-    if (b && b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && b.byteLength >= 4096) out.add(b.buffer);
+    if (!b) continue;
+    let own = copies.get(b);
+    if (!own) {
+      own = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength && b.buffer instanceof ArrayBuffer && !out.has(b.buffer) ? b : Buffer.from(new Uint8Array(b).buffer);
+      copies.set(b, own);
+      out.add(own.buffer as ArrayBuffer);
+    }
+    e.body = own;
   }
   return [...out];
 }
