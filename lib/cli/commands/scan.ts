@@ -248,13 +248,13 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option('--trusted-bases <file>', 'base images: the trusted-bases file (YAML/JSON); without it the base-image check does not run')
     .option('--policy <file>', 'the policy (YAML, trustctl/v1 Policy; default: the built-in default policy)')
     .option('--no-checks', 'only packages and vulnerabilities: no malware, secrets, misconfiguration or base-image checks')
-    .option('--no-workers', 'read every layer on the main thread (default: layers read at once each on a worker thread; the same results)')
+    .option('--workers', 'read the layers read at once each on a worker thread (default: all on the main thread; the same results)')
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
     .option('--no-progress', 'no progress bar on stderr (it is shown only when stderr is a terminal)')
     .option('--timeout <duration>', `the whole scan of an image must finish within this (e.g. 90s, 30m, 1h); past it: exit 2, no verdict (default ${formatDuration(DEFAULT_SCAN_TIMEOUT_MS)})`, parseTimeoutOption)
     .addOption(limitOption())
-    .action(async (target: string, opts: { timeout?: number; format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; workers: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { timeout?: number; format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; workers?: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
       if (opts.tag && !opts.record) throw new UsageError('--tag writes the recorded verdict: it cannot be used with --no-record');
       if (opts.tag && (isArchiveTarget(target) || target.startsWith('dir:'))) {
@@ -267,7 +267,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
       const bar = scanProgressBar(ctx.io.stderr, opts.progress);
       let result: ScanResult;
       try {
-        result = await scanTarget(target, { limits, timeoutMs: opts.timeout, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, workers: opts.workers && layerWorkerSpec(opts), ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+        result = await scanTarget(target, { limits, timeoutMs: opts.timeout, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(opts.workers ? { workers: layerWorkerSpec(opts) } : {}), ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
       } finally {
         bar.stop();
         await adv.close();

@@ -6,6 +6,7 @@ import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import { LayerWorkerPool, LayerWorkersUnavailable, layerWorkerScript, type LayerWorkerJob } from '../../../lib/engine/layer-worker/pool';
 import { resolveImage } from '../../../lib/engine/registry/resolve';
 import { buildImage } from '../../../lib/local/builder/image-builder';
+import { bundleTrustctl } from '../../../lib/local/builder/serve-image';
 import { MemorySource } from '../../helpers/memory-source';
 
 /**
@@ -78,6 +79,16 @@ describe('LayerWorkerPool', () => {
     expect([...answer.value.result.entries.keys()]).toEqual(['/etc/os-release']);
     expect(answer.value.result.entries.get('/etc/os-release')!.body!.toString()).toBe('ID=debian\n');
     expect(Buffer.isBuffer(answer.value.result.entries.get('/etc/os-release')!.body)).toBe(true);
+    expect(pool.answered).toBe(1);
+    await pool.close();
+  });
+
+  it('the CLI bundle (as the image ships it) serves layer jobs when it is a worker\'s script, instead of running the CLI', async () => {
+    const bundle = join(dir, 'trustctl.js');
+    bundleTrustctl(join(__dirname, '..', '..', '..'), bundle, '0.0.0-test');
+    const pool = new LayerWorkerPool(1, () => bundle);
+    const answer = await pool.read(await job(), new AbortController().signal);
+    expect(answer.value.result.entries.get('/etc/os-release')!.body!.toString()).toBe('ID=debian\n');
     expect(pool.answered).toBe(1);
     await pool.close();
   });
