@@ -61,6 +61,7 @@ export class LayerWorkerPool {
   private readonly idle: Worker[] = [];
   private readonly waiting: ((w: Worker | Error) => void)[] = [];
   private live = 0;
+  private readonly gone = new WeakSet<Worker>();
   private broken?: Error;
   /** Layers answered by a worker so far (tests: that a scan did use the workers). */
   answered = 0;
@@ -94,9 +95,17 @@ export class LayerWorkerPool {
 
   /** Ends every worker; the pool starts new ones if used again. */
   async close(): Promise<void> {
-    const all = this.idle.splice(0);
-    this.live -= all.length;
-    await Promise.all(all.map((w) => w.terminate()));
+    await Promise.all([...this.idle].map((w) => this.forget(w)));
+  }
+
+  /** Takes a worker out of the pool for good (once, however many times it is told: error, exit, a failed job). */
+  private forget(w: Worker): Promise<unknown> {
+    if (this.gone.has(w)) return Promise.resolve();
+    this.gone.add(w);
+    this.live--;
+    const i = this.idle.indexOf(w);
+    if (i >= 0) this.idle.splice(i, 1);
+    return w.terminate();
   }
 
   private async take(): Promise<Worker> {
@@ -120,9 +129,8 @@ export class LayerWorkerPool {
   }
 
   private give(w: Worker, healthy: boolean): void {
-    if (!healthy) {
-      this.live--;
-      void w.terminate();
+    if (!healthy || this.gone.has(w)) {
+      void this.forget(w);
       // Someone waits for a worker: start a fresh one for them.
       const wait = this.waiting.shift();
       if (wait) {
@@ -160,6 +168,9 @@ export class LayerWorkerPool {
       w.once('message', (m: { t?: string }) => {
         if (m?.t !== 'ready') return fail(`unexpected first message ${JSON.stringify(m)}`);
         w.removeAllListeners();
+        // An idle worker that dies (a stray error after its last job) leaves the pool; never an unhandled 'error' here.
+        w.on('error', () => void this.forget(w));
+        w.on('exit', () => void this.forget(w));
         w.unref();
         resolve(w);
       });

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LimitExceededError } from '../../../lib/engine/errors';
 import { DEFAULT_LIMITS } from '../../../lib/engine/limits';
 import { LayerWorkerPool, LayerWorkersUnavailable, layerWorkerScript, type LayerWorkerJob } from '../../../lib/engine/layer-worker/pool';
 import { resolveImage } from '../../../lib/engine/registry/resolve';
@@ -55,6 +56,22 @@ describe('LayerWorkerPool', () => {
     expect(e).not.toBeInstanceOf(LayerWorkersUnavailable);
     expect((e as Error).message).toMatch(message);
     expect(pool.answered).toBe(0);
+    await pool.close();
+  });
+
+  it('a worker that dies while idle (a stray error after its answer) leaves the pool quietly; the next job gets a fresh one', async () => {
+    const body = `parentPort.postMessage({ t: 'ready' });
+      parentPort.on('message', (job) => {
+        job.port.postMessage({ t: 'error', error: { name: 'LimitExceededError', message: 'too many entries (limit maxEntries=1)', props: { code: 'LIMIT_EXCEEDED', limit: 'maxEntries', max: 1 } } });
+        setTimeout(() => { throw new Error('late'); }, 50);
+      });`;
+    const pool = new LayerWorkerPool(1, () => script('late.js', body));
+    for (let round = 0; round < 2; round++) {
+      const e = await pool.read(await job(), new AbortController().signal).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(LimitExceededError);
+      expect(e).toMatchObject({ code: 'LIMIT_EXCEEDED', limit: 'maxEntries', max: 1 });
+      await new Promise((r) => setTimeout(r, 300));
+    }
     await pool.close();
   });
 
