@@ -405,7 +405,9 @@ async function layerWorkersFor(opts: ScanOptions, catalogers: readonly Cataloger
   const spec = opts.workers;
   if (!spec || catalogers !== CATALOGERS || atOnce < 2) return undefined;
   const fingerprint = layerReadFingerprint(checks);
-  if (layerReadFingerprint(await checksFromSpec(spec)) !== fingerprint) return undefined;
+  // A spec that cannot even be built here (a signature file gone since the caller loaded it) is no worker's either.
+  const specFingerprint = await checksFromSpec(spec).then(layerReadFingerprint, () => undefined);
+  if (specFingerprint !== fingerprint) return undefined;
   return { pool: sharedLayerWorkerPool(atOnce, { maxOldGenerationSizeMb: layerWorkerHeapMb(atOnce) }), spec, fingerprint };
 }
 
