@@ -457,6 +457,8 @@ export class AwsPipeline {
       ...(opts.claimLeaseMs ? { claimLeaseMs: opts.claimLeaseMs } : {}),
       retries: this.config.retries,
       layerConcurrency: this.layerConcurrency,
+      // Layer workers (`layerWorkers: { checks: {} }`, the spec of allChecks()) stay off until they
+      // are measured to beat the main thread on a Lambda (issue 16).
       ...(this.logger ? { logger: this.logger } : {}),
     };
   }

@@ -53,6 +53,17 @@ export function layerConcurrency(limits: Pick<Limits, 'maxCatalogFileBytes' | 'm
   return Math.max(1, Math.min(Math.floor(cores), byMemory));
 }
 
+/**
+ * The old-generation heap (MiB) each of `workers` layer worker threads may grow to: their share of
+ * {@link LAYER_MEMORY_SHARE} of the process's memory, at least 512 MiB. A worker over it dies with
+ * ERR_WORKER_OUT_OF_MEMORY, which fails the scan (no verdict) instead of taking the process down.
+ * Captured bodies are Buffers, outside the heap: {@link layerConcurrency} bounds those.
+ */
+export function layerWorkerHeapMb(workers: number, basis: Pick<ConcurrencyBasis, 'memoryBytes'> = {}): number {
+  const memory = basis.memoryBytes ?? processMemoryBytes();
+  return Math.max(512, Math.floor((memory * LAYER_MEMORY_SHARE) / Math.max(1, workers) / MiB));
+}
+
 /** The cgroup's memory limit when it is smaller than the machine's memory, else the machine's. */
 function processMemoryBytes(): number {
   const total = totalmem();

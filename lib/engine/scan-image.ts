@@ -14,7 +14,9 @@ import { ExecutableExtractor, MIN_EXECUTABLE_BYTES } from './catalog/binary-extr
 import { checkFingerprint } from './checks/fingerprint';
 import type { Check, CheckResult, FileCheck, ImageCheck, ImageCheckContext } from './checks/types';
 import { readVerifiedLayer } from './inspect-image';
-import { layerConcurrency, mapInOrder } from './layer-pool';
+import { layerConcurrency, layerWorkerHeapMb, mapInOrder } from './layer-pool';
+import { LayerWorkersUnavailable, sharedLayerWorkerPool, type LayerWorkerPool } from './layer-worker/pool';
+import { checksFromSpec, layerReadFingerprint, type FreshLayer, type LayerWorkerSpec } from './layer-worker/wire';
 import { withDeadline } from './registry/deadline';
 import type { Limits } from './limits';
 import { formatPlatform, type Digest, type FeedInfo, type Finding, type Inventory, type LayerScan, type Package, type Platform, type Unknown } from './model';
@@ -60,6 +62,14 @@ export interface ScanOptions {
    * one after another.
    */
   readonly layerConcurrency?: number;
+  /**
+   * Read layers on worker threads (lib/engine/layer-worker), so layers read at once use as many
+   * cores: how the workers rebuild {@link checks} (which must be what this spec stands for: a worker
+   * whose checks differ is never used). Only with the default catalogers and when two or more layers
+   * are read at once; absent or `false`, or when no worker can start: on the main thread. Either
+   * way the result, the cache writes and the progress events are the same.
+   */
+  readonly workers?: LayerWorkerSpec | false;
 }
 
 /** Where a scan is: one event per layer handled. */
@@ -235,7 +245,7 @@ export function openFileChecks(layer: Digest, checks: readonly Check[]): FileChe
  * `/x`) — a second pass over the blob for those targets' bytes. A wanted hardlink to a lower layer's
  * file is a `body-not-read` unknown: catalogers work per layer and never see those bytes.
  */
-async function readLayerForScan(source: ImageSource, image: ResolvedImage, i: number, limits: Limits, catalogers: readonly Cataloger[], checks: readonly Check[]): Promise<{ result: LayerResult; checked: CheckResult }> {
+export async function readLayerForScan(source: ImageSource, image: ResolvedImage, i: number, limits: Limits, catalogers: readonly Cataloger[], checks: readonly Check[]): Promise<{ result: LayerResult; checked: CheckResult }> {
   const desc = image.manifest.layers[i];
   const rules = captureRules(catalogers, checks);
   const runs = openFileChecks(desc.digest, checks);
@@ -334,9 +344,7 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
       };
     }
     signal.throwIfAborted();
-    // The signal closes this layer's blob streams: a lower layer failed, this one is not wanted.
-    const { result, checked } = await readLayerForScan(withDeadline(source, signal), image, i, limits, catalogers, checks);
-    const inv = catalogLayer(result, catalogers);
+    const { result, inventory: inv, checked } = await readFresh(i, signal);
     const unknowns = [...inv.unknowns, ...checked.unknowns];
     return {
       result,
@@ -347,12 +355,31 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
     };
   };
 
+  const concurrency = opts.layerConcurrency ?? layerConcurrency(limits);
+  const workers = await layerWorkersFor(opts, catalogers, checks, Math.min(concurrency, descs.length));
+  /** One layer read: on a worker when there are workers, else (or when none could start) here. */
+  const readFresh = async (i: number, signal: AbortSignal): Promise<FreshLayer> => {
+    // The signal closes this layer's blob streams: a lower layer failed, this one is not wanted.
+    const guarded = withDeadline(source, signal);
+    if (workers) {
+      try {
+        const answer = await workers.pool.read({ source: guarded, image, index: i, limits, spec: workers.spec }, signal);
+        // Never an answer from other checks than the caller's (a signature file changed under the scan).
+        if (answer.fingerprint !== workers.fingerprint) throw new TrustError('LAYER_WORKER_CHECKS', `a layer worker ran other checks (${answer.fingerprint}) than the scan's (${workers.fingerprint})`);
+        return answer.value;
+      } catch (e) {
+        if (!(e instanceof LayerWorkersUnavailable)) throw e;
+      }
+    }
+    const { result, checked } = await readLayerForScan(guarded, image, i, limits, catalogers, checks);
+    return { result, inventory: catalogLayer(result, catalogers), checked };
+  };
+
   const layerFindings: Finding[] = [];
   const layers: LayerResult[] = [];
   const inventories: LayerInventory[] = [];
   const scans: LayerScan[] = [];
   let bytesDone = 0;
-  const concurrency = opts.layerConcurrency ?? layerConcurrency(limits);
   await mapInOrder(descs.length, concurrency, scanOne, async (i, l) => {
     if (l.put) await cache!.put(keys[i], l.put);
     taken[i].resolve();
@@ -367,6 +394,21 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
     });
   });
   return { layers, inventories, scans, layerFindings };
+}
+
+/**
+ * The worker pool of a scan and what its workers' checks must be, or `undefined` to read on the
+ * main thread: no spec, custom catalogers (a worker knows only {@link CATALOGERS}), fewer than two
+ * layers at once (nothing to run side by side), or a spec whose checks are not the scan's.
+ */
+async function layerWorkersFor(opts: ScanOptions, catalogers: readonly Cataloger[], checks: readonly Check[], atOnce: number): Promise<{ pool: LayerWorkerPool; spec: LayerWorkerSpec; fingerprint: string } | undefined> {
+  const spec = opts.workers;
+  if (!spec || catalogers !== CATALOGERS || atOnce < 2) return undefined;
+  const fingerprint = layerReadFingerprint(checks);
+  // A spec that cannot even be built here (a signature file gone since the caller loaded it) is no worker's either.
+  const specFingerprint = await checksFromSpec(spec).then(layerReadFingerprint, () => undefined);
+  if (specFingerprint !== fingerprint) return undefined;
+  return { pool: sharedLayerWorkerPool(atOnce, { maxOldGenerationSizeMb: layerWorkerHeapMb(atOnce) }), spec, fingerprint };
 }
 
 function deferred(): { promise: Promise<void>; resolve: () => void } {

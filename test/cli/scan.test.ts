@@ -6,6 +6,9 @@ import { buildImage } from '../../lib/local/builder/image-builder';
 import { writeSampleArchive } from '../../lib/local/builder/sample';
 import { writeOciLayout } from '../../lib/local/builder/writers';
 import { trustctl } from '../helpers/cli';
+import { closeLayerWorkers, sharedLayerWorkerPool } from '../../lib/engine/layer-worker/pool';
+import { layerConcurrency } from '../../lib/engine/layer-pool';
+import { DEFAULT_LIMITS } from '../../lib/engine/limits';
 import { SHARED } from '../helpers/corpus';
 
 /** Installed packages of this machine, as dpkg counts them ("install ok installed"). */
@@ -37,6 +40,7 @@ describe('trustctl scan', () => {
     if (sync.code !== 0) throw new Error(`feeds sync failed: ${sync.err}`);
   }, 120_000);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(() => closeLayerWorkers());
 
   it('prints the DESIGN.md document for the quick-start sample: this machine’s dpkg packages and the Go binary’s runtime', async () => {
     const r = await trustctl('scan', sample(), '--format', 'json', '--cache-dir', cacheDir, '--data-dir', dataDir, '--platform', 'linux/amd64');
@@ -204,6 +208,32 @@ describe('trustctl scan', () => {
     // --no-checks: packages and vulnerabilities only.
     const bare = JSON.parse((await trustctl('scan', `oci:${layout}:x`, '--format', 'json', '--no-cache', '--no-checks', '--data-dir', dataDir)).out) as ScanReport;
     expect(bare.findings).toEqual([]);
+  });
+
+  it('--workers: the layers read on worker threads give the same report, with signature files too', async () => {
+    const layout = join(dir, 'workers');
+    const rules = join(dir, 'workers.rules');
+    writeFileSync(rules, 'Test.Miner-Pool: "stratum+tcp://"\n');
+    writeOciLayout(layout, buildImage({
+      layers: [
+        { entries: [{ path: 'etc/os-release', body: 'ID=debian\nVERSION_ID="12"\n' }, { path: 'var/lib/dpkg/status', body: 'Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\nArchitecture: amd64\n' }] },
+        { compression: 'zstd', entries: [{ path: 'opt/miner.conf', body: 'stratum+tcp://pool.example:3333\n' }, { path: 'app/node_modules/lodash/package.json', body: '{"name":"lodash","version":"4.17.20"}' }] },
+        { entries: [{ path: 'app/README', body: 'top' }] },
+      ],
+    }), { tag: 'x' });
+    // Timestamps of the evaluation differ between two runs; nothing else may.
+    const report = async (...extra: string[]): Promise<string> => {
+      const r = await trustctl('scan', `oci:${layout}:x`, '--format', 'json', '--no-cache', '--no-record', '--malware-rules', rules, '--data-dir', dataDir, ...extra);
+      expect(r.err).not.toMatch(/error/i);
+      return JSON.stringify(JSON.parse(r.out), (k, v: unknown) => (/At$/.test(k) ? undefined : v));
+    };
+    const here = await report();
+    expect(here).toContain('Test.Miner-Pool');
+    expect(here).toContain('lodash');
+    const before = sharedLayerWorkerPool(1).answered;
+    expect(await report('--workers')).toBe(here);
+    // Worker threads run only when two layers or more are read at once (this machine's cores and memory).
+    if (layerConcurrency(DEFAULT_LIMITS) >= 2) expect(sharedLayerWorkerPool(1).answered - before).toBe(3);
   });
 
   it('an image over a cap is quarantined (exit 1) with the reason', async () => {

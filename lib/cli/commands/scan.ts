@@ -19,6 +19,7 @@ import { type CliContext, limitOption } from '../main';
 import { UsageError } from '../usage-error';
 import { cliCredentialProvider, isArchiveTarget, openTarget, TARGET_HELP } from '../targets';
 import { allChecks } from '../../engine/checks/checks';
+import type { LayerWorkerSpec } from '../../engine/layer-worker/wire';
 import type { Check } from '../../engine/checks/types';
 import { createClamdClient } from '../../engine/checks/malware/clamd';
 import { loadSignatures } from '../../engine/checks/malware/signatures';
@@ -150,6 +151,15 @@ export async function checksFromOptions(opts: { blocklist: string[]; malwareRule
   return allChecks({ ...(signatures ? { signatures } : {}), ...(clamd ? { clamd } : {}), ...(baseImages ? { baseImages } : {}) });
 }
 
+/**
+ * How layer workers rebuild the checks {@link checksFromOptions} makes from the same flags (the
+ * base-image check reads the squashed tree on the main thread: it is not a worker's).
+ */
+export function layerWorkerSpec(opts: { checks: boolean; blocklist: string[]; malwareRules: string[]; clamd?: string }): LayerWorkerSpec {
+  if (!opts.checks) return {};
+  return { checks: { signatures: { blocklists: opts.blocklist, patterns: opts.malwareRules }, ...(opts.clamd ? { clamd: parseClamdAddress(opts.clamd) } : {}) } };
+}
+
 /** `--timeout 30m`: a duration as the rest of the CLI spells them (engine/duration.ts), more than zero. */
 export function parseTimeoutOption(value: string): number {
   let ms: number;
@@ -168,7 +178,7 @@ export function parseTimeoutOption(value: string): number {
  * request and body read of the source is abandoned when it passes, and a scan that finishes after it
  * is not used either — ScanTimeoutError, no verdict.
  */
-export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy; onProgress?: ScanOptions['onProgress']; timeoutMs?: number }): Promise<ScanResult> {
+export async function scanTarget(target: string, opts: { limits: Limits; platform?: Platform; cache?: LayerCache; advisories?: AdvisorySource; checks?: readonly Check[]; policy?: Policy; onProgress?: ScanOptions['onProgress']; timeoutMs?: number; workers?: ScanOptions['workers'] }): Promise<ScanResult> {
   if (target.startsWith('dir:')) return scanDirectory(target.slice('dir:'.length), { limits: opts.limits, advisories: opts.advisories, checks: opts.checks, ...(opts.policy ? { policy: opts.policy } : {}) });
   const timeoutMs = opts.timeoutMs ?? DEFAULT_SCAN_TIMEOUT_MS;
   const deadline = startDeadline(timeoutMs, `--timeout ${formatDuration(timeoutMs)}`);
@@ -238,12 +248,13 @@ export function registerScan(program: Command, ctx: CliContext): void {
     .option('--trusted-bases <file>', 'base images: the trusted-bases file (YAML/JSON); without it the base-image check does not run')
     .option('--policy <file>', 'the policy (YAML, trustctl/v1 Policy; default: the built-in default policy)')
     .option('--no-checks', 'only packages and vulnerabilities: no malware, secrets, misconfiguration or base-image checks')
+    .option('--workers', 'read the layers read at once each on a worker thread (default: all on the main thread; the same results)')
     .option('--cache-dir <dir>', 'where layer results are kept (default: $TRUSTCTL_CACHE_DIR, $XDG_CACHE_HOME/trustctl or ~/.cache/trustctl)')
     .option('--no-cache', 'read every layer, keep nothing')
     .option('--no-progress', 'no progress bar on stderr (it is shown only when stderr is a terminal)')
     .option('--timeout <duration>', `the whole scan of an image must finish within this (e.g. 90s, 30m, 1h); past it: exit 2, no verdict (default ${formatDuration(DEFAULT_SCAN_TIMEOUT_MS)})`, parseTimeoutOption)
     .addOption(limitOption())
-    .action(async (target: string, opts: { timeout?: number; format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
+    .action(async (target: string, opts: { timeout?: number; format: ScanFormat; packages?: boolean; policy?: string; blocklist: string[]; malwareRules: string[]; clamd?: string; trustedBases?: string; checks: boolean; workers?: boolean; platform?: string; feed: string[]; dataDir?: string; verdictDir?: string; record: boolean; tag?: boolean; cacheDir?: string; cache: boolean; progress: boolean; limit: Record<string, number> }) => {
       const limits = resolveLimits(opts.limit);
       if (opts.tag && !opts.record) throw new UsageError('--tag writes the recorded verdict: it cannot be used with --no-record');
       if (opts.tag && (isArchiveTarget(target) || target.startsWith('dir:'))) {
@@ -256,7 +267,7 @@ export function registerScan(program: Command, ctx: CliContext): void {
       const bar = scanProgressBar(ctx.io.stderr, opts.progress);
       let result: ScanResult;
       try {
-        result = await scanTarget(target, { limits, timeoutMs: opts.timeout, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
+        result = await scanTarget(target, { limits, timeoutMs: opts.timeout, platform: opts.platform ? parsePlatform(opts.platform) : undefined, cache, advisories: adv.advisories, checks, ...(opts.workers ? { workers: layerWorkerSpec(opts) } : {}), ...(policy ? { policy } : {}), ...(bar.onProgress ? { onProgress: bar.onProgress } : {}) });
       } finally {
         bar.stop();
         await adv.close();

@@ -1,5 +1,6 @@
 import * as nodeStream from 'node:stream';
 import { type Duplex, PassThrough, type Readable, Transform, type TransformCallback } from 'node:stream';
+import { types } from 'node:util';
 import * as zlib from 'node:zlib';
 import { Decompress as FzstdDecompress } from 'fzstd';
 import { CompressionError, LimitExceededError, TrustError, UnsupportedMediaTypeError } from '../errors';
@@ -350,7 +351,8 @@ export function decodeLayer(source: Readable, opts: DecodeOptions, onData: (chun
 
 function asCompressionError(err: unknown, what: string): unknown {
   if (err instanceof TrustError) return err; // a cap or a tar error raised by the consumer
-  return new CompressionError(`${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  // isNativeError, not only instanceof: zlib's errors come from another realm under jest, and the message must be the same everywhere (layer workers).
+  return new CompressionError(`${what}: ${err instanceof Error || types.isNativeError(err) ? (err as Error).message : String(err)}`, { cause: err });
 }
 
 function makeDecoder(c: Compression, maxWindow: number, deliver: (b: Buffer) => void, fail: (e: unknown) => void, finish: () => void): Decoder {

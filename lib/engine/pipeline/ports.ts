@@ -18,6 +18,7 @@ import type { SightingReader } from '../verdicts/sightings';
 import type { Digest, FeedInfo } from '../model';
 import type { RescanMessage } from './messages';
 import type { Delivery, RetryPolicy } from './retries';
+import type { LayerWorkerSpec } from '../layer-worker/wire';
 
 /** Structured log lines (Powertools Logger in a Lambda). Fields are plain data; never a secret. */
 export interface PipelineLogger {
@@ -188,6 +189,12 @@ export interface ScanPorts extends EvaluationPorts {
    * Lambda's memory (lib/engine/layer-pool.ts `layerConcurrency`). Default: sized from this machine.
    */
   readonly layerConcurrency?: number;
+  /**
+   * How layer worker threads rebuild {@link checks} (scan-image.ts `ScanOptions.workers`): with it,
+   * layers read at once each run on a worker thread. Without it, or when it does not stand for the
+   * checks: on the main thread (the same results).
+   */
+  readonly layerWorkers?: LayerWorkerSpec;
 }
 
 /** What the fan-out of a verdict change needs. */

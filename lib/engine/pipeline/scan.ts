@@ -172,6 +172,7 @@ export async function scanDigest(target: ScanTarget, ports: ScanPorts): Promise<
       ...(ports.checks ? { checks: ports.checks } : {}),
       ...(ports.cache ? { cache: ports.cache } : {}),
       ...(ports.layerConcurrency !== undefined ? { layerConcurrency: ports.layerConcurrency } : {}),
+      ...(ports.layerWorkers ? { workers: ports.layerWorkers } : {}),
       advisories: advisorySourceOf(ports.advisories, feeds),
       onProgress: (p) => (p.cached ? layersCached++ : layersRead++),
     });
