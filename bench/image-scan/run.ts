@@ -25,6 +25,10 @@
  *   --rounds <n>         (BENCH_ROUNDS)  rounds per measurement (default 3)
  *   --feeds <list|none>  OSV ecosystems of ../shared/feeds/osv to match against (default Debian,PyPI,npm,Go)
  *   --no-zstd, --no-layer                skip the zstd flavour / the single-layer figures
+ *   --workers                            also measure (a) with `--workers` (layers on worker threads:
+ *                                       lib/engine/layer-worker), row (a+w), same coverage check
+ *   --node-options <flags>               NODE_OPTIONS for the scans (a) and (a+w); default
+ *                                       `--max-semi-space-size=16`, what the Lambdas and the image set
  *   --tsx                                run trustctl and the decoder through tsx instead of esbuild bundles
  *                                       (by default both are bundled once per run, as the image and the
  *                                       Lambdas ship the CLI, so no child pays for transpiling TypeScript)
@@ -53,6 +57,8 @@ const { values: args } = parseArgs({
     feeds: { type: 'string' },
     'no-zstd': { type: 'boolean' },
     'no-layer': { type: 'boolean' },
+    workers: { type: 'boolean' },
+    'node-options': { type: 'string' },
     tsx: { type: 'boolean' },
     json: { type: 'string' },
   },
@@ -67,7 +73,10 @@ const FEEDS = (args.feeds ?? 'Debian,PyPI,npm,Go').split(',').filter((f) => f !=
  * still leaves a byte unexamined fails the bench (see {@link checkCoverage}).
  */
 const NOTHING_CUT: Record<string, number> = {
-  maxCatalogFileBytes: 8 * GiB,
+  // Above every file of the image (its largest is ~680 MB): a cataloger may capture any file whole. Not
+  // higher: layerConcurrency (lib/engine/layer-pool.ts) budgets memory per layer in flight by this cap,
+  // so 8 GiB would read one layer at a time on a 24 GB machine. checkCoverage proves nothing was cut.
+  maxCatalogFileBytes: 1 * GiB,
   maxLayerBytes: 64 * GiB,
   maxImageBytes: 256 * GiB,
   maxBlobBytes: 64 * GiB,
@@ -266,6 +275,11 @@ async function measureAll(node: { binary: string; version: string }, image: Benc
   const zst = layerFiles(image, 'zstd');
   const prog = programs(bundles);
   const trustctl = [node.binary, ...prog.trustctl];
+  // The scan runs with the Node flags the image and the Lambdas set (LAMBDA_NODE_OPTIONS in lib/infra, the
+  // serve image's Env) unless told otherwise (`--node-options ''`: V8's defaults).
+  const nodeOptions = args['node-options'] ?? '--max-semi-space-size=16';
+  const scanEnv = nodeOptions ? { ...env, NODE_OPTIONS: nodeOptions } : env;
+  process.stdout.write(`scans run with NODE_OPTIONS=${JSON.stringify(nodeOptions)}\n`);
   const scanArgs = (target: string): string[] => [
     ...trustctl.slice(1), 'scan', target, '--format', 'json', '--no-cache', '--no-record', '--no-progress', '--timeout', '2h',
     ...(adv ? ['--data-dir', adv] : ['--data-dir', join(cache, 'no-advisories')]),
@@ -287,11 +301,12 @@ async function measureAll(node: { binary: string; version: string }, image: Benc
       '(a) trustctl scan, all checks': async () => {
         // With the memory probe: what the peak RSS is made of (./mem-probe.cjs).
         const probe = join(tmpdir(), `trustctl-mem-probe-${process.pid}.json`);
-        const r = await timed(node.binary, ['--require', join(__dirname, 'mem-probe.cjs'), ...scanArgs(f.target)], { ...env, TRUSTCTL_MEM_PROBE: probe }, [0, 1]);
+        const r = await timed(node.binary, ['--require', join(__dirname, 'mem-probe.cjs'), ...scanArgs(f.target)], { ...scanEnv, TRUSTCTL_MEM_PROBE: probe }, [0, 1]);
         memory.push(JSON.parse(readFileSync(probe, 'utf8')) as MemProbe);
         rmSync(probe, { force: true });
         return r;
       },
+      ...(args.workers ? { '(a+w) trustctl scan --workers': () => timed(node.binary, [...scanArgs(f.target), '--workers'], scanEnv, [0, 1]) } : {}),
       [`(b) bare ${f.decode}, sequential`]: () => timed(node.binary, [...prog.decode, f.decode, ...f.files], env),
       [`(c) ${f.tar}, sequential`]: () => timed('bash', ['-c', `for f; do ${f.tar} "$f" >/dev/null || exit 1; done`, '_', ...f.files], env),
     }, {
@@ -299,24 +314,33 @@ async function measureAll(node: { binary: string; version: string }, image: Benc
         facts = scanFacts(r.stdout);
         checkCoverage(facts, image);
       },
+      '(a+w) trustctl scan --workers': (r) => {
+        const w = scanFacts(r.stdout);
+        checkCoverage(w, image);
+        // The same scan on worker threads: the same answer (test/engine/scan-image-workers proves it on small images).
+        if (facts && (w.packages !== facts.packages || w.findings !== facts.findings || w.verdict !== facts.verdict)) throw new Error(`--workers gave ${w.packages} packages, ${w.findings} findings, ${w.verdict}; the main thread ${facts.packages}, ${facts.findings}, ${facts.verdict}`);
+      },
       [`(b) bare ${f.decode}, sequential`]: (r) => {
         decoder = (JSON.parse(r.stdout.trim()) as { decoder: string }).decoder;
       },
     });
-    const [a, b, c] = Object.values(rows);
+    const a = rows['(a) trustctl scan, all checks'];
+    const aw = rows['(a+w) trustctl scan --workers'] as Row | undefined;
+    const [b, c] = Object.entries(rows).filter(([k]) => !k.startsWith('(a')).map(([, v]) => v);
     process.stdout.write(`  decoder (b): ${decoder}\n`);
     process.stdout.write(`  scan: verdict ${facts!.verdict}, ${facts!.packages} packages, ${facts!.findings} findings; coverage: ${facts!.filesExaminedInFull}/${facts!.regularFiles} files, ` +
       `${(facts!.bytesExaminedInFull / MiB).toFixed(0)}/${(facts!.regularFileBytes / MiB).toFixed(0)} MiB examined in full; unknowns ${JSON.stringify(facts!.unknownsByClass)}\n`);
     process.stdout.write(`  (a)/(b) = ${(a.ms / b.ms).toFixed(2)}   target <= 1.0 (scan no slower than a sequential bare ${f.decode})\n`);
     process.stdout.write(`  (c)/(a) = ${(c.ms / a.ms).toFixed(2)}   (tar's time over the scan's)\n`);
     process.stdout.write(`  (a) without start-up = ${sec(a.ms - startup['trustctl --version'].ms)}: (a)/(b) = ${((a.ms - startup['trustctl --version'].ms) / b.ms).toFixed(2)}\n`);
+    if (aw) process.stdout.write(`  (a+w)/(b) = ${(aw.ms / b.ms).toFixed(2)}   (a+w)/(a) = ${(aw.ms / a.ms).toFixed(2)}   peak RSS (a+w) = ${aw.rssMiB.toFixed(0)} MiB\n`);
     process.stdout.write(`  peak RSS (a) = ${a.rssMiB.toFixed(0)} MiB   target <= 512\n`);
     // The round with the highest peak: what its RSS was made of at the sampled peak.
     const m = memory.reduce((x, y) => (y.atPeak.rss > x.atPeak.rss ? y : x));
     const p = m.atPeak;
     process.stdout.write(`  at the sampled peak (${p.rss} MiB, ${p.t} s in): V8 heap ${p.heapTotal} MiB (${p.heapUsed} used; young generation ${m.spacesAtExit.new_space ?? '?'} MiB at exit), ` +
       `ArrayBuffers ${p.arrayBuffers} MiB (captured bodies: catalogers ${((facts!.catalogerBytes ?? 0) / MiB).toFixed(0)} MiB; zlib chunks), other native ${p.rss - p.heapTotal - p.arrayBuffers} MiB\n`);
-    results[f.name] = { rows, facts, decoder, memory, aOverB: a.ms / b.ms, cOverA: c.ms / a.ms };
+    results[f.name] = { rows, facts, decoder, memory, aOverB: a.ms / b.ms, cOverA: c.ms / a.ms, ...(aw ? { awOverB: aw.ms / b.ms, awOverA: aw.ms / a.ms } : {}) };
   }
 
   if (!args['no-layer']) {

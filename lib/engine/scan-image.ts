@@ -265,6 +265,21 @@ export async function readLayerForScan(source: ImageSource, image: ResolvedImage
   return { result, checked: await runs.finish() };
 }
 
+/**
+ * Drops the bodies captured for one layer's catalogers once they have run (issue 16: they were held to
+ * the end of the scan, ~200 MiB of a 1.3 GB image's peak). What stays is what the rest of the scan
+ * reads: the bodies {@link keptBodies} names (the release files, the package databases' file lists,
+ * the image checks' files — all the squashed tree is read for, and what a layer-cache hit holds), and
+ * the body of every same-layer hardlink's target (a kept path may be such a hardlink). A hardlink in a
+ * HIGHER layer to a released body finds no bytes, as on a cache hit: catalogers never see those bytes
+ * (a `body-not-read` unknown, {@link noteLowerHardlinks}) and the tree records it as not captured.
+ */
+export function releaseCatalogBodies(l: LayerResult, keep: (path: string, info: EntryInfo) => boolean): void {
+  const targets = new Set<object>();
+  for (const e of l.entries.values()) if (e.linkTarget) targets.add(e.linkTarget);
+  for (const [p, e] of l.entries) if (e.body !== undefined && !targets.has(e) && !keep(p, e)) delete e.body;
+}
+
 /** Wanted hardlinks to a lower layer's file: their bytes are not in this layer (see {@link readLayerForScan}). */
 export function noteLowerHardlinks(l: LayerResult, wantedBy: (path: string) => string): void {
   for (const e of l.entries.values()) {
@@ -346,12 +361,15 @@ async function scanLayers(source: ImageSource, image: ResolvedImage, opts: ScanO
     signal.throwIfAborted();
     const { result, inventory: inv, checked } = await readFresh(i, signal);
     const unknowns = [...inv.unknowns, ...checked.unknowns];
+    const put = cache ? { record: toLayerRecord(result, (p) => { const e = result.entries.get(p); return e !== undefined && keep(p, e); }), packages: inv.packages, unknowns, findings: [...checked.findings] } : undefined;
+    // The catalogers are done with this layer: hold only what the squashed tree is read for.
+    releaseCatalogBodies(result, keep);
     return {
       result,
       inventory: { ...inv, unknowns },
       findings: checked.findings,
       scan: { digest: desc.digest, cached: false, packages: inv.packages.length, ...(result.coverage ? { coverage: result.coverage } : {}) },
-      ...(cache ? { put: { record: toLayerRecord(result, (p) => { const e = result.entries.get(p); return e !== undefined && keep(p, e); }), packages: inv.packages, unknowns, findings: [...checked.findings] } } : {}),
+      ...(put ? { put } : {}),
     };
   };
 

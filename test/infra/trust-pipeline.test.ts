@@ -19,7 +19,7 @@ import { parsePolicy, policyHash, PolicyError } from '../../lib/engine/policy/sc
 import { buildApp } from '../../lib/infra/app';
 import { nightly } from '../../lib/engine/pipeline/nightly';
 import { corpusBytes } from '../helpers/corpus';
-import { SWEEP_FAILED_METRIC, SWEEP_METRIC_NAMESPACE, TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
+import { LAMBDA_NODE_OPTIONS, SWEEP_FAILED_METRIC, SWEEP_METRIC_NAMESPACE, TrustPipeline, type TrustPipelineProps } from '../../lib/infra/trust-pipeline';
 import { TrustPipelineStack } from '../../lib/infra/trust-pipeline-stack';
 import { acknowledgments, actionsOf, cfn, grantsOf, logicalId, newApp, removeOutdirs, resourcesOf, servicesOf, validationReport, type Grants } from './helpers';
 
@@ -583,7 +583,7 @@ describe('functions', () => {
   it('get only the environment they read (defaults)', () => {
     const env = (f: NodejsFunction): Record<string, unknown> => fnRes(dflt, f).Properties.Environment.Variables;
     const ref = (c: Parameters<typeof logicalId>[0]): unknown => ({ Ref: logicalId(c) });
-    const base = (name: string): Record<string, unknown> => ({ POWERTOOLS_SERVICE_NAME: `trustctl-${name}`, NODE_OPTIONS: '--enable-source-maps' });
+    const base = (name: string): Record<string, unknown> => ({ POWERTOOLS_SERVICE_NAME: `trustctl-${name}`, NODE_OPTIONS: LAMBDA_NODE_OPTIONS });
     const feeds = DEFAULT_FEEDS.join(',');
     const p = dflt.p;
     expect(env(p.scanWorker)).toEqual({ ...base('scan-worker'), VERDICT_TABLE: ref(p.verdictTable), ADVISORY_TABLE: ref(p.advisoryTable), LAYER_TABLE: ref(p.layerTable), FEEDS: feeds, NIGHTLY_HISTORY_RETENTION_DAYS: '90' });
@@ -606,7 +606,7 @@ describe('functions', () => {
     const feeds = 'https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip,https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip';
     expect(env(p.scanWorker).FEEDS).toBe(feeds);
     expect(env(p.feedSync).FEEDS).toBe(feeds);
-    expect(env(p.verdictFanout)).toEqual({ POWERTOOLS_SERVICE_NAME: 'trustctl-verdict-fanout', NODE_OPTIONS: '--enable-source-maps', VERDICT_TABLE: { Ref: logicalId(p.verdictTable) }, SLACK_SECRET_ARN: SLACK_ARN });
+    expect(env(p.verdictFanout)).toEqual({ POWERTOOLS_SERVICE_NAME: 'trustctl-verdict-fanout', NODE_OPTIONS: LAMBDA_NODE_OPTIONS, VERDICT_TABLE: { Ref: logicalId(p.verdictTable) }, SLACK_SECRET_ARN: SLACK_ARN });
     expect(env(p.feedSync)).toMatchObject({ SLACK_SECRET_ARN: SLACK_ARN });
     expect(env(p.nightly)).toMatchObject({ REPOSITORIES: 'web,team-a/*', LIVE_WINDOW_DAYS: '14' });
     expect(env(p.trustApi)).toMatchObject({ API_TOKEN_SECRET_ARN: TOKEN_ARN, TRUSTED_REGISTRIES: '123456789012.dkr.ecr.eu-west-1.amazonaws.com,ghcr.io/acme/*', MAX_VERDICT_AGE_MS: String(3 * 86_400_000) });

@@ -273,7 +273,8 @@ export function buildServeImage(inputs: ServeImageInputs): ServeImage {
         Cmd: ['serve', '--host', '0.0.0.0', '--port', String(SERVE_PORT), '--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`],
         ExposedPorts: { [`${SERVE_PORT}/tcp`]: {} },
         WorkingDir: '/app',
-        Env: ['PATH=/nodejs/bin', 'NODE_ENV=production', `SSL_CERT_FILE=${CA_BUNDLE_PATH}`, `HOME=/home/${NONROOT.name}`],
+        // The Lambdas' young-generation cap (LAMBDA_NODE_OPTIONS): the same scan peaks ~100 MiB lower on Node 24.
+        Env: ['PATH=/nodejs/bin', 'NODE_ENV=production', 'NODE_OPTIONS=--max-semi-space-size=16', `SSL_CERT_FILE=${CA_BUNDLE_PATH}`, `HOME=/home/${NONROOT.name}`],
         Labels: {
           'org.opencontainers.image.title': 'trustctl-serve',
           'org.opencontainers.image.description': 'trustctl admission webhook and verdict API (trustctl serve)',

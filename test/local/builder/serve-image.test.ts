@@ -146,6 +146,7 @@ describe('the image config', () => {
       expect(config.Cmd).toEqual(['serve', '--host', '0.0.0.0', '--port', String(SERVE_PORT), '--tls-cert', `${TLS_DIR}/tls.crt`, '--tls-key', `${TLS_DIR}/tls.key`])],
     ['exposes 8443/tcp', () => expect(Object.keys(config.ExposedPorts ?? {})).toEqual([`${SERVE_PORT}/tcp`])],
     ['sets NODE_ENV=production and a HOME that exists', () => expect(config.Env).toEqual(expect.arrayContaining(['NODE_ENV=production', `HOME=/home/${NONROOT.name}`]))],
+    ['caps V8\'s young generation as the Lambdas do', () => expect(config.Env).toContain('NODE_OPTIONS=--max-semi-space-size=16')],
     ['works in /app', () => expect(config.WorkingDir).toBe('/app')],
     ['labels title, version and licence', () =>
       expect(config.Labels).toMatchObject({ 'org.opencontainers.image.title': 'trustctl-serve', 'org.opencontainers.image.version': PKG.version, 'org.opencontainers.image.licenses': 'Apache-2.0' })],
