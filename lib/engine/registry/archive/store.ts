@@ -9,6 +9,12 @@ import { normalizeMemberName, validateMemberPath } from './paths';
 import type { TarIndex, TarMember } from './tar-index';
 
 /**
+ * Read size of a member or blob stream: 1 MiB rather than fs's 64 KiB, so a layer costs a sixteenth of
+ * the reads and of the decompressor's input chunks (each a threadpool round trip).
+ */
+const BLOB_READ_BYTES = 1024 * 1024;
+
+/**
  * The files of an image archive, wherever they are: a layout directory or the members of a tar.
  * Every name is validated ({@link validateMemberPath}) before it is looked up.
  */
@@ -82,7 +88,7 @@ export class DirectoryStore implements MemberStore {
   async open(path: string): Promise<Readable> {
     const r = await this.resolve(path);
     if (!r) throw new NotFoundError(`${this.name}: ${path} not found in the layout directory`);
-    return createReadStream(r.real);
+    return createReadStream(r.real, { highWaterMark: BLOB_READ_BYTES });
   }
 
   async head(path: string, n: number): Promise<Buffer> {
@@ -129,7 +135,7 @@ export class TarStore implements MemberStore {
     const m = this.member(path);
     if (!m) throw new NotFoundError(`${this.name}: member ${path} not found in the archive`);
     if (m.size === 0) return Readable.from([]);
-    return createReadStream(this.index.file, { start: m.offset, end: m.offset + m.size - 1 });
+    return createReadStream(this.index.file, { start: m.offset, end: m.offset + m.size - 1, highWaterMark: BLOB_READ_BYTES });
   }
 
   async head(path: string, n: number): Promise<Buffer> {
