@@ -1,16 +1,13 @@
-import { PassThrough, type Readable } from 'node:stream';
 import { DigestMismatchError } from '../../lib/engine/errors';
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../../lib/engine/limits';
-import type { Descriptor, Digest } from '../../lib/engine/model';
-import type { CachedLayer, LayerCache } from '../../lib/engine/ports';
-import type { ImageSource } from '../../lib/engine/registry/source';
+import type { Digest } from '../../lib/engine/model';
 import { scanImage, type ScanProgress, type ScanResult } from '../../lib/engine/scan-image';
 import { allChecks } from '../../lib/engine/checks/checks';
 import { EICAR_STRING } from '../../lib/engine/checks/malware/signatures';
 import { buildImage, type BuiltImage, type LayerSpec } from '../../lib/local/builder/image-builder';
 import type { TarEntry } from '../../lib/local/builder/tar-writer';
-import { MemoryLayerCache } from '../../lib/local/layer-cache';
 import { MemorySource } from '../helpers/memory-source';
+import { cachePuts, LoggingCache, WatchedSource } from '../helpers/watched-scan';
 import { emptyAdvisories } from '../helpers/advisories';
 import { mulberry32 } from '../helpers/prng';
 
@@ -53,57 +50,6 @@ const LAYERS: readonly LayerSpec[] = [
   { entries: [{ path: 'tmp/.wh.eicar.com' }, { path: 'app/README', body: 'small top layer: it finishes first' }] },
 ];
 
-/** A cache that logs every call, in order. */
-class LoggingCache implements LayerCache {
-  readonly log: string[] = [];
-  constructor(readonly inner = new MemoryLayerCache()) {}
-  async get(key: string): Promise<CachedLayer | undefined> {
-    const v = await this.inner.get(key);
-    this.log.push(`get ${key} ${v ? 'hit' : 'miss'}`);
-    return v;
-  }
-  async put(key: string, value: CachedLayer): Promise<void> {
-    this.log.push(`put ${key} ${JSON.stringify(value)}`);
-    await this.inner.put(key, value);
-  }
-}
-
-/** The cache writes, in order (lookups may run ahead of earlier layers' writes: that is the point). */
-const puts = (c: LoggingCache): string[] => c.log.filter((l) => l.startsWith('put '));
-
-/** A source that remembers every blob stream it handed out, and can serve some blobs that never end. */
-class WatchedSource implements ImageSource {
-  readonly name: string;
-  /** Every blob stream handed out, config blobs included. */
-  readonly streams: Readable[] = [];
-  /** The layer (not config) blobs opened, in order. */
-  readonly layersOpened: Digest[] = [];
-  /** The most layer blobs open at one time. */
-  maxOpen = 0;
-  private open = 0;
-  constructor(private readonly inner: MemorySource, private readonly hanging: ReadonlySet<Digest> = new Set()) {
-    this.name = inner.name;
-  }
-  getRootManifest() {
-    return this.inner.getRootManifest();
-  }
-  getManifest(d: Digest) {
-    return this.inner.getManifest(d);
-  }
-  async openBlob(desc: Descriptor): Promise<Readable> {
-    const s = this.hanging.has(desc.digest) ? new PassThrough() : await this.inner.openBlob(desc);
-    // A blob that never ends: a few bytes, then nothing (a registry that stalls).
-    if (this.hanging.has(desc.digest)) (s as PassThrough).write(Buffer.alloc(10));
-    this.streams.push(s);
-    if (!desc.mediaType.includes('config')) {
-      this.layersOpened.push(desc.digest);
-      this.maxOpen = Math.max(this.maxOpen, ++this.open);
-      s.once('close', () => this.open--);
-    }
-    return s;
-  }
-}
-
 interface Run {
   readonly result?: ScanResult;
   readonly error?: unknown;
@@ -114,15 +60,15 @@ interface Run {
 
 async function scan(image: BuiltImage, concurrency: number, opts: { limits?: Limits; cache?: LoggingCache; hanging?: ReadonlySet<Digest> } = {}): Promise<Run> {
   const cache = opts.cache ?? new LoggingCache();
-  const before = puts(cache).length;
+  const before = cachePuts(cache).length;
   const source = new WatchedSource(MemorySource.fromBuilt(image), opts.hanging);
   const progress: ScanProgress[] = [];
   const common = { limits: opts.limits ?? DEFAULT_LIMITS, advisories, checks: allChecks(), cache, now: () => NOW, onProgress: (p: ScanProgress) => progress.push(p), layerConcurrency: concurrency };
   try {
     const result = await scanImage(source, common);
-    return { result, progress, puts: puts(cache).slice(before), source };
+    return { result, progress, puts: cachePuts(cache).slice(before), source };
   } catch (error) {
-    return { error, progress, puts: puts(cache).slice(before), source };
+    return { error, progress, puts: cachePuts(cache).slice(before), source };
   }
 }
 

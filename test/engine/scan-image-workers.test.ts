@@ -2,19 +2,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
 import { DEFAULT_LIMITS, resolveLimits, type Limits } from '../../lib/engine/limits';
 import type { Descriptor, Digest } from '../../lib/engine/model';
-import type { CachedLayer, LayerCache } from '../../lib/engine/ports';
-import type { ImageSource } from '../../lib/engine/registry/source';
 import { scanImage, type ScanOptions, type ScanProgress, type ScanResult } from '../../lib/engine/scan-image';
 import { checksFromSpec, type LayerWorkerSpec } from '../../lib/engine/layer-worker/wire';
 import { closeLayerWorkers, sharedLayerWorkerPool } from '../../lib/engine/layer-worker/pool';
 import { EICAR_STRING } from '../../lib/engine/checks/malware/signatures';
 import { buildImage, type BuiltImage, type LayerSpec } from '../../lib/local/builder/image-builder';
 import type { TarEntry } from '../../lib/local/builder/tar-writer';
-import { MemoryLayerCache } from '../../lib/local/layer-cache';
 import { MemorySource } from '../helpers/memory-source';
+import { cachePuts, LoggingCache, WatchedSource } from '../helpers/watched-scan';
 import { emptyAdvisories } from '../helpers/advisories';
 import { mulberry32 } from '../helpers/prng';
 
@@ -69,40 +66,6 @@ const LAYERS: readonly LayerSpec[] = [
   { entries: [{ path: 'tmp/.wh.eicar.com' }, { path: 'app/README', body: 'small top layer: it finishes first' }] },
 ];
 
-/** A cache that logs every write, in order. */
-class LoggingCache implements LayerCache {
-  readonly puts: string[] = [];
-  readonly inner = new MemoryLayerCache();
-  get(key: string): Promise<CachedLayer | undefined> {
-    return this.inner.get(key);
-  }
-  async put(key: string, value: CachedLayer): Promise<void> {
-    this.puts.push(`${key} ${JSON.stringify(value)}`);
-    await this.inner.put(key, value);
-  }
-}
-
-/** A source that remembers the streams it handed out, and can serve blobs that never end. */
-class WatchedSource implements ImageSource {
-  readonly name: string;
-  readonly streams: Readable[] = [];
-  constructor(private readonly inner: MemorySource, private readonly hanging: ReadonlySet<Digest> = new Set()) {
-    this.name = inner.name;
-  }
-  getRootManifest() {
-    return this.inner.getRootManifest();
-  }
-  getManifest(d: Digest) {
-    return this.inner.getManifest(d);
-  }
-  async openBlob(desc: Descriptor): Promise<Readable> {
-    const s = this.hanging.has(desc.digest) ? new PassThrough() : await this.inner.openBlob(desc);
-    if (this.hanging.has(desc.digest)) (s as PassThrough).write(Buffer.alloc(10));
-    this.streams.push(s);
-    return s;
-  }
-}
-
 interface Run {
   readonly result?: ScanResult;
   readonly error?: unknown;
@@ -131,7 +94,7 @@ async function scan(image: BuiltImage, workers: LayerWorkerSpec | undefined, opt
     limits: opts.limits ?? DEFAULT_LIMITS, advisories, checks: await checksFromSpec(opts.checksSpec ?? SPEC), cache, now: () => NOW,
     onProgress: (p) => progress.push(p), layerConcurrency: opts.concurrency ?? 2, ...(workers ? { workers } : {}),
   };
-  const done = (r: { result?: ScanResult; error?: unknown }): Run => ({ ...r, progress, puts: cache.puts, source, onWorkers: sharedLayerWorkerPool(1).answered - before });
+  const done = (r: { result?: ScanResult; error?: unknown }): Run => ({ ...r, progress, puts: cachePuts(cache), source, onWorkers: sharedLayerWorkerPool(1).answered - before });
   try {
     return done({ result: await scanImage(source, scanOpts) });
   } catch (error) {

@@ -5,7 +5,7 @@
  * real matches: every match of every rule, over texts dense in keywords and near misses, the rules'
  * samples and real files, holds one of its keywords within B of its start.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { machineFiles, REPO_NODE_MODULES } from '../../../helpers/machine-files';
 import { join } from 'node:path';
 import { keywordBound } from '../../../../lib/engine/checks/secrets/keyword-bound';
 import { SECRET_RULES, type SecretRule } from '../../../../lib/engine/checks/secrets/rules';
@@ -90,36 +90,17 @@ describe('keywordBound: constructs', () => {
   });
 });
 
-/** Real text files of this machine (deterministic order, bounded). */
+/** Real text files of this machine (deterministic order, bounded; binaries left out). */
 function realTexts(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string, depth: number, budget: { bytes: number }): void => {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      if (budget.bytes <= 0) return;
-      const p = join(dir, n);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory() && depth > 0) walk(p, depth - 1, budget);
-      else if (st.isFile() && st.size > 0 && st.size <= 512 * 1024 && /\.(?:js|json|py|pl|pm|sh|conf|cfg|ini|env|ya?ml|toml|pem|txt)$|^[^.]+$/.test(n)) {
-        try {
-          const body = readFileSync(p);
-          if (body.subarray(0, 8192).includes(0)) continue;
-          out.push(body.toString('latin1'));
-          budget.bytes -= body.length;
-        } catch {
-          // unreadable: skip
-        }
-      }
-    }
-  };
-  for (const [d, bytes] of [['/etc', 2e6], ['/usr/share/perl5', 2e6], ['/usr/lib/python3', 3e6], ['/work/main/node_modules/@aws-sdk', 3e6]] as const) walk(d, 6, { bytes });
-  return out;
+  const name = /\.(?:js|json|py|pl|pm|sh|conf|cfg|ini|env|ya?ml|toml|pem|txt)$|^[^.]+$/;
+  return machineFiles([
+    { dir: '/etc', depth: 6, bytes: 2e6, name },
+    { dir: '/usr/share/perl5', depth: 6, bytes: 2e6, name },
+    { dir: '/usr/lib/python3', depth: 6, bytes: 3e6, name },
+    { dir: join(REPO_NODE_MODULES, '@aws-sdk'), depth: 6, bytes: 3e6, name },
+  ], 512 * 1024)
+    .filter((f) => !f.body.subarray(0, 8192).includes(0))
+    .map((f) => f.body.toString('latin1'));
 }
 
 /** The smallest offset, from the match's start, of a keyword occurrence inside the match (folded as the automaton folds). */

@@ -7,8 +7,7 @@
  * assignments and near misses, on real files of this machine, across windows, past the automaton's
  * occurrence record, and with rule lists other than the built-in one.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { machineFiles, REPO_NODE_MODULES } from '../../../helpers/machine-files';
 import { createSecretsFileCheck } from '../../../../lib/engine/checks/secrets';
 import { MAX_RECORDED } from '../../../../lib/engine/checks/multi-pattern';
 import { SECRET_RULES, SecretStreamScanner, type SecretHit, type SecretRule } from '../../../../lib/engine/checks/secrets/rules';
@@ -175,39 +174,14 @@ describe('rule lists other than the built-in one', () => {
 
 /** Real text-ish files of this machine: /usr/share, /etc, Node packages' .js/.json, .env-like files. */
 function realFiles(): { path: string; body: Buffer }[] {
-  const out: { path: string; body: Buffer }[] = [];
-  const walk = (dir: string, depth: number, budget: { bytes: number }, name: RegExp): void => {
-    let names: string[];
-    try {
-      names = readdirSync(dir).sort();
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      if (budget.bytes <= 0) return;
-      const p = join(dir, n);
-      const st = statSync(p, { throwIfNoEntry: false });
-      if (!st) continue;
-      if (st.isDirectory() && depth > 0) walk(p, depth - 1, budget, name);
-      else if (st.isFile() && st.size > 0 && st.size <= 1024 * 1024 && name.test(n)) {
-        try {
-          const body = readFileSync(p);
-          out.push({ path: p, body });
-          budget.bytes -= body.length;
-        } catch {
-          // unreadable: skip
-        }
-      }
-    }
-  };
-  const any = /./;
   const MiB = 1024 * 1024;
-  walk('/etc', 5, { bytes: 3 * MiB }, any);
-  walk('/usr/share/perl5', 5, { bytes: 3 * MiB }, any);
-  walk('/usr/share/doc', 3, { bytes: 2 * MiB }, any);
-  walk('/work/main/node_modules', 6, { bytes: 8 * MiB }, /\.(?:[cm]?js|json|env|npmrc|ya?ml)$|^\.env/);
-  walk('/usr/lib/node_modules', 6, { bytes: 4 * MiB }, /\.(?:[cm]?js|json|env|npmrc)$|^\.env/);
-  return out;
+  return machineFiles([
+    { dir: '/etc', depth: 5, bytes: 3 * MiB },
+    { dir: '/usr/share/perl5', depth: 5, bytes: 3 * MiB },
+    { dir: '/usr/share/doc', depth: 3, bytes: 2 * MiB },
+    { dir: REPO_NODE_MODULES, depth: 6, bytes: 8 * MiB, name: /\.(?:[cm]?js|json|env|npmrc|ya?ml)$|^\.env/ },
+    { dir: '/usr/lib/node_modules', depth: 6, bytes: 4 * MiB, name: /\.(?:[cm]?js|json|env|npmrc)$|^\.env/ },
+  ]);
 }
 
 describe('real files of this machine', () => {
