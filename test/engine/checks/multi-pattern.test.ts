@@ -1,4 +1,5 @@
 import { LATIN1_LOWER, MAX_RECORDED, MultiPattern } from '../../../lib/engine/checks/multi-pattern';
+import { cutAt } from '../../helpers/chunks';
 import { mulberry32 as rng } from '../../helpers/prng';
 
 
@@ -24,11 +25,7 @@ function naive(patterns: readonly Buffer[], text: Buffer, fold?: Uint8Array): { 
 
 function scanIn(mp: MultiPattern, text: Buffer, cuts: readonly number[]): { first: number[]; last: number[] } {
   const s = mp.scan();
-  let off = 0;
-  for (const c of [...cuts, text.length]) {
-    s.write(text.subarray(off, c));
-    off = c;
-  }
+  for (const piece of cutAt(text, cuts)) s.write(piece);
   return { first: Array.from({ length: mp.count }, (_, p) => s.firstEnd(p)), last: Array.from({ length: mp.count }, (_, p) => s.lastEnd(p)) };
 }
 

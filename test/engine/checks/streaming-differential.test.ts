@@ -18,25 +18,10 @@ import { OldSecretStreamScanner, OldStreamMatcher, oldSecretsFindings } from './
 import { EICAR } from './malware/helpers';
 import { fake, gcpServiceAccount, generatedKeys, pgpBlock } from './secrets/helpers';
 import { mulberry32 as rng } from '../../helpers/prng';
+import { bytewise, cutAt, randomCuts } from '../../helpers/chunks';
 
 const LAYER = `sha256:${'5e'.repeat(32)}` as Digest;
 const info = (size: number): EntryInfo => ({ type: 'file', size, mode: 0o644, uid: 0, gid: 0, mtime: 0 });
-
-
-/** `body` cut at the given offsets. */
-const cut = (body: Buffer, cuts: readonly number[]): Buffer[] => {
-  const out: Buffer[] = [];
-  let off = 0;
-  for (const c of [...cuts, body.length]) {
-    out.push(body.subarray(off, c));
-    off = c;
-  }
-  return out;
-};
-const bytewise = (body: Buffer): Buffer[] => Array.from({ length: body.length }, (_, i) => body.subarray(i, i + 1));
-/** Random cut points (sorted), some of them tiny pieces. */
-const randomCuts = (r: () => number, len: number): number[] =>
-  Array.from({ length: Math.floor(r() * 12) }, () => Math.floor(r() * (len + 1))).sort((a, b) => a - b);
 
 /** The new secrets file check over one body fed as `chunks` (views it overwrites after each write, as the reader may). */
 async function newSecrets(path: string, inf: EntryInfo, chunks: readonly Buffer[], blockChars?: number): Promise<readonly Finding[] | undefined> {
@@ -93,14 +78,14 @@ describe('(1) a signature or a secret split across a chunk boundary at every pos
     const whole = await newSecrets('/app/config', info(body.length), [body]);
     expect(whole!.map((f) => f.id)).toContain(rule);
     expect(whole).toEqual(oldSecretsFindings(LAYER, '/app/config', info(body.length), [body]));
-    for (let k = 0; k <= body.length; k++) expect([k, await newSecrets('/app/config', info(body.length), cut(body, [k]))]).toEqual([k, whole]);
+    for (let k = 0; k <= body.length; k++) expect([k, await newSecrets('/app/config', info(body.length), cutAt(body, [k]))]).toEqual([k, whole]);
     expect(await newSecrets('/app/config', info(body.length), bytewise(body))).toEqual(whole);
   });
 
   it('the built-in EICAR detection: every split, 1-byte chunks, with trailing whitespace', () => {
     for (const body of [EICAR, Buffer.concat([EICAR, Buffer.from(' \r\n\t\x1a', 'latin1')])]) {
       const expected = [EICAR_SIGNATURE_NAME];
-      for (let k = 0; k <= body.length; k++) expect([k, newMatch(SignatureSet.builtin(), cut(body, [k])).map((m) => m.name)]).toEqual([k, expected]);
+      for (let k = 0; k <= body.length; k++) expect([k, newMatch(SignatureSet.builtin(), cutAt(body, [k])).map((m) => m.name)]).toEqual([k, expected]);
       expect(newMatch(SignatureSet.builtin(), bytewise(body)).map((m) => m.name)).toEqual(expected);
     }
   });
@@ -130,7 +115,7 @@ describe('(1) a signature or a secret split across a chunk boundary at every pos
     const expected = oldMatch(set, [planted]);
     expect(expected.length).toBe(name.startsWith('all') ? 6 : 2);
     for (const automaton of [undefined, true, false]) {
-      for (let k = 0; k <= planted.length; k++) expect([k, automaton, newMatch(set, cut(planted, [k]), automaton)]).toEqual([k, automaton, expected]);
+      for (let k = 0; k <= planted.length; k++) expect([k, automaton, newMatch(set, cutAt(planted, [k]), automaton)]).toEqual([k, automaton, expected]);
       expect(newMatch(set, bytewise(planted), automaton)).toEqual(expected);
     }
   });
@@ -194,7 +179,7 @@ describe('(2) the new engines and the old ones report the same on real and plant
         const path = `/app/${f.path.replace(/^\//, '').replace(/[./]/g, '_')}`;
         const expected = oldSecretsFindings(LAYER, path, info(body.length), [body]);
         for (const cuts of [[], randomCuts(r, body.length)]) {
-          const got = await newSecrets(path, info(body.length), cut(body, cuts));
+          const got = await newSecrets(path, info(body.length), cutAt(body, cuts));
           expect([f.path, cuts, got]).toEqual([f.path, cuts, expected]);
         }
         findings += expected?.length ?? 0;
@@ -215,7 +200,7 @@ describe('(2) the new engines and the old ones report the same on real and plant
     for (const block of [65_536, 700_000]) {
       const old = new OldSecretStreamScanner(undefined, block);
       const now = new SecretStreamScanner(undefined, block);
-      for (const c of cut(body, randomCuts(r, body.length))) {
+      for (const c of cutAt(body, randomCuts(r, body.length))) {
         old.write(c);
         now.write(c);
       }
@@ -245,7 +230,7 @@ describe('(2) the new engines and the old ones report the same on real and plant
       const expected = oldMatch(set, [f.body]);
       matches += expected.length;
       for (const cuts of [[], randomCuts(r, f.body.length)]) {
-        for (const automaton of [true, false]) expect([f.path, cuts, automaton, newMatch(set, cut(f.body, cuts), automaton)]).toEqual([f.path, cuts, automaton, expected]);
+        for (const automaton of [true, false]) expect([f.path, cuts, automaton, newMatch(set, cutAt(f.body, cuts), automaton)]).toEqual([f.path, cuts, automaton, expected]);
       }
     }
     expect(matches).toBeGreaterThan(30);

@@ -15,23 +15,11 @@ import type { EntryInfo } from '../../../../lib/engine/layers/layer-reader';
 import type { Digest, Finding } from '../../../../lib/engine/model';
 import { KeywordSecretStreamScanner, keywordSecretsFindings } from '../reference-keyword-secrets';
 import { mulberry32 as rng } from '../../../helpers/prng';
+import { bytewise, cutAt, randomCuts } from '../../../helpers/chunks';
 import { denseSecretText, fake, gcpServiceAccount, generatedKeys, pgpBlock } from './helpers';
 
 const LAYER = `sha256:${'5f'.repeat(32)}` as Digest;
 const info = (size: number): EntryInfo => ({ type: 'file', size, mode: 0o644, uid: 0, gid: 0, mtime: 0 });
-
-const cut = (body: Buffer, cuts: readonly number[]): Buffer[] => {
-  const out: Buffer[] = [];
-  let off = 0;
-  for (const c of [...cuts, body.length]) {
-    out.push(body.subarray(off, c));
-    off = c;
-  }
-  return out;
-};
-const bytewise = (body: Buffer): Buffer[] => Array.from({ length: body.length }, (_, i) => body.subarray(i, i + 1));
-const randomCuts = (r: () => number, len: number): number[] =>
-  Array.from({ length: Math.floor(r() * 12) }, () => Math.floor(r() * (len + 1))).sort((a, b) => a - b);
 
 /** Hits of the current scanner and of the reference over the same chunks. */
 function both(chunks: readonly Buffer[], rules: readonly SecretRule[] = SECRET_RULES, blockChars?: number): { now: SecretHit[]; before: SecretHit[] } {
@@ -83,7 +71,7 @@ describe('every rule sample: the same hits and findings at every split and in 1-
     const { now, before } = both([body]);
     expect(now.map((h) => h.rule.id)).toContain(rule);
     expect(now).toEqual(before);
-    for (let k = 0; k <= body.length; k++) expect([k, both(cut(body, [k])).now]).toEqual([k, before]);
+    for (let k = 0; k <= body.length; k++) expect([k, both(cutAt(body, [k])).now]).toEqual([k, before]);
     expect(both(bytewise(body)).now).toEqual(before);
     const expected = keywordSecretsFindings(LAYER, '/app/config', info(body.length), [body]);
     expect(expected!.length).toBeGreaterThan(0);
@@ -101,7 +89,7 @@ describe('seeded random texts dense in keywords, assignments and near misses', (
       const body = Buffer.from(denseSecretText(r, 50 + Math.floor(r() * 400)), 'latin1');
       const { now, before } = both([body]);
       expect([i, now]).toEqual([i, before]);
-      expect([i, both(cut(body, randomCuts(r, body.length))).now]).toEqual([i, before]);
+      expect([i, both(cutAt(body, randomCuts(r, body.length))).now]).toEqual([i, before]);
       hits += before.length;
       for (const h of before) rules.add(h.rule.id);
     }
@@ -115,7 +103,7 @@ describe('seeded random texts dense in keywords, assignments and near misses', (
     for (let i = 0; i < 16; i++) {
       const body = Buffer.from(denseSecretText(r, 10), 'latin1');
       const { before } = both([body]);
-      for (let k = 0; k <= body.length; k++) expect([i, k, both(cut(body, [k])).now]).toEqual([i, k, before]);
+      for (let k = 0; k <= body.length; k++) expect([i, k, both(cutAt(body, [k])).now]).toEqual([i, k, before]);
       expect([i, both(bytewise(body)).now]).toEqual([i, before]);
     }
   });
@@ -126,7 +114,7 @@ describe('seeded random texts dense in keywords, assignments and near misses', (
     while (text.length < 2_400_000) text += denseSecretText(r, 500) + '\n';
     const body = Buffer.from(text, 'latin1');
     for (const block of [65_536, 1_000_000, undefined]) {
-      const { now, before } = both(cut(body, randomCuts(r, body.length)), SECRET_RULES, block);
+      const { now, before } = both(cutAt(body, randomCuts(r, body.length)), SECRET_RULES, block);
       expect(before.length).toBeGreaterThan(100);
       expect([block, now]).toEqual([block, before]);
     }
@@ -136,7 +124,7 @@ describe('seeded random texts dense in keywords, assignments and near misses', (
     const r = rng(3);
     const filler = 'npm_ token '.repeat(Math.ceil((MAX_RECORDED + 1000) / 2));
     const body = Buffer.from(`${denseSecretText(r, 300)}\n${filler}\n${denseSecretText(r, 300)}\n${SAMPLES.map((s) => s[1]).join('\n')}`, 'latin1');
-    const { now, before } = both(cut(body, randomCuts(r, body.length)));
+    const { now, before } = both(cutAt(body, randomCuts(r, body.length)));
     expect(before.length).toBeGreaterThan(10);
     expect(now).toEqual(before);
   });
@@ -164,7 +152,7 @@ describe('rule lists other than the built-in one', () => {
       for (const rules of [custom, [...custom, ...SECRET_RULES]]) {
         const { now, before } = both([body], rules);
         expect([i, now]).toEqual([i, before]);
-        expect([i, both(cut(body, randomCuts(r, body.length)), rules).now]).toEqual([i, before]);
+        expect([i, both(cutAt(body, randomCuts(r, body.length)), rules).now]).toEqual([i, before]);
         hits += before.length;
       }
     }
@@ -201,10 +189,10 @@ describe('real files of this machine', () => {
       for (const body of variants) {
         const { now, before } = both([body]);
         expect([f.path, now]).toEqual([f.path, before]);
-        expect([f.path, both(cut(body, randomCuts(r, body.length))).now]).toEqual([f.path, before]);
+        expect([f.path, both(cutAt(body, randomCuts(r, body.length))).now]).toEqual([f.path, before]);
         hits += before.length;
         const path = `/app/${f.path.replace(/^\//, '').replace(/[./]/g, '_')}`;
-        expect([f.path, await fileCheck(path, cut(body, randomCuts(r, body.length)))]).toEqual([f.path, keywordSecretsFindings(LAYER, path, info(body.length), [body])]);
+        expect([f.path, await fileCheck(path, cutAt(body, randomCuts(r, body.length)))]).toEqual([f.path, keywordSecretsFindings(LAYER, path, info(body.length), [body])]);
       }
     }
     expect(hits).toBeGreaterThan(200);
