@@ -3,7 +3,11 @@ import { FileTree } from '../../lib/engine/layers/file-tree';
 import { readLayer, type LayerResult } from '../../lib/engine/layers/layer-reader';
 import { DEFAULT_LIMITS } from '../../lib/engine/limits';
 import { MediaType, sha256Digest } from '../../lib/engine/model';
-import { keptBodies, releaseCatalogBodies } from '../../lib/engine/scan-image';
+import { keptBodies, releaseCatalogBodies, scanImage } from '../../lib/engine/scan-image';
+import { allChecks } from '../../lib/engine/checks/checks';
+import { buildImage } from '../../lib/local/builder/image-builder';
+import { emptyAdvisories } from '../helpers/advisories';
+import { MemorySource } from '../helpers/memory-source';
 import { buildTar, type TarEntry } from '../../lib/local/builder/tar-writer';
 
 /** Bodies captured for catalogers are dropped once a layer's catalogers ran (issue 16, memory); what the tree is read for stays. */
@@ -55,5 +59,21 @@ describe('releaseCatalogBodies', () => {
     for (const p of ['/etc/os-release', '/usr/lib/os-release', '/var/lib/dpkg/info/bash.list']) expect(after.readFile(p)?.toString()).toBe(before.readFile(p)?.toString());
     expect(after.readFile('/app/package.json')).toBeUndefined();
     expect(after.unknowns).toEqual(before.unknowns);
+  });
+});
+
+describe('released bodies and a hardlink from a higher layer (what the release cannot make trusted)', () => {
+  it('an os-release hardlinked to a lower layer\u2019s cataloger-only file is not read through it: quarantined, with the reason at the path', async () => {
+    const stanza = 'Package: bash\nStatus: install ok installed\nVersion: 5.2.15-2+b2\nArchitecture: amd64\n\n';
+    const metadata = 'usr/lib/python3/dist-packages/x-1.0.dist-info/METADATA';
+    const image = buildImage({
+      layers: [
+        { entries: [{ path: 'var/lib/dpkg/status', body: stanza }, { path: metadata, body: 'ID=debian\nVERSION_ID="12"\n' }] },
+        { entries: [{ path: 'etc/os-release', type: 'hardlink', linkname: metadata }] },
+      ],
+    });
+    const r = await scanImage(MemorySource.fromBuilt(image), { limits: DEFAULT_LIMITS, advisories: emptyAdvisories(), checks: allChecks() });
+    expect(r.verdict.status).toBe('quarantined');
+    expect(r.images[0].unknowns.filter((u) => u.path === '/etc/os-release').map((u) => u.class)).toContain('body-not-read');
   });
 });
