@@ -50,7 +50,7 @@ export class MultiPattern {
   readonly outList: Int32Array;
   /** Pattern lengths (bytes). */
   readonly lengths: Int32Array;
-  /** Patterns that can never match (a byte the fold never produces); kept so indices stay aligned. */
+  /** How many patterns were compiled — unmatchable ones (a byte the fold never produces) included, so indices stay aligned. */
   readonly count: number;
   /** True when some pattern is empty: it "occurs" in every body, even an empty one. */
   readonly hasEmpty: boolean;

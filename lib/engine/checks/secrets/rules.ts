@@ -538,6 +538,8 @@ interface KeywordIndex {
   readonly always: readonly number[];
   /** Per rule: its {@link keywordBound} and finder (see {@link NearKeywords}), or undefined (full scan). */
   readonly near: readonly ({ readonly bound: number; readonly finder: RegExp } | undefined)[];
+  /** Some rule has a bound: the automaton must record where keywords occur. */
+  readonly anyNear: boolean;
 }
 
 const keywordIndexes = new WeakMap<readonly SecretRule[], KeywordIndex>();
@@ -562,7 +564,7 @@ function keywordIndex(rules: readonly SecretRule[]): KeywordIndex {
     const flags = r.pattern.flags.replace('g', '') + 'y';
     return { bound, finder: new RegExp(`[\\s\\S]{0,${bound}}?(?=(?:${r.pattern.source}))`, flags) };
   });
-  ix = { automaton, keywords, rulesOf: [...byKeyword.values()], always: [...new Set(always)], near };
+  ix = { automaton, keywords, rulesOf: [...byKeyword.values()], always: [...new Set(always)], near, anyNear: near.some((n) => n !== undefined) };
   keywordIndexes.set(rules, ix);
   return ix;
 }
@@ -620,7 +622,7 @@ export class SecretStreamScanner {
   constructor(private readonly rules: readonly SecretRule[] = SECRET_RULES, private readonly blockChars = 1024 * 1024, sizeHint = 0) {
     if (!Number.isSafeInteger(blockChars) || blockChars <= 0) throw new RangeError(`blockChars must be a positive integer, got ${blockChars}`);
     this.index = keywordIndex(rules);
-    this.keywordScan = this.index.automaton?.scan(this.index.near.some((n) => n !== undefined));
+    this.keywordScan = this.index.automaton?.scan(this.index.anyNear);
     const window = blockChars + this.overlap + this.ahead;
     this.held = Buffer.allocUnsafe(Math.max(64, Math.min(sizeHint > 0 ? sizeHint : 4096, window)));
   }
@@ -655,7 +657,7 @@ export class SecretStreamScanner {
    */
   private keywordStarts(): ((rule: SecretRule) => NearKeywords | undefined) | undefined {
     const scan = this.keywordScan;
-    if (scan === undefined || scan.recordLost || !this.index.near.some((n) => n !== undefined)) return undefined;
+    if (scan === undefined || scan.recordLost || !this.index.anyNear) return undefined;
     const { keywords, rulesOf, near } = this.index;
     const starts: number[][] = this.rules.map(() => []);
     const ends = scan.recordedEnds;
